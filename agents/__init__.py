@@ -1,0 +1,1 @@
+"""Agents (issue pending)."""

@@ -1,0 +1,25 @@
+"""execgym: Gymnasium environments for optimal execution, each with its provably optimal policy.
+
+    import gymnasium as gym
+    import execgym
+
+    env = gym.make("OptimalExec-v0")                       # scalar env
+    venv = gym.make_vec("OptimalExec-v0", num_envs=1024)   # natively batched
+    oracle = execgym.make_oracle("OptimalExec-v0")         # optimal policy and exact value
+    result = execgym.score(oracle.policy, "OptimalExec-v0", episodes=10_000)
+"""
+
+from gymnasium.envs.registration import register
+
+from execgym.policy import Oracle, Policy
+from execgym.registry import PROBLEMS, make_oracle
+from execgym.scoring import ScoreResult, score
+
+__all__ = ["Oracle", "Policy", "PROBLEMS", "ScoreResult", "make_oracle", "score"]
+__version__ = "0.1.0"
+
+register(
+    id="OptimalExec-v0",
+    entry_point="execgym.problems.optimal_exec.env:OptimalExecEnv",
+    vector_entry_point="execgym.problems.optimal_exec.env:OptimalExecVectorEnv",
+)

@@ -1,0 +1,112 @@
+"""Execution baselines, as policies of the suite's protocol.
+
+Each is a deterministic schedule of holdings x_0 = X, ..., x_N = 0 followed
+through the env's action space: in period k it trades the planned fraction
+(x_{k−1} − x_k)/x_{k−1} of what remains. Weights w_k (k = 1..N) give the
+trades n_k = X·w_k/Σw:
+
+| name | weights w_k | seed |
+|---|---|---|
+| ``twap`` | 1 (equal split) | 000, 002 ("naive") |
+| ``vwap`` | volume profile m_k (default :func:`u_shaped_profile`) | 004 |
+| ``pov`` | min(ρ·V·T·m_k, what remains): a fixed share ρ of the expected market volume; the rest at N | 003 |
+| ``front_loaded`` | N − k + 1 (linear, decreasing: "aggressive") | 002, 003 |
+| ``back_loaded`` | k (linear, increasing: "conservative") | 002 |
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from execgym.problems.optimal_exec import dynamics, schedule
+from execgym.problems.optimal_exec.params import OptimalExecParams
+from execgym.validation import require_real
+
+
+def u_shaped_profile(periods: int, open_close_ratio: float = 3.0) -> np.ndarray:
+    """Intraday market volume share of each period, summing to 1: m_k ∝ 1 + (r − 1)·(2u_k − 1)²,
+    u_k = (k − ½)/N the period's middle as a fraction of the day, so the first and last periods
+    trade about r times the midday volume."""
+    ratio = require_real("open_close_ratio", open_close_ratio, low=0.0, low_open=True)
+    u = (np.arange(1, periods + 1) - 0.5) / periods
+    weights = 1.0 + (ratio - 1.0) * (2.0 * u - 1.0) ** 2
+    return weights / weights.sum()
+
+
+class SchedulePolicy:
+    """Follows planned holdings by trading, each period, the planned fraction of what remains."""
+
+    def __init__(self, params: OptimalExecParams, holdings: np.ndarray, name: str) -> None:
+        self.params = params
+        self.name = name
+        self.schedule = schedule.check_holdings(params, holdings)
+        planned = self.schedule[:-1]
+        trades = -np.diff(self.schedule)
+        self.fractions = np.where(planned > 0, trades / np.where(planned > 0, planned, 1.0), 1.0)
+
+    def __call__(self, observations: np.ndarray) -> np.ndarray:
+        elapsed, _ = dynamics.decode(self.params, observations)
+        return dynamics.fraction_to_action(self.fractions[elapsed])[:, None].astype(np.float32)
+
+    def __repr__(self) -> str:
+        return f"SchedulePolicy({self.name!r})"
+
+
+def twap(params: OptimalExecParams) -> SchedulePolicy:
+    """Equal shares every period."""
+    return SchedulePolicy(params, schedule.holdings_from_trades(params, np.ones(params.periods)), "twap")
+
+
+def vwap(params: OptimalExecParams, profile: np.ndarray | None = None) -> SchedulePolicy:
+    """Shares in proportion to the market's volume profile (default :func:`u_shaped_profile`)."""
+    weights = u_shaped_profile(params.periods) if profile is None else _check_profile(params, profile)
+    return SchedulePolicy(params, schedule.holdings_from_trades(params, weights), "vwap")
+
+
+def pov(params: OptimalExecParams, participation: float = 0.1, daily_volume: float = 10_000_000.0,
+        profile: np.ndarray | None = None) -> SchedulePolicy:
+    """Percent of volume: each period trade ``participation`` × the expected market volume
+    daily_volume·T·m_k until done; whatever remains is traded in the last period. The default
+    daily volume is the default stock's (10 M shares)."""
+    participation = require_real("participation", participation, low=0.0, high=1.0, low_open=True)
+    daily_volume = require_real("daily_volume", daily_volume, low=0.0, low_open=True)
+    weights = u_shaped_profile(params.periods) if profile is None else _check_profile(params, profile)
+    wanted = participation * daily_volume * params.horizon * weights
+    done = np.minimum(np.cumsum(wanted), params.shares)
+    holdings = params.shares - np.concatenate([[0.0], done])
+    holdings[-1] = 0.0
+    return SchedulePolicy(params, holdings, "pov")
+
+
+def front_loaded(params: OptimalExecParams) -> SchedulePolicy:
+    """Linearly decreasing trades ("aggressive"): w_k = N − k + 1."""
+    weights = np.arange(params.periods, 0, -1, dtype=np.float64)
+    return SchedulePolicy(params, schedule.holdings_from_trades(params, weights), "front_loaded")
+
+
+def back_loaded(params: OptimalExecParams) -> SchedulePolicy:
+    """Linearly increasing trades ("conservative"): w_k = k."""
+    weights = np.arange(1, params.periods + 1, dtype=np.float64)
+    return SchedulePolicy(params, schedule.holdings_from_trades(params, weights), "back_loaded")
+
+
+def _check_profile(params: OptimalExecParams, profile: np.ndarray) -> np.ndarray:
+    profile = np.asarray(profile, dtype=np.float64)
+    if profile.shape != (params.periods,) or (profile < 0).any() or not profile.sum() > 0:
+        raise ValueError(f"profile must be {params.periods} non-negative volume shares with a positive sum, "
+                         f"got shape {profile.shape}")
+    return profile / profile.sum()
+
+
+BASELINES: dict[str, Callable[..., SchedulePolicy]] = {
+    "twap": twap, "vwap": vwap, "pov": pov, "front_loaded": front_loaded, "back_loaded": back_loaded,
+}
+
+
+def make_baseline(name: str, params: OptimalExecParams, **options) -> SchedulePolicy:
+    """The baseline ``name`` (one of :data:`BASELINES`) for ``params``; ``options`` go to its factory."""
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}; choose from {sorted(BASELINES)}")
+    return BASELINES[name](params, **options)

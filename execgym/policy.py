@@ -1,0 +1,38 @@
+"""The one policy protocol of the suite, and the oracle record every problem returns.
+
+A policy is anything callable on a batch of observations (shape (n, *obs))
+returning a batch of actions (shape (n, *action)). Oracles, baselines, trained
+agents (through an adapter) and Q-tables all meet it, so :func:`execgym.score`
+treats them alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Batch of observations in, batch of actions out."""
+
+    def __call__(self, observations: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Oracle:
+    """A problem's provably optimal policy and its exact value.
+
+    ``expected_return`` is E[Σ reward] under ``policy`` from the initial state,
+    in the env's reward units. Problems with a deterministic optimal schedule
+    also fill ``schedule`` (optimal holdings per period, shares, length N + 1),
+    ``expected_shortfall`` and ``variance`` (currency and currency²).
+    """
+
+    policy: Policy
+    expected_return: float
+    schedule: np.ndarray | None = None
+    expected_shortfall: float | None = None
+    variance: float | None = None

@@ -1,0 +1,1 @@
+"""One sub-package per problem: params.py, dynamics.py, env.py, oracle.py."""

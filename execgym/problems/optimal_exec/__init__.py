@@ -1,0 +1,1 @@
+"""OptimalExec-v0: single-asset liquidation in the discrete-time Almgren–Chriss model."""

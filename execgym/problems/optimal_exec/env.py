@@ -1,0 +1,243 @@
+"""OptimalExec-v0: liquidate (or acquire) a block of shares in the discrete-time Almgren–Chriss model.
+
+| | |
+|---|---|
+| Observation | Box(3) float32: time remaining, inventory remaining, normalised price move |
+| Action | Box(−1, 1, (1,)): fraction of remaining shares traded, f = (a + 1)/2 |
+| Reward | −(shortfall increment + λσ²τ·x_k²), bps of arrival notional |
+| Termination | after N periods (``terminated=True``; no truncation) |
+| Oracle | LQ Riccati recursion (:mod:`execgym.solvers.lq`), O(N) time and memory |
+| Cross-check | Almgren–Chriss closed form (sinh trajectory), :mod:`.closed_form` |
+
+## Description
+
+A trader must sell (or buy) X shares within T days, split into N periods of
+length τ = T/N. Trading fast costs temporary impact (η per unit of trading
+rate) and moves the price permanently against the trader (γ per share);
+trading slowly leaves the position exposed to the price's random walk of
+volatility σ. Every share traded also pays the half spread ε. Dynamics and
+units: :mod:`execgym.problems.optimal_exec.dynamics` and
+:class:`~execgym.problems.optimal_exec.params.OptimalExecParams`.
+
+## Action Space
+
+``Box(-1, 1, shape=(1,), float32)``. The action a maps to the fraction of the
+*remaining* shares traded this period, f = (a + 1)/2 (a = −1: nothing, a = 1:
+everything); the inverse is a = 2f − 1 (``dynamics.fraction_to_action``).
+Actions outside [−1, 1] are clipped to it; NaN or a wrong shape raises
+``ValueError``. Whatever remains at the last period is traded then, whatever
+the action.
+
+## Observation Space
+
+| Num | Observation | Min | Max |
+|-----|-------------|-----|-----|
+| 0 | time remaining (N − k)/N | 0 | 1 |
+| 1 | inventory remaining x_k/X | 0 | 1 |
+| 2 | price move since arrival (S_k − S0)/(σ√T) | −inf | inf |
+
+## Rewards
+
+In basis points of the arrival notional X·S0, per period k::
+
+    r_k = −[ n_k(ε + η n_k/τ) − s·(S_k − S_{k−1})·x_k + λσ²τ·x_k² ] · 10⁴/(X·S0)
+
+The bracket's first two terms are the period's implementation-shortfall
+increment (temporary impact and half spread on the n_k shares traded; the
+price move — drift, noise and the trader's own permanent impact — on the x_k
+shares still held); they sum over the episode to the implementation shortfall
+IS. The last term is the risk penalty. Hence the identity::
+
+    E[Σ_k r_k] = −(E[IS] + λ·σ²τ·E[Σ_k x_k²]) · 10⁴/(X·S0)
+
+which for a deterministic schedule is −(E[IS] + λ·Var[IS]) in bps: the
+Almgren–Chriss mean–variance objective. For adaptive policies the right-hand
+side is the objective the oracle minimises, and the oracle is optimal over all
+adaptive policies (the price shock of period k multiplies x_k, fixed before it).
+
+## Episode End
+
+Terminated after N periods, when the inventory is zero. No truncation.
+
+## Arguments
+
+``gym.make("OptimalExec-v0", **fields)`` with any field of ``OptimalExecParams``
+(or ``params=OptimalExecParams(...)``); ``gym.make_vec("OptimalExec-v0",
+num_envs=n, **fields)`` returns the natively batched :class:`OptimalExecVectorEnv`.
+
+``info`` (per step): ``shares_traded``, ``execution_price`` (currency per share),
+``shortfall`` (implementation shortfall so far, currency), ``inventory``
+(shares), ``price`` (mid, currency per share). After ``reset``: ``inventory``,
+``shortfall``, ``price``.
+
+## Oracle
+
+``execgym.make_oracle("OptimalExec-v0", **fields)``: the optimal affine
+feedback of the LQ problem with state x (see :mod:`.oracle`), its exact
+E[Σ reward], the optimal holdings, E[IS] and Var[IS].
+
+## Version History
+
+* v0: initial version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from execgym.noise import fresh_seed
+from execgym.problems.optimal_exec import dynamics
+from execgym.problems.optimal_exec.params import OptimalExecParams
+
+RESET_INFO_KEYS = ("inventory", "shortfall", "price")
+STEP_INFO_KEYS = ("shares_traded", "execution_price") + RESET_INFO_KEYS
+
+
+def observation_space() -> gym.spaces.Box:
+    """The single-episode observation space (see the table above)."""
+    return gym.spaces.Box(low=np.array([0.0, 0.0, -np.inf], dtype=np.float32),
+                          high=np.array([1.0, 1.0, np.inf], dtype=np.float32), dtype=np.float32)
+
+
+def action_space() -> gym.spaces.Box:
+    """The single-episode action space: one number in [−1, 1]."""
+    return gym.spaces.Box(low=-1.0, high=1.0, shape=(1,), dtype=np.float32)
+
+
+def _reset_info(batch: dynamics.Batch) -> dict[str, np.ndarray]:
+    return {"inventory": batch.inventory, "shortfall": batch.shortfall, "price": batch.price}
+
+
+def _step_info(transition: dynamics.Transition) -> dict[str, np.ndarray]:
+    return {"shares_traded": transition.traded, "execution_price": transition.execution_price,
+            **_reset_info(transition.batch)}
+
+
+def _fractions(actions, n: int) -> np.ndarray:
+    actions = np.asarray(actions, dtype=np.float64)
+    if actions.size != n or actions.ndim > 2 or (actions.ndim == 2 and actions.shape[1] != 1):
+        expected = "(1,)" if n == 1 else f"({n}, 1) or ({n},)"
+        raise ValueError(f"action must have shape {expected}, got {actions.shape}")
+    return dynamics.action_to_fraction(actions.reshape(n))
+
+
+class OptimalExecEnv(gym.Env):
+    """Single-episode view of the batched dynamics (a batch of one); see the module docstring."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, params: OptimalExecParams | None = None, **kwargs: Any) -> None:
+        self.params = OptimalExecParams.from_kwargs(params, **kwargs)
+        self.observation_space = observation_space()
+        self.action_space = action_space()
+        self._batch: dynamics.Batch | None = None
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if seed is not None:
+            stream, episode = seed, 0
+        elif self._batch is None:
+            stream, episode = fresh_seed(self.np_random), 0
+        else:
+            stream, episode = int(self._batch.seed[0]), int(self._batch.episode[0]) + 1
+        self._batch = dynamics.start(self.params, np.array([stream]), np.array([episode]))
+        return dynamics.observe(self.params, self._batch)[0], _scalars(_reset_info(self._batch))
+
+    def step(self, action):
+        if self._batch is None:
+            raise RuntimeError("call reset() before step()")
+        if self._batch.elapsed[0] >= self.params.periods:
+            raise RuntimeError("the episode has ended: call reset() before step()")
+        transition = dynamics.step(self.params, self._batch, _fractions(action, 1))
+        self._batch = transition.batch
+        obs = dynamics.observe(self.params, self._batch)[0]
+        return obs, float(transition.reward[0]), bool(transition.terminated[0]), False, _scalars(_step_info(transition))
+
+
+def _scalars(info: dict[str, np.ndarray]) -> dict[str, float]:
+    return {name: float(value[0]) for name, value in info.items()}
+
+
+class OptimalExecVectorEnv(VectorEnv):
+    """``num_envs`` episodes stepped together by the batched dynamics, with no Python loop over them.
+
+    Autoreset is Gymnasium's SAME_STEP mode: an episode that ends is replaced
+    in the same call by the next episode of its slot; its last observation and
+    info are returned under ``info["final_obs"]`` and ``info["final_info"]``
+    (masks ``info["_final_obs"]``, ``info["_final_info"]``), and its ``info``
+    entries are those of the new episode's reset, as in
+    ``SyncVectorEnv(..., autoreset_mode=AutoresetMode.SAME_STEP)`` (one
+    difference: ``final_obs`` is a float32 array (n, 3), not an object array
+    of per-slot observations; rows of slots not done are not meaningful). Slot i
+    reset with seed s plays the episodes of a scalar env reset with seed s + i.
+    """
+
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
+
+    def __init__(self, num_envs: int = 1, params: OptimalExecParams | None = None, **kwargs: Any) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        self.params = OptimalExecParams.from_kwargs(params, **kwargs)
+        self.num_envs = num_envs
+        self.single_observation_space = observation_space()
+        self.single_action_space = action_space()
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._batch: dynamics.Batch | None = None
+
+    def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
+        n = self.num_envs
+        if seed is None and self._batch is not None:
+            seeds, episodes = self._batch.seed, self._batch.episode + np.uint64(1)
+        else:
+            if seed is None:
+                seed = fresh_seed(np.random.default_rng())
+            seeds = np.asarray(seed) + np.arange(n) if np.ndim(seed) == 0 else np.asarray(seed)
+            if seeds.shape != (n,):
+                raise ValueError(f"seed must be an int or a list of {n} ints, got {seed!r}")
+            episodes = np.zeros(n, dtype=np.uint64)
+        self._batch = dynamics.start(self.params, seeds, episodes)
+        return dynamics.observe(self.params, self._batch), _with_masks(_reset_info(self._batch))
+
+    def step(self, actions):
+        if self._batch is None:
+            raise RuntimeError("call reset() before step()")
+        transition = dynamics.step(self.params, self._batch, _fractions(actions, self.num_envs))
+        done = transition.terminated
+        info = _with_masks(_step_info(transition))
+        self._batch = transition.batch
+        if done.any():
+            final_obs = dynamics.observe(self.params, self._batch)
+            info["final_obs"], info["_final_obs"] = final_obs, done.copy()
+            info["final_info"], info["_final_info"] = _masked(info, done), done.copy()
+            self._batch = dynamics.restart(self.params, self._batch, done)
+            for name, value in _reset_info(self._batch).items():
+                info[name] = np.where(done, value, info[name])
+            for name in set(STEP_INFO_KEYS) - set(RESET_INFO_KEYS):
+                info[name] = np.where(done, 0.0, info[name])
+                info[f"_{name}"] = ~done
+        obs = dynamics.observe(self.params, self._batch)
+        return obs, transition.reward, done, np.zeros(self.num_envs, dtype=bool), info
+
+
+def _with_masks(info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Gymnasium's vector info layout: each entry beside a boolean mask ``_name`` of the slots that set it."""
+    out: dict[str, np.ndarray] = {}
+    for name, value in info.items():
+        out[name] = value
+        out[f"_{name}"] = np.ones(value.shape[0], dtype=bool)
+    return out
+
+
+def _masked(info: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
+    """The step info of the slots in ``mask`` (others zero, masks false), as ``final_info``."""
+    out = {}
+    for name in STEP_INFO_KEYS:
+        out[name] = np.where(mask, info[name], 0.0)
+        out[f"_{name}"] = mask.copy()
+    return out

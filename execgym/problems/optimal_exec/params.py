@@ -1,0 +1,155 @@
+"""Parameters of single-asset liquidation in the discrete-time Almgren–Chriss model.
+
+Units follow Almgren & Chriss, "Optimal execution of portfolio transactions"
+(2000), so that paper's worked example can be entered as it stands: prices in
+currency per share, time in days, volatility in currency per share per √day,
+impacts in currency per share per share (per share/day for the temporary one).
+:meth:`OptimalExecParams.from_market_data` converts quantities a trader knows
+(annual % volatility, daily volume, spread) into these units.
+
+The default is a liquid large-cap stock: $100, 25 % annual volatility, 10 M
+shares of daily volume, a 2-cent spread; the order sells 1 M shares (10 % of
+daily volume) over one trading day in 13 half-hour periods with risk aversion
+λ = 5·10⁻⁷ per $. Impacts follow the paper's rules of thumb (see
+:meth:`~OptimalExecParams.from_market_data`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+from execgym.validation import require_choice, require_int, require_real
+
+SIDES = ("sell", "buy")
+
+
+@dataclass(frozen=True)
+class OptimalExecParams:
+    """One liquidation problem. Every field is validated on construction.
+
+    The unaffected price is an arithmetic random walk observed once per period
+    of length τ = T/N: ``S_k = S_{k-1} + μτ + σ√τ·ξ_k ∓ γ·n_k`` (ξ_k standard
+    normal, n_k the shares traded in period k, ∓ pushing the price against the
+    trader). Trades execute at ``S_{k-1} ∓ (ε + η·n_k/τ)``.
+    """
+
+    shares: float = 1_000_000.0
+    """X: shares to trade over the horizon (> 0)."""
+    side: str = "sell"
+    """'sell' liquidates a long position, 'buy' acquires one."""
+    arrival_price: float = 100.0
+    """S0: mid-price when the order arrives, currency per share (> 0)."""
+    volatility: float = 100.0 * 0.25 / 250**0.5
+    """σ: currency per share per √day (> 0). Default: 25 % annual at $100, 250 trading days."""
+    horizon: float = 1.0
+    """T: days to complete the order (> 0)."""
+    periods: int = 13
+    """N: number of trading periods of length τ = T/N (1 to 100 000)."""
+    permanent_impact: float = 0.02 / (0.1 * 10_000_000)
+    """γ: permanent price move per share traded, currency per share per share (>= 0)."""
+    temporary_impact: float = 0.02 / (0.01 * 10_000_000)
+    """η: temporary cost per share per unit trading rate, currency per share per (share/day) (> γτ/2)."""
+    half_spread: float = 0.01
+    """ε: fixed cost per share traded (half the bid-ask spread), currency per share (>= 0)."""
+    risk_aversion: float = 5e-7
+    """λ: weight of the shortfall's variance in the objective, per unit currency (>= 0)."""
+    drift: float = 0.0
+    """μ: expected price change, currency per share per day (any sign)."""
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__.__get__(self)
+        set_("shares", require_real("shares", self.shares, low=0.0, low_open=True))
+        set_("side", require_choice("side", self.side, SIDES))
+        set_("arrival_price", require_real("arrival_price", self.arrival_price, low=0.0, low_open=True))
+        set_("volatility", require_real("volatility", self.volatility, low=0.0, low_open=True))
+        set_("horizon", require_real("horizon", self.horizon, low=0.0, low_open=True))
+        set_("periods", require_int("periods", self.periods, low=1, high=100_000))
+        set_("permanent_impact", require_real("permanent_impact", self.permanent_impact, low=0.0))
+        set_("temporary_impact", require_real("temporary_impact", self.temporary_impact, low=0.0, low_open=True))
+        set_("half_spread", require_real("half_spread", self.half_spread, low=0.0))
+        set_("risk_aversion", require_real("risk_aversion", self.risk_aversion, low=0.0))
+        set_("drift", require_real("drift", self.drift))
+        if self.eta_tilde <= 0.0:
+            raise ValueError(
+                f"temporary_impact must exceed permanent_impact * tau / 2 = {self.permanent_impact * self.tau / 2:g} "
+                f"for the cost to be convex (got temporary_impact={self.temporary_impact:g}); "
+                "use more periods or a larger temporary impact")
+
+    @classmethod
+    def from_market_data(cls, *, price: float, annual_volatility: float, daily_volume: float, spread: float,
+                         trading_days_per_year: float = 250.0, permanent_volume_fraction: float = 0.1,
+                         temporary_volume_fraction: float = 0.01, **other) -> "OptimalExecParams":
+        """Parameters from market data, with Almgren & Chriss's rules of thumb.
+
+        * σ = price · annual_volatility / √trading_days_per_year   (currency/share/√day)
+        * ε = spread / 2
+        * γ = spread / (permanent_volume_fraction · daily_volume): trading that fraction
+          of a day's volume (10 % by default) moves the price by one spread, for good.
+        * η = spread / (temporary_volume_fraction · daily_volume): trading at a rate of that
+          fraction of daily volume (1 % by default) costs one spread per share.
+
+        ``other`` sets the remaining fields (shares, horizon, periods, risk_aversion, ...).
+        With price=50, annual_volatility=0.3, daily_volume=5e6, spread=0.125 this gives the
+        paper's example: σ ≈ 0.95, ε = 0.0625, γ = 2.5e-7, η = 2.5e-6.
+        """
+        price = require_real("price", price, low=0.0, low_open=True)
+        annual_volatility = require_real("annual_volatility", annual_volatility, low=0.0, low_open=True)
+        daily_volume = require_real("daily_volume", daily_volume, low=0.0, low_open=True)
+        spread = require_real("spread", spread, low=0.0, low_open=True)
+        days = require_real("trading_days_per_year", trading_days_per_year, low=0.0, low_open=True)
+        permanent_fraction = require_real("permanent_volume_fraction", permanent_volume_fraction,
+                                          low=0.0, low_open=True)
+        temporary_fraction = require_real("temporary_volume_fraction", temporary_volume_fraction,
+                                          low=0.0, low_open=True)
+        return cls(arrival_price=price,
+                   volatility=price * annual_volatility / math.sqrt(days),
+                   half_spread=spread / 2.0,
+                   permanent_impact=spread / (permanent_fraction * daily_volume),
+                   temporary_impact=spread / (temporary_fraction * daily_volume),
+                   **other)
+
+    @classmethod
+    def from_kwargs(cls, params: "OptimalExecParams | None" = None, **kwargs) -> "OptimalExecParams":
+        """``params`` as given, or built from keyword arguments; unknown names raise."""
+        if params is not None:
+            if kwargs:
+                raise ValueError(f"pass either params= or keyword parameters, not both (got {sorted(kwargs)})")
+            if not isinstance(params, cls):
+                raise ValueError(f"params must be an {cls.__name__}, got {type(params).__name__}")
+            return params
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {unknown} for OptimalExec; valid names: {sorted(known)}")
+        return cls(**kwargs)
+
+    @property
+    def tau(self) -> float:
+        """τ = T/N: length of one period, days."""
+        return self.horizon / self.periods
+
+    @property
+    def eta_tilde(self) -> float:
+        """η̃ = η − γτ/2: the temporary impact net of the permanent impact's discreteness correction."""
+        return self.temporary_impact - 0.5 * self.permanent_impact * self.tau
+
+    @property
+    def side_sign(self) -> int:
+        """+1 for a sell, −1 for a buy: the direction in which the trader's own impact moves the price is −sign."""
+        return 1 if self.side == "sell" else -1
+
+    @property
+    def notional(self) -> float:
+        """X·S0: arrival notional, currency."""
+        return self.shares * self.arrival_price
+
+    @property
+    def bps_per_currency(self) -> float:
+        """Basis points of arrival notional per unit of currency: 10⁴ / (X·S0)."""
+        return 1e4 / self.notional
+
+    @property
+    def price_scale(self) -> float:
+        """σ√T: standard deviation of the unaffected price over the horizon; normalises the observed price move."""
+        return self.volatility * math.sqrt(self.horizon)

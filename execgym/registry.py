@@ -1,0 +1,55 @@
+"""The table of problems: for each env id, its params class, environments, oracle and a one-line description.
+
+:func:`execgym.make_oracle` and :func:`execgym.score` look problems up here;
+``execgym/__init__.py`` registers the same ids with Gymnasium.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from execgym.policy import Oracle
+from execgym.problems.optimal_exec import oracle as optimal_exec_oracle
+from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
+from execgym.problems.optimal_exec.params import OptimalExecParams
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything the suite knows about one env id."""
+
+    env_id: str
+    description: str
+    params_class: type
+    env_class: type
+    vector_env_class: type
+    oracle_factory: Callable[[Any], Oracle]
+    reward_units: str
+
+    def params(self, params=None, **kwargs):
+        """The params object from ``params=`` or keyword arguments (validated)."""
+        return self.params_class.from_kwargs(params, **kwargs)
+
+
+PROBLEMS: dict[str, Problem] = {
+    "OptimalExec-v0": Problem(
+        env_id="OptimalExec-v0",
+        description="Single-asset liquidation, discrete-time Almgren–Chriss; oracle: LQ Riccati recursion",
+        params_class=OptimalExecParams, env_class=OptimalExecEnv, vector_env_class=OptimalExecVectorEnv,
+        oracle_factory=optimal_exec_oracle.make_oracle, reward_units="bps"),
+}
+
+
+def problem(env_id: str) -> Problem:
+    """The problem registered as ``env_id`` (an optional ``execgym:`` prefix is accepted)."""
+    key = env_id.split(":", 1)[1] if env_id.startswith("execgym:") else env_id
+    if key not in PROBLEMS:
+        raise ValueError(f"unknown env id {env_id!r}; execgym provides {sorted(PROBLEMS)}")
+    return PROBLEMS[key]
+
+
+def make_oracle(env_id: str, params=None, **kwargs) -> Oracle:
+    """The optimal policy of ``env_id`` with these parameters, and its exact value."""
+    spec = problem(env_id)
+    return spec.oracle_factory(spec.params(params, **kwargs))

@@ -1,0 +1,1 @@
+"""Pure-math solvers shared by the oracles (no gymnasium)."""
