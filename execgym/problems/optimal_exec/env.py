@@ -219,8 +219,11 @@ class OptimalExecVectorEnv(VectorEnv):
             for name, value in _reset_info(self._batch).items():
                 info[name] = np.where(done, value, info[name])
             for name in set(STEP_INFO_KEYS) - set(RESET_INFO_KEYS):
-                info[name] = np.where(done, 0.0, info[name])
-                info[f"_{name}"] = ~done
+                if done.all():   # no slot reports it, as in SyncVectorEnv
+                    del info[name], info[f"_{name}"]
+                else:
+                    info[name] = np.where(done, 0.0, info[name])
+                    info[f"_{name}"] = ~done
         obs = dynamics.observe(self.params, self._batch)
         return obs, transition.reward, done, np.zeros(self.num_envs, dtype=bool), info
 
