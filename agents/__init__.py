@@ -1,1 +1,1 @@
-"""Agents (issue pending)."""
+"""Learning agents for the execgym environments, meeting the suite's policy protocol."""

@@ -65,7 +65,7 @@ def vwap(params: OptimalExecParams, profile: np.ndarray | None = None) -> Schedu
     return SchedulePolicy(params, schedule.holdings_from_trades(params, weights), "vwap")
 
 
-def pov(params: OptimalExecParams, participation: float = 0.1, daily_volume: float = 10_000_000.0,
+def pov(params: OptimalExecParams, participation: float = 0.15, daily_volume: float = 10_000_000.0,
         profile: np.ndarray | None = None) -> SchedulePolicy:
     """Percent of volume: each period trade ``participation`` × the expected market volume
     daily_volume·T·m_k until done; whatever remains is traded in the last period. The default
