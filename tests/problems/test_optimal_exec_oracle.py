@@ -167,3 +167,19 @@ def test_make_oracle_takes_kwargs_or_params_and_rejects_unknown_ids():
     assert execgym.make_oracle("OptimalExec-v0", params=AC_EXAMPLE).schedule.shape == (6,)
     with pytest.raises(ValueError, match="unknown env id 'Nope-v0'"):
         execgym.make_oracle("Nope-v0")
+
+
+@pytest.mark.parametrize("reaction", [-0.5, 0.5, 2.0])
+def test_price_adaptive_policies_do_not_beat_the_oracle(reaction):
+    """Trading faster (or slower) when the price has moved does not help in expectation: the objective the
+    reward sums to is minimised by the oracle over all adaptive policies."""
+    p = OptimalExecParams()
+    oracle = make_oracle(p)
+
+    def adaptive(obs):
+        base = dynamics.action_to_fraction(oracle.policy(obs)[:, 0])
+        return dynamics.fraction_to_action(np.clip(base * (1 + reaction * obs[:, 2]), 0, 1))[:, None]
+
+    result = execgym.score(adaptive, "OptimalExec-v0", episodes=20_000, seed=5, params=p)
+    assert result.regret.high >= 0.0
+    assert result.regret.mean > 0.0
