@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from execgym.policy import Policy
+from execgym.policy import Oracle, Policy
 from execgym.registry import problem
 
 MAX_BATCH = 65_536
@@ -107,12 +107,14 @@ def run_episodes(policy: Policy, env_id: str, seeds: np.ndarray, params,
 
 def score(policy: Policy, env_id: str = "OptimalExec-v0", episodes: int = 10_000, seed: int = 0,
           confidence: float = 0.95, info_keys: tuple[str, ...] = ("shortfall",), params=None,
-          **kwargs) -> ScoreResult:
+          oracle: Oracle | None = None, **kwargs) -> ScoreResult:
     """Score ``policy`` against ``env_id``'s oracle on ``episodes`` paired episodes.
 
     Parameters of the env come as ``params=`` (its params object) or keyword
     arguments. ``info_keys`` names terminal ``info`` entries to summarise
-    (those the env does not report are skipped).
+    (those the env does not report are skipped). ``oracle`` replaces the env's
+    own oracle as the reference, e.g. the exact optimum of a discretised
+    version of the problem (its ``expected_return`` must be exact in this env).
     """
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 2:
         raise ValueError(f"episodes must be an integer >= 2, got {episodes!r}")
@@ -120,7 +122,7 @@ def score(policy: Policy, env_id: str = "OptimalExec-v0", episodes: int = 10_000
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     spec = problem(env_id)
     params = spec.params(params, **kwargs)
-    oracle = spec.oracle_factory(params)
+    oracle = spec.oracle_factory(params) if oracle is None else oracle
     seeds = seed + np.arange(episodes, dtype=np.int64)
     policy_returns, finals = run_episodes(policy, env_id, seeds, params, info_keys)
     oracle_returns, _ = run_episodes(oracle.policy, env_id, seeds, params)
