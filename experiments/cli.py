@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 import execgym
-from experiments import list_envs, quickstart
+from experiments import evaluate, list_envs, quickstart, run
 
-COMMANDS = (quickstart, list_envs)
+COMMANDS = (quickstart, run, evaluate, list_envs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         subparser = commands.add_parser(command.NAME, help=command.HELP, description=command.__doc__.replace("``", ""),
                                         formatter_class=argparse.RawDescriptionHelpFormatter)
         command.add_arguments(subparser)
-        subparser.set_defaults(run=command.run)
+        subparser.set_defaults(handler=command.run)
     return parser
 
 
@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        return args.handler(args)
     except (ValueError, OSError) as error:
         print(f"execgym {args.command}: error: {error}", file=sys.stderr)
         return 1

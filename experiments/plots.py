@@ -116,3 +116,28 @@ def save_png(figure: Figure, path: str | os.PathLike, dpi: int = 150) -> Path:
         return write_atomically(path, lambda file: figure.savefig(file, format="png", dpi=dpi))
     finally:
         plt.close(figure)
+
+
+def inventory_figure(params: OptimalExecParams, inventories: np.ndarray, oracle_schedule: np.ndarray,
+                     label: str) -> Figure:
+    """An agent's inventory paths beside the oracle's schedule, as fractions of the order against time.
+
+    ``inventories`` is (N + 1, episodes) in fractions of X; drawn as its mean with the band between its
+    10th and 90th percentiles (an adaptive agent's paths differ from episode to episode).
+    """
+    figure, axes = plt.subplots(figsize=(8.0, 5.0), layout="constrained")
+    time = np.arange(params.periods + 1) / params.periods
+    low, high = np.percentile(inventories, [10, 90], axis=1)
+    axes.fill_between(time, low, high, color="tab:blue", alpha=0.2,
+                      label=f"{label}: 10–90 % of {inventories.shape[1]} episodes")
+    axes.plot(time, inventories.mean(axis=1), color="tab:blue", marker="o", markersize=4, label=f"{label}: mean")
+    axes.plot(time, oracle_schedule / params.shares, color="black", marker="*", markersize=9, linewidth=2.5,
+              label="oracle")
+    axes.set_xlabel(f"time elapsed, fraction of the horizon ({params.periods} periods)")
+    axes.set_ylabel("inventory remaining, fraction of the order")
+    axes.set_title(f"{label} against the oracle: {params.side} {params.shares:,.0f} shares")
+    axes.set_xlim(0.0, 1.0)
+    axes.set_ylim(0.0, 1.02)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper right")
+    return figure

@@ -1,0 +1,128 @@
+"""PPO (stable-baselines3) and TRPO (sb3-contrib) on the suite's natively batched envs.
+
+stable-baselines3 has no adapter for a Gymnasium ``VectorEnv``; :class:`NativeVecEnv`
+is one, for vector envs in SAME_STEP autoreset mode (every env of the suite):
+one call steps all episodes at once, and SB3's semantics hold (an episode that
+ends is reset in the same step, its last observation under
+``info["terminal_observation"]``). :class:`SB3Policy` turns a trained model into
+a policy of the suite's protocol, acting deterministically for scoring.
+"""
+
+from __future__ import annotations
+
+import inspect
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium.vector import AutoresetMode, VectorEnv
+from sb3_contrib import TRPO
+from stable_baselines3 import PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
+
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "trpo": TRPO}
+ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU, "leaky_relu": torch.nn.LeakyReLU}
+_NO_INFO = MappingProxyType({})
+
+
+class NativeVecEnv(VecEnv):
+    """SB3 ``VecEnv`` view of a Gymnasium vector env with SAME_STEP autoreset, with no loop over envs.
+
+    ``infos`` is a list with one mapping per env, as SB3 requires: envs whose
+    episode did not end share one empty read-only mapping; an env whose episode
+    ended gets a dict with ``terminal_observation``, ``TimeLimit.truncated`` and
+    its final ``info`` entries.
+    """
+
+    def __init__(self, env: VectorEnv) -> None:
+        if env.metadata.get("autoreset_mode") != AutoresetMode.SAME_STEP:
+            raise ValueError(f"NativeVecEnv needs a vector env with SAME_STEP autoreset, got "
+                             f"{env.metadata.get('autoreset_mode')!r}")
+        self.env = env
+        super().__init__(env.num_envs, env.single_observation_space, env.single_action_space)
+        self._actions: np.ndarray | None = None
+
+    def reset(self):
+        seeds = None if all(seed is None for seed in self._seeds) else [int(seed) for seed in self._seeds]
+        obs, _ = self.env.reset(seed=seeds)
+        self._reset_seeds()
+        self._reset_options()
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+
+    def step_wait(self):
+        obs, rewards, terminated, truncated, info = self.env.step(self._actions)
+        dones = terminated | truncated
+        infos: list[Any] = [_NO_INFO] * self.num_envs
+        for i in np.flatnonzero(dones):
+            final = {key: value[i] for key, value in info.get("final_info", {}).items() if not key.startswith("_")}
+            infos[i] = {**final, "terminal_observation": info["final_obs"][i],
+                        "TimeLimit.truncated": bool(truncated[i] and not terminated[i])}
+        return obs, rewards.astype(np.float32), dones, infos
+
+    def close(self) -> None:
+        self.env.close()
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        value = getattr(self.env, attr_name, None) if attr_name == "render_mode" else getattr(self.env, attr_name)
+        return [value] * len(self._get_indices(indices))
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        setattr(self.env, attr_name, value)
+
+    def env_method(self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs):
+        raise NotImplementedError("a natively batched env has no per-env methods to call")
+
+    def env_is_wrapped(self, wrapper_class, indices: VecEnvIndices = None) -> list[bool]:
+        return [False] * len(self._get_indices(indices))
+
+
+class SB3Policy:
+    """A trained SB3 model as a policy of the suite: observations (n, ...) -> deterministic actions (n, ...)."""
+
+    def __init__(self, model: BaseAlgorithm) -> None:
+        self.model = model
+
+    def __call__(self, observations: np.ndarray) -> np.ndarray:
+        actions, _ = self.model.predict(observations, deterministic=True)
+        return actions
+
+
+def model_kwargs(algo: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments of ``algo`` from a config's hyperparameters, checked against its signature.
+
+    ``policy`` defaults to "MlpPolicy"; ``policy_kwargs.activation_fn`` may name
+    an activation ("tanh", "relu", "elu", "leaky_relu").
+    """
+    if algo not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algo!r}; stable-baselines agents are {sorted(ALGORITHMS)}")
+    accepted = set(inspect.signature(ALGORITHMS[algo].__init__).parameters) - {"self", "env", "seed", "verbose"}
+    unknown = sorted(set(hyperparameters) - accepted)
+    if unknown:
+        raise ValueError(f"unknown {algo} hyperparameter(s) {unknown}; valid: {sorted(accepted)}")
+    kwargs = {"policy": "MlpPolicy", **hyperparameters}
+    policy_kwargs = dict(kwargs.get("policy_kwargs") or {})
+    if isinstance(policy_kwargs.get("activation_fn"), str):
+        name = policy_kwargs["activation_fn"]
+        if name not in ACTIVATIONS:
+            raise ValueError(f"policy_kwargs.activation_fn must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+        policy_kwargs["activation_fn"] = ACTIVATIONS[name]
+    if policy_kwargs:
+        kwargs["policy_kwargs"] = policy_kwargs
+    return kwargs
+
+
+def build_model(algo: str, env: VecEnv, hyperparameters: dict[str, Any], seed: int) -> BaseAlgorithm:
+    """A fresh PPO or TRPO model on ``env`` (CPU), seeded."""
+    return ALGORITHMS[algo](env=env, seed=seed, device="cpu", verbose=0, **model_kwargs(algo, hyperparameters))
+
+
+def load_model(algo: str, path, env: VecEnv | None = None) -> BaseAlgorithm:
+    """A model saved by ``model.save(path)``, on the CPU."""
+    if algo not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algo!r}; stable-baselines agents are {sorted(ALGORITHMS)}")
+    return ALGORITHMS[algo].load(path, env=env, device="cpu")

@@ -1,0 +1,93 @@
+"""``execgym evaluate``: score a trained agent, a baseline or the oracle against the exact optimum.
+
+    execgym evaluate --run runs/ppo [--run-seed 0]          # the latest checkpoint of a run
+    execgym evaluate --baseline twap [--param shares=5e5]   # a baseline, on any parameters
+    execgym evaluate --oracle --env OptimalExec-v0          # the oracle itself (regret 0)
+
+Prints the score (return, oracle value, regret in the env's units and % with
+95 % CIs); ``--json`` prints it as JSON instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+import yaml
+
+from execgym.baselines import BASELINES, make_baseline
+from execgym.registry import PROBLEMS, make_oracle, problem
+from execgym.scoring import score
+from experiments.arguments import integer_at_least
+from experiments.checkpoints import latest_checkpoint
+from experiments.config import load_config
+from experiments.trainers import load_policy
+
+NAME = "evaluate"
+HELP = "score a saved run, a baseline or the oracle against the exact optimum"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``execgym evaluate``."""
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--run", type=Path, help="output folder of `execgym run` (its latest checkpoint)")
+    what.add_argument("--baseline", choices=sorted(BASELINES), help="a baseline schedule")
+    what.add_argument("--oracle", action="store_true", help="the oracle itself")
+    parser.add_argument("--run-seed", type=integer_at_least(0), help="which seed of --run (default: its first)")
+    parser.add_argument("--env", default="OptimalExec-v0", choices=sorted(PROBLEMS),
+                        help="env id for --baseline and --oracle (default: %(default)s)")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="env parameter for --baseline and --oracle (repeatable), e.g. shares=5e5")
+    parser.add_argument("--episodes", type=integer_at_least(2), default=10_000, help="default: %(default)s")
+    parser.add_argument("--seed", type=integer_at_least(0), default=0, help="first episode seed (default: 0)")
+    parser.add_argument("--json", action="store_true", help="print the score as JSON")
+
+
+def parse_params(pairs: list[str]) -> dict:
+    """``["shares=5e5", "side=buy"]`` -> {"shares": 500000.0, "side": "buy"}."""
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--param must look like NAME=VALUE, got {pair!r}")
+        params[name] = _number_or_yaml(value)
+    return params
+
+
+def _number_or_yaml(text: str):
+    """An int or float where ``text`` is one (``5e5`` included, which YAML 1.1 reads as a string), else YAML."""
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return yaml.safe_load(text)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score what the options name and print the result."""
+    if args.run is not None:
+        if args.param:
+            raise ValueError("--param applies to --baseline and --oracle; a run uses its own config's parameters")
+        config = load_config(args.run / "config.yaml")
+        seed = config.seeds[0] if args.run_seed is None else args.run_seed
+        checkpoint = latest_checkpoint(args.run / f"seed_{seed}" / "checkpoints")
+        if checkpoint is None:
+            raise ValueError(f"{args.run}/seed_{seed} has no checkpoint")
+        env_id, params = config.env.id, config.env_params()
+        policy, label = load_policy(config, checkpoint), f"{config.agent.algo} ({checkpoint})"
+    else:
+        env_id = args.env
+        params = problem(env_id).params(**parse_params(args.param))
+        if args.oracle:
+            policy, label = make_oracle(env_id, params).policy, "oracle"
+        else:
+            policy, label = make_baseline(args.baseline, params), args.baseline
+    result = score(policy, env_id, episodes=args.episodes, seed=args.seed, params=params)
+    if args.json:
+        print(json.dumps({"policy": label, **dataclasses.asdict(result)}, indent=1))
+    else:
+        print(f"{label}\n{result.summary()}")
+    return 0
