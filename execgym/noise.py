@@ -65,6 +65,11 @@ def standard_normals(keys: np.ndarray, steps: np.ndarray, stream: int = 0, strea
     return ndtri(uniforms(keys, steps, stream, streams))
 
 
+TRAINING_SEEDS_FROM = 2**40
+"""Seeds at or above this are reserved for training episodes; scoring and evaluation use seeds below it,
+so an agent is never evaluated on an episode it trained on."""
+
+
 def fresh_seed(rng: np.random.Generator) -> int:
     """A seed drawn from ``rng``, for a reset without an explicit seed."""
     return int(rng.integers(0, 2**63))

@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from execgym.noise import TRAINING_SEEDS_FROM
 from execgym.registry import PROBLEMS, problem
 
 ALGORITHMS = ("ppo", "trpo", "qlearning")
@@ -106,6 +107,9 @@ def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
                              ("training.eval_seed", config.training.eval_seed, 0)):
         if value < low:
             raise ConfigError(f"{source}: {name} must be >= {low}, got {value}")
+    if config.training.eval_seed + config.training.eval_episodes > TRAINING_SEEDS_FROM:
+        raise ConfigError(f"{source}: training.eval_seed + training.eval_episodes must stay below 2**40 "
+                          "(seeds from 2**40 on are the training episodes')")
     if not config.seeds or len(set(config.seeds)) != len(config.seeds) or min(config.seeds) < 0:
         raise ConfigError(f"{source}: seeds must be a non-empty list of distinct integers >= 0, got {list(config.seeds)}")
     if config.agent.discretisation and config.agent.algo != "qlearning":

@@ -3,8 +3,8 @@
 A trainer learns in one call up to a number of agent-steps, calling back at
 every milestone (every ``eval_every`` steps) with the steps done; the runner
 evaluates and checkpoints there. ``save``/``restore`` round-trip everything
-needed to continue. Training env seeds lie at 2⁴⁰ and above, disjoint from the
-evaluation seeds.
+needed to continue. Training env seeds lie at 2⁴⁰ and above
+(:data:`execgym.noise.TRAINING_SEEDS_FROM`), disjoint from the evaluation seeds.
 """
 
 from __future__ import annotations
@@ -19,18 +19,18 @@ from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecMonitor
 
 from agents.sb3 import NativeVecEnv, SB3Policy, build_model, load_model
+from execgym.noise import TRAINING_SEEDS_FROM
 from execgym.policy import Policy
 from execgym.registry import problem
 from experiments.config import ExperimentConfig
 
-TRAINING_SEED_BASE = 2**40
 Milestone = Callable[[int], None]
 Progress = Callable[[int], None]
 
 
 def training_seed(seed: int, steps: int) -> int:
     """The first env seed of run ``seed`` (re)starting at ``steps``; its slots use the following seeds."""
-    return TRAINING_SEED_BASE + seed * 2**32 + steps
+    return TRAINING_SEEDS_FROM + seed * 2**32 + steps
 
 
 class Trainer(Protocol):
