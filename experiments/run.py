@@ -152,7 +152,7 @@ def seed_summary(result: dict[str, Any]) -> str:
     """Markdown summary of one seed."""
     final = result["final"]
     lines = [f"# {result['algo']} on {result['env_id']}, seed {result['seed']}", "",
-             f"{result['steps']:,} steps in {result["wall_seconds"]:.1f} s (training and evaluation); evaluation on "
+             f"{result['steps']:,} steps in {result['wall_seconds']:.1f} s (training and evaluation); evaluation on "
              f"{result['eval_episodes']:,} episodes (seeds from {result['eval_seed']}), 95 % CI.", "",
              "| reference | return | optimum | regret | regret % |", "|---|---:|---:|---:|---:|",
              _row("exact oracle", final)]
