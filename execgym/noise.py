@@ -73,3 +73,22 @@ so an agent is never evaluated on an episode it trained on."""
 def fresh_seed(rng: np.random.Generator) -> int:
     """A seed drawn from ``rng``, for a reset without an explicit seed."""
     return int(rng.integers(0, 2**63))
+
+
+def reset_streams(seed, num_envs: int, current: tuple[np.ndarray, np.ndarray] | None,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(seeds, episode numbers), each (num_envs,), of the episodes a ``reset(seed=seed)`` starts.
+
+    An int seed s starts episode 0 of streams s, s + 1, ... (slot i plays s + i);
+    a list gives one seed per slot. Without a seed, each slot plays the next
+    episode of its current stream ``current = (seeds, episodes)``, or, before any
+    stream exists, episode 0 of a fresh one drawn from ``rng``.
+    """
+    if seed is None and current is not None:
+        return current[0], current[1] + np.uint64(1)
+    if seed is None:
+        seed = fresh_seed(rng)
+    seeds = np.asarray(seed) + np.arange(num_envs) if np.ndim(seed) == 0 else np.asarray(seed)
+    if seeds.shape != (num_envs,):
+        raise ValueError(f"seed must be an int or a list of {num_envs} ints, got {seed!r}")
+    return seeds, np.zeros(num_envs, dtype=np.uint64)

@@ -38,9 +38,9 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from execgym.noise import episode_keys, fresh_seed, standard_normals, uniforms
+from execgym.noise import episode_keys, reset_streams, standard_normals, uniforms
 from execgym.solvers.dp import PROBABILITY_TOLERANCE, FiniteMDP
-from execgym.validation import require_real
+from execgym.validation import require_int, require_real
 
 STREAMS = 2
 MOVE_STREAM = 0
@@ -183,13 +183,8 @@ class TabularEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        if seed is not None:
-            stream, episode = seed, 0
-        elif self._batch is None:
-            stream, episode = fresh_seed(self.np_random), 0
-        else:
-            stream, episode = int(self._batch.seed[0]), int(self._batch.episode[0]) + 1
-        self._batch = self.dynamics.start(np.array([stream]), np.array([episode]))
+        current = None if self._batch is None else (self._batch.seed, self._batch.episode)
+        self._batch = self.dynamics.start(*reset_streams(seed, 1, current, self.np_random))
         return self._observation_and_info()
 
     def step(self, action):
@@ -223,10 +218,8 @@ class TabularVectorEnv(VectorEnv):
 
     def __init__(self, mdp: FiniteMDP, num_envs: int = 1, initial_states: np.ndarray | None = None,
                  reward_noise: float = 0.0) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        self.num_envs = require_int("num_envs", num_envs, low=1)
         self.dynamics = TabularDynamics(mdp, initial_states, reward_noise)
-        self.num_envs = num_envs
         self.single_observation_space = gym.spaces.Discrete(self.dynamics.num_observations)
         self.single_action_space = gym.spaces.Discrete(mdp.actions)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -234,18 +227,9 @@ class TabularVectorEnv(VectorEnv):
         self._batch: Batch | None = None
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
-        n = self.num_envs
-        if seed is None and self._batch is not None:
-            seeds, episodes = self._batch.seed, self._batch.episode + np.uint64(1)
-        else:
-            if seed is None:
-                seed = fresh_seed(np.random.default_rng())
-            seeds = np.asarray(seed) + np.arange(n) if np.ndim(seed) == 0 else np.asarray(seed)
-            if seeds.shape != (n,):
-                raise ValueError(f"seed must be an int or a list of {n} ints, got {seed!r}")
-            episodes = np.zeros(n, dtype=np.uint64)
-        self._batch = self.dynamics.start(seeds, episodes)
-        return self.dynamics.observe(self._batch), self._mask_info(np.ones(n, dtype=bool))
+        current = None if self._batch is None else (self._batch.seed, self._batch.episode)
+        self._batch = self.dynamics.start(*reset_streams(seed, self.num_envs, current, np.random.default_rng()))
+        return self.dynamics.observe(self._batch), self._mask_info(np.ones(self.num_envs, dtype=bool))
 
     def step(self, actions):
         if self._batch is None:

@@ -6,8 +6,8 @@ from dataclasses import replace
 import gymnasium as gym
 import numpy as np
 import pytest
+from vector_checks import assert_equals_sync_vector_env
 from gymnasium.utils.env_checker import check_env
-from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 import execgym  # noqa: F401  (registers the ids)
 from execgym.problems.optimal_exec import dynamics, schedule
@@ -58,32 +58,9 @@ def test_vector_env_matches_scalar_envs_step_for_step_across_autoresets():
 
 
 def test_vector_env_equals_gymnasium_sync_vector_env_including_infos():
-    n = 3
-    native = OptimalExecVectorEnv(num_envs=n, **SMALL)
-    sync = SyncVectorEnv([lambda: OptimalExecEnv(**SMALL)] * n, autoreset_mode=AutoresetMode.SAME_STEP)
-    a, ia = native.reset(seed=5)
-    b, ib = sync.reset(seed=5)
-    np.testing.assert_array_equal(a, b)
-    assert ia.keys() == ib.keys()
     rng = np.random.default_rng(1)
-    for _ in range(12):
-        actions = random_actions(rng, n)
-        a, ra, ta, _, ia = native.step(actions)
-        b, rb, tb, _, ib = sync.step(actions)
-        np.testing.assert_array_equal(a, b)
-        np.testing.assert_array_equal(ra, rb)
-        np.testing.assert_array_equal(ta, tb)
-        assert ia.keys() == ib.keys()
-        for key in ia:
-            if key == "final_obs":
-                for i in np.flatnonzero(ib["_final_obs"]):
-                    np.testing.assert_array_equal(ia[key][i], ib[key][i])
-            elif key == "final_info":
-                assert ia[key].keys() == ib[key].keys()
-                for k in ia[key]:
-                    np.testing.assert_array_equal(ia[key][k], ib[key][k])
-            else:
-                np.testing.assert_array_equal(ia[key], ib[key], err_msg=key)
+    assert_equals_sync_vector_env(OptimalExecVectorEnv(num_envs=3, **SMALL), lambda: OptimalExecEnv(**SMALL), 12,
+                                  lambda info: random_actions(rng, 3))
 
 
 def test_same_seed_same_episode_and_unseeded_resets_continue_the_stream():

@@ -90,9 +90,10 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from execgym.noise import fresh_seed
+from execgym.noise import reset_streams
 from execgym.problems.optimal_exec import dynamics
 from execgym.problems.optimal_exec.params import OptimalExecParams
+from execgym.validation import require_int
 
 RESET_INFO_KEYS = ("inventory", "shortfall", "price")
 STEP_INFO_KEYS = ("shares_traded", "execution_price") + RESET_INFO_KEYS
@@ -139,13 +140,8 @@ class OptimalExecEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        if seed is not None:
-            stream, episode = seed, 0
-        elif self._batch is None:
-            stream, episode = fresh_seed(self.np_random), 0
-        else:
-            stream, episode = int(self._batch.seed[0]), int(self._batch.episode[0]) + 1
-        self._batch = dynamics.start(self.params, np.array([stream]), np.array([episode]))
+        current = None if self._batch is None else (self._batch.seed, self._batch.episode)
+        self._batch = dynamics.start(self.params, *reset_streams(seed, 1, current, self.np_random))
         return dynamics.observe(self.params, self._batch)[0], _scalars(_reset_info(self._batch))
 
     def step(self, action):
@@ -180,10 +176,8 @@ class OptimalExecVectorEnv(VectorEnv):
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
 
     def __init__(self, num_envs: int = 1, params: OptimalExecParams | None = None, **kwargs: Any) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        self.num_envs = require_int("num_envs", num_envs, low=1)
         self.params = OptimalExecParams.from_kwargs(params, **kwargs)
-        self.num_envs = num_envs
         self.single_observation_space = observation_space()
         self.single_action_space = action_space()
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -191,17 +185,9 @@ class OptimalExecVectorEnv(VectorEnv):
         self._batch: dynamics.Batch | None = None
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
-        n = self.num_envs
-        if seed is None and self._batch is not None:
-            seeds, episodes = self._batch.seed, self._batch.episode + np.uint64(1)
-        else:
-            if seed is None:
-                seed = fresh_seed(np.random.default_rng())
-            seeds = np.asarray(seed) + np.arange(n) if np.ndim(seed) == 0 else np.asarray(seed)
-            if seeds.shape != (n,):
-                raise ValueError(f"seed must be an int or a list of {n} ints, got {seed!r}")
-            episodes = np.zeros(n, dtype=np.uint64)
-        self._batch = dynamics.start(self.params, seeds, episodes)
+        current = None if self._batch is None else (self._batch.seed, self._batch.episode)
+        self._batch = dynamics.start(self.params, *reset_streams(seed, self.num_envs, current,
+                                                                 np.random.default_rng()))
         return dynamics.observe(self.params, self._batch), _with_masks(_reset_info(self._batch))
 
     def step(self, actions):

@@ -1,0 +1,88 @@
+"""Agent benchmarks: train the committed configs and tabulate their regret against the exact optimum.
+
+    python -m experiments.benchmarks.agents [--configs NAME ...] [--out runs/benchmarks]
+
+Runs each config of ``experiments/configs/`` named ``<algo>_optimal_exec.yaml``
+(all seeds), then prints a markdown table — final regret % with the 95 % CI of
+the mean across seeds, steps and wall time per config, the target and whether
+it is met — and writes it to ``experiments/benchmarks/AGENTS.md``. An
+interrupted benchmark continues where it stopped (runs resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import sb3_contrib
+import stable_baselines3
+import torch
+
+from execgym.scoring import Estimate
+from experiments.benchmarks.scoring_speed import cpu_model
+from experiments.config import load_config
+from experiments.files import write_text_atomically
+from experiments.run import run_experiment
+
+CONFIGS = Path(__file__).parents[1] / "configs"
+TABLE = Path(__file__).parent / "AGENTS.md"
+TARGETS = {  # config name: (target regret %, reference)
+    "ppo_optimal_exec": (1.0, "exact oracle"),
+    "trpo_optimal_exec": (2.0, "exact oracle"),
+    "qlearning_optimal_exec": (0.5, "discretised optimum"),
+}
+TIME_LIMIT_SECONDS = 15 * 60
+
+
+def final_regrets(aggregate: dict, reference: str, output: Path) -> list[float]:
+    """Each seed's final regret % against ``reference`` (the oracle, or a discretised optimum)."""
+    if reference == "exact oracle":
+        return [seed["regret_pct"] for seed in aggregate["per_seed"]]
+    results = [json.loads((output / f"seed_{s}" / "result.json").read_text()) for s in aggregate["seeds"]]
+    return [r["final"]["discretised_optimum"]["regret_pct"] for r in results]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", nargs="+", default=list(TARGETS), choices=list(TARGETS))
+    parser.add_argument("--out", type=Path, default=Path("runs/benchmarks"))
+    args = parser.parse_args(argv)
+    rows = []
+    for name in args.configs:
+        config = load_config(CONFIGS / f"{name}.yaml")
+        config = replace(config, output=args.out / name)
+        started = time.perf_counter()
+        aggregate = run_experiment(config, resume=True)
+        elapsed = time.perf_counter() - started
+        target, reference = TARGETS[name]
+        regrets = np.array(final_regrets(aggregate, reference, config.output))
+        estimate = Estimate.of(regrets) if len(regrets) > 1 else Estimate(float(regrets[0]), float("nan"), 0.0)
+        wall = aggregate["wall_seconds"]
+        met = estimate.mean <= target and wall <= TIME_LIMIT_SECONDS
+        rows.append(f"| {name} | {reference} | {estimate.mean:.3f} ± {estimate.half_width:.3f} | "
+                    f"{', '.join(f'{r:.3f}' for r in regrets)} | {aggregate['per_seed'][0]['steps']:,} | "
+                    f"{wall / 60:.1f} | ≤ {target} % in ≤ 15 min | {'yes' if met else 'NO'} |")
+        print(rows[-1], f"(this session {elapsed:.0f} s)", flush=True)
+    header = [
+        "# Agent benchmarks on OptimalExec-v0 (default parameters)", "",
+        f"Latest output of `python -m experiments.benchmarks.agents`. Machine: {cpu_model()}, {os.cpu_count()} cores; "
+        f"torch {torch.__version__}, stable-baselines3 {stable_baselines3.__version__}, "
+        f"sb3-contrib {sb3_contrib.__version__}, numpy {np.__version__}.", "",
+        "Final regret = (optimum − agent) / |optimum| in % of E[Σ reward], on 10,000 evaluation episodes per seed; "
+        "mean over seeds with the 95 % CI of the mean (Student t). Wall time covers training and evaluation "
+        "of every seed.", "",
+        "| config | reference | regret % (mean ± CI) | per seed | steps per seed | wall time (min) | target | met |",
+        "|---|---|---:|---|---:|---:|---|---|"]
+    text = "\n".join(header + rows) + "\n"
+    print(text)
+    if set(args.configs) == set(TARGETS):
+        write_text_atomically(TABLE, text)
+
+
+if __name__ == "__main__":
+    main()
