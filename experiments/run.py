@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
     """Run the experiment of the parsed options; prints where the results are."""
     config = load_config(args.config)
     if args.output is not None:
-        config = ExperimentConfig(**{**config.__dict__, "output": args.output})
+        config = replace(config, output=args.output)
     if args.seeds:
-        config = ExperimentConfig(**{**config.__dict__, "seeds": tuple(args.seeds)})
+        config = replace(config, seeds=tuple(args.seeds))
     summary = run_experiment(config, resume=args.resume)
     print(summary["text"])
     print(f"results in {config.output}/ (TensorBoard: tensorboard --logdir {config.output})")
@@ -97,7 +98,6 @@ def run_seed(config: ExperimentConfig, seed: int, folder: Path, resume: bool) ->
     truncate_events(log_dir, state["steps"] if checkpoint else -1)
     trainer = make_trainer(config, seed, log_dir, checkpoint)
     params, training = config.env_params(), config.training
-    references = getattr(trainer, "references", {})
     log = ScalarLog(log_dir)
     if not checkpoint:
         log.layout(TENSORBOARD_LAYOUT)
@@ -107,7 +107,7 @@ def run_seed(config: ExperimentConfig, seed: int, folder: Path, resume: bool) ->
 
     def on_milestone(steps: int) -> None:
         point = evaluate(trainer.policy(), config.env.id, params, training.eval_episodes, training.eval_seed,
-                         steps, references)
+                         steps, trainer.references)
         state["curve"].append(point)
         state["steps"] = steps
         state["wall_seconds"] = seconds_before + time.perf_counter() - started

@@ -2,8 +2,8 @@
 
 A trainer learns in one call up to a number of agent-steps, calling back at
 every milestone (every ``eval_every`` steps) with the steps done; the runner
-evaluates and checkpoints there. ``save``/``restore`` round-trip everything
-needed to continue. Training env seeds lie at 2⁴⁰ and above
+evaluates and checkpoints there. ``save`` writes everything needed to continue,
+and a trainer built with ``checkpoint=`` that folder continues from it. Training env seeds lie at 2⁴⁰ and above
 (:data:`execgym.noise.TRAINING_SEEDS_FROM`), disjoint from the evaluation seeds.
 """
 
@@ -20,7 +20,7 @@ from stable_baselines3.common.vec_env import VecMonitor
 
 from agents.sb3 import NativeVecEnv, SB3Policy, build_model, load_model
 from execgym.noise import TRAINING_SEEDS_FROM
-from execgym.policy import Policy
+from execgym.policy import Oracle, Policy
 from execgym.registry import problem
 from experiments.config import ExperimentConfig
 
@@ -35,6 +35,8 @@ def training_seed(seed: int, steps: int) -> int:
 
 class Trainer(Protocol):
     steps: int
+    references: dict[str, Oracle]
+    """Optima to score against besides the env's oracle (e.g. a discretised problem's), by name."""
 
     def learn(self, total_steps: int, every: int, on_milestone: Milestone, on_progress: Progress) -> None: ...
 
@@ -74,6 +76,7 @@ class SB3Trainer:
 
     def __init__(self, config: ExperimentConfig, seed: int, log_dir: Path, checkpoint: Path | None = None) -> None:
         self.config, self.seed = config, seed
+        self.references: dict[str, Oracle] = {}
         spec = problem(config.env.id)
         vector_env = spec.vector_env_class(num_envs=config.agent.num_envs, params=config.env_params())
         self.env = VecMonitor(NativeVecEnv(vector_env))
