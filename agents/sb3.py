@@ -20,9 +20,11 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from sb3_contrib import TRPO
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "trpo": TRPO}
+SCHEDULABLE = {"learning_rate", "clip_range"}
 ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU, "leaky_relu": torch.nn.LeakyReLU}
 _NO_INFO = MappingProxyType({})
 
@@ -96,7 +98,9 @@ def model_kwargs(algo: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:
     """Constructor arguments of ``algo`` from a config's hyperparameters, checked against its signature.
 
     ``policy`` defaults to "MlpPolicy"; ``policy_kwargs.activation_fn`` may name
-    an activation ("tanh", "relu", "elu", "leaky_relu").
+    an activation ("tanh", "relu", "elu", "leaky_relu"); a schedulable value
+    (``learning_rate``, ``clip_range``) may be ``{"linear": [start, end]}``: it
+    moves linearly from start to end over the whole training.
     """
     if algo not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algo!r}; stable-baselines agents are {sorted(ALGORITHMS)}")
@@ -105,6 +109,8 @@ def model_kwargs(algo: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown {algo} hyperparameter(s) {unknown}; valid: {sorted(accepted)}")
     kwargs = {"policy": "MlpPolicy", **hyperparameters}
+    for name in SCHEDULABLE & set(kwargs):
+        kwargs[name] = _schedule(name, kwargs[name])
     policy_kwargs = dict(kwargs.get("policy_kwargs") or {})
     if isinstance(policy_kwargs.get("activation_fn"), str):
         name = policy_kwargs["activation_fn"]
@@ -114,6 +120,17 @@ def model_kwargs(algo: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:
     if policy_kwargs:
         kwargs["policy_kwargs"] = policy_kwargs
     return kwargs
+
+
+def _schedule(name: str, value):
+    """A constant, or ``{"linear": [start, end]}`` as SB3's LinearSchedule over the whole training."""
+    if not isinstance(value, dict):
+        return value
+    pair = value.get("linear")
+    if set(value) != {"linear"} or not isinstance(pair, list) or len(pair) != 2 \
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair):
+        raise ValueError(f"{name} must be a number or {{linear: [start, end]}}, got {value!r}")
+    return LinearSchedule(start=float(pair[0]), end=float(pair[1]), end_fraction=1.0)
 
 
 def build_model(algo: str, env: VecEnv, hyperparameters: dict[str, Any], seed: int) -> BaseAlgorithm:

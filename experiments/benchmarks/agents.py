@@ -60,13 +60,19 @@ def main(argv: list[str] | None = None) -> None:
         aggregate = run_experiment(config, resume=True)
         elapsed = time.perf_counter() - started
         target, reference = TARGETS[name]
-        regrets = np.array(final_regrets(aggregate, reference, config.output))
-        estimate = Estimate.of(regrets) if len(regrets) > 1 else Estimate(float(regrets[0]), float("nan"), 0.0)
         wall = aggregate["wall_seconds"]
-        met = estimate.mean <= target and wall <= TIME_LIMIT_SECONDS
-        rows.append(f"| {name} | {reference} | {estimate.mean:.3f} ± {estimate.half_width:.3f} | "
-                    f"{', '.join(f'{r:.3f}' for r in regrets)} | {aggregate['per_seed'][0]['steps']:,} | "
-                    f"{wall / 60:.1f} | ≤ {target} % in ≤ 15 min | {'yes' if met else 'NO'} |")
+        references = [reference] + (["exact oracle"] if reference != "exact oracle" else [])
+        for shown in references:
+            regrets = np.array(final_regrets(aggregate, shown, config.output))
+            estimate = Estimate.of(regrets) if len(regrets) > 1 else Estimate(float(regrets[0]), float("nan"), 0.0)
+            if shown == reference:
+                met = "yes" if estimate.mean <= target and wall <= TIME_LIMIT_SECONDS else "NO"
+                goal = f"≤ {target} % in ≤ 15 min"
+            else:
+                met, goal = "", "(the price of the grid)"
+            rows.append(f"| {name} | {shown} | {estimate.mean:.3f} ± {estimate.half_width:.3f} | "
+                        f"{', '.join(f'{r:.3f}' for r in regrets)} | {aggregate['per_seed'][0]['steps']:,} | "
+                        f"{wall / 60:.1f} | {goal} | {met} |")
         print(rows[-1], f"(this session {elapsed:.0f} s)", flush=True)
     header = [
         "# Agent benchmarks on OptimalExec-v0 (default parameters)", "",

@@ -55,6 +55,8 @@ def test_invalid_configs_raise_naming_the_key(data, message):
 @pytest.mark.parametrize("agent, message", [
     ({"algo": "ppo", "hyperparameters": {"n_step": 8}}, r"unknown ppo hyperparameter\(s\) \['n_step'\]"),
     ({"algo": "trpo", "hyperparameters": {"policy_kwargs": {"activation_fn": "swish"}}}, "activation_fn must be one of"),
+    ({"algo": "ppo", "hyperparameters": {"learning_rate": {"cosine": [1, 0]}}}, "learning_rate must be a number or"),
+    ({"algo": "ppo", "hyperparameters": {"clip_range": {"linear": [0.2]}}}, "clip_range must be a number or"),
     ({"algo": "qlearning", "hyperparameters": {"alpha": 0.1}}, r"unknown qlearning hyperparameter\(s\) \['alpha'\]"),
     ({"algo": "qlearning", "hyperparameters": {"gamma": 2.0}}, "gamma must be in"),
     ({"algo": "qlearning", "discretisation": {"lots": 0}}, r"lots must be an integer in \[1"),
@@ -72,3 +74,10 @@ def test_missing_file_and_bad_yaml_raise(tmp_path):
     (tmp_path / "bad.yaml").write_text("env: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(tmp_path / "bad.yaml")
+
+
+def test_a_linear_schedule_runs_from_start_to_end_over_training():
+    from agents.sb3 import model_kwargs
+
+    schedule = model_kwargs("ppo", {"learning_rate": {"linear": [3e-4, 1e-5]}})["learning_rate"]
+    assert [schedule(progress) for progress in (1.0, 0.5, 0.0)] == pytest.approx([3e-4, 1.55e-4, 1e-5])
