@@ -8,9 +8,12 @@ period, whatever the action) and ξ ~ N(0, 1) the period's price shock::
     n      = f·x                                   shares traded
     S̃      = S − s·(ε + η·n/τ)                      execution price
     x'     = x − n
-    ΔS     = μτ + σ√τ·ξ − s·γ·n                     mid-price move
+    ΔS     = (φ − 1)(S − μ̄) + μτ + σ_τ·ξ − s·γ·n    mid-price move
     cost   = n·(ε + η·n/τ) − s·ΔS·x'                implementation-shortfall increment, currency
-    reward = −(cost + λσ²τ·x'²) · 10⁴/(X·S0)        basis points of arrival notional
+    reward = −(cost + λσ_τ²·x'²) · 10⁴/(X·S0)       basis points of arrival notional
+
+with φ = e^{−θτ} and σ_τ the period's shock scale (φ = 1, σ_τ = σ√τ for the
+random walk, θ = 0; see :class:`OptimalExecParams`).
 
 The cost telescopes: summed over the episode it is the implementation
 shortfall s·(X·S0 − Σ n·S̃), and E[Σ reward] is minus the mean–variance
@@ -124,10 +127,11 @@ def step(params: OptimalExecParams, batch: Batch, fractions: np.ndarray) -> Tran
     traded = fractions * batch.inventory
     unit_cost = params.half_spread + params.temporary_impact * traded / tau
     remaining = batch.inventory - traded
-    move = (params.drift * tau + params.volatility * np.sqrt(tau) * price_shocks(batch)
+    reversion = (params.reversion_factor - 1.0) * (batch.price - params.long_run_price)
+    move = (reversion + params.drift * tau + params.shock_scale * price_shocks(batch)
             - s * params.permanent_impact * traded)
     cost = traded * unit_cost - s * move * remaining
-    risk = params.risk_aversion * params.volatility**2 * tau * remaining**2
+    risk = params.risk_aversion * params.shock_scale**2 * remaining**2
     new = replace(batch, elapsed=batch.elapsed + 1, inventory=remaining, price=batch.price + move,
                   shortfall=batch.shortfall + cost)
     return Transition(batch=new, reward=-(cost + risk) * params.bps_per_currency, traded=traded,

@@ -28,10 +28,15 @@ SIDES = ("sell", "buy")
 class OptimalExecParams:
     """One liquidation problem. Every field is validated on construction.
 
-    The unaffected price is an arithmetic random walk observed once per period
-    of length τ = T/N: ``S_k = S_{k-1} + μτ + σ√τ·ξ_k ∓ γ·n_k`` (ξ_k standard
-    normal, n_k the shares traded in period k, ∓ pushing the price against the
-    trader). Trades execute at ``S_{k-1} ∓ (ε + η·n_k/τ)``.
+    The price is observed once per period of length τ = T/N and moves as::
+
+        S_k − μ̄ = φ·(S_{k−1} − μ̄) + μτ + σ_τ·ξ_k ∓ γ·n_k,    φ = e^{−θτ},  σ_τ² = σ²(1 − φ²)/(2θ)
+
+    (ξ_k standard normal, n_k the shares traded in period k, ∓ pushing the
+    price against the trader): the exact discretisation of an Ornstein–Uhlenbeck
+    price reverting to μ̄ at speed θ, and for θ = 0 (the default) the arithmetic
+    random walk S_k = S_{k−1} + μτ + σ√τ·ξ_k ∓ γ·n_k. Trades execute at
+    ``S_{k-1} ∓ (ε + η·n_k/τ)``.
     """
 
     shares: float = 1_000_000.0
@@ -56,6 +61,10 @@ class OptimalExecParams:
     """λ: weight of the shortfall's variance in the objective, per unit currency (>= 0)."""
     drift: float = 0.0
     """μ: expected price change, currency per share per day (any sign)."""
+    mean_reversion: float = 0.0
+    """θ: speed at which the price reverts to ``price_mean``, per day (>= 0; 0 is the random walk)."""
+    price_mean: float | None = None
+    """μ̄: the level the price reverts to, currency per share (default: the arrival price)."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__.__get__(self)
@@ -70,6 +79,9 @@ class OptimalExecParams:
         set_("half_spread", require_real("half_spread", self.half_spread, low=0.0))
         set_("risk_aversion", require_real("risk_aversion", self.risk_aversion, low=0.0))
         set_("drift", require_real("drift", self.drift))
+        set_("mean_reversion", require_real("mean_reversion", self.mean_reversion, low=0.0))
+        if self.price_mean is not None:
+            set_("price_mean", require_real("price_mean", self.price_mean, low=0.0, low_open=True))
         if self.eta_tilde <= 0.0:
             raise ValueError(
                 f"temporary_impact must exceed permanent_impact * tau / 2 = {self.permanent_impact * self.tau / 2:g} "
@@ -148,6 +160,24 @@ class OptimalExecParams:
     def bps_per_currency(self) -> float:
         """Basis points of arrival notional per unit of currency: 10⁴ / (X·S0)."""
         return 1e4 / self.notional
+
+    @property
+    def long_run_price(self) -> float:
+        """μ̄: ``price_mean``, or the arrival price when it is not set."""
+        return self.arrival_price if self.price_mean is None else self.price_mean
+
+    @property
+    def reversion_factor(self) -> float:
+        """φ = e^{−θτ}: the share of the price's deviation from μ̄ left after one period (1 for θ = 0)."""
+        return math.exp(-self.mean_reversion * self.tau)
+
+    @property
+    def shock_scale(self) -> float:
+        """σ_τ: standard deviation of one period's price shock, σ·√((1 − φ²)/(2θ)) (σ√τ for θ = 0)."""
+        theta = self.mean_reversion
+        if theta == 0.0:
+            return self.volatility * math.sqrt(self.tau)
+        return self.volatility * math.sqrt(-math.expm1(-2.0 * theta * self.tau) / (2.0 * theta))
 
     @property
     def price_scale(self) -> float:
