@@ -26,9 +26,13 @@ class Oracle:
     """A problem's provably optimal policy and its exact value.
 
     ``expected_return`` is E[Σ reward] under ``policy`` from the initial state,
-    in the env's reward units. Problems with a deterministic optimal schedule
-    also fill ``schedule`` (optimal holdings per period, shares, length N + 1),
-    ``expected_shortfall`` and ``variance`` (currency and currency²).
+    in the env's reward units. Execution problems also fill ``schedule`` (the
+    optimal holdings per period, shares, length N + 1: along the expected price
+    path where the optimum adapts to prices), and those whose optimum is a
+    deterministic schedule ``expected_shortfall`` and ``variance`` (currency and
+    currency²). ``clip_probability`` bounds the probability that the optimal
+    policy needs an action outside the action space (then clipped): 0 where it
+    never does.
     """
 
     policy: Policy
@@ -36,3 +40,4 @@ class Oracle:
     schedule: np.ndarray | None = None
     expected_shortfall: float | None = None
     variance: float | None = None
+    clip_probability: float = 0.0

@@ -40,20 +40,26 @@ the action.
 
 In basis points of the arrival notional X·S0, per period k::
 
-    r_k = −[ n_k(ε + η n_k/τ) − s·(S_k − S_{k−1})·x_k + λσ²τ·x_k² ] · 10⁴/(X·S0)
+    r_k = −[ n_k(ε + η n_k/τ) − s·(S_k − S_{k−1})·x_k + λσ_τ²·x_k² ] · 10⁴/(X·S0)
 
 The bracket's first two terms are the period's implementation-shortfall
 increment (temporary impact and half spread on the n_k shares traded; the
 price move — drift, noise and the trader's own permanent impact — on the x_k
 shares still held); they sum over the episode to the implementation shortfall
-IS. The last term is the risk penalty. Hence the identity::
+IS. The last term is the risk penalty, σ_τ² being the variance of one
+period's price shock (σ²τ for the random walk). Hence the identity::
 
-    E[Σ_k r_k] = −(E[IS] + λ·σ²τ·E[Σ_k x_k²]) · 10⁴/(X·S0)
+    E[Σ_k r_k] = −(E[IS] + λ·σ_τ²·E[Σ_k x_k²]) · 10⁴/(X·S0)
 
-which for a deterministic schedule is −(E[IS] + λ·Var[IS]) in bps: the
-Almgren–Chriss mean–variance objective. For adaptive policies the right-hand
-side is the objective the oracle minimises, and the oracle is optimal over all
-adaptive policies (the price shock of period k multiplies x_k, fixed before it).
+which for a deterministic schedule under the random walk is
+−(E[IS] + λ·Var[IS]) in bps: the Almgren–Chriss mean–variance objective. For
+adaptive policies the right-hand side is the objective the oracle minimises,
+and the oracle is optimal over all adaptive policies (the price shock of
+period k multiplies x_k, fixed before it). With ``mean_reversion`` θ > 0 the
+price reverts to ``price_mean`` (an Ornstein–Uhlenbeck price, see
+:class:`OptimalExecParams`); the optimal policy then adapts to the price, and
+the oracle accepts only parameters where it never needs a trade the action
+space cannot express (see :mod:`.oracle`).
 
 ## Episode End
 
