@@ -48,15 +48,20 @@ def trajectories_figure(params: OptimalExecParams, schedules: dict[str, np.ndarr
     if ORACLE in schedules:
         axes.plot(time, schedules[ORACLE] / params.shares, marker="*", markersize=10,
                   color="black", linewidth=2.5, zorder=5, label=f"oracle (λ = {params.risk_aversion:g})")
+    _inventory_axes(axes, params, "Execution schedules")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title="schedule")
+    return figure
+
+
+def _inventory_axes(axes, params: OptimalExecParams, title: str) -> None:
+    """Labels, limits and grid of an inventory (fraction of X) against time (fraction of T) chart."""
     days = "day" if params.horizon == 1 else "days"
     axes.set_xlabel(f"time elapsed, fraction of the horizon ({params.horizon:g} {days}, {params.periods} periods)")
     axes.set_ylabel("inventory remaining, fraction of the order")
-    axes.set_title(f"Execution schedules: {params.side} {params.shares:,.0f} shares")
+    axes.set_title(f"{title}: {params.side} {params.shares:,.0f} shares")
     axes.set_xlim(0.0, 1.0)
     axes.set_ylim(0.0, 1.02)
     axes.grid(alpha=0.3)
-    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title="schedule")
-    return figure
 
 
 def frontier_figure(params: OptimalExecParams, frontier: Frontier, points: dict[str, SchedulePoint]) -> Figure:
@@ -133,11 +138,6 @@ def inventory_figure(params: OptimalExecParams, inventories: np.ndarray, oracle_
     axes.plot(time, inventories.mean(axis=1), color="tab:blue", marker="o", markersize=4, label=f"{label}: mean")
     axes.plot(time, oracle_schedule / params.shares, color="black", marker="*", markersize=9, linewidth=2.5,
               label="oracle")
-    axes.set_xlabel(f"time elapsed, fraction of the horizon ({params.periods} periods)")
-    axes.set_ylabel("inventory remaining, fraction of the order")
-    axes.set_title(f"{label} against the oracle: {params.side} {params.shares:,.0f} shares")
-    axes.set_xlim(0.0, 1.0)
-    axes.set_ylim(0.0, 1.02)
-    axes.grid(alpha=0.3)
+    _inventory_axes(axes, params, f"{label} against the oracle")
     axes.legend(loc="upper right")
     return figure
