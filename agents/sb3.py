@@ -77,7 +77,8 @@ class NativeVecEnv(VecEnv):
         setattr(self.env, attr_name, value)
 
     def env_method(self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs):
-        raise NotImplementedError("a natively batched env has no per-env methods to call")
+        raise ValueError(f"cannot call {method_name!r} per env: a natively batched env steps all its episodes "
+                         "in one object and has no per-env instances")
 
     def env_is_wrapped(self, wrapper_class, indices: VecEnvIndices = None) -> list[bool]:
         return [False] * len(self._get_indices(indices))
