@@ -24,7 +24,7 @@ import stable_baselines3
 import torch
 
 from execgym.scoring import Estimate
-from experiments.benchmarks.scoring_speed import cpu_model
+from experiments.benchmarks.timing import cpu_model
 from experiments.config import load_config
 from experiments.files import write_text_atomically
 from experiments.run import run_experiment

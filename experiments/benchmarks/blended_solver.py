@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from execgym.solvers.allocation import BlendedSolution, blended_schedule
-from experiments.benchmarks.scoring_speed import cpu_model
+from experiments.benchmarks.timing import cpu_model
 
 SIZES = (78, 10_000)
 TOLERANCE = 1e-8

@@ -19,12 +19,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 
 import numpy as np
 
 from execgym.solvers.schedule_dp import power_law_costs, solve_schedule
-from experiments.benchmarks.scoring_speed import cpu_model
+from experiments.benchmarks.timing import best_times, cpu_model
 
 PERIODS = 78
 LOTS = 1_000
@@ -62,16 +61,9 @@ def main(argv: list[str] | None = None) -> None:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     runs = {}
     for name, (costs, convex) in instances().items():
-        runs[name, "dp"] = (costs, "dp")
-        if convex:
-            runs[name, "convex"] = (costs, "convex")
-    best = {key: float("inf") for key in runs}
-    solutions = {}
-    for _ in range(args.repeats):
-        for key, (costs, method) in runs.items():
-            start = time.perf_counter()
-            solutions[key] = solve_schedule(costs, LOTS, method=method)
-            best[key] = min(best[key], time.perf_counter() - start)
+        for method in ("dp", "convex") if convex else ("dp",):
+            runs[name, method] = lambda costs=costs, method=method: solve_schedule(costs, LOTS, method=method)
+    best, solutions = best_times(runs, args.repeats)
     print(f"Machine: {cpu_model()}, pinned to 1 core, Python {platform.python_version()}, numpy {np.__version__}\n")
     print(f"N = {PERIODS} periods, L = {LOTS:,} lots, J = {LOTS:,} trade sizes; best of {args.repeats} runs.\n")
     print("| instance | DP (s) | convex (s) | DP / convex | same cost | same lots | DP < 0.2 s | ratio >= 20x |")

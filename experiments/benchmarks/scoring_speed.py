@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 
 import gymnasium as gym
 import numpy as np
@@ -25,6 +24,7 @@ import execgym
 from execgym.baselines import twap
 from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
 from execgym.problems.optimal_exec.params import OptimalExecParams
+from experiments.benchmarks.timing import best_times, cpu_model
 
 
 def one_episode_each(env, policy, episodes: int) -> float:
@@ -35,18 +35,6 @@ def one_episode_each(env, policy, episodes: int) -> float:
         obs, reward, *_ = env.step(policy(obs))
         total += reward
     return float(total.mean())
-
-
-def cpu_model() -> str:
-    """The CPU's model name (from /proc/cpuinfo where there is one)."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -65,12 +53,7 @@ def main(argv: list[str] | None = None) -> None:
             SyncVectorEnv([lambda: OptimalExecEnv()] * 10_000, autoreset_mode=AutoresetMode.SAME_STEP),
             oracle.policy, 10_000),
     }
-    best = {name: float("inf") for name in rows}
-    for _ in range(args.repeats):
-        for name, run in rows.items():
-            start = time.perf_counter()
-            run()
-            best[name] = min(best[name], time.perf_counter() - start)
+    best, _ = best_times(rows, args.repeats)
     native, sync = best["10,000 oracle episodes, native vector env"], best["10,000 oracle episodes, SyncVectorEnv"]
     print(f"Machine: {cpu_model()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, numpy {np.__version__}, gymnasium {gym.__version__}\n")

@@ -1,0 +1,32 @@
+"""What every benchmark script shares: the machine's description and best-of-N timing, interleaved."""
+
+from __future__ import annotations
+
+import platform
+import time
+from typing import Any, Callable, Hashable
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def best_times(runs: dict[Hashable, Callable[[], Any]], repeats: int) -> tuple[dict, dict]:
+    """Run every callable of ``runs`` ``repeats`` times, one round over all of them at a time, so load on
+    the machine hits them alike; returns the best wall time (s) of each and its last result."""
+    best = {key: float("inf") for key in runs}
+    results = {}
+    for _ in range(repeats):
+        for key, run in runs.items():
+            start = time.perf_counter()
+            results[key] = run()
+            best[key] = min(best[key], time.perf_counter() - start)
+    return best, results
