@@ -38,6 +38,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from execgym.batching import replace_rows
 from execgym.noise import episode_keys, reset_streams, standard_normals, uniforms
 from execgym.solvers.dp import PROBABILITY_TOLERANCE, FiniteMDP
 from execgym.validation import require_int, require_real
@@ -116,13 +117,7 @@ class TabularDynamics:
 
     def restart(self, batch: Batch, done: np.ndarray) -> Batch:
         """The batch with the episodes where ``done`` replaced by the next episode of their stream."""
-        fresh = self.start(batch.seed[done], batch.episode[done] + np.uint64(1))
-        arrays = {}
-        for name in ("seed", "episode", "key", "stage", "state"):
-            array = getattr(batch, name).copy()
-            array[done] = getattr(fresh, name)
-            arrays[name] = array
-        return Batch(**arrays)
+        return replace_rows(batch, self.start(batch.seed[done], batch.episode[done] + np.uint64(1)), done)
 
     def observe(self, batch: Batch) -> np.ndarray:
         """Observations (n,) int64: t·S + s."""

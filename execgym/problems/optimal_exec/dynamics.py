@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from execgym.batching import replace_rows
 from execgym.noise import episode_keys, standard_normals
 from execgym.problems.optimal_exec.params import OptimalExecParams
 
@@ -74,13 +75,7 @@ def start(params: OptimalExecParams, seeds: np.ndarray, episodes: np.ndarray) ->
 
 def restart(params: OptimalExecParams, batch: Batch, done: np.ndarray) -> Batch:
     """The batch with the episodes where ``done`` replaced by the next episode of their stream."""
-    fresh = start(params, batch.seed[done], batch.episode[done] + np.uint64(1))
-    arrays = {}
-    for name in ("seed", "episode", "key", "elapsed", "inventory", "price", "shortfall"):
-        array = getattr(batch, name).copy()
-        array[done] = getattr(fresh, name)
-        arrays[name] = array
-    return Batch(**arrays)
+    return replace_rows(batch, start(params, batch.seed[done], batch.episode[done] + np.uint64(1)), done)
 
 
 def observe(params: OptimalExecParams, batch: Batch) -> np.ndarray:
