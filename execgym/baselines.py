@@ -20,8 +20,9 @@ from typing import Callable
 
 import numpy as np
 
-from execgym.problems.optimal_exec import dynamics, schedule
+from execgym.problems.optimal_exec import schedule
 from execgym.problems.optimal_exec.params import OptimalExecParams
+from execgym.problems.optimal_exec.schedule_policy import SchedulePolicy
 from execgym.validation import require_real
 
 
@@ -33,25 +34,6 @@ def u_shaped_profile(periods: int, open_close_ratio: float = 3.0) -> np.ndarray:
     u = (np.arange(1, periods + 1) - 0.5) / periods
     weights = 1.0 + (ratio - 1.0) * (2.0 * u - 1.0) ** 2
     return weights / weights.sum()
-
-
-class SchedulePolicy:
-    """Follows planned holdings by trading, each period, the planned fraction of what remains."""
-
-    def __init__(self, params: OptimalExecParams, holdings: np.ndarray, name: str) -> None:
-        self.params = params
-        self.name = name
-        self.schedule = schedule.check_holdings(params, holdings)
-        planned = self.schedule[:-1]
-        trades = -np.diff(self.schedule)
-        self.fractions = np.where(planned > 0, trades / np.where(planned > 0, planned, 1.0), 1.0)
-
-    def __call__(self, observations: np.ndarray) -> np.ndarray:
-        elapsed, _ = dynamics.decode(self.params, observations)
-        return dynamics.fraction_to_action(self.fractions[elapsed])[:, None].astype(np.float32)
-
-    def __repr__(self) -> str:
-        return f"SchedulePolicy({self.name!r})"
 
 
 def twap(params: OptimalExecParams) -> SchedulePolicy:

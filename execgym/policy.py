@@ -32,7 +32,9 @@ class Oracle:
     deterministic schedule ``expected_shortfall`` and ``variance`` (currency and
     currency²). ``clip_probability`` bounds the probability that the optimal
     policy needs an action outside the action space (then clipped): 0 where it
-    never does.
+    never does. ``grid_refinement_gain`` is set by oracles exact on a discrete
+    grid: how much their expected return improves when the grid is refined
+    twice (a lower bound on the grid's error against the continuous optimum).
     """
 
     policy: Policy
@@ -41,3 +43,4 @@ class Oracle:
     expected_shortfall: float | None = None
     variance: float | None = None
     clip_probability: float = 0.0
+    grid_refinement_gain: float | None = None

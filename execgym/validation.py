@@ -38,3 +38,24 @@ def require_choice(name: str, value, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
     return value
+
+
+def require_per_period(name: str, value, periods: int, *, low: float = 0.0, low_open: bool = False,
+                       allow_inf: bool = False) -> tuple[float, ...]:
+    """``value`` (one number per period, any sequence) as a tuple of ``periods`` floats, each > ``low``
+    (or >= with ``low_open=False``) and finite unless ``allow_inf`` (+inf only). The first offending
+    entry is named."""
+    try:
+        items = [float(v) for v in value]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a sequence of {periods} numbers (one per period), got {value!r}") from None
+    if len(items) != periods:
+        raise ValueError(f"{name} must have one entry per period ({periods}), got {len(items)}")
+    for i, item in enumerate(items):
+        too_low = item <= low if low_open else item < low
+        bad_inf = math.isinf(item) and not (allow_inf and item > 0)
+        if math.isnan(item) or bad_inf or too_low:
+            bound = f"> {low:g}" if low_open else f">= {low:g}"
+            kind = " (or +inf)" if allow_inf else " and finite"
+            raise ValueError(f"{name}[{i}] must be {bound}{kind}, got {item!r}")
+    return tuple(items)

@@ -4,12 +4,13 @@ A schedule is x = (x_1 .. x_N), the shares traded in each of N periods.
 
 Water-filling (separable convex allocation with caps)::
 
-    minimise  Σ_t ½ a_t x_t²   subject to  Σ_t x_t = X,  0 ≤ x_t ≤ u_t       (a_t > 0, u_t ≤ +∞)
+    minimise  Σ_t (l_t x_t + ½ a_t x_t²)   subject to  Σ_t x_t = X,  0 ≤ x_t ≤ u_t    (a_t > 0, u_t ≤ +∞)
 
-The KKT conditions give x_t = min(ν / a_t, u_t) for one marginal cost ν ≥ 0: every period
-below its cap trades at a_t x_t = ν, every capped period has a_t u_t ≤ ν. The traded total
-S(ν) = Σ_t min(ν / a_t, u_t) is piecewise linear and nondecreasing with breakpoints
-ν = a_t u_t; sorting them locates the segment on which S(ν) = X, and ν is that segment's
+The KKT conditions give x_t = clip((ν − l_t) / a_t, 0, u_t) for one marginal cost ν: every
+period strictly inside its box trades at l_t + a_t x_t = ν, every capped period has
+l_t + a_t u_t ≤ ν and every idle one l_t ≥ ν (with l = 0, x_t = min(ν / a_t, u_t)). The traded
+total S(ν) is piecewise linear and nondecreasing with breakpoints l_t and l_t + a_t u_t;
+a binary search over them locates the segment on which S(ν) = X, and ν is that segment's
 linear root. Cost: O(N log N) time, O(N) memory. Feasible if and only if Σ_t u_t ≥ X.
 
 Constant-rate closed forms: selling Q over [0, T] at cost ∫ α v(t)² dt is cheapest at
@@ -115,14 +116,19 @@ class Allocation:
     cost: float
     """Σ_t ½ a_t x_t²."""
     capped: np.ndarray
-    """(N,) bool: True where a period is held at its cap u_t (then a_t u_t ≤ ν)."""
+    """(N,) bool: True where a period is held at its cap u_t (then l_t + a_t u_t ≤ ν)."""
 
 
-def water_fill(a, X: float, caps=None) -> Allocation:
-    """Minimise Σ_t ½ a_t x_t² subject to Σ_t x_t = X and 0 ≤ x_t ≤ caps_t, exactly, in O(N log N).
+def water_fill(a, X: float, caps=None, linear=None) -> Allocation:
+    """Minimise Σ_t (l_t x_t + ½ a_t x_t²) subject to Σ_t x_t = X and 0 ≤ x_t ≤ caps_t, exactly, in O(N log N).
 
     ``a``: (N,) impact coefficients, each > 0. ``X``: shares to trade, ≥ 0. ``caps``: None
-    (no limits), one cap for every period, or (N,) caps ≥ 0 that may be +inf.
+    (no limits), one cap for every period, or (N,) caps ≥ 0 that may be +inf. ``linear``: None
+    (l = 0) or (N,) finite linear costs per share l_t (fees, or a drift's cost of waiting).
+
+    Each period trades x_t(ν) = clip((ν − l_t)/a_t, 0, u_t) at the common marginal cost ν; the total
+    S(ν) is piecewise linear and nondecreasing with breakpoints l_t and l_t + a_t u_t, so a binary
+    search over the sorted breakpoints finds the segment where S(ν) = X and ν is its linear root.
     """
     a = _positive("a", a)
     X = require_real("X", X, low=0.0)
@@ -136,24 +142,34 @@ def water_fill(a, X: float, caps=None) -> Allocation:
         if bad.any():
             i = _first_index(bad)
             raise ValueError(f"caps[{i}] must be >= 0 (or +inf), got {float(caps[i])!r}")
+    linear = np.zeros(n) if linear is None else _vector("linear", linear, n)
+    if not np.isfinite(linear).all():
+        i = _first_index(~np.isfinite(linear))
+        raise ValueError(f"linear[{i}] must be finite, got {float(linear[i])!r}")
     total_cap = float(caps.sum())
     if total_cap < X:
         raise ValueError(f"caps are infeasible: they sum to Σu = {total_cap!r} < X = {X!r}")
 
-    breakpoints = a * caps
-    order = np.argsort(breakpoints, kind="stable")
-    sorted_breaks, sorted_caps, sorted_inverse = breakpoints[order], caps[order], 1.0 / a[order]
-    capped_before = np.concatenate(([0.0], np.cumsum(sorted_caps)[:-1]))
-    inverse_from = np.cumsum(sorted_inverse[::-1])[::-1]
-    reached = np.flatnonzero(capped_before + sorted_breaks * inverse_from >= X)
-    k = int(reached[0]) if reached.size else n - 1
-    nu = (X - capped_before[k]) / inverse_from[k]
+    def traded(nu: float) -> np.ndarray:
+        return np.clip((nu - linear) / a, 0.0, caps)
 
-    capped = np.zeros(n, dtype=bool)
-    capped[order[:k]] = True
-    trades = np.where(capped, caps, np.minimum(nu / a, caps))
-    return Allocation(trades=trades, marginal_cost=float(nu), cost=float(0.5 * np.sum(a * trades**2)),
-                      capped=capped)
+    full = linear + a * caps
+    breaks = np.unique(np.concatenate([linear, full[np.isfinite(full)]]))
+    low, high = 0, breaks.size - 1                       # invariant: S(breaks[low]) <= X
+    while low < high:
+        middle = (low + high + 1) // 2
+        if traded(breaks[middle]).sum() <= X:
+            low = middle
+        else:
+            high = middle - 1
+    nu = float(breaks[low])
+    rising = (linear <= nu) & (full > nu)
+    slope = float(np.sum(1.0 / a[rising]))
+    if slope > 0:
+        nu += (X - float(traded(nu).sum())) / slope
+    trades = traded(nu)
+    return Allocation(trades=trades, marginal_cost=nu, cost=float(np.sum(linear * trades + 0.5 * a * trades**2)),
+                      capped=trades >= caps)
 
 
 def minimum_cost(alpha: float, Q: float, T: float) -> float:

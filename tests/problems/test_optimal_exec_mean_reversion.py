@@ -8,8 +8,8 @@ import pytest
 
 from execgym.problems.optimal_exec import dynamics, schedule
 from execgym.problems.optimal_exec.env import OptimalExecVectorEnv
-from execgym.problems.optimal_exec.oracle import (CLIP_TOLERANCE, clip_probability, initial_state, lq_problem,
-                                                  make_oracle)
+from execgym.problems.optimal_exec.lq_oracle import CLIP_TOLERANCE, clip_probability, initial_state, lq_problem
+from execgym.problems.optimal_exec.oracle import make_oracle
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.solvers.lq import solve_lq
 

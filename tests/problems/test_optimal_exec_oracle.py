@@ -10,7 +10,8 @@ import execgym
 from execgym import baselines
 from execgym.problems.optimal_exec import closed_form, dynamics, schedule
 from execgym.problems.optimal_exec.env import OptimalExecEnv
-from execgym.problems.optimal_exec.oracle import make_oracle, monotone_drift_range
+from execgym.problems.optimal_exec.lq_oracle import monotone_drift_range
+from execgym.problems.optimal_exec.oracle import make_oracle
 from execgym.problems.optimal_exec.params import OptimalExecParams
 
 AC_EXAMPLE = OptimalExecParams.from_market_data(price=50.0, annual_volatility=0.3, daily_volume=5e6, spread=0.125,

@@ -105,10 +105,16 @@ RESET_INFO_KEYS = ("inventory", "shortfall", "price")
 STEP_INFO_KEYS = ("shares_traded", "execution_price") + RESET_INFO_KEYS
 
 
-def observation_space() -> gym.spaces.Box:
+def observation_space(params: OptimalExecParams) -> gym.spaces.Box:
     """The single-episode observation space (see the table above)."""
-    return gym.spaces.Box(low=np.array([0.0, 0.0, -np.inf], dtype=np.float32),
-                          high=np.array([1.0, 1.0, np.inf], dtype=np.float32), dtype=np.float32)
+    holding = (-np.inf, np.inf) if params.two_way else (0.0, 1.0)
+    low, high = [0.0, holding[0], -np.inf], [1.0, holding[1], np.inf]
+    if params.smoothness > 0.0:
+        trade = params.max_trade if params.two_way else 1.0
+        low.append(-trade if params.two_way else 0.0)
+        high.append(trade)
+    return gym.spaces.Box(low=np.array(low, dtype=np.float32), high=np.array(high, dtype=np.float32),
+                          dtype=np.float32)
 
 
 def action_space() -> gym.spaces.Box:
@@ -140,7 +146,7 @@ class OptimalExecEnv(gym.Env):
 
     def __init__(self, params: OptimalExecParams | None = None, **kwargs: Any) -> None:
         self.params = OptimalExecParams.from_kwargs(params, **kwargs)
-        self.observation_space = observation_space()
+        self.observation_space = observation_space(self.params)
         self.action_space = action_space()
         self._batch: dynamics.Batch | None = None
 
@@ -184,7 +190,7 @@ class OptimalExecVectorEnv(VectorEnv):
     def __init__(self, num_envs: int = 1, params: OptimalExecParams | None = None, **kwargs: Any) -> None:
         self.num_envs = require_int("num_envs", num_envs, low=1)
         self.params = OptimalExecParams.from_kwargs(params, **kwargs)
-        self.single_observation_space = observation_space()
+        self.single_observation_space = observation_space(self.params)
         self.single_action_space = action_space()
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)

@@ -19,9 +19,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
-from execgym.validation import require_choice, require_int, require_real
+import numpy as np
+
+from execgym.validation import require_choice, require_int, require_per_period, require_real
 
 SIDES = ("sell", "buy")
+IMPACT_EXPONENTS = (0.5, 1.5)
+"""The range of α, the temporary impact's exponent."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,28 @@ class OptimalExecParams:
     """θ: speed at which the price reverts to ``price_mean``, per day (>= 0; 0 is the random walk)."""
     price_mean: float | None = None
     """μ̄: the level the price reverts to, currency per share (default: the arrival price)."""
+    impact_profile: tuple[float, ...] | None = None
+    """w_k: one positive multiplier of η per period, so period k's temporary impact is η_k = η·w_k
+    (None: constant η). Each η_k must exceed γτ/2."""
+    impact_exponent: float = 1.0
+    """α: temporary cost per share η_k·v̄·(v/v̄)^α at the trading rate v = |n|/τ, with v̄ = X/T the
+    average rate (0.5 to 1.5). α = 1 is linear impact η_k·v; at v = v̄ every α costs the same."""
+    trade_caps: tuple[float, ...] | None = None
+    """u_k: most shares period k may trade (one number >= 0 per period, +inf allowed; Σu_k >= X).
+    None: no caps. Not with ``two_way``."""
+    smoothness: float = 0.0
+    """c: penalty c·(n_k − n_{k−1})² on the change between consecutive trades, currency per share²
+    (>= 0). When positive the observation carries the previous trade."""
+    target_penalty: float | None = None
+    """ρ: None (default) makes completion hard: the last period trades whatever is left. A number
+    (>= γ/2, currency per share²) makes it soft: nothing is forced, and the x_N shares left after
+    the last period cost ρ·x_N², valued at the final mid-price."""
+    two_way: bool = False
+    """Let trades go both ways (buying back during a sell, or selling more than is held): the
+    action then maps to n = a·m·X (m = ``max_trade``). Needed by the exact adaptive policy under
+    mean reversion. Not with ``trade_caps``."""
+    max_trade: float = 1.0
+    """m: in two-way mode the largest trade per period, as a multiple of X (> 0)."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__.__get__(self)
@@ -87,6 +113,36 @@ class OptimalExecParams:
                 f"temporary_impact must exceed permanent_impact * tau / 2 = {self.permanent_impact * self.tau / 2:g} "
                 f"for the cost to be convex (got temporary_impact={self.temporary_impact:g}); "
                 "use more periods or a larger temporary impact")
+        self._check_variants(set_)
+
+    def _check_variants(self, set_) -> None:
+        """Validate the fields of the model variants (profile, exponent, caps, smoothness, target, two-way)."""
+        if self.impact_profile is not None:
+            set_("impact_profile", require_per_period("impact_profile", self.impact_profile, self.periods,
+                                                      low_open=True))
+            floor = 0.5 * self.permanent_impact * self.tau
+            for k, eta in enumerate(self.impact_per_period):
+                if eta <= floor:
+                    raise ValueError(
+                        f"impact_profile[{k}] makes period {k}'s temporary impact {eta:g} <= permanent_impact * "
+                        f"tau / 2 = {floor:g}; every period's impact must exceed it for the cost to be convex")
+        set_("impact_exponent", require_real("impact_exponent", self.impact_exponent,
+                                             low=IMPACT_EXPONENTS[0], high=IMPACT_EXPONENTS[1]))
+        set_("smoothness", require_real("smoothness", self.smoothness, low=0.0))
+        if self.target_penalty is not None:
+            set_("target_penalty", require_real("target_penalty", self.target_penalty,
+                                                low=0.5 * self.permanent_impact))
+        if not isinstance(self.two_way, bool):
+            raise ValueError(f"two_way must be True or False, got {self.two_way!r}")
+        set_("max_trade", require_real("max_trade", self.max_trade, low=0.0, low_open=True))
+        if self.trade_caps is not None:
+            if self.two_way:
+                raise ValueError("trade_caps cannot be combined with two_way=True (caps bound one-way trades)")
+            set_("trade_caps", require_per_period("trade_caps", self.trade_caps, self.periods, allow_inf=True))
+            total = math.fsum(self.trade_caps)
+            if total < self.shares:
+                raise ValueError(f"trade_caps are infeasible: they sum to {total:g} shares, fewer than "
+                                 f"shares = {self.shares:g}; raise the caps or lower shares")
 
     @classmethod
     def from_market_data(cls, *, price: float, annual_volatility: float, daily_volume: float, spread: float,
@@ -183,3 +239,39 @@ class OptimalExecParams:
     def price_scale(self) -> float:
         """σ√T: standard deviation of the unaffected price over the horizon; normalises the observed price move."""
         return self.volatility * math.sqrt(self.horizon)
+
+    @property
+    def impact_per_period(self) -> np.ndarray:
+        """η_k (N,): each period's temporary impact, η·w_k (η when there is no profile)."""
+        profile = np.ones(self.periods) if self.impact_profile is None else np.array(self.impact_profile)
+        return self.temporary_impact * profile
+
+    @property
+    def average_rate(self) -> float:
+        """v̄ = X/T: the average trading rate, shares per day; the pivot of nonlinear impact."""
+        return self.shares / self.horizon
+
+    @property
+    def caps(self) -> np.ndarray:
+        """u_k (N,): per-period trade caps in shares (+inf where there are none)."""
+        return np.full(self.periods, np.inf) if self.trade_caps is None else np.array(self.trade_caps)
+
+    @property
+    def completes(self) -> bool:
+        """True when the order must be completed (no ``target_penalty``)."""
+        return self.target_penalty is None
+
+    @property
+    def observation_size(self) -> int:
+        """3, or 4 when ``smoothness`` > 0 (the previous trade is then part of the state)."""
+        return 4 if self.smoothness > 0.0 else 3
+
+    @property
+    def variant(self) -> str:
+        """A short description of the non-default model features in use (e.g. "caps, smoothness")."""
+        features = [name for name, on in (
+            ("impact profile", self.impact_profile is not None), ("nonlinear impact", self.impact_exponent != 1.0),
+            ("caps", self.trade_caps is not None), ("smoothness", self.smoothness > 0.0),
+            ("soft target", not self.completes), ("two-way", self.two_way),
+            ("mean reversion", self.mean_reversion > 0.0)) if on]
+        return ", ".join(features) or "Almgren–Chriss"

@@ -1,35 +1,48 @@
-"""Exact cost of a deterministic schedule in the discrete Almgren–Chriss model.
+"""Exact cost of a deterministic schedule in OptimalExec, for every model variant.
 
-A schedule is its holdings h = (x_0 = X, x_1, ..., x_N = 0), shares; the
-trades are n_k = x_{k−1} − x_k. With s = +1 for a sell and −1 for a buy, the
-expected price deviation m_k = E[S_k] − μ̄ follows m_0 = S0 − μ̄,
-m_k = m_{k−1} + E[ΔS_k] with E[ΔS_k] = (φ − 1)·m_{k−1} + μτ − s·γ·n_k, and::
+A schedule is its holdings h = (x_0 = X, x_1, ..., x_N), shares (x_N = 0 when
+the order must complete); the trades are n_k = x_{k−1} − x_k. With s = +1 for a
+sell and −1 for a buy, g_k the cost per share of period k (see
+:func:`~execgym.problems.optimal_exec.dynamics.unit_costs`), and the expected
+price deviation m_k = E[S_k] − μ̄ following m_0 = S0 − μ̄,
+m_k = m_{k−1} + E[ΔS_k] with E[ΔS_k] = (φ − 1)·m_{k−1} + μτ − s·γ·n_k::
 
-    E[IS]   = ε·Σ|n_k| + (η/τ)·Σ n_k² − s·Σ_k E[ΔS_k]·x_k
+    E[IS]   = Σ_k |n_k|·g_k(n_k) − s·Σ_k E[ΔS_k]·x_k
     Var[IS] = σ_τ²·Σ_j (x_j + (φ − 1)·Σ_{k>j} φ^{k−1−j}·x_k)²
-    U       = E[IS] + λ·σ_τ²·Σ_{k=1..N} x_k²          (the objective the env's rewards sum to)
+    U       = E[IS] + λ·σ_τ²·Σ_{k=1..N} x_k² + c·Σ_{k=2..N} (n_k − n_{k−1})² + ρ·x_N²
 
-For the random walk (θ = 0: φ = 1, σ_τ² = σ²τ) these are Almgren & Chriss's
-E[IS] = ½γX² + ε·Σ|n_k| + (η̃/τ)·Σ n_k² − s·μτ·Σ x_k and Var[IS] = σ²τ·Σ x_k²,
-and U = E[IS] + λ·Var[IS]. Under mean reversion the risk term of U is the sum
-of each period's conditional variance, not Var[IS]. A schedule's expected
-return in the env is −U·10⁴/(X·S0) (see the env's docstring).
+(the last term only with a soft target): U is the objective the env's rewards
+sum to. For the random walk with linear, constant impact (θ = 0: φ = 1,
+σ_τ² = σ²τ) these are Almgren & Chriss's E[IS] = ½γX² + ε·Σ|n_k| +
+(η̃/τ)·Σ n_k² − s·μτ·Σ x_k and Var[IS] = σ²τ·Σ x_k², and U = E[IS] + λ·Var[IS].
+Under mean reversion the risk term of U is the sum of each period's conditional
+variance, not Var[IS]. A schedule's expected return in the env is
+−U·10⁴/(X·S0) (see the env's docstring).
+
+:class:`TradeSpaceCosts` writes U for the random walk with linear impact as a
+function of the trades alone, the form the separable schedule solvers take.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from execgym.problems.optimal_exec.dynamics import unit_costs
 from execgym.problems.optimal_exec.params import OptimalExecParams
+from execgym.solvers.allocation import water_fill
 
 
 def check_holdings(params: OptimalExecParams, holdings: np.ndarray) -> np.ndarray:
-    """``holdings`` as floats, checked to run from X to 0 over N periods."""
+    """``holdings`` as floats, checked to run from X over N periods (to 0 when the order must complete)."""
     holdings = np.asarray(holdings, dtype=np.float64)
     if holdings.shape[-1] != params.periods + 1:
         raise ValueError(f"holdings must have N + 1 = {params.periods + 1} entries, got {holdings.shape[-1]}")
-    if not (np.allclose(holdings[..., 0], params.shares) and np.allclose(holdings[..., -1], 0.0)):
-        raise ValueError("holdings must start at shares (X) and end at 0")
+    if not np.allclose(holdings[..., 0], params.shares):
+        raise ValueError("holdings must start at shares (X)")
+    if params.completes and not np.allclose(holdings[..., -1], 0.0, atol=1e-9 * params.shares):
+        raise ValueError("holdings must end at 0: the order must complete (no target_penalty)")
     return holdings
 
 
@@ -40,12 +53,13 @@ def expected_shortfall(params: OptimalExecParams, holdings: np.ndarray) -> np.nd
     s, phi = params.side_sign, params.reversion_factor
     deviation = np.full(holdings.shape[:-1], params.arrival_price - params.long_run_price)
     price_term = np.zeros(holdings.shape[:-1])
+    trading = np.zeros(holdings.shape[:-1])
     for k in range(params.periods):
         move = (phi - 1.0) * deviation + params.drift * params.tau - s * params.permanent_impact * trades[..., k]
         price_term += move * holdings[..., k + 1]
         deviation = deviation + move
-    return (params.half_spread * np.abs(trades).sum(axis=-1)
-            + params.temporary_impact / params.tau * (trades**2).sum(axis=-1) - s * price_term)
+        trading += np.abs(trades[..., k]) * unit_costs(params, k, trades[..., k])
+    return trading - s * price_term
 
 
 def variance(params: OptimalExecParams, holdings: np.ndarray) -> np.ndarray:
@@ -66,9 +80,20 @@ def risk_penalty(params: OptimalExecParams, holdings: np.ndarray) -> np.ndarray:
     return params.risk_aversion * params.shock_scale**2 * (holdings[..., 1:] ** 2).sum(axis=-1)
 
 
+def other_penalties(params: OptimalExecParams, holdings: np.ndarray) -> np.ndarray:
+    """c·Σ_{k>=2}(n_k − n_{k−1})² + ρ·x_N² (soft target), currency: the smoothness and target terms."""
+    holdings = check_holdings(params, holdings)
+    trades = -np.diff(holdings, axis=-1)
+    total = params.smoothness * (np.diff(trades, axis=-1) ** 2).sum(axis=-1)
+    if not params.completes:
+        total = total + params.target_penalty * holdings[..., -1] ** 2
+    return total
+
+
 def objective(params: OptimalExecParams, holdings: np.ndarray) -> np.ndarray:
-    """U = E[IS] + λ·σ_τ²·Σx_k², currency (= E[IS] + λ·Var[IS] for the random walk)."""
-    return expected_shortfall(params, holdings) + risk_penalty(params, holdings)
+    """U, currency (= E[IS] + λ·Var[IS] for the Almgren–Chriss model)."""
+    return (expected_shortfall(params, holdings) + risk_penalty(params, holdings)
+            + other_penalties(params, holdings))
 
 
 def expected_return(params: OptimalExecParams, holdings: np.ndarray) -> np.ndarray:
@@ -77,11 +102,85 @@ def expected_return(params: OptimalExecParams, holdings: np.ndarray) -> np.ndarr
 
 
 def holdings_from_trades(params: OptimalExecParams, weights: np.ndarray) -> np.ndarray:
-    """Holdings of the schedule trading X in proportion to ``weights`` (N non-negative numbers)."""
+    """Holdings of the schedule trading X in proportion to ``weights`` (N non-negative numbers).
+
+    With ``trade_caps`` the trades are min(ν·w_k, u_k), ν chosen so that they sum to X (proportional
+    to the weights wherever the caps allow: water-filling); weights must then reach enough caps."""
     weights = np.asarray(weights, dtype=np.float64)
     if weights.shape != (params.periods,) or (weights < 0).any() or weights.sum() <= 0:
         raise ValueError(f"weights must be {params.periods} non-negative numbers with a positive sum")
+    if params.trade_caps is not None:
+        active = weights > 0
+        caps = np.where(active, params.caps, 0.0)
+        if caps.sum() < params.shares:
+            raise ValueError("the caps of the periods with positive weight cannot complete the order")
+        trades = water_fill(1.0 / np.where(active, weights, 1.0), params.shares, caps).trades
+        weights = np.where(active, trades, 0.0)
     done = np.concatenate([[0.0], np.cumsum(weights) / weights.sum()])
     holdings = params.shares * (1.0 - done)
     holdings[-1] = 0.0
     return holdings
+
+
+@dataclass(frozen=True)
+class TradeSpaceCosts:
+    """U of a one-way schedule as a function of its trades n = (n_1..n_N) >= 0, random walk, linear impact::
+
+        U(n) = constant + Σ_k (l_k·n_k + ½·b_k·n_k²) + c·Σ_k (n_{k+1} − n_k)² + ρ'·(Σn − X)² + λσ²τ·Σ_k x_k²
+
+    with l_k = ε + s·μτ·(N − k + 1) (the drift on the shares still held, Σ_k x_k, rewritten per trade),
+    b_k = 2η_k/τ − γ, ρ' = ρ − γ/2 (soft target; the permanent impact's γ·Σ n_k·x_k equals
+    γ·(XZ − ½Z² − ½Σn²) for Z = Σn) and constant = ½γX² − s·μτ·N·X. When the order must complete
+    Σn = X and the ρ' term is absent.
+    """
+
+    linear: np.ndarray
+    """l (N,), currency per share."""
+    quadratic: np.ndarray
+    """b (N,), currency per share² (> 0 since η_k > γτ/2)."""
+    smoothness: float
+    """c, currency per share²."""
+    target: float | None
+    """ρ' = ρ − γ/2 for a soft target; None when the order must complete."""
+    risk: float
+    """λσ²τ, per share² (multiplies Σ x_k², holdings after each period)."""
+    constant: float
+    """Currency."""
+
+    @classmethod
+    def of(cls, params: OptimalExecParams) -> "TradeSpaceCosts":
+        """The coefficients for ``params`` (random walk, linear impact, one-way trading only)."""
+        if params.mean_reversion > 0.0 or params.impact_exponent != 1.0 or params.two_way:
+            raise ValueError("trade-space costs need the random walk (mean_reversion=0), linear impact "
+                             "(impact_exponent=1) and one-way trading")
+        gamma = params.permanent_impact
+        return cls(linear=params.half_spread + waiting_costs(params),
+                   quadratic=2.0 * params.impact_per_period / params.tau - gamma,
+                   smoothness=params.smoothness,
+                   target=None if params.completes else params.target_penalty - 0.5 * gamma,
+                   risk=params.risk_aversion * params.shock_scale**2,
+                   constant=trade_space_constant(params))
+
+    def cost(self, params: OptimalExecParams, trades: np.ndarray) -> np.ndarray:
+        """U(n), currency, for trades (..., N)."""
+        trades = np.asarray(trades, dtype=np.float64)
+        holdings = params.shares - np.cumsum(trades, axis=-1)
+        total = (self.constant + (self.linear * trades + 0.5 * self.quadratic * trades**2).sum(axis=-1)
+                 + self.smoothness * (np.diff(trades, axis=-1) ** 2).sum(axis=-1)
+                 + self.risk * (holdings**2).sum(axis=-1))
+        if self.target is not None:
+            total = total + self.target * (trades.sum(axis=-1) - params.shares) ** 2
+        return total
+
+
+def waiting_costs(params: OptimalExecParams) -> np.ndarray:
+    """s·μτ·(N − k + 1) (N,), currency per share: under the random walk −s·μτ·Σ_k x_k, the drift's
+    expected cost on the shares still held, equals −s·μτ·N·X + Σ_k s·μτ·(N − k + 1)·n_k."""
+    return params.side_sign * params.drift * params.tau * (params.periods - np.arange(params.periods))
+
+
+def trade_space_constant(params: OptimalExecParams) -> float:
+    """½γX² − s·μτ·N·X, currency: the part of U that does not depend on the trades (see
+    :class:`TradeSpaceCosts`)."""
+    drift = params.side_sign * params.drift * params.tau
+    return 0.5 * params.permanent_impact * params.shares**2 - drift * params.periods * params.shares

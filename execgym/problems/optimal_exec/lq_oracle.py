@@ -1,0 +1,232 @@
+"""The LQ oracle of OptimalExec: exact for linear impact without caps, adaptive under mean reversion.
+
+State z_k = (x_k, d_k[, p_k]): shares still held before period k+1's trade,
+the price's deviation from its long-run level d_k = S_k − μ̄, and (with a
+smoothness penalty) the previous trade p_k. Control u_k = n_{k+1}, the shares
+traded. Dynamics (φ = e^{−θτ}; φ = 1 for the random walk)::
+
+    x_{k+1} = x_k − u_k,    d_{k+1} = φ·d_k + μτ − s·γ·u_k + σ_τ·ξ_{k+1},    p_{k+1} = u_k
+
+The expected cost of one decision period, from the env's reward (the shock
+has mean zero given the state), with η_k the period's temporary impact::
+
+    η_k/τ·u² − s·[(φ − 1)·d + μτ − s·γ·u]·(x − u) + λσ_τ²·(x − u)² + c·(u − p)²·[k > 0]
+
+i.e. Q = [[λσ_τ², −s(φ−1)/2, 0], [−s(φ−1)/2, 0, 0], [0, 0, c]],
+R = η_k/τ − γ + λσ_τ² + c, M = [(γ − 2λσ_τ²)/2, s(φ−1)/2, −c], q = (−sμτ/2, 0, 0),
+r = sμτ/2 (the c terms from the second period on). When the order must complete,
+periods 1..N−1 are decisions and period N trades what is left, so its cost
+η_N/τ·x² + c·(x − p)² is the final cost; with a soft target all N periods are
+decisions and the final cost is ρ·x_N². The half spread adds ε·Σ|n|: the
+constant εX (minus ε·x_N for a soft target) for a one-way schedule. With two-way
+trades |n| is not quadratic, so the oracle needs ε = 0 there.
+
+For the random walk the optimal schedule is deterministic (the gain on d is
+zero). Under mean reversion the optimal policy is linear in (x, d, p), and the
+state is Gaussian along it, so the probability that it asks for a trade the
+action space cannot express (one-way: buying back or more than is held;
+two-way: more than m·X either way) is computed exactly per period; the oracle
+refuses parameters where the union of these events is more likely than
+:data:`CLIP_TOLERANCE`, and reports the bound otherwise. The Riccati
+recursion runs in O(N).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from scipy.special import ndtr
+
+from execgym.policy import Oracle
+from execgym.problems.optimal_exec import dynamics, schedule
+from execgym.problems.optimal_exec.params import OptimalExecParams
+from execgym.solvers.lq import LQProblem, LQSolution, solve_lq
+
+CLIP_TOLERANCE = 1e-6
+
+
+def state_size(params: OptimalExecParams) -> int:
+    """2, or 3 with a smoothness penalty (the previous trade joins the state)."""
+    return 3 if params.smoothness > 0.0 else 2
+
+
+def decisions(params: OptimalExecParams) -> int:
+    """Decision periods: N − 1 when the order must complete (period N is forced), N with a soft target."""
+    return params.periods - 1 if params.completes else params.periods
+
+
+def lq_problem(params: OptimalExecParams) -> LQProblem:
+    """The LQ problem whose solution is the optimal liquidation (see the module docstring)."""
+    if params.impact_exponent != 1.0 or params.trade_caps is not None:
+        raise ValueError("the LQ oracle needs linear impact (impact_exponent=1) and no trade_caps")
+    tau, s, phi, c = params.tau, params.side_sign, params.reversion_factor, params.smoothness
+    n, steps = state_size(params), decisions(params)
+    risk = params.risk_aversion * params.shock_scale**2
+    drift = params.drift * tau
+    coupling = s * (phi - 1.0) / 2.0
+    eta = params.impact_per_period
+    smooth = np.where(np.arange(steps) > 0, c, 0.0)              # no previous trade before period 1
+
+    Q = np.zeros((steps, n, n))
+    Q[:, 0, 0], Q[:, 0, 1], Q[:, 1, 0] = risk, -coupling, -coupling
+    M = np.zeros((steps, n, 1))
+    M[:, 0, 0], M[:, 1, 0] = 0.5 * (params.permanent_impact - 2.0 * risk), coupling
+    R = (eta[:steps] / tau - params.permanent_impact + risk + smooth)[:, None, None]
+    A, B, W = np.zeros((n, n)), np.zeros((n, 1)), np.zeros((n, n))
+    A[0, 0], A[1, 1] = 1.0, phi
+    B[:2, 0] = -1.0, -s * params.permanent_impact
+    W[1, 1] = params.shock_scale**2
+    c_vec, q, Q_final, q_final = np.zeros(n), np.zeros(n), np.zeros((n, n)), np.zeros(n)
+    c_vec[1], q[0] = drift, -0.5 * s * drift
+    if n == 3:
+        B[2, 0] = 1.0
+        Q[:, 2, 2], M[:, 2, 0] = smooth, -smooth
+    if params.completes:
+        final_smooth = c if params.periods > 1 else 0.0
+        Q_final[0, 0] = eta[-1] / tau + final_smooth
+        if n == 3:
+            Q_final[0, 2] = Q_final[2, 0] = -final_smooth
+            Q_final[2, 2] = final_smooth
+    else:
+        Q_final[0, 0] = params.target_penalty
+        q_final[0] = -0.5 * params.half_spread
+    return LQProblem(A=A, B=B, c=c_vec, W=W, Q=Q, R=R, M=M, q=q, r=[0.5 * s * drift],
+                     Q_final=Q_final, q_final=q_final, steps=steps)
+
+
+def initial_state(params: OptimalExecParams) -> np.ndarray:
+    """z_0 = (X, S0 − μ̄[, 0])."""
+    return np.array([params.shares, params.arrival_price - params.long_run_price, 0.0][:state_size(params)])
+
+
+def observed_state(params: OptimalExecParams, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(periods elapsed k, states z (n, 2 or 3)) from a batch of observations."""
+    elapsed, inventory = dynamics.decode(params, observations)
+    observations = np.asarray(observations, dtype=np.float64)
+    deviation = params.arrival_price - params.long_run_price + observations[:, 2] * params.price_scale
+    columns = [inventory, deviation] + ([observations[:, 3] * params.shares] if state_size(params) == 3 else [])
+    return elapsed, np.column_stack(columns)
+
+
+class LiquidationFeedback:
+    """The LQ feedback acting through the env's action space: observation -> (k, state z) -> optimal
+    shares n = K_k·z + k_k -> the action that trades n (:func:`dynamics.trade_to_action`).
+
+    Where the optimal trade is one the action space cannot express (rare, see the module docstring,
+    or off the optimal path) it is clipped to the trade range.
+    """
+
+    def __init__(self, params: OptimalExecParams, solution: LQSolution) -> None:
+        self.params = params
+        forced = np.zeros((1, state_size(params)))
+        forced[0, 0] = 1.0                                          # period N trades everything
+        self.gain = np.concatenate([solution.gain[:, 0, :], forced])
+        self.offset = np.append(solution.offset[:, 0], 0.0)
+
+    def __call__(self, observations: np.ndarray) -> np.ndarray:
+        elapsed, states = observed_state(self.params, observations)
+        trade = np.einsum("ij,ij->i", self.gain[elapsed], states) + self.offset[elapsed]
+        return dynamics.trade_to_action(self.params, elapsed, states[:, 0], trade)[:, None].astype(np.float32)
+
+
+def _limits(params: OptimalExecParams) -> list[tuple[np.ndarray, float, float]]:
+    """The action space's limits on the trade u from state z, as affine forms a·z + b·u + c >= 0."""
+    n = state_size(params)
+    zero, unit = np.zeros(n), np.eye(n)[0]
+    if params.two_way:
+        bound = params.max_trade * params.shares
+        return [(zero, 1.0, bound), (zero, -1.0, bound)]
+    return [(zero, 1.0, 0.0), (unit, -1.0, 0.0)]
+
+
+def clip_probability(params: OptimalExecParams, problem: LQProblem, solution: LQSolution) -> float:
+    """Union bound, over the decision periods, of the probability that the unclipped optimal policy
+    breaks one of the action space's limits: the state is Gaussian along it, so each term is a
+    normal tail, propagated exactly (a limit broken with certainty counts 1)."""
+    a = problem.arrays()
+    mean, covariance, total = initial_state(params), np.zeros((problem.n, problem.n)), 0.0
+    for k in range(problem.steps):
+        gain, offset = solution.gain[k, 0], solution.offset[k, 0]
+        for coefficient, on_trade, constant in _limits(params):
+            direction = coefficient + on_trade * gain
+            centre = direction @ mean + on_trade * offset + constant
+            spread = float(np.sqrt(max(direction @ covariance @ direction, 0.0)))
+            total += float(ndtr(-centre / spread)) if spread > 0 else float(centre < -1e-9 * params.shares)
+        closed_loop = a["A"][k] + a["B"][k] @ solution.gain[k]
+        mean = closed_loop @ mean + a["B"][k] @ solution.offset[k] + a["c"][k]
+        covariance = closed_loop @ covariance @ closed_loop.T + a["W"][k]
+    return total
+
+
+def mean_holdings(params: OptimalExecParams, problem: LQProblem, solution: LQSolution) -> np.ndarray:
+    """x_0..x_N of the optimal policy along the expected price path (shares)."""
+    states, _ = solution.rollout_mean(problem, initial_state(params))
+    holdings = states[:, 0]
+    return np.append(holdings, 0.0) if params.completes else holdings
+
+
+def make_lq_oracle(params: OptimalExecParams) -> Oracle:
+    """The optimal policy, its exact E[Σ reward] (bps), its holdings along the expected price path, and
+    for the random walk (a deterministic optimum) E[IS] and Var[IS]."""
+    if params.two_way and params.half_spread > 0.0:
+        raise ValueError(f"with two_way=True the exact oracle needs half_spread=0 (got {params.half_spread:g}): "
+                         "the cost ε·|n| of trades in both directions is not quadratic")
+    problem = lq_problem(params)
+    solution = solve_lq(problem)
+    holdings = mean_holdings(params, problem, solution)
+    tolerance = 1e-9 * params.shares
+    one_way_broken = (np.diff(holdings) > tolerance).any() or (holdings < -tolerance).any()
+    if not params.two_way and params.mean_reversion == 0.0 and one_way_broken:
+        if params.drift != 0.0 and params.variant == "Almgren–Chriss":
+            low, high = monotone_drift_range(params)
+            raise ValueError(
+                f"drift={params.drift:g} makes the optimal schedule trade in both directions, which the action "
+                f"space (one-directional trades) cannot express; with these parameters drift must lie in "
+                f"[{low:.6g}, {high:.6g}] currency per share per day")
+        raise ValueError(f"with these parameters ({params.variant}) the optimal schedule trades in both "
+                         "directions, which one-way trading cannot express; set two_way=True (and "
+                         "half_spread=0) to allow it")
+    clipped = clip_probability(params, problem, solution)
+    if clipped > CLIP_TOLERANCE:
+        fix = ("raise max_trade" if params.two_way
+               else "set two_way=True and half_spread=0, or lower mean_reversion or volatility")
+        raise ValueError(
+            f"with mean_reversion={params.mean_reversion:g} the optimal policy would need a trade the action "
+            f"space cannot express with probability up to {clipped:.2g} (more than {CLIP_TOLERANCE:g}): the "
+            f"oracle would not be exact; {fix}")
+    if not params.two_way:
+        holdings = np.clip(holdings, 0.0, None)
+    holdings[0] = params.shares
+    value = float(solution.value(0, initial_state(params))) + params.half_spread * params.shares
+    deterministic = params.mean_reversion == 0.0
+    return Oracle(policy=LiquidationFeedback(params, solution),
+                  expected_return=-value * params.bps_per_currency,
+                  schedule=holdings,
+                  expected_shortfall=float(schedule.expected_shortfall(params, holdings)) if deterministic else None,
+                  variance=float(schedule.variance(params, holdings)) if deterministic else None,
+                  clip_probability=clipped)
+
+
+def monotone_drift_range(params: OptimalExecParams) -> tuple[float, float]:
+    """The drifts μ for which the optimal schedule trades in one direction only.
+
+    Holdings are affine in μ, h(μ) = h(0) + μ·g, so each constraint n_k(μ) >= 0
+    and x_k(μ) >= 0 bounds μ from one side; the range is their intersection.
+    """
+    def optimal_holdings(drift: float) -> np.ndarray:
+        p = replace(params, drift=drift)
+        problem = lq_problem(p)
+        return mean_holdings(p, problem, solve_lq(problem))
+
+    base = optimal_holdings(0.0)
+    slope = optimal_holdings(1.0) - base
+    values = np.concatenate([-np.diff(base), base])
+    slopes = np.concatenate([-np.diff(slope), slope])
+    low, high = -np.inf, np.inf
+    for value, rate in zip(values, slopes):
+        if rate > 0:
+            low = max(low, -value / rate)
+        elif rate < 0:
+            high = min(high, -value / rate)
+    return low, high
