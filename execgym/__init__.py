@@ -12,6 +12,7 @@
 from gymnasium.envs.registration import register
 
 from execgym.policy import Oracle, Policy
+from execgym.problems.optimal_exec.variants import VARIANTS
 from execgym.registry import PROBLEMS, make_oracle
 from execgym.scoring import ScoreResult, score
 
@@ -23,3 +24,11 @@ register(
     entry_point="execgym.problems.optimal_exec.env:OptimalExecEnv",
     vector_entry_point="execgym.problems.optimal_exec.env:OptimalExecVectorEnv",
 )
+# Variants of OptimalExec-v0 (execgym/problems/optimal_exec/variants.py): the same env with set kwargs.
+for _variant in VARIANTS.values():
+    register(
+        id=_variant.env_id,
+        entry_point="execgym.problems.optimal_exec.env:OptimalExecEnv",
+        vector_entry_point="execgym.problems.optimal_exec.env:OptimalExecVectorEnv",
+        kwargs=dict(_variant.kwargs),
+    )

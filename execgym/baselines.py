@@ -23,17 +23,12 @@ import numpy as np
 from execgym.problems.optimal_exec import schedule
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.problems.optimal_exec.schedule_policy import SchedulePolicy
+from execgym.problems.optimal_exec.variants import intraday_volume
 from execgym.validation import require_real
 
 
-def u_shaped_profile(periods: int, open_close_ratio: float = 3.0) -> np.ndarray:
-    """Intraday market volume share of each period, summing to 1: m_k ∝ 1 + (r − 1)·(2u_k − 1)²,
-    u_k = (k − ½)/N the period's middle as a fraction of the day, so the first and last periods
-    trade about r times the midday volume."""
-    ratio = require_real("open_close_ratio", open_close_ratio, low=0.0, low_open=True)
-    u = (np.arange(1, periods + 1) - 0.5) / periods
-    weights = 1.0 + (ratio - 1.0) * (2.0 * u - 1.0) ** 2
-    return weights / weights.sum()
+u_shaped_profile = intraday_volume
+"""The default volume profile of ``vwap`` and ``pov``: :func:`~execgym.problems.optimal_exec.variants.intraday_volume`."""
 
 
 def twap(params: OptimalExecParams) -> SchedulePolicy:

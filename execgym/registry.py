@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from execgym.policy import Oracle
 from execgym.problems.optimal_exec import oracle as optimal_exec_oracle
 from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
 from execgym.problems.optimal_exec.params import OptimalExecParams
+from execgym.problems.optimal_exec.variants import VARIANTS
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,14 @@ class Problem:
     vector_env_class: type
     oracle_factory: Callable[[Any], Oracle]
     reward_units: str
+    defaults: dict = field(default_factory=dict)
+    """Keyword arguments the id sets (a registered variant of another id); explicit ones override them."""
 
     def params(self, params=None, **kwargs):
-        """The params object from ``params=`` or keyword arguments (validated)."""
-        return self.params_class.from_kwargs(params, **kwargs)
+        """The params object from ``params=`` or keyword arguments over the id's defaults (validated)."""
+        if params is not None:
+            return self.params_class.from_kwargs(params, **kwargs)
+        return self.params_class.from_kwargs(**{**self.defaults, **kwargs})
 
 
 PROBLEMS: dict[str, Problem] = {
@@ -38,6 +43,11 @@ PROBLEMS: dict[str, Problem] = {
         description="Single-asset liquidation, discrete-time Almgren–Chriss; oracle: LQ Riccati recursion",
         params_class=OptimalExecParams, env_class=OptimalExecEnv, vector_env_class=OptimalExecVectorEnv,
         oracle_factory=optimal_exec_oracle.make_oracle, reward_units="bps"),
+    **{variant.env_id: Problem(
+        env_id=variant.env_id, description=variant.description, params_class=OptimalExecParams,
+        env_class=OptimalExecEnv, vector_env_class=OptimalExecVectorEnv,
+        oracle_factory=optimal_exec_oracle.make_oracle, reward_units="bps", defaults=variant.kwargs)
+       for variant in VARIANTS.values()},
 }
 
 

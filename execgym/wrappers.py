@@ -71,6 +71,8 @@ class LotGrid:
     def __post_init__(self) -> None:
         if not isinstance(self.params, OptimalExecParams):
             raise ValueError(f"params must be an OptimalExecParams, got {type(self.params).__name__}")
+        if self.params.features:
+            raise ValueError(f"LotGrid discretises the Almgren–Chriss model only; these params use {self.params.variant}")
         set_ = object.__setattr__.__get__(self)
         set_("lots", require_int("lots", self.lots, low=1, high=MAX_LOTS))
         limit = self.lots if self.max_trade_lots is None else self.max_trade_lots

@@ -2,12 +2,13 @@
 
 | | |
 |---|---|
-| Observation | Box(3) float32: time remaining, inventory remaining, normalised price move |
-| Action | Box(−1, 1, (1,)): fraction of remaining shares traded, f = (a + 1)/2 |
-| Reward | −(shortfall increment + λσ²τ·x_k²), bps of arrival notional |
+| Observation | Box(3) float32: time remaining, inventory remaining, normalised price move (+ previous trade with smoothness) |
+| Action | Box(−1, 1, (1,)): position f = (a + 1)/2 in the period's trade range (without caps: the fraction of remaining shares traded) |
+| Reward | −(shortfall increment + λσ_τ²·x_k² [+ smoothness and target penalties]), bps of arrival notional |
 | Termination | after N periods (``terminated=True``; no truncation) |
-| Oracle | LQ Riccati recursion (:mod:`execgym.solvers.lq`), O(N) time and memory |
+| Oracle | per variant (:mod:`.oracle`): LQ Riccati recursion, O(N); water-filling, O(N log N); blended quadratic, O(N) per active-set step; lot-grid DP |
 | Cross-check | Almgren–Chriss closed form (sinh trajectory), :mod:`.closed_form` |
+| Variants | registered ids with set kwargs: :mod:`.variants` |
 
 ## Description
 
@@ -19,14 +20,30 @@ volatility σ. Every share traded also pays the half spread ε. Dynamics and
 units: :mod:`execgym.problems.optimal_exec.dynamics` and
 :class:`~execgym.problems.optimal_exec.params.OptimalExecParams`.
 
+Keyword arguments turn on the model variants of seeds 000–004, alone or
+together: a per-period impact profile η_k (``impact_profile``), power-law
+temporary impact η_k·v̄·(v/v̄)^α (``impact_exponent``), per-period liquidity
+caps (``trade_caps``), a smoothness penalty on changes of the trade
+(``smoothness``), a soft completion target (``target_penalty``), a
+mean-reverting price (``mean_reversion``, ``price_mean``) and trades in both
+directions (``two_way``, ``max_trade``).
+
 ## Action Space
 
-``Box(-1, 1, shape=(1,), float32)``. The action a maps to the fraction of the
-*remaining* shares traded this period, f = (a + 1)/2 (a = −1: nothing, a = 1:
-everything); the inverse is a = 2f − 1 (``dynamics.fraction_to_action``).
-Actions outside [−1, 1] are clipped to it; NaN or a wrong shape raises
-``ValueError``. Whatever remains at the last period is traded then, whatever
-the action.
+``Box(-1, 1, shape=(1,), float32)``. The action a maps to the trade
+n = lo + f·(hi − lo), f = (a + 1)/2, in the period's trade range [lo, hi]
+(``dynamics.trade_range``; the inverse is ``dynamics.trade_to_action``):
+
+* by default [0, x]: f is the fraction of the *remaining* shares traded
+  (a = −1: nothing, a = 1: everything);
+* with ``trade_caps`` [max(0, x − Σ_{j>k} u_j), min(x, u_k)]: never above the
+  period's cap, and never leaving more than the later caps can finish;
+* with ``two_way`` [−m·X, m·X]: a = 0 trades nothing, negative actions trade
+  against the order's side.
+
+Whatever remains at the last period is traded then, whatever the action,
+unless the target is soft (``target_penalty``). Actions outside [−1, 1] are
+clipped to it; NaN or a wrong shape raises ``ValueError``.
 
 ## Observation Space
 
@@ -35,21 +52,27 @@ the action.
 | 0 | time remaining (N − k)/N | 0 | 1 |
 | 1 | inventory remaining x_k/X | 0 | 1 |
 | 2 | price move since arrival (S_k − S0)/(σ√T) | −inf | inf |
+| 3 | previous trade n_{k}/X (only with ``smoothness`` > 0) | 0 (−m two-way) | 1 (m two-way) |
+
+With ``two_way`` the inventory (entry 1) may leave [0, 1].
 
 ## Rewards
 
 In basis points of the arrival notional X·S0, per period k::
 
-    r_k = −[ n_k(ε + η n_k/τ) − s·(S_k − S_{k−1})·x_k + λσ_τ²·x_k² ] · 10⁴/(X·S0)
+    r_k = −[ |n_k|·g_k(n_k) − s·(S_k − S_{k−1})·x_k + λσ_τ²·x_k² + c·(n_k − n_{k−1})² + ρ·x_N²·[k = N] ] · 10⁴/(X·S0)
 
-The bracket's first two terms are the period's implementation-shortfall
+with g_k(n) = ε + η_k·|n|/τ the cost per share (ε + η_k·v̄·(|n|/(τv̄))^α with
+nonlinear impact), the smoothness term from the second period on and the
+target term only with a soft target. The bracket's first two terms are the period's implementation-shortfall
 increment (temporary impact and half spread on the n_k shares traded; the
 price move — drift, noise and the trader's own permanent impact — on the x_k
 shares still held); they sum over the episode to the implementation shortfall
-IS. The last term is the risk penalty, σ_τ² being the variance of one
-period's price shock (σ²τ for the random walk). Hence the identity::
+IS (with a soft target, the x_N shares left are valued at the final mid).
+The third is the risk penalty, σ_τ² being the variance of one period's price
+shock (σ²τ for the random walk). Hence the identity::
 
-    E[Σ_k r_k] = −(E[IS] + λ·σ_τ²·E[Σ_k x_k²]) · 10⁴/(X·S0)
+    E[Σ_k r_k] = −(E[IS] + λ·σ_τ²·E[Σ_k x_k²] + E[penalties]) · 10⁴/(X·S0)
 
 which for a deterministic schedule under the random walk is
 −(E[IS] + λ·Var[IS]) in bps: the Almgren–Chriss mean–variance objective. For
@@ -59,17 +82,22 @@ period k multiplies x_k, fixed before it). With ``mean_reversion`` θ > 0 the
 price reverts to ``price_mean`` (an Ornstein–Uhlenbeck price, see
 :class:`OptimalExecParams`); the optimal policy then adapts to the price, and
 the oracle accepts only parameters where it never needs a trade the action
-space cannot express (see :mod:`.oracle`).
+space cannot express (with one-way trading that excludes all but weak
+reversion; ``two_way=True`` lifts it, see :mod:`.lq_oracle`).
 
 ## Episode End
 
-Terminated after N periods, when the inventory is zero. No truncation.
+Terminated after N periods, when the inventory is zero (or, with a soft
+target, whatever is left has paid its penalty). No truncation.
 
 ## Arguments
 
 ``gym.make("OptimalExec-v0", **fields)`` with any field of ``OptimalExecParams``
 (or ``params=OptimalExecParams(...)``); ``gym.make_vec("OptimalExec-v0",
 num_envs=n, **fields)`` returns the natively batched :class:`OptimalExecVectorEnv`.
+The registered variants (``OptimalExecCapped-v0``, ``OptimalExecBlended-v0``,
+``OptimalExecNonlinear-v0``, ``OptimalExecMeanReverting-v0``; :mod:`.variants`)
+set some fields; keyword arguments override them.
 
 ``info`` (per step): ``shares_traded``, ``execution_price`` (currency per share),
 ``shortfall`` (implementation shortfall so far, currency), ``inventory``
@@ -78,9 +106,10 @@ num_envs=n, **fields)`` returns the natively batched :class:`OptimalExecVectorEn
 
 ## Oracle
 
-``execgym.make_oracle("OptimalExec-v0", **fields)``: the optimal affine
-feedback of the LQ problem with state x (see :mod:`.oracle`), its exact
-E[Σ reward], the optimal holdings, E[IS] and Var[IS].
+``execgym.make_oracle("OptimalExec-v0", **fields)``: the optimal policy from
+the shared solver that is exact for the variant (table in :mod:`.oracle`), its
+exact E[Σ reward], the optimal holdings, E[IS] and Var[IS] (deterministic
+optima). Combinations without an exact solver raise ``ValueError``.
 
 ## Version History
 

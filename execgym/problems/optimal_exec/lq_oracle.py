@@ -178,7 +178,7 @@ def make_lq_oracle(params: OptimalExecParams) -> Oracle:
     tolerance = 1e-9 * params.shares
     one_way_broken = (np.diff(holdings) > tolerance).any() or (holdings < -tolerance).any()
     if not params.two_way and params.mean_reversion == 0.0 and one_way_broken:
-        if params.drift != 0.0 and params.variant == "Almgren–Chriss":
+        if params.drift != 0.0 and not params.features:
             low, high = monotone_drift_range(params)
             raise ValueError(
                 f"drift={params.drift:g} makes the optimal schedule trade in both directions, which the action "

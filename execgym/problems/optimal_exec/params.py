@@ -267,11 +267,15 @@ class OptimalExecParams:
         return 4 if self.smoothness > 0.0 else 3
 
     @property
-    def variant(self) -> str:
-        """A short description of the non-default model features in use (e.g. "caps, smoothness")."""
-        features = [name for name, on in (
+    def features(self) -> tuple[str, ...]:
+        """The model features in use beyond Almgren–Chriss (e.g. ("caps", "smoothness")); empty for the base model."""
+        return tuple(name for name, on in (
             ("impact profile", self.impact_profile is not None), ("nonlinear impact", self.impact_exponent != 1.0),
             ("caps", self.trade_caps is not None), ("smoothness", self.smoothness > 0.0),
             ("soft target", not self.completes), ("two-way", self.two_way),
-            ("mean reversion", self.mean_reversion > 0.0)) if on]
-        return ", ".join(features) or "Almgren–Chriss"
+            ("mean reversion", self.mean_reversion > 0.0)) if on)
+
+    @property
+    def variant(self) -> str:
+        """The features joined for messages, or "Almgren–Chriss" for the base model."""
+        return ", ".join(self.features) or "Almgren–Chriss"
