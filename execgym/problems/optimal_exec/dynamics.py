@@ -164,8 +164,15 @@ def price_shocks(batch: Batch) -> np.ndarray:
 
 
 def unit_costs(params: OptimalExecParams, elapsed: np.ndarray, traded: np.ndarray) -> np.ndarray:
-    """g = ε + η_k·v̄·(|n|/(τ·v̄))^α: the cost per share of trading n shares in period k (currency per share)."""
+    """g = ε + η_k·v̄·(|n|/(τ·v̄))^α: the cost per share of trading n shares in period k (currency per share);
+    with an ``impact_table``, ε plus the table's row k interpolated linearly at |n|."""
     size = np.abs(traded)
+    if params.impact_table is not None:
+        table = np.asarray(params.impact_table)
+        rows, position = np.broadcast_arrays(elapsed, size / params.shares * (table.shape[1] - 1))
+        left = np.minimum(position.astype(np.int64), table.shape[1] - 2)
+        weight = position - left
+        return params.half_spread + (1.0 - weight) * table[rows, left] + weight * table[rows, left + 1]
     eta = params.temporary_impact if params.impact_profile is None else params.impact_per_period[elapsed]
     if params.impact_exponent == 1.0:
         return params.half_spread + eta * size / params.tau

@@ -22,7 +22,8 @@ units: :mod:`execgym.problems.optimal_exec.dynamics` and
 
 Keyword arguments turn on the model variants of seeds 000–004, alone or
 together: a per-period impact profile η_k (``impact_profile``), power-law
-temporary impact η_k·v̄·(v/v̄)^α (``impact_exponent``), per-period liquidity
+temporary impact η_k·v̄·(v/v̄)^α (``impact_exponent``) or a per-period table of
+cost per share against trade size (``impact_table``), per-period liquidity
 caps (``trade_caps``), a smoothness penalty on changes of the trade
 (``smoothness``), a soft completion target (``target_penalty``), a
 mean-reverting price (``mean_reversion``, ``price_mean``) and trades in both

@@ -58,8 +58,8 @@ def decisions(params: OptimalExecParams) -> int:
 
 def lq_problem(params: OptimalExecParams) -> LQProblem:
     """The LQ problem whose solution is the optimal liquidation (see the module docstring)."""
-    if params.impact_exponent != 1.0 or params.trade_caps is not None:
-        raise ValueError("the LQ oracle needs linear impact (impact_exponent=1) and no trade_caps")
+    if not params.linear_impact or params.trade_caps is not None:
+        raise ValueError("the LQ oracle needs linear impact (impact_exponent=1, no impact_table) and no trade_caps")
     tau, s, phi, c = params.tau, params.side_sign, params.reversion_factor, params.smoothness
     n, steps = state_size(params), decisions(params)
     risk = params.risk_aversion * params.shock_scale**2

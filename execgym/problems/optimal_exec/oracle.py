@@ -6,7 +6,7 @@
 | mean-reverting price θ > 0, or ``two_way`` (α = 1, no caps) | adaptive feedback in (x, d[, n⁻]) | LQ Riccati, clipping probability computed exactly | O(N) |
 | caps, λ = 0, order completes, c = 0 | water-filling | :func:`~execgym.solvers.allocation.water_fill` | O(N log N) |
 | λ = 0 with a soft target (caps, smoothness allowed) | blended quadratic, box 0 ≤ n ≤ u | :func:`~execgym.solvers.allocation.blended_schedule` | O(N) per active-set step |
-| nonlinear impact α ≠ 1, or caps with λ > 0 (order completes, c = 0) | optimal schedule on a lot grid | :func:`~execgym.solvers.schedule_dp.solve_schedule` | O(N·L²), O(N·L) if convex |
+| nonlinear impact (α ≠ 1 or ``impact_table``), or caps with λ > 0 (order completes, c = 0) | optimal schedule on a lot grid | :func:`~execgym.solvers.schedule_dp.solve_schedule` | O(N·L²), O(N·L) if convex |
 
 Combinations outside the table (caps with smoothness and risk aversion, nonlinear
 impact under mean reversion, ...) have no exact oracle here, and
@@ -27,7 +27,7 @@ SOLVERS = ("lq", "water_filling", "blended", "lot_grid")
 def oracle_solver(params: OptimalExecParams) -> str:
     """The name (one of :data:`SOLVERS`) of the solver that is exact for ``params`` (table above);
     ValueError, naming the combination, when none is."""
-    linear = params.impact_exponent == 1.0
+    linear = params.linear_impact
     caps = params.trade_caps is not None
     risk_neutral = params.risk_aversion == 0.0
     smooth = params.smoothness > 0.0

@@ -75,6 +75,11 @@ class OptimalExecParams:
     impact_exponent: float = 1.0
     """α: temporary cost per share η_k·v̄·(v/v̄)^α at the trading rate v = |n|/τ, with v̄ = X/T the
     average rate (0.5 to 1.5). α = 1 is linear impact η_k·v; at v = v̄ every α costs the same."""
+    impact_table: tuple[tuple[float, ...], ...] | None = None
+    """g_k(j): a user-supplied temporary cost per share for each period k (rows, N) at trade sizes
+    j·X/J, j = 0..J (columns, J >= 1), currency per share, >= 0; linear in between, so period k's
+    cost per share is ε + g_k(|n|). Replaces η, ``impact_profile`` and ``impact_exponent``
+    (which must then be left at their defaults); trades above X are not allowed (one-way only)."""
     trade_caps: tuple[float, ...] | None = None
     """u_k: most shares period k may trade (one number >= 0 per period, +inf allowed; Σu_k >= X).
     None: no caps. Not with ``two_way``."""
@@ -128,6 +133,8 @@ class OptimalExecParams:
                         f"tau / 2 = {floor:g}; every period's impact must exceed it for the cost to be convex")
         set_("impact_exponent", require_real("impact_exponent", self.impact_exponent,
                                              low=IMPACT_EXPONENTS[0], high=IMPACT_EXPONENTS[1]))
+        if self.impact_table is not None:
+            set_("impact_table", self._checked_table())
         set_("smoothness", require_real("smoothness", self.smoothness, low=0.0))
         if self.target_penalty is not None:
             set_("target_penalty", require_real("target_penalty", self.target_penalty,
@@ -135,6 +142,8 @@ class OptimalExecParams:
         if not isinstance(self.two_way, bool):
             raise ValueError(f"two_way must be True or False, got {self.two_way!r}")
         set_("max_trade", require_real("max_trade", self.max_trade, low=0.0, low_open=True))
+        if self.impact_table is not None and self.two_way:
+            raise ValueError("impact_table cannot be combined with two_way=True (the table covers trades of 0..X)")
         if self.trade_caps is not None:
             if self.two_way:
                 raise ValueError("trade_caps cannot be combined with two_way=True (caps bound one-way trades)")
@@ -143,6 +152,24 @@ class OptimalExecParams:
             if total < self.shares:
                 raise ValueError(f"trade_caps are infeasible: they sum to {total:g} shares, fewer than "
                                  f"shares = {self.shares:g}; raise the caps or lower shares")
+
+    def _checked_table(self) -> tuple[tuple[float, ...], ...]:
+        """``impact_table`` validated: N rows of J + 1 >= 2 finite numbers >= 0, and no other impact shape set."""
+        if self.impact_profile is not None or self.impact_exponent != 1.0:
+            raise ValueError("impact_table replaces impact_profile and impact_exponent: leave those at their "
+                             "defaults (None and 1)")
+        try:
+            table = np.array(self.impact_table, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("impact_table must be N rows of J + 1 numbers (costs per share)") from None
+        if table.ndim != 2 or table.shape[0] != self.periods or table.shape[1] < 2:
+            raise ValueError(f"impact_table must have shape (periods, J + 1) = ({self.periods}, J + 1) with J >= 1, "
+                             f"got {table.shape}")
+        bad = ~(np.isfinite(table) & (table >= 0))
+        if bad.any():
+            k, j = np.argwhere(bad)[0]
+            raise ValueError(f"impact_table[{k}][{j}] must be finite and >= 0, got {table[k, j]!r}")
+        return tuple(tuple(float(v) for v in row) for row in table)
 
     @classmethod
     def from_market_data(cls, *, price: float, annual_volatility: float, daily_volume: float, spread: float,
@@ -247,6 +274,12 @@ class OptimalExecParams:
         return self.temporary_impact * profile
 
     @property
+    def linear_impact(self) -> bool:
+        """True when the temporary cost per share is linear in the trade (α = 1, no table): the LQ and
+        quadratic solvers apply."""
+        return self.impact_exponent == 1.0 and self.impact_table is None
+
+    @property
     def average_rate(self) -> float:
         """v̄ = X/T: the average trading rate, shares per day; the pivot of nonlinear impact."""
         return self.shares / self.horizon
@@ -271,6 +304,7 @@ class OptimalExecParams:
         """The model features in use beyond Almgren–Chriss (e.g. ("caps", "smoothness")); empty for the base model."""
         return tuple(name for name, on in (
             ("impact profile", self.impact_profile is not None), ("nonlinear impact", self.impact_exponent != 1.0),
+            ("impact table", self.impact_table is not None),
             ("caps", self.trade_caps is not None), ("smoothness", self.smoothness > 0.0),
             ("soft target", not self.completes), ("two-way", self.two_way),
             ("mean reversion", self.mean_reversion > 0.0)) if on)

@@ -150,7 +150,7 @@ class TradeSpaceCosts:
     @classmethod
     def of(cls, params: OptimalExecParams) -> "TradeSpaceCosts":
         """The coefficients for ``params`` (random walk, linear impact, one-way trading only)."""
-        if params.mean_reversion > 0.0 or params.impact_exponent != 1.0 or params.two_way:
+        if params.mean_reversion > 0.0 or not params.linear_impact or params.two_way:
             raise ValueError("trade-space costs need the random walk (mean_reversion=0), linear impact "
                              "(impact_exponent=1) and one-way trading")
         gamma = params.permanent_impact

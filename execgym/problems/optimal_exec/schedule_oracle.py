@@ -10,7 +10,7 @@ stage costs of the lot grid:
 |---|---|---|---|
 | :func:`water_filling_oracle` | linear impact, caps, λ = 0, order completes, c = 0 | :func:`~execgym.solvers.allocation.water_fill` | the continuous problem |
 | :func:`blended_oracle` | linear impact, λ = 0, soft target (any c, caps) | :func:`~execgym.solvers.allocation.blended_schedule` with 0 ≤ n ≤ u | the continuous problem |
-| :func:`lot_grid_oracle` | nonlinear impact η_k·v̄·(v/v̄)^α, or caps with λ > 0 (order completes, c = 0) | :func:`~execgym.solvers.schedule_dp.solve_schedule` | schedules on the lot grid |
+| :func:`lot_grid_oracle` | nonlinear impact η_k·v̄·(v/v̄)^α or a table, or caps with λ > 0 (order completes, c = 0) | :func:`~execgym.solvers.schedule_dp.solve_schedule` | schedules on the lot grid |
 
 On the lot grid the trades are multiples of X/L; the risk term λσ²τ·x² is a
 holding cost and the permanent impact enters as −½γn² per trade plus ½γX²
