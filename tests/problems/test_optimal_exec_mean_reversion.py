@@ -6,11 +6,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+import execgym
+from execgym.baselines import SchedulePolicy
 from execgym.problems.optimal_exec import dynamics, schedule
 from execgym.problems.optimal_exec.env import OptimalExecVectorEnv
 from execgym.problems.optimal_exec.lq_oracle import CLIP_TOLERANCE, clip_probability, initial_state, lq_problem
 from execgym.problems.optimal_exec.oracle import make_oracle
 from execgym.problems.optimal_exec.params import OptimalExecParams
+from execgym.scoring import Estimate, run_episodes
 from execgym.solvers.lq import solve_lq
 
 OU = OptimalExecParams(mean_reversion=2.0, price_mean=100.4, drift=0.3)
@@ -105,3 +108,96 @@ def test_mean_reverting_env_runs_and_reverts():
     expected = p.long_run_price + p.reversion_factor * (p.arrival_price - p.long_run_price)
     assert abs(info["price"].mean() - expected) < 4 * p.shock_scale / np.sqrt(100_000)
     assert info["price"].std() == pytest.approx(p.shock_scale, rel=0.01)
+
+
+# Two-way trading without half spread: the oracle is the exact adaptive LQ feedback.
+
+TWO_WAY = OptimalExecParams(two_way=True, half_spread=0.0, mean_reversion=2.0)
+RISK_NEUTRAL = replace(TWO_WAY, risk_aversion=0.0, permanent_impact=0.0, price_mean=100.2)
+
+
+def test_two_way_oracle_monte_carlo_matches_its_exact_value():
+    oracle = make_oracle(TWO_WAY)
+    assert oracle.clip_probability < 1e-6
+    returns, _ = run_episodes(oracle.policy, "OptimalExec-v0", np.arange(100_000), TWO_WAY)
+    estimate = Estimate.of(returns)
+    assert abs(estimate.mean - oracle.expected_return) < estimate.half_width
+
+
+def test_oracle_beats_the_best_deterministic_schedule_by_the_lq_value_of_the_noise():
+    """The oracle's holdings along the expected price path are the optimum of the noiseless LQ problem
+    (certainty equivalence), i.e. the best deterministic schedule; the oracle's value exceeds it by exactly
+    −Σ_k tr(P_{k+1}·W_k), the noise's term of the LQ value."""
+    p = TWO_WAY
+    oracle = make_oracle(p)
+    holdings = oracle.schedule
+    schedule_return = float(schedule.expected_return(p, holdings))
+    problem = lq_problem(p)
+    stochastic, noiseless = solve_lq(problem), solve_lq(replace(problem, W=np.zeros((2, 2))))
+    start = initial_state(p)
+    assert -float(noiseless.value(0, start)) * p.bps_per_currency == pytest.approx(schedule_return, rel=1e-12)
+    gain = oracle.expected_return - schedule_return
+    lq_gain = float(noiseless.value(0, start) - stochastic.value(0, start)) * p.bps_per_currency
+    a = problem.arrays()
+    noise_term = -sum(np.trace(stochastic.P[k + 1] @ a["W"][k]) for k in range(problem.steps)) * p.bps_per_currency
+    assert gain == pytest.approx(lq_gain, rel=1e-9)
+    assert gain == pytest.approx(noise_term, rel=1e-9)
+    assert gain > 4.0                                          # bps: adaptivity is worth a lot at θ = 2
+    # No deterministic schedule does better: perturbing the interior holdings only lowers the value.
+    rng = np.random.default_rng(0)
+    bumps = np.zeros((200, p.periods + 1))
+    bumps[:, 1:-1] = rng.normal(0.0, 0.01 * p.shares, (200, p.periods - 1))
+    assert (schedule.expected_return(p, holdings + bumps) < schedule_return).all()
+    # Paired Monte Carlo: the schedule's regret is positive and its interval contains the exact gain.
+    result = execgym.score(SchedulePolicy(p, holdings, "deterministic"), "OptimalExec-v0", 100_000, 0,
+                           params=p, oracle=oracle)
+    assert result.regret.low > 0.0
+    assert result.regret.low <= gain <= result.regret.high
+
+
+class SeedFormulaPolicy:
+    """Seed 000's formula acting through the env: ``literal`` trades τ·[X/T + (S − p̄)/(2η)] with p̄ the mean
+    of E[S_i], i = 0..N−1, fixed at the start; otherwise :func:`seed_formula_trade` from the current state.
+    The last period trades what is left (the env forces it)."""
+
+    def __init__(self, params, literal):
+        self.params, self.literal = params, literal
+        mu = params.long_run_price
+        self.mean_price = np.mean(mu + params.reversion_factor ** np.arange(params.periods)
+                                  * (params.arrival_price - mu))
+
+    def __call__(self, observations):
+        p = self.params
+        elapsed, inventory = dynamics.decode(p, observations)
+        price = np.asarray(observations, dtype=np.float64)[:, 2] * p.price_scale + p.arrival_price
+        if self.literal:
+            trades = p.tau * (p.shares / p.horizon + (price - self.mean_price) / (2 * p.temporary_impact))
+        else:                                                  # seed_formula_trade takes one elapsed at a time
+            trades = np.empty_like(inventory)
+            for k in np.unique(elapsed):
+                rows = elapsed == k
+                trades[rows] = seed_formula_trade(p, int(k), inventory[rows], price[rows] - p.long_run_price)
+        return dynamics.trade_to_action(p, elapsed, inventory, trades)[:, None].astype(np.float32)
+
+
+def test_seed_formula_in_remaining_horizon_form_is_optimal_as_a_policy_and_literal_is_not():
+    """Risk neutral, no permanent impact, no half spread: re-applied from the current state the formula has
+    regret 0 (paired); applied literally throughout (p̄ fixed at the start, no inventory feedback) it leaves
+    a random remainder to the forced last period and loses significantly."""
+    p = RISK_NEUTRAL
+    oracle = make_oracle(p)
+    remaining = execgym.score(SeedFormulaPolicy(p, literal=False), "OptimalExec-v0", 20_000, 0, params=p,
+                              oracle=oracle)
+    assert abs(remaining.regret.mean) < remaining.regret.half_width or abs(remaining.regret.mean) < 1e-9
+    literal = execgym.score(SeedFormulaPolicy(p, literal=True), "OptimalExec-v0", 20_000, 0, params=p,
+                            oracle=oracle)
+    assert literal.regret.low > 0.0
+    assert literal.regret.mean > 100.0                         # bps
+
+
+def test_one_way_refusal_suggests_two_way_trading_and_the_suggestion_works():
+    p = OptimalExecParams(mean_reversion=2.0)
+    with pytest.raises(ValueError, match=r"probability up to .* \(more than 1e-06\).*set two_way=True and "
+                                         r"half_spread=0"):
+        make_oracle(p)
+    assert make_oracle(replace(p, two_way=True, half_spread=0.0)).clip_probability < CLIP_TOLERANCE
