@@ -53,7 +53,7 @@ clipped to it; NaN or a wrong shape raises ``ValueError``.
 | 0 | time remaining (N − k)/N | 0 | 1 |
 | 1 | inventory remaining x_k/X | 0 | 1 |
 | 2 | price move since arrival (S_k − S0)/(σ√T) | −inf | inf |
-| 3 | previous trade n_{k}/X (only with ``smoothness`` > 0) | 0 (−m two-way) | 1 (m two-way) |
+| 3 | previous trade n_{k}/X (only with ``smoothness`` > 0) | 0 (−inf two-way) | 1 (inf two-way) |
 
 With ``two_way`` the inventory (entry 1) may leave [0, 1].
 
@@ -139,10 +139,9 @@ def observation_space(params: OptimalExecParams) -> gym.spaces.Box:
     """The single-episode observation space (see the table above)."""
     holding = (-np.inf, np.inf) if params.two_way else (0.0, 1.0)
     low, high = [0.0, holding[0], -np.inf], [1.0, holding[1], np.inf]
-    if params.smoothness > 0.0:
-        trade = params.max_trade if params.two_way else 1.0
-        low.append(-trade if params.two_way else 0.0)
-        high.append(trade)
+    if params.smoothness > 0.0:    # two-way: the last period's forced trade is whatever is left, unbounded
+        low.append(-np.inf if params.two_way else 0.0)
+        high.append(np.inf if params.two_way else 1.0)
     return gym.spaces.Box(low=np.array(low, dtype=np.float32), high=np.array(high, dtype=np.float32),
                           dtype=np.float32)
 

@@ -9,7 +9,7 @@ stage costs of the lot grid:
 | oracle | model | solver | exact for |
 |---|---|---|---|
 | :func:`water_filling_oracle` | linear impact, caps, λ = 0, order completes, c = 0 | :func:`~execgym.solvers.allocation.water_fill` | the continuous problem |
-| :func:`blended_oracle` | linear impact, λ = 0, soft target (any c, caps) | :func:`~execgym.solvers.allocation.blended_schedule` with 0 ≤ n ≤ u | the continuous problem |
+| :func:`blended_oracle` | linear impact, λ = 0, soft target (any c, caps) | :func:`~execgym.solvers.allocation.blended_schedule` with 0 ≤ n ≤ u (water-filling when Σn ≤ X binds) | the continuous problem |
 | :func:`lot_grid_oracle` | nonlinear impact η_k·v̄·(v/v̄)^α or a table, or caps with λ > 0 (order completes, c = 0) | :func:`~execgym.solvers.schedule_dp.solve_schedule` | schedules on the lot grid |
 
 On the lot grid the trades are multiples of X/L; the risk term λσ²τ·x² is a
@@ -61,13 +61,26 @@ def water_filling_oracle(params: OptimalExecParams) -> Oracle:
 
 
 def blended_oracle(params: OptimalExecParams) -> Oracle:
-    """The exact minimiser of the blended quadratic cost with 0 <= n_k <= u_k (O(N) per active-set solve)."""
+    """The exact minimiser of the blended quadratic cost over one-way schedules: 0 <= n_k <= u_k and Σn <= X.
+
+    The box-constrained minimiser (O(N) per active-set solve) is the answer when it sells at most X.
+    Otherwise, the cost being convex, the constraint Σn <= X binds at the optimum, which is then the
+    hard-target problem: water-filling when there is no smoothness term; with one, no exact solver
+    here, and ValueError says so.
+    """
     costs = schedule.TradeSpaceCosts.of(params)
     if costs.risk > 0 or costs.target is None:
         raise ValueError("the blended-cost oracle needs risk_aversion=0 and a soft target (target_penalty)")
     solution = blended_schedule(costs.linear, costs.quadratic, costs.smoothness, costs.target, params.shares,
                                 lower=0.0, upper=params.caps)
-    return _oracle(params, solution.trades, "blended")
+    if solution.trades.sum() <= params.shares * (1.0 + 1e-12):
+        return _oracle(params, solution.trades, "blended")
+    if costs.smoothness > 0:
+        raise ValueError("no exact oracle for these parameters: the soft target's optimum would trade more than "
+                         "the order (the drift rewards trading), so Σn <= X binds, and with smoothness > 0 that "
+                         "needs a quadratic solver with an equality constraint; set smoothness=0 or lower |drift|")
+    allocation = water_fill(costs.quadratic, params.shares, params.caps, linear=costs.linear)
+    return _oracle(params, allocation.trades, "blended")
 
 
 def _grid_solution(params: OptimalExecParams, lots: int):
