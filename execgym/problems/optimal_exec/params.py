@@ -12,6 +12,12 @@ shares of daily volume, a 2-cent spread; the order sells 1 M shares (10 % of
 daily volume) over one trading day in 13 half-hour periods with risk aversion
 λ = 5·10⁻⁷ per $. Impacts follow the paper's rules of thumb (see
 :meth:`~OptimalExecParams.from_market_data`).
+
+The fields after ``price_mean`` are the model variants (all off by default):
+a per-period impact profile, power-law impact or an impact table, per-period
+trade caps, a smoothness penalty, a soft completion target and two-way
+trading; see :mod:`execgym.problems.optimal_exec.env` and, for which
+combinations have an exact oracle, :mod:`execgym.problems.optimal_exec.oracle`.
 """
 
 from __future__ import annotations
