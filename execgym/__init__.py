@@ -32,3 +32,8 @@ for _variant in VARIANTS.values():
         vector_entry_point="execgym.problems.optimal_exec.env:OptimalExecVectorEnv",
         kwargs=dict(_variant.kwargs),
     )
+register(
+    id="PortfolioExec-v0",
+    entry_point="execgym.problems.portfolio_exec.env:PortfolioExecEnv",
+    vector_entry_point="execgym.problems.portfolio_exec.env:PortfolioExecVectorEnv",
+)

@@ -14,6 +14,9 @@ from execgym.problems.optimal_exec import oracle as optimal_exec_oracle
 from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.problems.optimal_exec.variants import VARIANTS
+from execgym.problems.portfolio_exec import oracle as portfolio_exec_oracle
+from execgym.problems.portfolio_exec.env import PortfolioExecEnv, PortfolioExecVectorEnv
+from execgym.problems.portfolio_exec.params import PortfolioExecParams
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,12 @@ PROBLEMS: dict[str, Problem] = {
         env_class=OptimalExecEnv, vector_env_class=OptimalExecVectorEnv,
         oracle_factory=optimal_exec_oracle.make_oracle, reward_units="bps", defaults=variant.kwargs)
        for variant in VARIANTS.values()},
+    "PortfolioExec-v0": Problem(
+        env_id="PortfolioExec-v0",
+        description="Multi-asset liquidation with covariance and cross-impact; oracle: LQ Riccati recursion with "
+                    "matrix state, O(N·m³)",
+        params_class=PortfolioExecParams, env_class=PortfolioExecEnv, vector_env_class=PortfolioExecVectorEnv,
+        oracle_factory=portfolio_exec_oracle.make_oracle, reward_units="bps"),
 }
 
 

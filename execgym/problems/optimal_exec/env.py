@@ -130,10 +130,7 @@ from execgym.noise import reset_streams
 from execgym.problems.optimal_exec import dynamics
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.validation import require_int
-
-RESET_INFO_KEYS = ("inventory", "shortfall", "price")
-STEP_INFO_KEYS = ("shares_traded", "execution_price") + RESET_INFO_KEYS
-
+from execgym.vector_info import same_step_info, with_masks
 
 def observation_space(params: OptimalExecParams) -> gym.spaces.Box:
     """The single-episode observation space (see the table above)."""
@@ -229,45 +226,17 @@ class OptimalExecVectorEnv(VectorEnv):
         current = None if self._batch is None else (self._batch.seed, self._batch.episode)
         self._batch = dynamics.start(self.params, *reset_streams(seed, self.num_envs, current,
                                                                  np.random.default_rng()))
-        return dynamics.observe(self.params, self._batch), _with_masks(_reset_info(self._batch))
+        return dynamics.observe(self.params, self._batch), with_masks(_reset_info(self._batch))
 
     def step(self, actions):
         if self._batch is None:
             raise RuntimeError("call reset() before step()")
         transition = dynamics.step(self.params, self._batch, _fractions(actions, self.num_envs))
         done = transition.terminated
-        info = _with_masks(_step_info(transition))
         self._batch = transition.batch
+        final_obs = dynamics.observe(self.params, self._batch) if done.any() else None
         if done.any():
-            final_obs = dynamics.observe(self.params, self._batch)
-            info["final_obs"], info["_final_obs"] = final_obs, done.copy()
-            info["final_info"], info["_final_info"] = _masked(info, done), done.copy()
             self._batch = dynamics.restart(self.params, self._batch, done)
-            for name, value in _reset_info(self._batch).items():
-                info[name] = np.where(done, value, info[name])
-            for name in set(STEP_INFO_KEYS) - set(RESET_INFO_KEYS):
-                if done.all():   # no slot reports it, as in SyncVectorEnv
-                    del info[name], info[f"_{name}"]
-                else:
-                    info[name] = np.where(done, 0.0, info[name])
-                    info[f"_{name}"] = ~done
+        info = same_step_info(_step_info(transition), done, final_obs, _reset_info(self._batch))
         obs = dynamics.observe(self.params, self._batch)
         return obs, transition.reward, done, np.zeros(self.num_envs, dtype=bool), info
-
-
-def _with_masks(info: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Gymnasium's vector info layout: each entry beside a boolean mask ``_name`` of the slots that set it."""
-    out: dict[str, np.ndarray] = {}
-    for name, value in info.items():
-        out[name] = value
-        out[f"_{name}"] = np.ones(value.shape[0], dtype=bool)
-    return out
-
-
-def _masked(info: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
-    """The step info of the slots in ``mask`` (others zero, masks false), as ``final_info``."""
-    out = {}
-    for name in STEP_INFO_KEYS:
-        out[name] = np.where(mask, info[name], 0.0)
-        out[f"_{name}"] = mask.copy()
-    return out

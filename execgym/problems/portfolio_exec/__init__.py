@@ -1,0 +1,1 @@
+"""PortfolioExec-v0: multi-asset liquidation with covariance and cross-impact."""

@@ -1,0 +1,82 @@
+"""The exact oracle of PortfolioExec-v0 from the shared LQ solver, with matrix state.
+
+State x_k (m,): holdings still to trade; control u_k = n_{k+1} (m,); x_{k+1} = x_k − u_k.
+Periods 1..N−1 are decisions; period N trades what is left, so its cost
+xᵀH x/τ is the final cost. The expected cost of one decision period, from the
+env's reward (E[ΔS] = −Γ·u given the state)::
+
+    uᵀH u/τ + uᵀΓᵀ(x − u) + λτ·(x − u)ᵀΣ(x − u)
+
+so Q = λτΣ, R = H_s/τ − Γ_s + λτΣ, M = Γ/2 − λτΣ (sᵀMu convention of
+:mod:`execgym.solvers.lq`; H_s, Γ_s the symmetric parts). The half spreads add
+the constant Σ_i ε_i·|X_i| for schedules that move every asset monotonically
+to zero, the only ones the action space (a fraction of each remaining
+position) can express; the oracle checks that its schedule is one.
+
+The Riccati recursion costs O(N·m³) time and O(N·m²) memory: the dense
+(N·m)×(N·m) quadratic program is never formed. The optimum is a deterministic
+schedule (random-walk prices carry no information about future costs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from execgym.policy import Oracle
+from execgym.problems.portfolio_exec import dynamics, schedule
+from execgym.problems.portfolio_exec.params import PortfolioExecParams
+from execgym.solvers.lq import LQProblem, LQSolution, solve_lq
+
+MONOTONE_TOLERANCE = 1e-9
+"""Relative slack in the check that each position moves monotonically to zero."""
+
+
+def lq_problem(params: PortfolioExecParams) -> LQProblem:
+    """The LQ problem whose solution is the optimal portfolio liquidation (module docstring)."""
+    m, tau = params.assets, params.tau
+    risk = params.risk_aversion * tau * params.sigma
+    eta_s = 0.5 * (params.eta + params.eta.T)
+    gamma_s = 0.5 * (params.gamma + params.gamma.T)
+    identity = np.eye(m)
+    return LQProblem(A=identity, B=-identity, Q=risk, R=eta_s / tau - gamma_s + risk, M=0.5 * params.gamma - risk,
+                     Q_final=eta_s / tau, steps=params.periods - 1)
+
+
+class PortfolioFeedback:
+    """The optimal trades n = K_k·x acting through the env's action space: fraction n_i/x_i per asset."""
+
+    def __init__(self, params: PortfolioExecParams, solution: LQSolution) -> None:
+        self.params = params
+        self.gain = np.concatenate([solution.gain, np.eye(params.assets)[None]])   # period N trades everything
+
+    def __call__(self, observations: np.ndarray) -> np.ndarray:
+        elapsed, holdings = dynamics.decode(self.params, observations)
+        trades = np.einsum("kij,kj->ki", self.gain[elapsed], holdings)
+        fractions = np.divide(trades, holdings, out=np.zeros_like(trades), where=holdings != 0)
+        return (2.0 * np.clip(fractions, 0.0, 1.0) - 1.0).astype(np.float32)
+
+
+def optimal_holdings(params: PortfolioExecParams, solution: LQSolution, problem: LQProblem) -> np.ndarray:
+    """x_0..x_N (N+1, m) of the optimal schedule."""
+    states, _ = solution.rollout_mean(problem, params.shares)
+    return np.concatenate([states, np.zeros((1, params.assets))])
+
+
+def make_oracle(params: PortfolioExecParams) -> Oracle:
+    """The optimal policy, its exact E[Σ reward] (bps), holdings, E[IS] and Var[IS]."""
+    problem = lq_problem(params)
+    solution = solve_lq(problem)
+    holdings = optimal_holdings(params, solution, problem)
+    toward_zero = holdings * np.sign(params.shares)          # each position as a nonnegative amount
+    slack = MONOTONE_TOLERANCE * np.abs(params.shares).max()
+    broken = (np.diff(toward_zero, axis=0) > slack) | (toward_zero[1:] < -slack)
+    if broken.any():
+        period, asset = np.argwhere(broken)[0]
+        raise ValueError(
+            f"the optimal schedule trades asset {asset} away from zero (period {period + 1}), e.g. to hedge the "
+            "others, which the action space (a fraction of each remaining position) cannot express; the oracle "
+            "would not be exact. Lower the cross-impact or correlations, or give that asset a position")
+    value = float(solution.value(0, params.shares)) + float(np.abs(params.shares) @ params.spreads)
+    return Oracle(policy=PortfolioFeedback(params, solution), expected_return=-value * params.bps_per_currency,
+                  schedule=holdings, expected_shortfall=float(schedule.expected_shortfall(params, holdings)),
+                  variance=float(schedule.variance(params, holdings)))

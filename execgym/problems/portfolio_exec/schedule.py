@@ -1,0 +1,49 @@
+"""Exact cost of a deterministic portfolio schedule.
+
+Holdings h = (x_0 = X, x_1, ..., x_N = 0), (N+1, m) signed shares; trades
+n_k = x_{k−1} − x_k. From :mod:`.dynamics`, with E[ΔS_k] = −Γ·n_k::
+
+    E[IS]   = Σ_k (n_kᵀ H n_k/τ + ε·|n_k| + n_kᵀΓᵀx_k)
+    Var[IS] = τ·Σ_k x_kᵀ Σ x_k
+    U       = E[IS] + λ·Var[IS]          (the env's expected return is −U·10⁴/notional)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from execgym.problems.portfolio_exec.params import PortfolioExecParams
+
+
+def check_holdings(params: PortfolioExecParams, holdings: np.ndarray) -> np.ndarray:
+    """``holdings`` (..., N+1, m) as floats, checked to run from X to 0."""
+    holdings = np.asarray(holdings, dtype=np.float64)
+    if holdings.shape[-2:] != (params.periods + 1, params.assets):
+        raise ValueError(f"holdings must have shape (N + 1, m) = ({params.periods + 1}, {params.assets}), "
+                         f"got {holdings.shape}")
+    scale = np.abs(params.shares).max()
+    if not (np.allclose(holdings[..., 0, :], params.shares) and np.allclose(holdings[..., -1, :], 0.0,
+                                                                            atol=1e-9 * scale)):
+        raise ValueError("holdings must start at X and end at 0")
+    return holdings
+
+
+def expected_shortfall(params: PortfolioExecParams, holdings: np.ndarray) -> np.ndarray:
+    """E[IS], currency."""
+    holdings = check_holdings(params, holdings)
+    trades = -np.diff(holdings, axis=-2)
+    temporary = np.einsum("...ki,ij,...kj->...", trades, params.eta, trades) / params.tau
+    permanent = np.einsum("...ki,ji,...kj->...", trades, params.gamma, holdings[..., 1:, :])
+    return temporary + (np.abs(trades) @ params.spreads).sum(axis=-1) + permanent
+
+
+def variance(params: PortfolioExecParams, holdings: np.ndarray) -> np.ndarray:
+    """Var[IS], currency²."""
+    holdings = check_holdings(params, holdings)
+    return params.tau * np.einsum("...ki,ij,...kj->...", holdings[..., 1:, :], params.sigma, holdings[..., 1:, :])
+
+
+def expected_return(params: PortfolioExecParams, holdings: np.ndarray) -> np.ndarray:
+    """E[Σ reward] of the schedule(s): −(E[IS] + λ·Var[IS]) in bps of notional."""
+    objective = expected_shortfall(params, holdings) + params.risk_aversion * variance(params, holdings)
+    return -objective * params.bps_per_currency
