@@ -58,7 +58,7 @@ def _inventory_axes(axes, params: OptimalExecParams, title: str) -> None:
     days = "day" if params.horizon == 1 else "days"
     axes.set_xlabel(f"time elapsed, fraction of the horizon ({params.horizon:g} {days}, {params.periods} periods)")
     axes.set_ylabel("inventory remaining, fraction of the order")
-    axes.set_title(f"{title}: {params.side} {params.shares:,.0f} shares")
+    axes.set_title(f"{title}: {params.order}")
     axes.set_xlim(0.0, 1.0)
     axes.set_ylim(0.0, 1.02)
     axes.grid(alpha=0.3)
@@ -123,21 +123,30 @@ def save_png(figure: Figure, path: str | os.PathLike, dpi: int = 150) -> Path:
         plt.close(figure)
 
 
-def inventory_figure(params: OptimalExecParams, inventories: np.ndarray, oracle_schedule: np.ndarray,
-                     label: str) -> Figure:
+def inventory_figure(params, inventories: np.ndarray, oracle_schedule: np.ndarray, label: str) -> Figure:
     """An agent's inventory paths beside the oracle's schedule, as fractions of the order against time.
 
-    ``inventories`` is (N + 1, episodes) in fractions of X; drawn as its mean with the band between its
-    10th and 90th percentiles (an adaptive agent's paths differ from episode to episode).
+    ``inventories`` is (N + 1, episodes) in fractions of X, or (N + 1, episodes, m) for m assets (one
+    colour per asset); drawn as its mean with the band between its 10th and 90th percentiles (an
+    adaptive agent's paths differ from episode to episode). ``oracle_schedule`` is (N + 1[, m]) in shares.
     """
     figure, axes = plt.subplots(figsize=(8.0, 5.0), layout="constrained")
     time = np.arange(params.periods + 1) / params.periods
-    low, high = np.percentile(inventories, [10, 90], axis=1)
-    axes.fill_between(time, low, high, color="tab:blue", alpha=0.2,
-                      label=f"{label}: 10–90 % of {inventories.shape[1]} episodes")
-    axes.plot(time, inventories.mean(axis=1), color="tab:blue", marker="o", markersize=4, label=f"{label}: mean")
-    axes.plot(time, oracle_schedule / params.shares, color="black", marker="*", markersize=9, linewidth=2.5,
-              label="oracle")
+    inventories = inventories if inventories.ndim == 3 else inventories[:, :, None]
+    shares = np.atleast_1d(np.asarray(params.shares, dtype=np.float64))
+    oracle = np.asarray(oracle_schedule, dtype=np.float64).reshape(params.periods + 1, -1) / shares
+    assets = inventories.shape[2]
+    for asset in range(assets):
+        colour = BASELINE_COLORS[asset % len(BASELINE_COLORS)] if assets > 1 else "tab:blue"
+        name = f"{label}, asset {asset}" if assets > 1 else label
+        low, high = np.percentile(inventories[:, :, asset], [10, 90], axis=1)
+        axes.fill_between(time, low, high, color=colour, alpha=0.2,
+                          label=f"{name}: 10–90 % of {inventories.shape[1]} episodes")
+        axes.plot(time, inventories[:, :, asset].mean(axis=1), color=colour, marker="o", markersize=4,
+                  label=f"{name}: mean")
+        axes.plot(time, oracle[:, asset], color="black" if assets == 1 else colour, marker="*", markersize=9,
+                  linewidth=2.5, linestyle="-" if assets == 1 else "--",
+                  label="oracle" if assets == 1 else f"oracle, asset {asset}")
     _inventory_axes(axes, params, f"{label} against the oracle")
-    axes.legend(loc="upper right")
+    axes.legend(loc="upper right", fontsize="small")
     return figure

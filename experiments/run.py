@@ -142,7 +142,9 @@ def write_outputs(config: ExperimentConfig, folder: Path, result: dict[str, Any]
     seeds = config.training.eval_seed + np.arange(TRAJECTORY_EPISODES)
     paths = observation_paths(trainer.policy(), config.env.id, params, seeds)
     oracle = make_oracle(config.env.id, params)
-    save_png(inventory_figure(params, paths[:, :, 1], oracle.schedule, label=config.agent.algo),
+    assets = 1 if np.ndim(oracle.schedule) == 1 else np.shape(oracle.schedule)[1]
+    inventories = paths[:, :, 1] if assets == 1 else paths[:, :, 1:1 + assets]
+    save_png(inventory_figure(params, inventories, oracle.schedule, label=config.agent.algo),
              folder / "trajectory.png")
     write_text_atomically(folder / "summary.md", seed_summary(result) + "\n")
     write_text_atomically(folder / "result.json", json.dumps(result, indent=1))

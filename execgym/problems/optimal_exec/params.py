@@ -241,6 +241,11 @@ class OptimalExecParams:
         return 1 if self.side == "sell" else -1
 
     @property
+    def order(self) -> str:
+        """The order in words, e.g. "sell 1,000,000 shares"."""
+        return f"{self.side} {self.shares:,.0f} shares"
+
+    @property
     def notional(self) -> float:
         """X·S0: arrival notional, currency."""
         return self.shares * self.arrival_price

@@ -236,6 +236,11 @@ class PortfolioExecParams:
         return np.sqrt(np.diag(self.sigma))
 
     @property
+    def order(self) -> str:
+        """The order in words, e.g. "3 positions, 157,000,000 notional"."""
+        return f"{self.assets} positions, {self.notional:,.0f} notional"
+
+    @property
     def notional(self) -> float:
         """Σ_i |X_i|·S0_i: the book's arrival notional, currency."""
         return float(np.abs(self.shares) @ self.prices)
