@@ -37,3 +37,8 @@ register(
     entry_point="execgym.problems.portfolio_exec.env:PortfolioExecEnv",
     vector_entry_point="execgym.problems.portfolio_exec.env:PortfolioExecVectorEnv",
 )
+register(
+    id="BasketSequence-v0",
+    entry_point="execgym.problems.basket_sequence.env:BasketSequenceEnv",
+    vector_entry_point="execgym.problems.basket_sequence.env:BasketSequenceVectorEnv",
+)

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from execgym.policy import Oracle
+from execgym.problems.basket_sequence import oracle as basket_sequence_oracle
+from execgym.problems.basket_sequence.env import BasketSequenceEnv, BasketSequenceVectorEnv
+from execgym.problems.basket_sequence.params import BasketSequenceParams
 from execgym.problems.optimal_exec import oracle as optimal_exec_oracle
 from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
 from execgym.problems.optimal_exec.params import OptimalExecParams
@@ -57,6 +60,12 @@ PROBLEMS: dict[str, Problem] = {
                     "matrix state, O(N·m³)",
         params_class=PortfolioExecParams, env_class=PortfolioExecEnv, vector_env_class=PortfolioExecVectorEnv,
         oracle_factory=portfolio_exec_oracle.make_oracle, reward_units="bps"),
+    "BasketSequence-v0": Problem(
+        env_id="BasketSequence-v0",
+        description="Order of n basket trades with path-dependent cross-impact cost; oracle: Held–Karp DP, "
+                    "O(n²·2ⁿ), exact up to 16 trades",
+        params_class=BasketSequenceParams, env_class=BasketSequenceEnv, vector_env_class=BasketSequenceVectorEnv,
+        oracle_factory=basket_sequence_oracle.make_oracle, reward_units="bps"),
 }
 
 

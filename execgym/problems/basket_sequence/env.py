@@ -1,0 +1,195 @@
+"""BasketSequence-v0: choose the order of n basket trades; each trade's cost depends on the one before it.
+
+| | |
+|---|---|
+| Observation | Box(0, 1, (2n,)) float32: done flag per trade, one-hot of the last trade |
+| Action | Discrete(n): the next trade; trades already done are masked (``action_masks()``, ``info["action_mask"]``) and raise |
+| Reward | −(d_{ℓj} + σ·ξ), or −(a_j + σ·ξ) for the first trade; bps of the basket's notional |
+| Termination | after n trades (``terminated=True``; no truncation) |
+| Oracle | Held–Karp DP (:func:`~execgym.solvers.sequencing.held_karp`), exact, O(n²·2ⁿ) time, O(n·2ⁿ) memory, n <= 16 |
+| Above 16 trades | ``heuristic=True``: nearest neighbour + 2-opt, a bound (``bound_only``), O(n³) |
+
+## Description
+
+A trader must execute a basket of n trades, one after another. Trading one
+name leaves impact in the prices of the names correlated with it, so what a
+trade costs depends on the trade just before it: d_ij for trade j right after
+trade i, an asymmetric matrix built from the trades' sizes, sides, impacts and
+correlations (or supplied by the user); the construction and its units are in
+:mod:`execgym.problems.basket_sequence.params`. Finding the cheapest order is
+the shortest Hamiltonian path through the trades, an asymmetric travelling
+salesperson problem without the return leg.
+
+## Action Space
+
+``Discrete(n)``: the index of the next trade. A trade already done is masked:
+``env.action_masks()`` (the method sb3-contrib's ``MaskablePPO`` calls) and
+``info["action_mask"]`` give the (n,) boolean mask of allowed trades; choosing
+a masked trade, a non-integer or an index outside 0..n−1 raises ``ValueError``.
+
+## Observation Space
+
+| Num | Observation | Min | Max |
+|-----|-------------|-----|-----|
+| 0..n−1 | 1 if trade i is done, else 0 | 0 | 1 |
+| n..2n−1 | 1 at the last trade executed (all 0 before the first) | 0 | 1 |
+
+This is the whole state: the costs still to come depend only on the trades
+left and the last one.
+
+## Rewards
+
+In basis points of the basket's notional W = Σ N_i, per trade t = 1..n
+(ℓ the previous trade)::
+
+    r_t = −(a_j + σ·ξ_1) for the first trade j,   r_t = −(d_{ℓj} + σ·ξ_t) after,
+
+with σ = ``cost_noise`` and ξ_t standard normal, drawn from the episode seed
+and t only (the same for every policy). Hence, for an order π::
+
+    Σ_t r_t = −C(π) − σ·Σ_t ξ_t,    E[Σ_t r_t] = −C(π) = −(a_{π_1} + Σ_t d_{π_{t−1} π_t})
+
+and on a common seed two policies' returns differ by exactly their cost
+difference.
+
+## Episode End
+
+Terminated after the n-th trade. No truncation.
+
+## Arguments
+
+``gym.make("BasketSequence-v0", **fields)`` with any field of
+:class:`~.params.BasketSequenceParams` (or ``params=``);
+``gym.make_vec("BasketSequence-v0", num_envs=k, ...)`` returns the natively
+batched :class:`BasketSequenceVectorEnv`.
+
+``info`` (after reset and per step): ``action_mask`` (n,) bool, the trades
+still allowed (all False at the end), and ``cost``, the expected cost of the
+trades done so far, bps (noise excluded).
+
+## Oracle
+
+``execgym.make_oracle("BasketSequence-v0", **fields)`` (:mod:`.oracle`): the
+Held–Karp cost-to-go V(D, ℓ) prices every state, and the policy picks
+argmin_{j ∉ D} d_{ℓj} + V(D ∪ {j}, j) from the observation, so it is optimal
+from any state, on the optimal path or off it; ``expected_return`` = −C*.
+More than 16 trades raise unless ``heuristic=True``. Baselines: :mod:`.policies`
+(the order as given, greedy nearest neighbour).
+
+## Version History
+
+* v0: initial version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from execgym.noise import reset_streams
+from execgym.problems.basket_sequence import dynamics
+from execgym.problems.basket_sequence.params import BasketSequenceParams
+from execgym.validation import require_int
+from execgym.vector_info import same_step_info, with_masks
+
+
+def observation_space(params: BasketSequenceParams) -> gym.spaces.Box:
+    """The single-episode observation space: 2n numbers in [0, 1]."""
+    return gym.spaces.Box(low=0.0, high=1.0, shape=(2 * params.trades,), dtype=np.float32)
+
+
+def _info(batch: dynamics.Batch) -> dict[str, np.ndarray]:
+    return {"action_mask": dynamics.action_masks(batch), "cost": batch.cost.copy()}
+
+
+class BasketSequenceEnv(gym.Env):
+    """Single-episode view of the batched dynamics (a batch of one); see the module docstring."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, params: BasketSequenceParams | None = None, **kwargs: Any) -> None:
+        self.params = BasketSequenceParams.from_kwargs(params, **kwargs)
+        self.observation_space = observation_space(self.params)
+        self.action_space = gym.spaces.Discrete(self.params.trades)
+        self._batch: dynamics.Batch | None = None
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        current = None if self._batch is None else (self._batch.seed, self._batch.episode)
+        self._batch = dynamics.start(self.params, *reset_streams(seed, 1, current, self.np_random))
+        return self._observation_and_info()
+
+    def step(self, action):
+        if self._batch is None:
+            raise RuntimeError("call reset() before step()")
+        if self._batch.done.all():
+            raise RuntimeError("the episode has ended: call reset() before step()")
+        transition = dynamics.step(self.params, self._batch, action)
+        self._batch = transition.batch
+        obs, info = self._observation_and_info()
+        return obs, float(transition.reward[0]), bool(transition.terminated[0]), False, info
+
+    def action_masks(self) -> np.ndarray:
+        """(n,) bool: the trades allowed now (not yet done); for sb3-contrib's MaskablePPO."""
+        if self._batch is None:
+            return np.ones(self.params.trades, dtype=bool)
+        return dynamics.action_masks(self._batch)[0]
+
+    def _observation_and_info(self) -> tuple[np.ndarray, dict]:
+        info = _info(self._batch)
+        return dynamics.observe(self.params, self._batch)[0], {"action_mask": info["action_mask"][0],
+                                                               "cost": float(info["cost"][0])}
+
+
+class BasketSequenceVectorEnv(VectorEnv):
+    """``num_envs`` episodes stepped together by the batched dynamics, with no Python loop over them.
+
+    Autoreset is Gymnasium's SAME_STEP mode: an episode that ends is replaced
+    in the same call by the next episode of its slot; its last observation and
+    info are under ``info["final_obs"]`` (a float32 array (num_envs, 2n); rows
+    of slots not done are not meaningful) and ``info["final_info"]``, with masks
+    ``info["_final_obs"]`` and ``info["_final_info"]``; the top-level entries
+    of a restarted slot are its new episode's. The infos equal those of
+    ``SyncVectorEnv(..., autoreset_mode=AutoresetMode.SAME_STEP)`` over
+    :class:`BasketSequenceEnv`. Slot i reset with seed s plays the episodes of
+    a scalar env reset with seed s + i. ``action_masks()`` gives (num_envs, n).
+    """
+
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
+
+    def __init__(self, num_envs: int = 1, params: BasketSequenceParams | None = None, **kwargs: Any) -> None:
+        self.num_envs = require_int("num_envs", num_envs, low=1)
+        self.params = BasketSequenceParams.from_kwargs(params, **kwargs)
+        self.single_observation_space = observation_space(self.params)
+        self.single_action_space = gym.spaces.Discrete(self.params.trades)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._batch: dynamics.Batch | None = None
+
+    def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
+        current = None if self._batch is None else (self._batch.seed, self._batch.episode)
+        self._batch = dynamics.start(self.params, *reset_streams(seed, self.num_envs, current,
+                                                                 np.random.default_rng()))
+        return dynamics.observe(self.params, self._batch), with_masks(_info(self._batch))
+
+    def step(self, actions):
+        if self._batch is None:
+            raise RuntimeError("call reset() before step()")
+        transition = dynamics.step(self.params, self._batch, actions)
+        done = transition.terminated
+        step_info, final_obs = _info(transition.batch), dynamics.observe(self.params, transition.batch)
+        self._batch = dynamics.restart(self.params, transition.batch, done) if done.any() else transition.batch
+        info = same_step_info(step_info, done, final_obs, _info(self._batch))
+        obs = dynamics.observe(self.params, self._batch)
+        return obs, transition.reward, done, np.zeros(self.num_envs, dtype=bool), info
+
+    def action_masks(self) -> np.ndarray:
+        """(num_envs, n) bool: the trades allowed now in each slot."""
+        if self._batch is None:
+            return np.ones((self.num_envs, self.params.trades), dtype=bool)
+        return dynamics.action_masks(self._batch)
+
