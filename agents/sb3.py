@@ -1,4 +1,4 @@
-"""PPO (stable-baselines3) and TRPO (sb3-contrib) on the suite's natively batched envs.
+"""PPO (stable-baselines3), TRPO and MaskablePPO (sb3-contrib) on the suite's natively batched envs.
 
 stable-baselines3 has no adapter for a Gymnasium ``VectorEnv``; :class:`NativeVecEnv`
 is one, for vector envs in SAME_STEP autoreset mode (every env of the suite):
@@ -6,24 +6,36 @@ one call steps all episodes at once, and SB3's semantics hold (an episode that
 ends is reset in the same step, its last observation under
 ``info["terminal_observation"]``). :class:`SB3Policy` turns a trained model into
 a policy of the suite's protocol, acting deterministically for scoring.
+
+Masked actions: an env whose vector env has ``action_masks()`` (num_envs, n)
+(BasketSequence-v0: a trade already done is masked and raises) trains with
+``maskable_ppo`` only; PPO and TRPO sample every action and are refused there,
+and ``maskable_ppo`` is refused on an env without masks. A MaskablePPO model
+scores through :class:`SB3Policy` with a function observations -> masks
+(:attr:`execgym.registry.Problem.action_masks`).
 """
 
 from __future__ import annotations
 
 import inspect
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode, VectorEnv
-from sb3_contrib import TRPO
+from sb3_contrib import TRPO, MaskablePPO
+from sb3_contrib.common.maskable.utils import is_masking_supported
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
-ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "trpo": TRPO}
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "trpo": TRPO, "maskable_ppo": MaskablePPO}
+MASKABLE = frozenset({"maskable_ppo"})
+"""Algorithms that act with action masks (from ``env.action_masks()`` in training, given at scoring)."""
+BATCHED_METHODS = frozenset({"action_masks"})
+"""Methods :meth:`NativeVecEnv.env_method` answers with one call of the native vector env."""
 SCHEDULABLE = {"learning_rate", "clip_range"}
 ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU, "leaky_relu": torch.nn.LeakyReLU}
 _NO_INFO = MappingProxyType({})
@@ -36,6 +48,12 @@ class NativeVecEnv(VecEnv):
     episode did not end share one empty read-only mapping; an env whose episode
     ended gets a dict with ``terminal_observation``, ``TimeLimit.truncated`` and
     its final ``info`` entries.
+
+    ``env_method("action_masks")`` (what sb3-contrib's MaskablePPO calls) is one
+    call of the native ``action_masks()``: the (num_envs, n) array, one row per
+    env (rows ``indices`` if given), in place of SB3's list of per-env results
+    (``np.stack`` of either is the same array). Other methods have no per-env
+    instances to call and raise.
     """
 
     def __init__(self, env: VectorEnv) -> None:
@@ -77,6 +95,9 @@ class NativeVecEnv(VecEnv):
         setattr(self.env, attr_name, value)
 
     def env_method(self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs):
+        if method_name in BATCHED_METHODS:
+            values = getattr(self.env, method_name)(*method_args, **method_kwargs)
+            return values if indices is None else values[self._get_indices(indices)]
         raise ValueError(f"cannot call {method_name!r} per env: a natively batched env steps all its episodes "
                          "in one object and has no per-env instances")
 
@@ -85,13 +106,31 @@ class NativeVecEnv(VecEnv):
 
 
 class SB3Policy:
-    """A trained SB3 model as a policy of the suite: observations (n, ...) -> deterministic actions (n, ...)."""
+    """A trained SB3 model as a policy of the suite: observations (n, ...) -> deterministic actions (n, ...).
 
-    def __init__(self, model: BaseAlgorithm) -> None:
-        self.model = model
+    A maskable model (MaskablePPO) needs ``action_masks``: observations (n, ...) -> allowed actions (n, k)
+    bool, e.g. ``functools.partial(problem(env_id).action_masks, params)``; it then never picks a masked
+    action. Other models take none.
+    """
+
+    def __init__(self, model: BaseAlgorithm,
+                 action_masks: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+        maskable = isinstance(model, MaskablePPO)
+        if maskable and action_masks is None:
+            raise ValueError("a MaskablePPO model acts with action masks: pass action_masks= (observations -> "
+                             "allowed actions), e.g. functools.partial(problem(env_id).action_masks, params); "
+                             "unmasked it may pick an action the env refuses")
+        if not maskable and action_masks is not None:
+            raise ValueError(f"{type(model).__name__} does not act with action masks; action_masks= is for "
+                             "MaskablePPO models")
+        self.model, self.action_masks = model, action_masks
 
     def __call__(self, observations: np.ndarray) -> np.ndarray:
-        actions, _ = self.model.predict(observations, deterministic=True)
+        if self.action_masks is None:
+            actions, _ = self.model.predict(observations, deterministic=True)
+        else:
+            actions, _ = self.model.predict(observations, deterministic=True,
+                                            action_masks=self.action_masks(observations))
         return actions
 
 
@@ -134,13 +173,35 @@ def _schedule(name: str, value):
     return LinearSchedule(start=float(pair[0]), end=float(pair[1]), end_fraction=1.0)
 
 
+def check_masking(algo: str, masked: bool, env_name: str) -> None:
+    """Raise ``ValueError`` unless ``algo`` fits an env whose actions are ``masked`` (or not)."""
+    if algo in MASKABLE and not masked:
+        raise ValueError(f"{algo} needs an env whose actions are masked (env.action_masks()); {env_name} has no "
+                         "masks (every action is allowed): use ppo or trpo")
+    if algo not in MASKABLE and masked:
+        raise ValueError(f"{env_name} masks actions (env.action_masks(): e.g. a trade already done) and raises "
+                         f"ValueError on a masked one; {algo} samples every action and would pick masked ones: "
+                         f"use {' or '.join(sorted(MASKABLE))}")
+
+
 def build_model(algo: str, env: VecEnv, hyperparameters: dict[str, Any], seed: int) -> BaseAlgorithm:
-    """A fresh PPO or TRPO model on ``env`` (CPU), seeded."""
-    return ALGORITHMS[algo](env=env, seed=seed, device="cpu", verbose=0, **model_kwargs(algo, hyperparameters))
+    """A fresh PPO, TRPO or MaskablePPO model on ``env`` (CPU), seeded; refused where the env's action masks
+    (or their absence) do not fit the algorithm (:func:`check_masking`)."""
+    kwargs = model_kwargs(algo, hyperparameters)
+    check_masking(algo, is_masking_supported(env), _env_name(env))
+    return ALGORITHMS[algo](env=env, seed=seed, device="cpu", verbose=0, **kwargs)
+
+
+def _env_name(env: VecEnv) -> str:
+    while hasattr(env, "venv"):
+        env = env.venv
+    return f"the env ({type(getattr(env, 'env', env)).__name__})"
 
 
 def load_model(algo: str, path, env: VecEnv | None = None) -> BaseAlgorithm:
     """A model saved by ``model.save(path)``, on the CPU."""
     if algo not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algo!r}; stable-baselines agents are {sorted(ALGORITHMS)}")
+    if env is not None:
+        check_masking(algo, is_masking_supported(env), _env_name(env))
     return ALGORITHMS[algo].load(path, env=env, device="cpu")

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
+
 from execgym.policy import Oracle
+from execgym.problems.basket_sequence import dynamics as basket_sequence_dynamics
 from execgym.problems.basket_sequence import oracle as basket_sequence_oracle
 from execgym.problems.basket_sequence.env import BasketSequenceEnv, BasketSequenceVectorEnv
 from execgym.problems.basket_sequence.params import BasketSequenceParams
@@ -35,12 +38,23 @@ class Problem:
     reward_units: str
     defaults: dict = field(default_factory=dict)
     """Keyword arguments the id sets (a registered variant of another id); explicit ones override them."""
+    action_masks: Callable[[Any, np.ndarray], np.ndarray] | None = None
+    """For problems whose actions are masked (a masked action raises): (params, observations (b, *obs)) ->
+    (b, actions) bool, the actions allowed in each observation, the same as the env's ``action_masks()``
+    in that state; None where every action is always allowed. Lets a masked agent act from observations
+    alone (scoring)."""
 
     def params(self, params=None, **kwargs):
         """The params object from ``params=`` or keyword arguments over the id's defaults (validated)."""
         if params is not None:
             return self.params_class.from_kwargs(params, **kwargs)
         return self.params_class.from_kwargs(**{**self.defaults, **kwargs})
+
+
+def _basket_sequence_masks(params, observations: np.ndarray) -> np.ndarray:
+    """The trades not yet done: the complement of the observation's done flags."""
+    done, _ = basket_sequence_dynamics.decode(params, observations)
+    return ~done
 
 
 PROBLEMS: dict[str, Problem] = {
@@ -65,7 +79,8 @@ PROBLEMS: dict[str, Problem] = {
         description="Order of n basket trades with path-dependent cross-impact cost; oracle: Held–Karp DP, "
                     "O(n²·2ⁿ), exact up to 16 trades",
         params_class=BasketSequenceParams, env_class=BasketSequenceEnv, vector_env_class=BasketSequenceVectorEnv,
-        oracle_factory=basket_sequence_oracle.make_oracle, reward_units="bps"),
+        oracle_factory=basket_sequence_oracle.make_oracle, reward_units="bps",
+        action_masks=_basket_sequence_masks),
 }
 
 

@@ -4,9 +4,9 @@
       id: OptimalExec-v0          # any id of `execgym list`
       params: {}                  # fields of the env's params object (defaults otherwise)
     agent:
-      algo: ppo                   # ppo | trpo | qlearning
+      algo: ppo                   # ppo | trpo | maskable_ppo | qlearning
       num_envs: 64                # parallel episodes of the native vector env
-      hyperparameters: {}         # SB3 constructor arguments (ppo, trpo) or QLearningConfig fields
+      hyperparameters: {}         # SB3 constructor arguments (ppo, trpo, maskable_ppo) or QLearningConfig fields
       discretisation: {lots: 20}  # qlearning only: LotGrid(lots, max_trade_lots)
     training:
       total_steps: 1000000        # agent-steps (env transitions) per seed
@@ -17,7 +17,9 @@
     output: runs/ppo              # relative to the working directory
 
 Every mistake is a ``ConfigError`` naming the key: unknown keys, wrong types,
-unknown env ids or algorithms, and invalid env parameters.
+unknown env ids or algorithms, invalid env parameters, and an SB3 algorithm
+that does not fit the env's action masks (``maskable_ppo`` exactly where actions
+are masked, e.g. BasketSequence-v0; ``ppo`` and ``trpo`` elsewhere).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ import yaml
 from execgym.noise import TRAINING_SEEDS_FROM
 from execgym.registry import PROBLEMS, problem
 
-ALGORITHMS = ("ppo", "trpo", "qlearning")
+ALGORITHMS = ("ppo", "trpo", "maskable_ppo", "qlearning")
+SB3_ALGORITHMS = ("ppo", "trpo", "maskable_ppo")
 
 
 class ConfigError(ValueError):
@@ -118,6 +121,13 @@ def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
         config.env_params()
     except ValueError as error:
         raise ConfigError(f"{source}: env.params: {error}") from None
+    if config.agent.algo in SB3_ALGORITHMS:
+        from agents.sb3 import check_masking
+
+        try:
+            check_masking(config.agent.algo, problem(config.env.id).action_masks is not None, config.env.id)
+        except ValueError as error:
+            raise ConfigError(f"{source}: agent.algo: {error}") from None
     return config
 
 

@@ -1,4 +1,4 @@
-"""One training interface over the agents, so the runner treats PPO, TRPO and Q-learning alike.
+"""One training interface over the agents, so the runner treats PPO, TRPO, MaskablePPO and Q-learning alike.
 
 A trainer learns in one call up to a number of agent-steps, calling back at
 every milestone (every ``eval_every`` steps) with the steps done; the runner
@@ -10,6 +10,7 @@ and a trainer built with ``checkpoint=`` that folder continues from it. Training
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -18,7 +19,7 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecMonitor
 
-from agents.sb3 import NativeVecEnv, SB3Policy, build_model, load_model
+from agents.sb3 import MASKABLE, NativeVecEnv, SB3Policy, build_model, load_model
 from execgym.noise import TRAINING_SEEDS_FROM
 from execgym.policy import Oracle, Policy
 from execgym.registry import problem
@@ -67,7 +68,7 @@ class _MilestoneCallback(BaseCallback):
 
 
 class SB3Trainer:
-    """PPO or TRPO on the native vector env through :class:`agents.sb3.NativeVecEnv`.
+    """PPO, TRPO or MaskablePPO on the native vector env through :class:`agents.sb3.NativeVecEnv`.
 
     Its TensorBoard scalars (episode return, losses, ...) go to ``log_dir``.
     A milestone fires after the training step that crossed it, so a checkpoint
@@ -101,7 +102,7 @@ class SB3Trainer:
                              callback=_MilestoneCallback(every, on_milestone, on_progress))
 
     def policy(self) -> Policy:
-        return SB3Policy(self.model)
+        return sb3_policy(self.config, self.model)
 
     def save(self, folder: Path) -> None:
         """The model, and the log records SB3 has not written yet (the last training step's losses: SB3
@@ -144,4 +145,12 @@ def load_policy(config: ExperimentConfig, checkpoint: Path) -> Policy:
         from experiments.qlearning_trainer import load_qlearning_policy
 
         return load_qlearning_policy(config, checkpoint)
-    return SB3Policy(load_model(config.agent.algo, checkpoint / "model.zip"))
+    return sb3_policy(config, load_model(config.agent.algo, checkpoint / "model.zip"))
+
+
+def sb3_policy(config: ExperimentConfig, model) -> Policy:
+    """``model`` as a policy of the config's env; a maskable one acts with the masks of each observation
+    (:attr:`execgym.registry.Problem.action_masks`)."""
+    if config.agent.algo not in MASKABLE:
+        return SB3Policy(model)
+    return SB3Policy(model, action_masks=partial(problem(config.env.id).action_masks, config.env_params()))

@@ -73,7 +73,7 @@ def check_costs(start_costs, costs) -> tuple[np.ndarray, np.ndarray]:
         bad = np.argwhere(~np.isfinite(array))
         if bad.size:
             index = tuple(int(i) for i in bad[0])
-            raise ValueError(f"{name}{list(index)} must be finite, got {array[index]!r}")
+            raise ValueError(f"{name}{list(index)} must be finite, got {float(array[index])!r}")
     return start, matrix
 
 

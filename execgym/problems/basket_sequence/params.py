@@ -72,7 +72,7 @@ def _array(name: str, value, shape: tuple[int, ...], what: str) -> np.ndarray:
     bad = np.argwhere(~np.isfinite(array))
     if bad.size:
         index = tuple(int(i) for i in bad[0])
-        raise ValueError(f"{name}{list(index)} must be finite, got {array[index]!r}")
+        raise ValueError(f"{name}{list(index)} must be finite, got {float(array[index])!r}")
     return array
 
 
@@ -81,7 +81,8 @@ def _vector(name: str, value, n: int, low: float | None = None, low_open: bool =
     if low is not None:
         bad = np.flatnonzero(array <= low if low_open else array < low)
         if bad.size:
-            raise ValueError(f"{name}[{bad[0]}] must be {'>' if low_open else '>='} {low:g}, got {array[bad[0]]!r}")
+            raise ValueError(f"{name}[{bad[0]}] must be {'>' if low_open else '>='} {low:g}, "
+                             f"got {float(array[bad[0]])!r}")
     return tuple(float(v) for v in array)
 
 
@@ -182,7 +183,7 @@ class BasketSequenceParams:
         sides = _array("sides", value, (n,), f"{n} sides, +1 (buy) or -1 (sell), one per trade")
         bad = np.flatnonzero(np.abs(sides) != 1)
         if bad.size:
-            raise ValueError(f"sides[{bad[0]}] must be +1 (buy) or -1 (sell), got {sides[bad[0]]!r}")
+            raise ValueError(f"sides[{bad[0]}] must be +1 (buy) or -1 (sell), got {float(sides[bad[0]])!r}")
         return tuple(int(v) for v in sides)
 
     @staticmethod
@@ -195,7 +196,7 @@ class BasketSequenceParams:
             raise ValueError(f"correlation must have a unit diagonal, got {np.diag(rho).tolist()}")
         if np.abs(rho).max() > 1.0 + tol:
             i, j = np.unravel_index(np.argmax(np.abs(rho)), rho.shape)
-            raise ValueError(f"correlation[{i}][{j}] must lie in [-1, 1], got {rho[i, j]!r}")
+            raise ValueError(f"correlation[{i}][{j}] must lie in [-1, 1], got {float(rho[i, j])!r}")
         smallest = float(np.linalg.eigvalsh(rho)[0])
         if smallest < -tol:
             raise ValueError(f"correlation must be positive semi-definite; its smallest eigenvalue is {smallest:.3g}")
