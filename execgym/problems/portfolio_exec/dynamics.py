@@ -105,18 +105,32 @@ def price_shocks(params: PortfolioExecParams, batch: Batch) -> np.ndarray:
     return standard_normals(batch.key[:, None], counters)
 
 
+def _times(vectors: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Each row v of ``vectors`` (n, m) times ``matrix``: M·v (n, m), summed in a fixed order so that an episode's
+    numbers do not depend on the batch it is in (BLAS's ``vectors @ matrix.T`` differs by an ulp between a batch
+    of one, the scalar env, and larger batches)."""
+    out = np.zeros((vectors.shape[0], matrix.shape[0]))
+    for j in range(matrix.shape[1]):
+        out += vectors[:, j, None] * matrix[:, j]
+    return out
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot products (n,), independent of the batch size like :func:`_times`."""
+    return (a * b).sum(axis=-1)
+
+
 def step(params: PortfolioExecParams, batch: Batch, fractions: np.ndarray) -> Transition:
     """Advance every episode by one period, trading ``fractions`` (n, m) of each asset's remaining holdings."""
     tau = params.tau
     last = batch.elapsed == params.periods - 1
     fractions = np.where(last[:, None], 1.0, fractions)
     traded = fractions * batch.holdings
-    temporary = traded @ params.eta.T / tau                      # H·n/τ per episode
+    temporary = _times(traded, params.eta) / tau                 # H·n/τ per episode
     remaining = batch.holdings - traded
-    move = np.sqrt(tau) * price_shocks(params, batch) @ params.shock_loadings.T - traded @ params.gamma.T
-    cost = (np.einsum("ij,ij->i", traded, temporary) + np.abs(traded) @ params.spreads
-            - np.einsum("ij,ij->i", move, remaining))
-    risk = params.risk_aversion * tau * np.einsum("ij,jk,ik->i", remaining, params.sigma, remaining)
+    move = _times(np.sqrt(tau) * price_shocks(params, batch), params.shock_loadings) - _times(traded, params.gamma)
+    cost = _dot(traded, temporary) + _dot(np.abs(traded), params.spreads) - _dot(move, remaining)
+    risk = params.risk_aversion * tau * _dot(remaining, _times(remaining, params.sigma))
     new = replace(batch, elapsed=batch.elapsed + 1, holdings=remaining, prices=batch.prices + move,
                   shortfall=batch.shortfall + cost)
     execution = batch.prices - temporary - params.spreads * np.sign(traded)

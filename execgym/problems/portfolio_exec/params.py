@@ -39,7 +39,8 @@ def _matrix(name: str, value, size: int) -> tuple[tuple[float, ...], ...]:
     if array.shape != (size, size):
         raise ValueError(f"{name} must have shape (m, m) = ({size}, {size}), got {array.shape}")
     if not np.isfinite(array).all():
-        raise ValueError(f"{name} must be finite")
+        i, j = np.argwhere(~np.isfinite(array))[0]
+        raise ValueError(f"{name} must be finite, got {float(array[i, j])!r} at [{i}][{j}]")
     return tuple(tuple(float(v) for v in row) for row in array)
 
 
@@ -114,8 +115,11 @@ class PortfolioExecParams:
             set_(name, _matrix(name, getattr(self, name), m))
         sigma = np.array(self.covariance)
         scale = max(float(np.abs(sigma).max()), np.finfo(float).tiny)
-        if np.abs(sigma - sigma.T).max() > SYMMETRY_TOLERANCE * scale:
-            raise ValueError("covariance must be symmetric")
+        asymmetry = np.abs(sigma - sigma.T)
+        if asymmetry.max() > SYMMETRY_TOLERANCE * scale:
+            i, j = np.unravel_index(np.argmax(asymmetry), asymmetry.shape)
+            raise ValueError(f"covariance must be symmetric; covariance[{i}][{j}] = {sigma[i, j]:g} but "
+                             f"covariance[{j}][{i}] = {sigma[j, i]:g}")
         if _min_eigenvalue(sigma) < -SYMMETRY_TOLERANCE * scale:
             raise ValueError(f"covariance must be positive semi-definite; its smallest eigenvalue is "
                              f"{_min_eigenvalue(sigma):.3g}")
@@ -226,7 +230,7 @@ class PortfolioExecParams:
 
     @cached_property
     def shock_loadings(self) -> np.ndarray:
-        """L (m, m) with L·Lᵀ = Σ: the symmetric square root (Σ may be singular)."""
+        """L = V·√Λ (m, m) from Σ = V·Λ·Vᵀ, so L·Lᵀ = Σ (not symmetric; Σ may be singular)."""
         values, vectors = np.linalg.eigh(self.sigma)
         return vectors * np.sqrt(np.clip(values, 0.0, None))
 
