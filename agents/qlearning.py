@@ -24,6 +24,14 @@ the bootstrap and the greedy choice).
 Exploration is ε-greedy, ε decaying linearly (see :meth:`QLearningConfig.epsilon`).
 Training runs in rounds (see :func:`train`) so that a run resumed from a
 checkpoint is bit for bit the uninterrupted run.
+
+Action masks: an agent built with ``action_mask`` (S, A) bool (True = allowed,
+a property of the state alone, e.g. the trades not yet done) explores
+uniformly over the allowed actions, acts greedily among them, and bootstraps
+from max over the allowed actions of s' (0 for a state that allows none: a
+terminal one). Masked entries are never updated and never chosen. Without a
+mask every action is allowed, and the agent draws the same random numbers as
+it always did.
 """
 
 from __future__ import annotations
@@ -91,7 +99,7 @@ def table_shape(observation_space: spaces.Space, action_space: spaces.Space) -> 
     for name, space in (("observation", observation_space), ("action", action_space)):
         if not isinstance(space, spaces.Discrete) or space.start != 0:
             raise ValueError(f"tabular Q-learning needs a Discrete(n) {name} space starting at 0, "
-                             f"got {space!r}; discretise the env first (execgym.wrappers)")
+                             f"got {space!r}; discretise the env first (execgym.grids)")
     return int(observation_space.n), int(action_space.n)
 
 
@@ -119,20 +127,41 @@ class GreedyPolicy:
         return self.actions[_indices("observations", observations, self.actions.shape[0])]
 
 
-class QLearning:
-    """A Q-table ``q`` (S, A) float64 with its visit counts ``visits`` (S, A) int64."""
+def _checked_mask(action_mask, shape: tuple[int, int]) -> np.ndarray | None:
+    """``action_mask`` as a read-only (S, A) bool array, or None."""
+    if action_mask is None:
+        return None
+    mask = np.array(action_mask)
+    if mask.dtype != np.bool_ or mask.shape != shape:
+        raise ValueError(f"action_mask must be a boolean array of the table's shape {shape}, "
+                         f"got {mask.dtype} of shape {mask.shape}")
+    mask.flags.writeable = False
+    return mask
 
-    def __init__(self, num_states: int, num_actions: int, config: QLearningConfig | None = None) -> None:
+
+class QLearning:
+    """A Q-table ``q`` (S, A) float64 with its visit counts ``visits`` (S, A) int64, and optionally the
+    actions each state allows, ``action_mask`` (S, A) bool (see the module docstring)."""
+
+    def __init__(self, num_states: int, num_actions: int, config: QLearningConfig | None = None,
+                 action_mask: np.ndarray | None = None) -> None:
         self.config = QLearningConfig() if config is None else config
         shape = (require_int("num_states", num_states, low=1), require_int("num_actions", num_actions, low=1))
         self.q = np.full(shape, self.config.initial_q, dtype=np.float64)
         self.visits = np.zeros(shape, dtype=np.int64)
+        self.action_mask = _checked_mask(action_mask, shape)
 
     @classmethod
     def for_spaces(cls, observation_space: spaces.Space, action_space: spaces.Space,
-                   config: QLearningConfig | None = None) -> "QLearning":
+                   config: QLearningConfig | None = None, action_mask: np.ndarray | None = None) -> "QLearning":
         """An agent sized for single (not batched) Discrete spaces, e.g. ``env.single_observation_space``."""
-        return cls(*table_shape(observation_space, action_space), config)
+        return cls(*table_shape(observation_space, action_space), config, action_mask)
+
+    def _allowed_q(self, states: np.ndarray) -> np.ndarray:
+        """Q[states] (n, A), −inf at masked actions."""
+        if self.action_mask is None:
+            return self.q[states]
+        return np.where(self.action_mask[states], self.q[states], -np.inf)
 
     @property
     def steps_done(self) -> int:
@@ -140,21 +169,35 @@ class QLearning:
         return int(self.visits.sum())
 
     def act(self, states, epsilon: float, rng: np.random.Generator) -> np.ndarray:
-        """ε-greedy actions (n,) for states (n,): uniform with probability ε, else
-        argmax_a Q[s, a] (the lowest action index on ties).
+        """ε-greedy actions (n,) for states (n,): uniform (over the allowed actions) with probability ε,
+        else argmax_a Q[s, a] among them (the lowest action index on ties).
 
         Draws n uniforms then n random actions from ``rng`` whatever ε, so the
-        stream of random numbers does not depend on the table.
+        stream of random numbers does not depend on the table. With a mask the
+        random action is the ⌊u·c⌋-th of the c allowed ones, u uniform; a state
+        that allows none raises.
         """
         states = _indices("states", states, self.q.shape[0])
         epsilon = require_real("epsilon", epsilon, low=0.0, high=1.0)
         explore = rng.random(states.shape[0]) < epsilon
-        random_actions = rng.integers(self.q.shape[1], size=states.shape[0])
-        return np.where(explore, random_actions, self.q[states].argmax(axis=1))
+        if self.action_mask is None:
+            random_actions = rng.integers(self.q.shape[1], size=states.shape[0])
+        else:
+            allowed = self.action_mask[states]
+            counts = allowed.sum(axis=1)
+            if (counts == 0).any():
+                raise ValueError(f"state {states[np.argmin(counts)]} allows no action (a terminal state): "
+                                 "nothing to act on")
+            picks = np.minimum((rng.random(states.shape[0]) * counts).astype(np.int64), counts - 1)
+            random_actions = (allowed.cumsum(axis=1) > picks[:, None]).argmax(axis=1)
+        return np.where(explore, random_actions, self._allowed_q(states).argmax(axis=1))
 
     def targets(self, rewards: np.ndarray, next_states: np.ndarray, terminated: np.ndarray) -> np.ndarray:
-        """y = r + γ · (1 − terminated) · max_a Q[s', a]."""
-        bootstrap = np.where(terminated, 0.0, self.q[next_states].max(axis=1))
+        """y = r + γ · (1 − terminated) · max_a Q[s', a] (over the actions s' allows; 0 if none)."""
+        best = self._allowed_q(next_states).max(axis=1)
+        if self.action_mask is not None:
+            best = np.where(np.isneginf(best), 0.0, best)
+        bootstrap = np.where(terminated, 0.0, best)
         return rewards + self.config.gamma * bootstrap
 
     def update(self, states, actions, rewards, next_states, terminated) -> None:
@@ -175,6 +218,9 @@ class QLearning:
                              f"{[np.shape(x) for x in (states, actions, rewards, next_states, terminated)]}")
         if not np.isfinite(rewards).all():
             raise ValueError("rewards must be finite")
+        if self.action_mask is not None and not self.action_mask[states, actions].all():
+            i = int(np.flatnonzero(~self.action_mask[states, actions])[0])
+            raise ValueError(f"action {actions[i]} is masked in state {states[i]}")
         flat = states * num_actions + actions
         counts = np.bincount(flat, minlength=self.q.size)
         sums = np.bincount(flat, weights=self.targets(rewards, next_states, terminated), minlength=self.q.size)
@@ -197,19 +243,22 @@ class QLearning:
         visits[flat] += counts
 
     def greedy_policy(self) -> GreedyPolicy:
-        """The greedy policy of the current table, lowest action index on ties (a read-only
-        snapshot: later updates do not change it)."""
-        actions = self.q.argmax(axis=1)
+        """The greedy policy of the current table among the allowed actions, lowest action index on ties
+        (0 in states that allow none; a read-only snapshot: later updates do not change it)."""
+        actions = self._allowed_q(np.arange(self.q.shape[0])).argmax(axis=1)
         actions.flags.writeable = False
         return GreedyPolicy(actions)
 
     def state_dict(self) -> dict:
-        """Copies of ``q`` and ``visits`` and the config's fields as plain numbers.
+        """Copies of ``q`` and ``visits`` (and ``action_mask`` if set) and the config's fields as plain numbers.
 
         Flat, so ``np.savez(path, **agent.state_dict())`` writes a checkpoint and
         ``QLearning.from_state_dict(np.load(path))`` reads it back.
         """
-        return {"q": self.q.copy(), "visits": self.visits.copy(), **asdict(self.config)}
+        state = {"q": self.q.copy(), "visits": self.visits.copy(), **asdict(self.config)}
+        if self.action_mask is not None:
+            state["action_mask"] = self.action_mask.copy()
+        return state
 
     @classmethod
     def from_state_dict(cls, state) -> "QLearning":
@@ -221,7 +270,7 @@ class QLearning:
             raise ValueError(f"q and visits must be 2-D of one shape, got {q.shape} and {visits.shape}")
         if (visits < 0).any():
             raise ValueError("visits must be non-negative")
-        agent = cls(*q.shape, config)
+        agent = cls(*q.shape, config, state["action_mask"] if "action_mask" in state else None)
         agent.q, agent.visits = q, visits
         return agent
 

@@ -1,13 +1,18 @@
-"""Tabular Q-learning (:mod:`agents.qlearning`) on OptimalExec-v0 discretised to a lot grid.
+"""Tabular Q-learning (:mod:`agents.qlearning`) on any env with a tabular view (:mod:`execgym.grids`).
 
-The agent learns on :class:`execgym.wrappers.DiscreteOptimalExecVectorEnv`
-(grid states, lot actions, the env's own noisy rewards) and is scored in the
-continuous env against two references: the continuous oracle (what
-discretising costs) and the exact optimum of the grid problem from backward
-induction (``references["discretised_optimum"]``, its own ceiling).
+The view is picked by the config's env id (:data:`execgym.grids.TABULAR_VIEWS`, through :func:`execgym.grids.tabular_view`):
+OptimalExec-v0 on a lot grid, two-asset PortfolioExec-v0 on a lot grid,
+BasketSequence-v0 as a table (its trades masked once done); its options come
+from ``agent.discretisation``. The agent learns on the view's discrete vector
+env (grid states, grid actions, the env's own noisy rewards) and is scored in
+the real env against two references: the env's oracle (what discretising
+costs) and the exact optimum of the view's finite problem
+(``references["discretised_optimum"]``, its own ceiling; for BasketSequence-v0
+the two coincide).
 
-A checkpoint holds the Q-table, the visit counts and the last round done;
-training resumed from it reproduces the uninterrupted run bit for bit.
+A checkpoint holds the Q-table, the visit counts (and the action mask, if the
+view has one) and the last round done; training resumed from it reproduces
+the uninterrupted run bit for bit.
 """
 
 from __future__ import annotations
@@ -16,21 +21,20 @@ import json
 from pathlib import Path
 
 import numpy as np
+from gymnasium.vector import VectorEnv
 
 from agents.qlearning import QLearning, QLearningConfig, RoundResult, train
+from execgym import grids
+from execgym.grids import TabularView
 from execgym.policy import Oracle, Policy
-from execgym.problems.optimal_exec.env import OptimalExecVectorEnv
-from execgym.wrappers import DiscreteOptimalExecVectorEnv, LotGrid
 from experiments.config import ExperimentConfig
 from experiments.tensorboard_log import ScalarLog
 
-DEFAULT_LOTS = 20
-
 
 def qlearning_config(config: ExperimentConfig) -> QLearningConfig:
-    """The agent's config: the experiment's hyperparameters, with ``num_envs`` from ``agent.num_envs``."""
-    if config.env.id != "OptimalExec-v0":
-        raise ValueError(f"qlearning runs on OptimalExec-v0 through its lot grid; got env {config.env.id!r}")
+    """The agent's config: the experiment's hyperparameters, with ``num_envs`` from ``agent.num_envs``
+    (and the env's tabular view checked)."""
+    tabular_view(config)
     hyperparameters = dict(config.agent.hyperparameters)
     if "num_envs" in hyperparameters:
         raise ValueError("set agent.num_envs, not agent.hyperparameters.num_envs")
@@ -38,17 +42,18 @@ def qlearning_config(config: ExperimentConfig) -> QLearningConfig:
     unknown = sorted(set(hyperparameters) - valid)
     if unknown:
         raise ValueError(f"unknown qlearning hyperparameter(s) {unknown}; valid: {sorted(valid)}")
-    lot_grid(config)
     return QLearningConfig(**hyperparameters, num_envs=config.agent.num_envs)
 
 
-def lot_grid(config: ExperimentConfig) -> LotGrid:
-    """The grid of ``agent.discretisation`` (``lots``, default 20; ``max_trade_lots``, default ``lots``)."""
-    options = {"lots": DEFAULT_LOTS, **config.agent.discretisation}
-    unknown = sorted(set(options) - {"lots", "max_trade_lots"})
-    if unknown:
-        raise ValueError(f"unknown agent.discretisation key(s) {unknown}; valid: ['lots', 'max_trade_lots']")
-    return LotGrid(config.env_params(), **options)
+def tabular_view(config: ExperimentConfig) -> TabularView:
+    """The tabular view of the config's env (:func:`execgym.grids.tabular_view`), with the options of
+    ``agent.discretisation`` over the view's defaults (OptimalExec-v0 and PortfolioExec-v0: ``lots``,
+    ``max_trade_lots``; BasketSequence-v0: none)."""
+    params = config.env_params()
+    try:
+        return grids.tabular_view(config.env.id, params, **config.agent.discretisation)
+    except ValueError as error:
+        raise ValueError(f"qlearning with agent.discretisation {config.agent.discretisation}: {error}") from None
 
 
 def _load_agent(checkpoint: Path) -> tuple[QLearning, int]:
@@ -58,19 +63,20 @@ def _load_agent(checkpoint: Path) -> tuple[QLearning, int]:
 
 
 def load_qlearning_policy(config: ExperimentConfig, checkpoint: Path) -> Policy:
-    """The greedy policy of the Q-table in ``checkpoint``, acting in the continuous env."""
+    """The greedy policy of the Q-table in ``checkpoint``, acting in the config's (real) env."""
     agent, _ = _load_agent(checkpoint)
-    return lot_grid(config).continuous_policy(agent.greedy_policy())
+    return tabular_view(config).env_policy(agent.greedy_policy())
 
 
 class QLearningTrainer:
-    """Q-learning on the lot grid; logs each round's mean training return and ε to TensorBoard."""
+    """Q-learning on the env's tabular view; logs each round's mean training return and ε to TensorBoard."""
 
     def __init__(self, config: ExperimentConfig, seed: int, log_dir: Path, checkpoint: Path | None = None) -> None:
         self.config, self.seed = config, seed
-        self.grid = lot_grid(config)
+        self.grid = tabular_view(config)
         if checkpoint is None:
-            self.agent = QLearning(self.grid.num_states, self.grid.num_actions, qlearning_config(config))
+            self.agent = QLearning(self.grid.num_states, self.grid.num_actions, qlearning_config(config),
+                                   self.grid.action_mask())
             self.last_round = -1
         else:
             self.agent, self.last_round = _load_agent(checkpoint)
@@ -81,9 +87,8 @@ class QLearningTrainer:
     def steps(self) -> int:
         return self.agent.steps_done
 
-    def _make_env(self, num_envs: int) -> DiscreteOptimalExecVectorEnv:
-        env = OptimalExecVectorEnv(num_envs=num_envs, params=self.grid.params)
-        return DiscreteOptimalExecVectorEnv(env, self.grid.lots, self.grid.max_trade_lots)
+    def _make_env(self, num_envs: int) -> VectorEnv:
+        return self.grid.vector_env(num_envs)
 
     def learn(self, total_steps, every, on_milestone, on_progress) -> None:
         log = ScalarLog(self.log_dir)
@@ -109,7 +114,7 @@ class QLearningTrainer:
             log.close()
 
     def policy(self) -> Policy:
-        return self.grid.continuous_policy(self.agent.greedy_policy())
+        return self.grid.env_policy(self.agent.greedy_policy())
 
     def save(self, folder: Path) -> None:
         np.savez(folder / "qtable.npz", **self.agent.state_dict())

@@ -343,6 +343,60 @@ def test_state_dict_round_trip_copies():
         QLearning.from_state_dict({**state, "visits": np.zeros((4, 3), dtype=np.int64)})
 
 
+# ---------------------------------------------------------------- action masks
+
+MASK = np.array([[False, True, False, True],     # state 0: actions 1 and 3
+                 [True, True, True, True],       # state 1: every action
+                 [False, False, False, False]])  # state 2: none (terminal)
+
+
+def test_masked_agent_explores_over_the_allowed_actions_and_is_greedy_among_them():
+    agent = QLearning(3, 4, action_mask=MASK)
+    agent.q[:] = [[9.0, 1.0, 9.0, 2.0], [0.0, 3.0, 3.0, 1.0], [5.0, 5.0, 5.0, 5.0]]
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(agent.act(np.array([0, 1, 0]), 0.0, rng), [3, 1, 3])
+    explored = agent.act(np.zeros(40_000, dtype=int), 1.0, rng)
+    counts = np.bincount(explored, minlength=4) / 40_000
+    assert counts[0] == counts[2] == 0 and counts[1] == pytest.approx(0.5, abs=0.01)
+    np.testing.assert_allclose(np.bincount(agent.act(np.ones(40_000, dtype=int), 1.0, rng), minlength=4) / 40_000,
+                               0.25, atol=0.01)
+    np.testing.assert_array_equal(agent.greedy_policy()(np.arange(3)), [3, 1, 0])
+    with pytest.raises(ValueError, match="state 2 allows no action"):
+        agent.act(np.array([1, 2]), 0.5, rng)
+
+
+def test_masked_bootstrap_is_the_max_over_allowed_actions_and_zero_where_none():
+    agent = QLearning(3, 4, QLearningConfig(gamma=0.5), action_mask=MASK)
+    agent.q[:] = [[9.0, 1.0, 9.0, 2.0], [0.0, 3.0, 3.0, 1.0], [5.0, 5.0, 5.0, 5.0]]
+    np.testing.assert_array_equal(agent.targets(np.ones(3), np.array([0, 1, 2]), np.zeros(3, dtype=bool)),
+                                  [1.0 + 0.5 * 2.0, 1.0 + 0.5 * 3.0, 1.0])
+    with pytest.raises(ValueError, match="action 2 is masked in state 0"):
+        agent.update(np.array([1, 0]), np.array([0, 2]), np.zeros(2), np.array([1, 1]), np.zeros(2, dtype=bool))
+
+
+def test_mask_survives_the_state_dict_and_an_unmasked_agent_has_none():
+    agent = QLearning(3, 4, action_mask=MASK)
+    restored = QLearning.from_state_dict(agent.state_dict())
+    np.testing.assert_array_equal(restored.action_mask, MASK)
+    assert QLearning.from_state_dict(QLearning(3, 4).state_dict()).action_mask is None
+    assert "action_mask" not in QLearning(3, 4).state_dict()
+    with pytest.raises(ValueError, match=r"action_mask must be a boolean array of the table's shape \(3, 4\)"):
+        QLearning(3, 4, action_mask=MASK[:2])
+    with pytest.raises(ValueError, match="action_mask must be a boolean"):
+        QLearning(3, 4, action_mask=MASK.astype(int))
+
+
+def test_an_all_true_mask_learns_the_same_table_as_no_mask_on_the_same_transitions():
+    rng = np.random.default_rng(4)
+    plain, masked = QLearning(4, 3), QLearning(4, 3, action_mask=np.ones((4, 3), dtype=bool))
+    for _ in range(20):
+        batch = (rng.integers(0, 4, 32), rng.integers(0, 3, 32), rng.normal(size=32), rng.integers(0, 4, 32),
+                 rng.random(32) < 0.3)
+        plain.update(*batch)
+        masked.update(*batch)
+    np.testing.assert_array_equal(plain.q, masked.q)
+
+
 # ---------------------------------------------------------------- clear errors
 
 @pytest.mark.parametrize("field, value, message", [

@@ -60,7 +60,7 @@ def test_invalid_configs_raise_naming_the_key(data, message):
     ({"algo": "qlearning", "hyperparameters": {"alpha": 0.1}}, r"unknown qlearning hyperparameter\(s\) \['alpha'\]"),
     ({"algo": "qlearning", "hyperparameters": {"gamma": 2.0}}, "gamma must be in"),
     ({"algo": "qlearning", "discretisation": {"lots": 0}}, r"lots must be an integer in \[1"),
-    ({"algo": "qlearning", "discretisation": {"lot": 5}}, r"unknown agent.discretisation key\(s\) \['lot'\]"),
+    ({"algo": "qlearning", "discretisation": {"lot": 5}}, r"agent.discretisation \{'lot': 5\}: unknown option\(s\) \['lot'\]"),
 ])
 def test_agent_settings_are_checked_before_training(agent, message):
     config = parse_config({**VALID, "agent": agent})
