@@ -434,19 +434,19 @@ def test_oracle_policy_acting_through_the_env_follows_its_schedule(name):
     assert schedule.expected_return(p, played) == pytest.approx(oracle.expected_return, rel=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG in oracle.py: an asset with X_i = 0 is never checked for being traded "
-                                       "(sign(0) = 0 hides it), so the oracle claims a hedge it cannot play")
 def test_oracle_refuses_to_hedge_with_an_asset_it_does_not_hold():
     """X = (1e6, 0), ρ = 0.9: the unconstrained optimum shorts up to 62,628 shares of asset 1 to hedge asset 0, which
-    the action space (a fraction of a zero position) cannot express. The oracle returns −47.506 bps, while its policy
-    plays asset 0 alone for −48.471 bps exactly (and its schedule is worth −47.631 bps with the round trip's
-    spread)."""
-    p = pair(0.9, holdings=(1e6, 0.0))
-    try:
-        oracle = make_oracle(p)
-    except ValueError as error:
-        assert "away from zero" in str(error)
-        return
+    the action space (a fraction of a zero position) cannot express. Without the refusal the oracle would claim
+    −47.506 bps while its policy plays asset 0 alone for −48.471 bps."""
+    with pytest.raises(ValueError, match=r"trades asset 1 away from zero \(period 1\)"):
+        make_oracle(pair(0.9, holdings=(1e6, 0.0)))
+
+
+def test_an_asset_it_does_not_hold_and_does_not_need_stays_at_zero():
+    """ρ = 0 and no cross-impact: the unheld asset is never traded, and the oracle is the single-asset one."""
+    p = pair(0.0, holdings=(1e6, 0.0))
+    oracle = make_oracle(p)
+    assert np.all(oracle.schedule[:, 1] == 0.0)
     played = played_holdings(p, oracle.policy)
     assert schedule.expected_return(p, played) == pytest.approx(oracle.expected_return, rel=1e-9)
 

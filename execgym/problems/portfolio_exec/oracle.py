@@ -69,7 +69,9 @@ def make_oracle(params: PortfolioExecParams) -> Oracle:
     holdings = optimal_holdings(params, solution, problem)
     toward_zero = holdings * np.sign(params.shares)          # each position as a nonnegative amount
     slack = MONOTONE_TOLERANCE * np.abs(params.shares).max()
-    broken = (np.diff(toward_zero, axis=0) > slack) | (toward_zero[1:] < -slack)
+    unheld = params.shares == 0                              # sign 0: any trade in them is away from zero
+    broken = ((np.diff(toward_zero, axis=0) > slack) | (toward_zero[1:] < -slack)
+              | (unheld & (np.abs(holdings[1:]) > slack)))
     if broken.any():
         period, asset = np.argwhere(broken)[0]
         raise ValueError(
