@@ -4,6 +4,7 @@ the value received and the valid range, and raises ``ValueError``."""
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 from numbers import Integral, Real
 
 
@@ -59,3 +60,19 @@ def require_per_period(name: str, value, periods: int, *, low: float = 0.0, low_
             kind = " (or +inf)" if allow_inf else " and finite"
             raise ValueError(f"{name}[{i}] must be {bound}{kind}, got {item!r}")
     return tuple(items)
+
+
+def params_from_kwargs(cls: type, params, kwargs: dict, problem: str):
+    """A problem's params object: ``params`` as given (an instance of ``cls``), or ``cls(**kwargs)``; passing
+    both, a wrong type or a keyword that is not a field of ``cls`` raises ``ValueError`` naming the valid fields."""
+    if params is not None:
+        if kwargs:
+            raise ValueError(f"pass either params= or keyword parameters, not both (got {sorted(kwargs)})")
+        if not isinstance(params, cls):
+            raise ValueError(f"params must be a {cls.__name__}, got {type(params).__name__}")
+        return params
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown} for {problem}; valid names: {sorted(known)}")
+    return cls(**kwargs)

@@ -53,7 +53,7 @@ import numpy as np
 
 from execgym.problems.basket_sequence.market import random_basket
 from execgym.solvers.sequencing import MAX_EXACT
-from execgym.validation import require_int, require_real
+from execgym.validation import params_from_kwargs, require_int, require_real
 
 DEFAULT_TRADES = 8
 MAX_TRADES = 256
@@ -205,17 +205,7 @@ class BasketSequenceParams:
     @classmethod
     def from_kwargs(cls, params: "BasketSequenceParams | None" = None, **kwargs) -> "BasketSequenceParams":
         """``params`` as given, or built from keyword arguments; unknown names raise."""
-        if params is not None:
-            if kwargs:
-                raise ValueError(f"pass either params= or keyword parameters, not both (got {sorted(kwargs)})")
-            if not isinstance(params, cls):
-                raise ValueError(f"params must be a {cls.__name__}, got {type(params).__name__}")
-            return params
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown} for BasketSequence; valid names: {sorted(known)}")
-        return cls(**kwargs)
+        return params_from_kwargs(cls, params, kwargs, "BasketSequence")
 
     @property
     def user_costs(self) -> bool:

@@ -23,11 +23,12 @@ combinations have an exact oracle, :mod:`execgym.problems.optimal_exec.oracle`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
-from execgym.validation import require_choice, require_int, require_per_period, require_real
+from execgym.validation import (params_from_kwargs, require_choice, require_int, require_per_period,
+                                require_real)
 
 SIDES = ("sell", "buy")
 IMPACT_EXPONENTS = (0.5, 1.5)
@@ -213,17 +214,7 @@ class OptimalExecParams:
     @classmethod
     def from_kwargs(cls, params: "OptimalExecParams | None" = None, **kwargs) -> "OptimalExecParams":
         """``params`` as given, or built from keyword arguments; unknown names raise."""
-        if params is not None:
-            if kwargs:
-                raise ValueError(f"pass either params= or keyword parameters, not both (got {sorted(kwargs)})")
-            if not isinstance(params, cls):
-                raise ValueError(f"params must be an {cls.__name__}, got {type(params).__name__}")
-            return params
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown} for OptimalExec; valid names: {sorted(known)}")
-        return cls(**kwargs)
+        return params_from_kwargs(cls, params, kwargs, "OptimalExec")
 
     @property
     def tau(self) -> float:

@@ -19,12 +19,12 @@ and 30 % cross-impact.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-from execgym.validation import require_int, require_real
+from execgym.validation import params_from_kwargs, require_int, require_real
 
 TRADING_DAYS = 250.0
 SYMMETRY_TOLERANCE = 1e-10
@@ -176,17 +176,7 @@ class PortfolioExecParams:
     @classmethod
     def from_kwargs(cls, params: "PortfolioExecParams | None" = None, **kwargs) -> "PortfolioExecParams":
         """``params`` as given, or built from keyword arguments; unknown names raise."""
-        if params is not None:
-            if kwargs:
-                raise ValueError(f"pass either params= or keyword parameters, not both (got {sorted(kwargs)})")
-            if not isinstance(params, cls):
-                raise ValueError(f"params must be a {cls.__name__}, got {type(params).__name__}")
-            return params
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown} for PortfolioExec; valid names: {sorted(known)}")
-        return cls(**kwargs)
+        return params_from_kwargs(cls, params, kwargs, "PortfolioExec")
 
     @property
     def assets(self) -> int:
