@@ -24,12 +24,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 
 import numpy as np
 
 from execgym.solvers.allocation import BlendedSolution, blended_schedule
-from experiments.benchmarks.timing import cpu_model
+from experiments.benchmarks.timing import cpu_model, per_call
 
 SIZES = (78, 10_000)
 TOLERANCE = 1e-8
@@ -66,17 +65,6 @@ def with_cvxpy(cp, problem: dict, boxed: bool, solver_options: dict) -> tuple[np
     if program.status != cp.OPTIMAL:
         raise RuntimeError(f"cvxpy ended with status {program.status}")
     return x.value, program.solver_stats.solver_name, program.solver_stats.solve_time
-
-
-def per_call(run, budget: float = 0.02):
-    """Seconds per call of ``run()`` over as many calls as fit in ``budget`` (at least one), and its result."""
-    calls, start = 0, time.perf_counter()
-    while True:
-        result = run()
-        calls += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= budget:
-            return elapsed / calls, result
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -61,7 +61,6 @@ import io  # noqa: E402
 import platform  # noqa: E402
 import pstats  # noqa: E402
 import re  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 import scipy  # noqa: E402
@@ -70,7 +69,7 @@ from execgym.problems.portfolio_exec import schedule  # noqa: E402
 from execgym.problems.portfolio_exec.oracle import lq_problem, make_oracle  # noqa: E402
 from execgym.problems.portfolio_exec.params import PortfolioExecParams  # noqa: E402
 from execgym.solvers.lq import solve_lq  # noqa: E402
-from experiments.benchmarks.timing import cpu_model  # noqa: E402
+from experiments.benchmarks.timing import cpu_model, per_call  # noqa: E402
 
 LARGE = ((100, 390, 1.0), (500, 78, 10.0))
 """(m, N, target seconds for make_oracle)."""
@@ -153,17 +152,6 @@ def solve_with_cvxpy(cp, formulation, params: PortfolioExecParams, options: dict
     return dict(holdings=holdings, value=-problem.value * params.bps_per_currency,
                 solver=problem.solver_stats.solver_name, solve_time=problem.solver_stats.solve_time,
                 compile_time=problem.compilation_time)
-
-
-def per_call(run, budget: float = 0.02):
-    """Seconds per call of ``run()`` over as many calls as fit in ``budget`` (at least one), and its result."""
-    calls, start = 0, time.perf_counter()
-    while True:
-        result = run()
-        calls += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= budget:
-            return elapsed / calls, result
 
 
 def profile_oracle(params: PortfolioExecParams, lines: int = 8) -> str:

@@ -30,3 +30,14 @@ def best_times(runs: dict[Hashable, Callable[[], Any]], repeats: int) -> tuple[d
             results[key] = run()
             best[key] = min(best[key], time.perf_counter() - start)
     return best, results
+
+
+def per_call(run, budget: float = 0.02):
+    """Seconds per call of ``run()`` over as many calls as fit in ``budget`` (at least one), and its result."""
+    calls, start = 0, time.perf_counter()
+    while True:
+        result = run()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= budget:
+            return elapsed / calls, result
