@@ -51,12 +51,6 @@ class Problem:
         return self.params_class.from_kwargs(**{**self.defaults, **kwargs})
 
 
-def _basket_sequence_masks(params, observations: np.ndarray) -> np.ndarray:
-    """The trades not yet done: the complement of the observation's done flags."""
-    done, _ = basket_sequence_dynamics.decode(params, observations)
-    return ~done
-
-
 PROBLEMS: dict[str, Problem] = {
     "OptimalExec-v0": Problem(
         env_id="OptimalExec-v0",
@@ -80,7 +74,7 @@ PROBLEMS: dict[str, Problem] = {
                     "O(n²·2ⁿ), exact up to 16 trades",
         params_class=BasketSequenceParams, env_class=BasketSequenceEnv, vector_env_class=BasketSequenceVectorEnv,
         oracle_factory=basket_sequence_oracle.make_oracle, reward_units="bps",
-        action_masks=_basket_sequence_masks),
+        action_masks=basket_sequence_dynamics.observation_masks),
 }
 
 

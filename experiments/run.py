@@ -7,7 +7,8 @@ For each seed, under ``<output>/seed_<seed>/``:
   regret in % with its 95 % CI (custom-scalars charts combine them);
 * ``checkpoints/step_<steps>/``: the last two checkpoints, one per evaluation;
 * ``result.json``, ``summary.md``, ``trajectory.png`` (the agent's inventory
-  beside the oracle's), written atomically once the seed is done.
+  beside the oracle's; only for execution envs, whose oracle has a schedule),
+  written atomically once the seed is done.
 
 ``<output>/result.json`` and ``summary.md`` aggregate the seeds (mean ± spread).
 A run killed at any moment continues with ``--resume`` from the last
@@ -137,15 +138,17 @@ def seed_result(config: ExperimentConfig, seed: int, state: dict[str, Any]) -> d
 
 
 def write_outputs(config: ExperimentConfig, folder: Path, result: dict[str, Any], trainer) -> None:
-    """trajectory.png, summary.md, then result.json (last: its presence marks the seed as done)."""
+    """trajectory.png (if the oracle has an inventory schedule), summary.md, then result.json (last: its
+    presence marks the seed as done)."""
     params = config.env_params()
-    seeds = config.training.eval_seed + np.arange(TRAJECTORY_EPISODES)
-    paths = observation_paths(trainer.policy(), config.env.id, params, seeds)
     oracle = make_oracle(config.env.id, params)
-    assets = 1 if np.ndim(oracle.schedule) == 1 else np.shape(oracle.schedule)[1]
-    inventories = paths[:, :, 1] if assets == 1 else paths[:, :, 1:1 + assets]
-    save_png(inventory_figure(params, inventories, oracle.schedule, label=config.agent.algo),
-             folder / "trajectory.png")
+    if oracle.schedule is not None:
+        seeds = config.training.eval_seed + np.arange(TRAJECTORY_EPISODES)
+        paths = observation_paths(trainer.policy(), config.env.id, params, seeds)
+        assets = 1 if np.ndim(oracle.schedule) == 1 else np.shape(oracle.schedule)[1]
+        inventories = paths[:, :, 1] if assets == 1 else paths[:, :, 1:1 + assets]
+        save_png(inventory_figure(params, inventories, oracle.schedule, label=config.agent.algo),
+                 folder / "trajectory.png")
     write_text_atomically(folder / "summary.md", seed_summary(result) + "\n")
     write_text_atomically(folder / "result.json", json.dumps(result, indent=1))
 

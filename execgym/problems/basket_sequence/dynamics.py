@@ -93,6 +93,12 @@ def action_masks(batch: Batch) -> np.ndarray:
     return ~batch.done
 
 
+def observation_masks(params: BasketSequenceParams, observations: np.ndarray) -> np.ndarray:
+    """(b, n) bool from observations: the trades not yet done, the same as :func:`action_masks` of the state."""
+    done, _ = decode(params, observations)
+    return ~done
+
+
 def step(params: BasketSequenceParams, batch: Batch, actions: np.ndarray) -> Transition:
     """Execute trade ``actions`` (b,) in every episode of ``batch`` (none finished)."""
     actions = checked_actions(params, batch, actions)
