@@ -83,18 +83,12 @@ More than 16 trades raise unless ``heuristic=True``. Baselines: :mod:`.policies`
 
 from __future__ import annotations
 
-from typing import Any
-
 import gymnasium as gym
 import numpy as np
-from gymnasium.vector import AutoresetMode, VectorEnv
-from gymnasium.vector.utils import batch_space
 
-from execgym.noise import reset_streams
+from execgym.batched_env import BatchedEnv, BatchedProblem, BatchedVectorEnv
 from execgym.problems.basket_sequence import dynamics
 from execgym.problems.basket_sequence.params import BasketSequenceParams
-from execgym.validation import require_int
-from execgym.vector_info import same_step_info, with_masks
 
 
 def observation_space(params: BasketSequenceParams) -> gym.spaces.Box:
@@ -106,32 +100,23 @@ def _info(batch: dynamics.Batch) -> dict[str, np.ndarray]:
     return {"action_mask": dynamics.action_masks(batch), "cost": batch.cost.copy()}
 
 
-class BasketSequenceEnv(gym.Env):
-    """Single-episode view of the batched dynamics (a batch of one); see the module docstring."""
+PROBLEM = BatchedProblem(
+    params_class=BasketSequenceParams,
+    dynamics=dynamics,
+    observation_space=observation_space,
+    action_space=lambda params: gym.spaces.Discrete(params.trades),
+    controls=lambda params, actions, n: actions,
+    reset_info=_info,
+    step_info=lambda transition: _info(transition.batch),
+    finished=lambda params, batch: bool(batch.done.all()),
+)
 
-    metadata = {"render_modes": []}
 
-    def __init__(self, params: BasketSequenceParams | None = None, **kwargs: Any) -> None:
-        self.params = BasketSequenceParams.from_kwargs(params, **kwargs)
-        self.observation_space = observation_space(self.params)
-        self.action_space = gym.spaces.Discrete(self.params.trades)
-        self._batch: dynamics.Batch | None = None
+class BasketSequenceEnv(BatchedEnv):
+    """Single-episode view of the batched dynamics (a batch of one); see the module docstring. Actions are
+    checked by :func:`.dynamics.checked_actions`."""
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        current = None if self._batch is None else (self._batch.seed, self._batch.episode)
-        self._batch = dynamics.start(self.params, *reset_streams(seed, 1, current, self.np_random))
-        return self._observation_and_info()
-
-    def step(self, action):
-        if self._batch is None:
-            raise RuntimeError("call reset() before step()")
-        if self._batch.done.all():
-            raise RuntimeError("the episode has ended: call reset() before step()")
-        transition = dynamics.step(self.params, self._batch, action)
-        self._batch = transition.batch
-        obs, info = self._observation_and_info()
-        return obs, float(transition.reward[0]), bool(transition.terminated[0]), False, info
+    problem = PROBLEM
 
     def action_masks(self) -> np.ndarray:
         """(n,) bool: the trades allowed now (not yet done); for sb3-contrib's MaskablePPO."""
@@ -139,13 +124,8 @@ class BasketSequenceEnv(gym.Env):
             return np.ones(self.params.trades, dtype=bool)
         return dynamics.action_masks(self._batch)[0]
 
-    def _observation_and_info(self) -> tuple[np.ndarray, dict]:
-        info = _info(self._batch)
-        return dynamics.observe(self.params, self._batch)[0], {"action_mask": info["action_mask"][0],
-                                                               "cost": float(info["cost"][0])}
 
-
-class BasketSequenceVectorEnv(VectorEnv):
+class BasketSequenceVectorEnv(BatchedVectorEnv):
     """``num_envs`` episodes stepped together by the batched dynamics, with no Python loop over them.
 
     Autoreset is Gymnasium's SAME_STEP mode: an episode that ends is replaced
@@ -159,37 +139,10 @@ class BasketSequenceVectorEnv(VectorEnv):
     a scalar env reset with seed s + i. ``action_masks()`` gives (num_envs, n).
     """
 
-    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
-
-    def __init__(self, num_envs: int = 1, params: BasketSequenceParams | None = None, **kwargs: Any) -> None:
-        self.num_envs = require_int("num_envs", num_envs, low=1)
-        self.params = BasketSequenceParams.from_kwargs(params, **kwargs)
-        self.single_observation_space = observation_space(self.params)
-        self.single_action_space = gym.spaces.Discrete(self.params.trades)
-        self.observation_space = batch_space(self.single_observation_space, num_envs)
-        self.action_space = batch_space(self.single_action_space, num_envs)
-        self._batch: dynamics.Batch | None = None
-
-    def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
-        current = None if self._batch is None else (self._batch.seed, self._batch.episode)
-        self._batch = dynamics.start(self.params, *reset_streams(seed, self.num_envs, current,
-                                                                 np.random.default_rng()))
-        return dynamics.observe(self.params, self._batch), with_masks(_info(self._batch))
-
-    def step(self, actions):
-        if self._batch is None:
-            raise RuntimeError("call reset() before step()")
-        transition = dynamics.step(self.params, self._batch, actions)
-        done = transition.terminated
-        step_info, final_obs = _info(transition.batch), dynamics.observe(self.params, transition.batch)
-        self._batch = dynamics.restart(self.params, transition.batch, done) if done.any() else transition.batch
-        info = same_step_info(step_info, done, final_obs, _info(self._batch))
-        obs = dynamics.observe(self.params, self._batch)
-        return obs, transition.reward, done, np.zeros(self.num_envs, dtype=bool), info
+    problem = PROBLEM
 
     def action_masks(self) -> np.ndarray:
         """(num_envs, n) bool: the trades allowed now in each slot."""
         if self._batch is None:
             return np.ones((self.num_envs, self.params.trades), dtype=bool)
         return dynamics.action_masks(self._batch)
-

@@ -69,18 +69,12 @@ feedback n = K_k·x, its exact E[Σ reward], holdings, E[IS] and Var[IS].
 
 from __future__ import annotations
 
-from typing import Any
-
 import gymnasium as gym
 import numpy as np
-from gymnasium.vector import AutoresetMode, VectorEnv
-from gymnasium.vector.utils import batch_space
 
-from execgym.noise import reset_streams
+from execgym.batched_env import BatchedEnv, BatchedProblem, BatchedVectorEnv
 from execgym.problems.portfolio_exec import dynamics
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
-from execgym.validation import require_int
-from execgym.vector_info import same_step_info, with_masks
 
 
 def observation_space(params: PortfolioExecParams) -> gym.spaces.Box:
@@ -115,70 +109,27 @@ def _step_info(transition: dynamics.Transition) -> dict[str, np.ndarray]:
             **_reset_info(transition.batch)}
 
 
-def _first(info: dict[str, np.ndarray]) -> dict[str, Any]:
-    return {name: (float(value[0]) if value.ndim == 1 else value[0].copy()) for name, value in info.items()}
+PROBLEM = BatchedProblem(
+    params_class=PortfolioExecParams,
+    dynamics=dynamics,
+    observation_space=observation_space,
+    action_space=action_space,
+    controls=lambda params, actions, n: _fractions(actions, n, params.assets),
+    reset_info=_reset_info,
+    step_info=_step_info,
+    finished=lambda params, batch: bool(batch.elapsed[0] >= params.periods),
+)
 
 
-class PortfolioExecEnv(gym.Env):
+class PortfolioExecEnv(BatchedEnv):
     """Single-episode view of the batched dynamics (a batch of one); see the module docstring."""
 
-    metadata = {"render_modes": []}
-
-    def __init__(self, params: PortfolioExecParams | None = None, **kwargs: Any) -> None:
-        self.params = PortfolioExecParams.from_kwargs(params, **kwargs)
-        self.observation_space = observation_space(self.params)
-        self.action_space = action_space(self.params)
-        self._batch: dynamics.Batch | None = None
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        current = None if self._batch is None else (self._batch.seed, self._batch.episode)
-        self._batch = dynamics.start(self.params, *reset_streams(seed, 1, current, self.np_random))
-        return dynamics.observe(self.params, self._batch)[0], _first(_reset_info(self._batch))
-
-    def step(self, action):
-        if self._batch is None:
-            raise RuntimeError("call reset() before step()")
-        if self._batch.elapsed[0] >= self.params.periods:
-            raise RuntimeError("the episode has ended: call reset() before step()")
-        transition = dynamics.step(self.params, self._batch, _fractions(action, 1, self.params.assets))
-        self._batch = transition.batch
-        obs = dynamics.observe(self.params, self._batch)[0]
-        return obs, float(transition.reward[0]), bool(transition.terminated[0]), False, _first(_step_info(transition))
+    problem = PROBLEM
 
 
-class PortfolioExecVectorEnv(VectorEnv):
+class PortfolioExecVectorEnv(BatchedVectorEnv):
     """``num_envs`` episodes stepped together by the batched dynamics, with Gymnasium's SAME_STEP autoreset
     (as :class:`~execgym.problems.optimal_exec.env.OptimalExecVectorEnv`; infos as in SyncVectorEnv).
     Slot i reset with seed s plays the episodes of a scalar env reset with seed s + i."""
 
-    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
-
-    def __init__(self, num_envs: int = 1, params: PortfolioExecParams | None = None, **kwargs: Any) -> None:
-        self.num_envs = require_int("num_envs", num_envs, low=1)
-        self.params = PortfolioExecParams.from_kwargs(params, **kwargs)
-        self.single_observation_space = observation_space(self.params)
-        self.single_action_space = action_space(self.params)
-        self.observation_space = batch_space(self.single_observation_space, num_envs)
-        self.action_space = batch_space(self.single_action_space, num_envs)
-        self._batch: dynamics.Batch | None = None
-
-    def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
-        current = None if self._batch is None else (self._batch.seed, self._batch.episode)
-        self._batch = dynamics.start(self.params, *reset_streams(seed, self.num_envs, current,
-                                                                 np.random.default_rng()))
-        return dynamics.observe(self.params, self._batch), with_masks(_reset_info(self._batch))
-
-    def step(self, actions):
-        if self._batch is None:
-            raise RuntimeError("call reset() before step()")
-        fractions = _fractions(actions, self.num_envs, self.params.assets)
-        transition = dynamics.step(self.params, self._batch, fractions)
-        done = transition.terminated
-        self._batch = transition.batch
-        final_obs = dynamics.observe(self.params, self._batch) if done.any() else None
-        if done.any():
-            self._batch = dynamics.restart(self.params, self._batch, done)
-        info = same_step_info(_step_info(transition), done, final_obs, _reset_info(self._batch))
-        return (dynamics.observe(self.params, self._batch), transition.reward, done,
-                np.zeros(self.num_envs, dtype=bool), info)
+    problem = PROBLEM

@@ -1,0 +1,132 @@
+"""The scalar and vector envs of every problem: thin views of its batched dynamics (a batch of 1 or of n).
+
+A problem describes itself once in a :class:`BatchedProblem` (its params
+class, its dynamics module and how its actions, spaces and infos look);
+subclassing :class:`BatchedEnv` or :class:`BatchedVectorEnv` with
+``problem = ...`` gives its Gymnasium envs. The dynamics module provides::
+
+    start(params, seeds, episodes) -> batch         fresh episodes of the streams ``seeds``
+    restart(params, batch, done) -> batch           the next episode of the slots ``done``
+    observe(params, batch) -> (b, *obs) float32
+    step(params, batch, controls) -> transition     with .batch, .reward (b,), .terminated (b,)
+
+Seeding: the scalar env reset with seed s and slot i of the vector env reset
+with seed s + i play the same episodes (:func:`execgym.noise.reset_streams`).
+The vector env autoresets in Gymnasium's SAME_STEP mode with the infos of
+``SyncVectorEnv(..., autoreset_mode=AutoresetMode.SAME_STEP)``
+(:mod:`execgym.vector_info`); its ``final_obs`` is a float32 array (n, *obs)
+whose rows of slots not done are not meaningful.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Callable, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from execgym.noise import reset_streams
+from execgym.validation import require_int
+from execgym.vector_info import same_step_info, with_masks
+
+Info = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class BatchedProblem:
+    """What the envs of one problem need to know about it."""
+
+    params_class: type
+    dynamics: ModuleType
+    observation_space: Callable[[Any], gym.spaces.Space]
+    """params -> the single-episode observation space."""
+    action_space: Callable[[Any], gym.spaces.Space]
+    """params -> the single-episode action space."""
+    controls: Callable[[Any, Any, int], np.ndarray]
+    """(params, actions, n) -> the dynamics' controls for n episodes; ValueError for a wrong shape or NaN."""
+    reset_info: Callable[[Any], Info]
+    """batch -> info arrays (b, ...) after a reset."""
+    step_info: Callable[[Any], Info]
+    """transition -> info arrays (b, ...) after a step."""
+    finished: Callable[[Any, Any], bool]
+    """(params, batch of one) -> True once its episode is over."""
+
+
+def first_row(info: Info) -> dict[str, Any]:
+    """The scalar env's info from a batch of one: floats for per-episode numbers, arrays for the rest."""
+    return {name: (float(value[0]) if value.ndim == 1 else value[0].copy()) for name, value in info.items()}
+
+
+class BatchedEnv(gym.Env):
+    """Single-episode view of a problem's batched dynamics (a batch of one)."""
+
+    problem: ClassVar[BatchedProblem]
+    metadata = {"render_modes": []}
+
+    def __init__(self, params=None, **kwargs: Any) -> None:
+        self.params = self.problem.params_class.from_kwargs(params, **kwargs)
+        self.observation_space = self.problem.observation_space(self.params)
+        self.action_space = self.problem.action_space(self.params)
+        self._batch = None
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        dynamics = self.problem.dynamics
+        current = None if self._batch is None else (self._batch.seed, self._batch.episode)
+        self._batch = dynamics.start(self.params, *reset_streams(seed, 1, current, self.np_random))
+        return dynamics.observe(self.params, self._batch)[0], first_row(self.problem.reset_info(self._batch))
+
+    def step(self, action):
+        if self._batch is None:
+            raise RuntimeError("call reset() before step()")
+        if self.problem.finished(self.params, self._batch):
+            raise RuntimeError("the episode has ended: call reset() before step()")
+        dynamics = self.problem.dynamics
+        transition = dynamics.step(self.params, self._batch, self.problem.controls(self.params, action, 1))
+        self._batch = transition.batch
+        return (dynamics.observe(self.params, self._batch)[0], float(transition.reward[0]),
+                bool(transition.terminated[0]), False, first_row(self.problem.step_info(transition)))
+
+
+class BatchedVectorEnv(VectorEnv):
+    """``num_envs`` episodes of a problem stepped together by its batched dynamics, with no Python loop over
+    them; SAME_STEP autoreset (module docstring)."""
+
+    problem: ClassVar[BatchedProblem]
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
+
+    def __init__(self, num_envs: int = 1, params=None, **kwargs: Any) -> None:
+        self.num_envs = require_int("num_envs", num_envs, low=1)
+        self.params = self.problem.params_class.from_kwargs(params, **kwargs)
+        self.single_observation_space = self.problem.observation_space(self.params)
+        self.single_action_space = self.problem.action_space(self.params)
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._batch = None
+
+    def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
+        dynamics = self.problem.dynamics
+        current = None if self._batch is None else (self._batch.seed, self._batch.episode)
+        self._batch = dynamics.start(self.params, *reset_streams(seed, self.num_envs, current,
+                                                                 np.random.default_rng()))
+        return dynamics.observe(self.params, self._batch), with_masks(self.problem.reset_info(self._batch))
+
+    def step(self, actions):
+        if self._batch is None:
+            raise RuntimeError("call reset() before step()")
+        dynamics = self.problem.dynamics
+        transition = dynamics.step(self.params, self._batch, self.problem.controls(self.params, actions,
+                                                                                   self.num_envs))
+        done = transition.terminated
+        self._batch = transition.batch
+        final_obs = dynamics.observe(self.params, self._batch) if done.any() else None
+        if done.any():
+            self._batch = dynamics.restart(self.params, self._batch, done)
+        info = same_step_info(self.problem.step_info(transition), done, final_obs,
+                              self.problem.reset_info(self._batch))
+        return (dynamics.observe(self.params, self._batch), transition.reward, done,
+                np.zeros(self.num_envs, dtype=bool), info)
