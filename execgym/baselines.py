@@ -86,4 +86,8 @@ def make_baseline(name: str, params: OptimalExecParams, **options) -> SchedulePo
     """The baseline ``name`` (one of :data:`BASELINES`) for ``params``; ``options`` go to its factory."""
     if name not in BASELINES:
         raise ValueError(f"unknown baseline {name!r}; choose from {sorted(BASELINES)}")
+    if not isinstance(params, OptimalExecParams):
+        raise ValueError(f"the baselines are single-asset schedules for OptimalExec-v0 and its variants; got "
+                         f"{type(params).__name__} (BasketSequence-v0's baselines are in "
+                         "execgym.problems.basket_sequence.policies)")
     return BASELINES[name](params, **options)

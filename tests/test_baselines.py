@@ -6,6 +6,7 @@ import pytest
 from execgym import baselines
 from execgym.problems.optimal_exec.env import OptimalExecEnv
 from execgym.problems.optimal_exec.params import OptimalExecParams
+from execgym.registry import problem
 
 P = OptimalExecParams(periods=10)
 
@@ -67,3 +68,9 @@ def test_bad_baseline_arguments_raise():
         baselines.pov(P, participation=0.0)
     with pytest.raises(ValueError, match="profile must be 10 non-negative"):
         baselines.vwap(P, profile=np.ones(3))
+
+
+@pytest.mark.parametrize("env_id", ["PortfolioExec-v0", "BasketSequence-v0"])
+def test_baselines_refuse_other_problems_clearly(env_id):
+    with pytest.raises(ValueError, match="single-asset schedules for OptimalExec-v0 and its variants"):
+        baselines.make_baseline("twap", problem(env_id).params())
