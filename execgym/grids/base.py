@@ -20,6 +20,7 @@ from gymnasium.vector.utils import batch_space
 from execgym.policy import Oracle, Policy
 from execgym.registry import problem
 from execgym.solvers.dp import FiniteMDP
+from execgym.validation import require_int
 
 DiscretePolicy = Callable[[np.ndarray], np.ndarray]
 """Integer array of grid states (n,) in, integer array of grid actions (n,) out."""
@@ -68,6 +69,24 @@ class TabularView(Protocol):
 
     def vector_env(self, num_envs: int) -> VectorEnv:
         """The real env's native vector env of ``num_envs`` slots seen through this view."""
+
+
+def lot_counts(lots, max_trade_lots, max_lots: int) -> tuple[int, int]:
+    """(L, M) of a lot grid, checked: ``lots`` L in 1..``max_lots``, ``max_trade_lots`` M in 1..L (None: L)."""
+    lots = require_int("lots", lots, low=1, high=max_lots)
+    limit = lots if max_trade_lots is None else max_trade_lots
+    return lots, require_int("max_trade_lots", limit, low=1, high=lots)
+
+
+def checked_actions(actions, count: int, meaning: str, bound: str) -> np.ndarray:
+    """Grid ``actions`` as int64, checked: integers (``meaning``, for the message) in 0..count−1 (``bound``
+    names count − 1 in the message)."""
+    actions = np.asarray(actions)
+    if actions.dtype.kind not in "iu":
+        raise ValueError(f"actions must be integers ({meaning}), got dtype {actions.dtype}")
+    if actions.size and ((actions < 0).any() or (actions >= count).any()):
+        raise ValueError(f"actions must lie in 0..{count - 1} ({bound}), got {actions.min()}..{actions.max()}")
+    return actions.astype(np.int64)
 
 
 class ViewMixin:

@@ -27,7 +27,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from execgym.grids.base import ViewMixin
+from execgym.grids.base import ViewMixin, checked_actions
 from execgym.policy import Oracle
 from execgym.problems.basket_sequence import dynamics
 from execgym.problems.basket_sequence.oracle import make_oracle
@@ -81,13 +81,7 @@ class BasketGrid(ViewMixin):
     def env_actions(self, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """The env's actions (b,) int64: the grid actions themselves, checked integers in 0..n−1 (the env
         raises on trades already done)."""
-        actions = np.asarray(actions)
-        if actions.dtype.kind not in "iu":
-            raise ValueError(f"actions must be integers (trade indices), got dtype {actions.dtype}")
-        if actions.size and ((actions < 0).any() or (actions >= self.trades).any()):
-            raise ValueError(f"actions must lie in 0..{self.trades - 1} (trades − 1), "
-                             f"got {actions.min()}..{actions.max()}")
-        return actions.astype(np.int64)
+        return checked_actions(actions, self.trades, "trade indices", "trades − 1")
 
     def action_mask(self) -> np.ndarray:
         """(S, n) bool: trade j is allowed in state (D, ℓ) iff j ∉ D; the states with every trade done

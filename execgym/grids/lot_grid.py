@@ -46,13 +46,12 @@ import numpy as np
 from gymnasium.vector import VectorEnv
 
 from execgym.grids.base import (DiscreteEnv, DiscretePolicy, DiscreteVectorEnv, GridPolicy, TablePolicy, ViewMixin,
-                                check_wraps)
+                                check_wraps, checked_actions, lot_counts)
 from execgym.policy import Oracle
 from execgym.problems.optimal_exec import dynamics, schedule
 from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.solvers.dp import FiniteMDP, backward_induction
-from execgym.validation import require_int
 
 MAX_LOTS = 1_000_000
 
@@ -74,9 +73,9 @@ class LotGrid(ViewMixin):
         if self.params.features:
             raise ValueError(f"LotGrid discretises the Almgren–Chriss model only; these params use {self.params.variant}")
         set_ = object.__setattr__.__get__(self)
-        set_("lots", require_int("lots", self.lots, low=1, high=MAX_LOTS))
-        limit = self.lots if self.max_trade_lots is None else self.max_trade_lots
-        set_("max_trade_lots", require_int("max_trade_lots", limit, low=1, high=self.lots))
+        lots, max_trade_lots = lot_counts(self.lots, self.max_trade_lots, MAX_LOTS)
+        set_("lots", lots)
+        set_("max_trade_lots", max_trade_lots)
 
     @property
     def lot_size(self) -> float:
@@ -110,12 +109,7 @@ class LotGrid(ViewMixin):
     def fractions(self, states: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """Fractions of the remaining shares to trade (n,): min(j, q)/q, 0 when q = 0."""
         states = np.asarray(states)
-        actions = np.asarray(actions)
-        if actions.dtype.kind not in "iu":
-            raise ValueError(f"actions must be integers (lots to trade), got dtype {actions.dtype}")
-        if (actions < 0).any() or (actions > self.max_trade_lots).any():
-            raise ValueError(f"actions must lie in 0..{self.max_trade_lots} (max_trade_lots), "
-                             f"got {actions.min()}..{actions.max()}")
+        actions = checked_actions(actions, self.max_trade_lots + 1, "lots to trade", "max_trade_lots")
         remaining = states % self.states_per_stage
         return np.minimum(actions, remaining) / np.maximum(remaining, 1)
 

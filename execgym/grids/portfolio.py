@@ -48,12 +48,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from execgym.grids.base import TablePolicy, ViewMixin
+from execgym.grids.base import TablePolicy, ViewMixin, checked_actions, lot_counts
 from execgym.policy import Oracle
 from execgym.problems.portfolio_exec import schedule
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
 from execgym.solvers.dp import FiniteMDP, backward_induction
-from execgym.validation import require_int
 
 ASSETS = 2
 MAX_LOTS = 1_000
@@ -82,9 +81,9 @@ class PortfolioLotGrid(ViewMixin):
             raise ValueError(f"PortfolioLotGrid needs a nonzero position in each asset (lots of X_i/L shares); "
                              f"holdings[{zero[0]}] is 0: use OptimalExec-v0 for a single asset")
         set_ = object.__setattr__.__get__(self)
-        set_("lots", require_int("lots", self.lots, low=1, high=MAX_LOTS))
-        limit = self.lots if self.max_trade_lots is None else self.max_trade_lots
-        set_("max_trade_lots", require_int("max_trade_lots", limit, low=1, high=self.lots))
+        lots, max_trade_lots = lot_counts(self.lots, self.max_trade_lots, MAX_LOTS)
+        set_("lots", lots)
+        set_("max_trade_lots", max_trade_lots)
 
     @property
     def lot_sizes(self) -> np.ndarray:
@@ -122,12 +121,7 @@ class PortfolioLotGrid(ViewMixin):
 
     def lots_traded(self, actions: np.ndarray) -> np.ndarray:
         """(j₁, j₂) (n, 2) of grid actions (n,), checked integers in 0..(M+1)² − 1."""
-        actions = np.asarray(actions)
-        if actions.dtype.kind not in "iu":
-            raise ValueError(f"actions must be integers (j₁·(M+1) + j₂), got dtype {actions.dtype}")
-        if actions.size and ((actions < 0).any() or (actions >= self.num_actions).any()):
-            raise ValueError(f"actions must lie in 0..{self.num_actions - 1} ((max_trade_lots + 1)² − 1), "
-                             f"got {actions.min()}..{actions.max()}")
+        actions = checked_actions(actions, self.num_actions, "j₁·(M+1) + j₂", "(max_trade_lots + 1)² − 1")
         side = self.max_trade_lots + 1
         return np.stack([actions // side, actions % side], axis=-1)
 
