@@ -42,3 +42,8 @@ register(
     entry_point="execgym.problems.basket_sequence.env:BasketSequenceEnv",
     vector_entry_point="execgym.problems.basket_sequence.env:BasketSequenceVectorEnv",
 )
+register(
+    id="MarketMaking-v0",
+    entry_point="execgym.problems.market_making.env:MarketMakingEnv",
+    vector_entry_point="execgym.problems.market_making.env:MarketMakingVectorEnv",
+)

@@ -16,6 +16,9 @@ from execgym.problems.basket_sequence import dynamics as basket_sequence_dynamic
 from execgym.problems.basket_sequence import oracle as basket_sequence_oracle
 from execgym.problems.basket_sequence.env import BasketSequenceEnv, BasketSequenceVectorEnv
 from execgym.problems.basket_sequence.params import BasketSequenceParams
+from execgym.problems.market_making import oracle as market_making_oracle
+from execgym.problems.market_making.env import MarketMakingEnv, MarketMakingVectorEnv
+from execgym.problems.market_making.params import MarketMakingParams
 from execgym.problems.optimal_exec import oracle as optimal_exec_oracle
 from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
 from execgym.problems.optimal_exec.params import OptimalExecParams
@@ -75,6 +78,12 @@ PROBLEMS: dict[str, Problem] = {
         params_class=BasketSequenceParams, env_class=BasketSequenceEnv, vector_env_class=BasketSequenceVectorEnv,
         oracle_factory=basket_sequence_oracle.make_oracle, reward_units="bps",
         action_masks=basket_sequence_dynamics.observation_masks),
+    "MarketMaking-v0": Problem(
+        env_id="MarketMaking-v0",
+        description="Market making with inventory risk (bid and ask depths); oracle: backward induction over "
+                    "(step, inventory), O(N·Q̄)",
+        params_class=MarketMakingParams, env_class=MarketMakingEnv, vector_env_class=MarketMakingVectorEnv,
+        oracle_factory=market_making_oracle.make_oracle, reward_units="currency"),
 }
 
 

@@ -1,0 +1,1 @@
+"""MarketMaking-v0: market making with inventory risk (see :mod:`.env`)."""

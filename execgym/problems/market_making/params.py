@@ -1,0 +1,174 @@
+"""Parameters of market making with inventory risk (Avellaneda–Stoikov; Guéant–Lehalle–Fernandez-Tapia;
+Cartea–Jaimungal).
+
+Units: prices and depths in currency per share, time in the horizon's unit
+(the default is the Avellaneda–Stoikov simulation: one unit of time, 200 steps),
+inventory in shares (one share per fill).
+
+* The mid-price moves by μ·dt + σ·√dt·ξ per step, ξ standard normal
+  (``price_shocks="gaussian"``) or ±1 with probability ½ each (``"binomial"``,
+  the random walk of Avellaneda–Stoikov's simulation).
+* Market orders arrive on each side at rate λ(δ) = A·e^{−kδ} for a quote at
+  depth δ from the mid. A quote rested for one step of length dt fills with
+  probability ``fill_probability="poisson"``: 1 − exp(−A·e^{−kδ}·dt), the
+  chance that at least one Poisson arrival reaches it, or ``"linear"``:
+  A·e^{−kδ}·dt, Avellaneda–Stoikov's discrete rule (its first-order
+  approximation, needing A·dt <= 1). Each side fills at most once per step;
+  both sides may fill in the same step.
+* Inventory stays in [−Q̄, Q̄]: at q = Q̄ the bid is not quoted, at q = −Q̄ the ask.
+
+Objective ``"risk_neutral"`` (Cartea–Jaimungal): maximise
+E[X_T + q_T·S_T − α·q_T² − φ·Σ_n q_{n+1}²·dt], terminal wealth minus a
+terminal liquidation penalty and a running inventory penalty.
+``"cara"`` (Avellaneda–Stoikov): maximise E[u(Π)] for the same penalised
+profit Π = X_T + q_T·S_T − (X_0 + q_0·S_0) − α·q_T² − φ·Σ q²·dt with the
+exponential utility u(Π) = (1 − e^{−γΠ})/γ (γ = ``risk_aversion``; u → Π as
+γ → 0, and it ranks outcomes as −e^{−γΠ} does).
+
+The default market is that of Avellaneda–Stoikov's simulation (s = 100, T = 1,
+σ = 2, dt = 0.005, A = 140, k = 1.5) with φ = 0.2 = γσ²/2 at their γ = 0.1
+(the running penalty that matches their risk aversion to first order),
+α = 0.5 and Q̄ = 50 (101 inventory levels).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from execgym.validation import params_from_kwargs, require_choice, require_int, require_real
+
+FILL_PROBABILITIES = ("poisson", "linear")
+PRICE_SHOCKS = ("gaussian", "binomial")
+OBJECTIVES = ("risk_neutral", "cara")
+TICK_TOLERANCE = 1e-9
+"""Relative tolerance for max_depth to be a whole number of ticks."""
+MAX_TICKS = 1000
+
+
+@dataclass(frozen=True)
+class MarketMakingParams:
+    """A market maker's market and objective (module docstring). Frozen; validated on construction."""
+
+    mid_price: float = 100.0
+    """S_0, currency per share."""
+    volatility: float = 2.0
+    """σ, currency per share per √time."""
+    drift: float = 0.0
+    """μ, currency per share per unit time."""
+    horizon: float = 1.0
+    """T, units of time."""
+    steps: int = 200
+    """N, decision steps of length dt = T/N."""
+    arrival_rate: float = 140.0
+    """A, market orders per unit time reaching a quote at the mid (depth 0), per side."""
+    depth_decay: float = 1.5
+    """k, per currency: the arrival rate at depth δ is A·e^{−kδ}."""
+    max_inventory: int = 50
+    """Q̄, shares: inventory stays in [−Q̄, Q̄]."""
+    initial_inventory: int = 0
+    """q_0, shares, in [−Q̄, Q̄]."""
+    inventory_penalty: float = 0.2
+    """φ, currency per share² per unit time: the running penalty φ·q²·dt per step."""
+    terminal_penalty: float = 0.5
+    """α, currency per share²: the liquidation penalty α·q_T² at the end."""
+    max_depth: float = 5.0
+    """δ_max, currency: quotes lie at depths [0, δ_max] from the mid on each side."""
+    tick_size: float | None = None
+    """None: continuous depths (Box actions); a tick h: depths 0, h, ..., δ_max (MultiDiscrete actions;
+    δ_max must be a whole number of ticks)."""
+    fill_probability: str = "poisson"
+    """"poisson": 1 − exp(−A·e^{−kδ}·dt); "linear": A·e^{−kδ}·dt (needs A·dt <= 1)."""
+    price_shocks: str = "gaussian"
+    """"gaussian" or "binomial" (±σ√dt, Avellaneda–Stoikov's random walk)."""
+    objective: str = "risk_neutral"
+    """"risk_neutral" (expected penalised profit) or "cara" (expected exponential utility of it)."""
+    risk_aversion: float | None = None
+    """γ, per currency: required with objective="cara", not accepted otherwise."""
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__.__get__(self)
+        set_("mid_price", require_real("mid_price", self.mid_price))
+        set_("volatility", require_real("volatility", self.volatility, low=0.0))
+        set_("drift", require_real("drift", self.drift))
+        set_("horizon", require_real("horizon", self.horizon, low=0.0, low_open=True))
+        set_("steps", require_int("steps", self.steps, low=1, high=10**6))
+        set_("arrival_rate", require_real("arrival_rate", self.arrival_rate, low=0.0, low_open=True))
+        set_("depth_decay", require_real("depth_decay", self.depth_decay, low=0.0, low_open=True))
+        set_("max_inventory", require_int("max_inventory", self.max_inventory, low=1, high=10**5))
+        set_("initial_inventory", require_int("initial_inventory", self.initial_inventory,
+                                              low=-self.max_inventory, high=self.max_inventory))
+        set_("inventory_penalty", require_real("inventory_penalty", self.inventory_penalty, low=0.0))
+        set_("terminal_penalty", require_real("terminal_penalty", self.terminal_penalty, low=0.0))
+        set_("max_depth", require_real("max_depth", self.max_depth, low=0.0, low_open=True))
+        set_("fill_probability", require_choice("fill_probability", self.fill_probability, FILL_PROBABILITIES))
+        set_("price_shocks", require_choice("price_shocks", self.price_shocks, PRICE_SHOCKS))
+        set_("objective", require_choice("objective", self.objective, OBJECTIVES))
+        self._check_tick_size(set_)
+        self._check_risk_aversion(set_)
+        if self.fill_probability == "linear" and self.arrival_rate * self.dt > 1.0:
+            raise ValueError(f"fill_probability='linear' needs arrival_rate·dt <= 1 (a probability), got "
+                             f"arrival_rate·horizon/steps = {self.arrival_rate * self.dt:g}; raise steps to at least "
+                             f"{math.ceil(self.arrival_rate * self.horizon)} or use fill_probability='poisson'")
+
+    def _check_tick_size(self, set_) -> None:
+        if self.tick_size is None:
+            return
+        tick = require_real("tick_size", self.tick_size, low=0.0, high=self.max_depth, low_open=True)
+        ticks = self.max_depth / tick
+        if abs(ticks - round(ticks)) > TICK_TOLERANCE * ticks or round(ticks) > MAX_TICKS:
+            raise ValueError(f"max_depth / tick_size must be a whole number of ticks in 1..{MAX_TICKS}, got "
+                             f"{self.max_depth:g} / {tick:g} = {ticks:g}")
+        set_("tick_size", tick)
+
+    def _check_risk_aversion(self, set_) -> None:
+        if self.objective == "cara":
+            if self.risk_aversion is None:
+                raise ValueError("objective='cara' needs risk_aversion (γ > 0, per currency)")
+            set_("risk_aversion", require_real("risk_aversion", self.risk_aversion, low=0.0, low_open=True))
+        elif self.risk_aversion is not None:
+            raise ValueError(f"risk_aversion is used only with objective='cara', got risk_aversion = "
+                             f"{self.risk_aversion!r} with objective = {self.objective!r}; for risk aversion under "
+                             "the risk-neutral objective set inventory_penalty (φ ≈ γσ²/2)")
+
+    @classmethod
+    def from_kwargs(cls, params: "MarketMakingParams | None" = None, **kwargs) -> "MarketMakingParams":
+        """``params`` as given, or built from keyword arguments; unknown names raise."""
+        return params_from_kwargs(cls, params, kwargs, "MarketMaking")
+
+    @property
+    def dt(self) -> float:
+        """Step length T/N."""
+        return self.horizon / self.steps
+
+    @property
+    def levels(self) -> int:
+        """2Q̄ + 1 inventory levels."""
+        return 2 * self.max_inventory + 1
+
+    @property
+    def inventories(self) -> np.ndarray:
+        """(2Q̄+1,) int64: the inventory levels −Q̄..Q̄."""
+        return np.arange(-self.max_inventory, self.max_inventory + 1)
+
+    @property
+    def discrete(self) -> bool:
+        """True when quotes are on a tick grid (MultiDiscrete actions)."""
+        return self.tick_size is not None
+
+    @property
+    def ticks(self) -> int | None:
+        """δ_max / tick_size: the largest depth in ticks (None for continuous depths)."""
+        return None if self.tick_size is None else round(self.max_depth / self.tick_size)
+
+    @property
+    def depth_grid(self) -> np.ndarray | None:
+        """(ticks + 1,) the quotable depths 0, h, ..., δ_max (None for continuous depths)."""
+        return None if self.tick_size is None else np.arange(self.ticks + 1) * self.tick_size
+
+    def fill_probabilities(self, depths) -> np.ndarray:
+        """Probability that a quote at ``depths`` (any shape) fills within one step."""
+        rate_dt = self.arrival_rate * np.exp(-self.depth_decay * np.asarray(depths, dtype=np.float64)) * self.dt
+        return -np.expm1(-rate_dt) if self.fill_probability == "poisson" else rate_dt

@@ -1,0 +1,253 @@
+"""Optimal bid and ask depths of one market-making step, for every inventory level at once.
+
+A quote at depth δ >= 0 fills within a step with probability p(δ): Poisson
+arrivals at rate A·e^{−kδ} give p = 1 − exp(−u), u = A·dt·e^{−kδ}, and the
+linear rule gives p = u. The two sides fill independently. With g(q') the
+value of ending the step at inventory q' (after the step's running reward),
+the step's expected value of quoting (δ_b, δ_a) at inventory q is
+
+* risk neutral (maximise)::
+
+      J = p_b·(δ_b + Δ⁺) + p_a·(δ_a + Δ⁻) + p_b·p_a·C,
+      Δ⁺ = g(q+1) − g(q),  Δ⁻ = g(q−1) − g(q),  C = −(Δ⁺ + Δ⁻),   V = g(q) + max J
+
+  (the last term is the step where both sides fill and q is unchanged);
+
+* exponential utility (minimise E[e^{−γ·gain}·h(q')], h > 0)::
+
+      E = (1−p_b)(1−p_a)·h(q) + p_b(1−p_a)·e_b·h(q+1) + (1−p_b)p_a·e_a·h(q−1) + p_b·p_a·e_b·e_a·h(q),
+      e_b = e^{−γδ_b},  e_a = e^{−γδ_a}.
+
+For one side with the other held fixed, both become "maximise p(δ)·r(δ)" with
+a margin r: r = δ + c with c = Δ⁺ + p_a·C (bid; ask alike) in the risk-neutral
+case, and r = 1 − ρ·e^{−γδ}, ρ = B/D, in the exponential case (E = D −
+p_b·(D − B·e_b), D = (1−p_a)h(q) + p_a·e_a·h(q−1), B = (1−p_a)h(q+1) +
+p_a·e_a·h(q)). Both p and r are log-concave in δ, so p·r is unimodal and its
+maximiser is the unique root of the first-order condition
+
+    F(δ) = (log p)'(δ) + (log r)'(δ) = 0,     (log p)' = −k·u/(e^u − 1) (Poisson), −k (linear)
+
+clipped to [0, δ_max]. With the linear rule the root is in closed form:
+δ = 1/k − c (risk neutral; Cartea–Jaimungal's quote) and
+δ = (ln ρ + ln(1 + γ/k))/γ (exponential; the Avellaneda–Stoikov /
+Guéant–Lehalle–Fernandez-Tapia quote). With Poisson fills (log p)' > −k, so
+the root lies right of that closed form, which starts a bracketed Newton
+iteration (bisection whenever Newton leaves the bracket) run to 1e-13.
+
+The two sides interact only through the both-fill term (p_b·p_a·C, or the
+cross terms of E), which is O(dt²). They are solved jointly by alternating
+the exact one-side maximisers (each side against the other's last
+probability) until neither depth moves by more than 1e-12: a fixed point is
+a stationary point of J. J is jointly concave in (p_b, p_a) (each one-side
+term p·δ(p) is concave in p, the cross term is bilinear and small), so the
+stationary point is the maximum; the tests hold it against a fine
+two-dimensional grid search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TOLERANCE = 1e-10
+MAX_ITERATIONS = 200
+
+
+@dataclass(frozen=True)
+class FillModel:
+    """p(δ) for one step: ``rate_dt`` = A·dt, ``decay`` = k (per currency), ``poisson`` (else linear)."""
+
+    rate_dt: float
+    decay: float
+    poisson: bool
+
+    def probability(self, depth: np.ndarray) -> np.ndarray:
+        """p(δ): 1 − exp(−A·dt·e^{−kδ}) (Poisson) or A·dt·e^{−kδ} (linear)."""
+        u = self.rate_dt * np.exp(-self.decay * depth)
+        return -np.expm1(-u) if self.poisson else u
+
+    def log_slopes(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """((log p)', (log p)'') at ``depth``."""
+        k = self.decay
+        if not self.poisson:
+            return np.full_like(depth, -k), np.zeros_like(depth)
+        u = self.rate_dt * np.exp(-k * depth)
+        em1 = np.expm1(u)
+        ratio = u / em1
+        return -k * ratio, k * k * ratio * (em1 - u * (em1 + 1.0)) / em1
+
+
+@dataclass(frozen=True)
+class SpreadMargin:
+    """Risk-neutral margin r(δ) = δ + c (c per inventory level)."""
+
+    c: np.ndarray
+
+    @property
+    def zero(self) -> np.ndarray:
+        """The depth where r = 0: −c."""
+        return -self.c
+
+    def log_slopes(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """((log r)', (log r)'') = (1/(δ + c), −1/(δ + c)²)."""
+        inverse = 1.0 / (depth + self.c)
+        return inverse, -inverse * inverse
+
+    def linear_root(self, decay: float) -> np.ndarray:
+        """The maximiser under linear fills: 1/k − c."""
+        return 1.0 / decay - self.c
+
+
+@dataclass(frozen=True)
+class UtilityMargin:
+    """Exponential-utility margin r(δ) = 1 − ρ·e^{−γδ} (ρ > 0 per inventory level)."""
+
+    rho: np.ndarray
+    gamma: float
+
+    @property
+    def zero(self) -> np.ndarray:
+        """The depth where r = 0: ln(ρ)/γ."""
+        return np.log(self.rho) / self.gamma
+
+    def log_slopes(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """((log r)', (log r)'') = (γ/(y − 1), −γ²·y/(y − 1)²) with y = e^{γδ}/ρ."""
+        y = np.exp(self.gamma * depth) / self.rho
+        inverse = 1.0 / (y - 1.0)
+        return self.gamma * inverse, -self.gamma**2 * y * inverse * inverse
+
+    def linear_root(self, decay: float) -> np.ndarray:
+        """The maximiser under linear fills: (ln ρ + ln(1 + γ/k))/γ."""
+        return (np.log(self.rho) + np.log1p(self.gamma / decay)) / self.gamma
+
+
+@dataclass(frozen=True)
+class StepQuotes:
+    """The optimal depths of one step per inventory level: ``bid``, ``ask`` (currency; δ_max on a side not
+    quoted), their fill probabilities ``bid_probability``, ``ask_probability`` (0 where not quoted) and the
+    step's optimal ``value`` (risk neutral: V = g(q) + max J; utility: min E, in units of h(q))."""
+
+    bid: np.ndarray
+    ask: np.ndarray
+    bid_probability: np.ndarray
+    ask_probability: np.ndarray
+    value: np.ndarray
+
+
+def _joint_depths(fills: FillModel, max_depth: float, quoted: np.ndarray, margins, guess: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides' optimal depths, stacked as rows [bid, ask] of (2, L) arrays (module docstring).
+
+    ``margins(p, δ)`` gives the stacked margin (2L,) of each side against the other side's current fill
+    probability p and depth δ; ``quoted`` (2, L) the sides quoted; ``guess`` (2, L) nearby depths (e.g. the
+    next step's) or None for the linear-fill root. Each iteration takes one Newton step on every side's
+    first-order condition F = 0 against the other side's last iterate (a step that would leave the margin's
+    domain r > 0 goes halfway to its edge instead), then projects on [0, δ_max]: F is decreasing, so a root
+    outside the box means the optimum is at the nearer end. Stops when no depth moves by more than
+    1e-10 (the value is flat to second order at the optimum). Returns the depths (δ_max where not quoted) and
+    their probabilities (0 there).
+    """
+    if guess is None:
+        depth, probability = np.full(quoted.size, max_depth), np.zeros(quoted.shape)
+    else:
+        depth, probability = guess.ravel(), np.where(quoted, fills.probability(guess), 0.0)
+    for iteration in range(MAX_ITERATIONS):
+        margin = margins(probability[::-1], depth.reshape(quoted.shape)[::-1])
+        edge = margin.zero
+        if iteration == 0 and guess is None:
+            depth = np.clip(margin.linear_root(fills.decay), 0.0, max_depth)
+        depth = np.where(edge < depth, depth, max_depth)
+        p1, p2 = fills.log_slopes(depth)
+        r1, r2 = margin.log_slopes(depth)
+        newton = depth - (p1 + r1) / (p2 + r2)
+        newton = np.where(newton > edge, newton, 0.5 * (depth + edge))
+        new = np.where(quoted.ravel() & (edge < max_depth), np.clip(newton, 0.0, max_depth), max_depth)
+        moved = np.abs(new - depth).max()
+        depth = new
+        probability = np.where(quoted, fills.probability(depth.reshape(quoted.shape)), 0.0)
+        if moved <= TOLERANCE:
+            return depth.reshape(quoted.shape), probability
+    raise RuntimeError("the optimal-depth iteration did not converge")
+
+
+def _quoted_sides(levels: int) -> np.ndarray:
+    """(2, L) bool: the bid is quoted below the top level, the ask above the bottom one."""
+    index = np.arange(levels)
+    return np.stack([index < levels - 1, index > 0])
+
+
+def _neighbour_steps(values: np.ndarray) -> np.ndarray:
+    """(2, L): [v(q+1) − v(q), v(q−1) − v(q)], 0 where the neighbour does not exist."""
+    return np.stack([np.append(values[1:] - values[:-1], 0.0), np.insert(values[:-1] - values[1:], 0, 0.0)])
+
+
+def risk_neutral_value(continuation: np.ndarray, depth: np.ndarray, probability: np.ndarray) -> np.ndarray:
+    """g(q) + J at every level for quotes ``depth`` (2, L, ...) [bid, ask] filling with ``probability``
+    (2, L, ...) (0 on a side not quoted); trailing axes (candidate quotes) broadcast."""
+    extra = (1,) * (depth.ndim - 2)
+    g = continuation.reshape(continuation.shape + extra)
+    steps = _neighbour_steps(continuation).reshape((2,) + g.shape)  # [Δ⁺, Δ⁻]
+    return g + (probability * (depth + steps)).sum(axis=0) - probability[0] * probability[1] * (steps[0] + steps[1])
+
+
+def utility_value(log_h: np.ndarray, depth: np.ndarray, probability: np.ndarray, gamma: float) -> np.ndarray:
+    """log h(q) + log E at every level for quotes ``depth`` (2, L, ...) filling with ``probability``
+    (2, L, ...); trailing axes broadcast."""
+    extra = (1,) * (depth.ndim - 2)
+    ratios = np.exp(_neighbour_steps(log_h)).reshape((2,) + log_h.shape + extra)  # [h(q+1)/h(q), h(q−1)/h(q)]
+    p, e = probability, probability * np.exp(-gamma * depth)
+    expected = (1 - p[0]) * (1 - p[1]) + e[0] * (1 - p[1]) * ratios[0] + (1 - p[0]) * e[1] * ratios[1] + e[0] * e[1]
+    return log_h.reshape(log_h.shape + extra) + np.log(expected)
+
+
+def risk_neutral_quotes(fills: FillModel, continuation: np.ndarray, max_depth: float,
+                        guess: StepQuotes | None = None) -> StepQuotes:
+    """Maximise J at every level of ``continuation`` = g(q') over q' = −Q̄..Q̄ (no bid at Q̄, no ask at −Q̄);
+    ``guess``, a nearby step's solution, starts the iterations."""
+    steps = _neighbour_steps(continuation)  # [Δ⁺, Δ⁻]
+    both = -(steps[0] + steps[1])
+    depth, p = _joint_depths(fills, max_depth, _quoted_sides(continuation.shape[0]),
+                             lambda other_p, other_depth: SpreadMargin((steps + other_p * both).ravel()),
+                             None if guess is None else np.stack([guess.bid, guess.ask]))
+    return StepQuotes(depth[0], depth[1], p[0], p[1], risk_neutral_value(continuation, depth, p))
+
+
+def utility_quotes(fills: FillModel, log_h: np.ndarray, gamma: float, max_depth: float,
+                   guess: StepQuotes | None = None) -> StepQuotes:
+    """Minimise E at every level of ``log_h`` = log h(q') over q' = −Q̄..Q̄; ``value`` is log h(q) + log min E
+    (ratios h(q±1)/h(q) keep every number moderate); ``guess`` as in :func:`risk_neutral_quotes`."""
+    ratios = np.exp(_neighbour_steps(log_h))  # [h(q+1)/h(q), h(q−1)/h(q)]
+
+    def margins(other_p, other_depth):
+        other_e = other_p * np.exp(-gamma * other_depth)
+        rho = ((1 - other_p) * ratios + other_e) / ((1 - other_p) + other_e * ratios[::-1])
+        return UtilityMargin(rho.ravel(), gamma)
+
+    depth, p = _joint_depths(fills, max_depth, _quoted_sides(log_h.shape[0]), margins,
+                             None if guess is None else np.stack([guess.bid, guess.ask]))
+    return StepQuotes(depth[0], depth[1], p[0], p[1], utility_value(log_h, depth, p, gamma))
+
+
+def grid_quotes(probabilities: np.ndarray, depths: np.ndarray, continuation: np.ndarray,
+                gamma: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The best pair of grid depths at every level, by exhaustive search over all (bid, ask) pairs.
+
+    ``depths`` (M,) with fill probabilities ``probabilities`` (M,); ``continuation`` is g(q') (risk neutral,
+    ``gamma`` None) or log h(q') (exponential utility). Returns (bid index (L,), ask index (L,), value (L,)),
+    ties to the lowest flat index (bid·M + ask); the value as in :func:`risk_neutral_value` or
+    :func:`utility_value`. O(L·M²) time and memory.
+    """
+    levels, m = continuation.shape[0], depths.shape[0]
+    shape = (2, levels, m, m)
+    depth = np.broadcast_to(np.stack(np.meshgrid(depths, depths, indexing="ij"))[:, None], shape)
+    quoted = _quoted_sides(levels)[:, :, None, None]
+    probability = np.where(quoted, np.stack(np.meshgrid(probabilities, probabilities, indexing="ij"))[:, None], 0.0)
+    if gamma is None:
+        objective = risk_neutral_value(continuation, depth, probability)
+    else:
+        objective = -utility_value(continuation, depth, probability, gamma)
+    flat = objective.reshape(levels, m * m)
+    best = flat.argmax(axis=1)
+    top = flat[np.arange(levels), best]
+    return best // m, best % m, top if gamma is None else -top
