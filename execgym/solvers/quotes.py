@@ -35,32 +35,46 @@ the root lies right of that closed form, which starts a bracketed Newton
 iteration (bisection whenever Newton leaves the bracket) run to 1e-13.
 
 The two sides interact only through the both-fill term (p_b·p_a·C, or the
-cross terms of E), which is O(dt²). They are solved jointly by alternating
-the exact one-side maximisers (each side against the other's last
-probability) until neither depth moves by more than 1e-12: a fixed point is
-a stationary point of J. J is jointly concave in (p_b, p_a) (each one-side
-term p·δ(p) is concave in p, the cross term is bilinear and small), so the
-stationary point is the maximum; the tests hold it against a fine
-two-dimensional grid search.
+cross terms of E), which is O(dt²). They are solved jointly: every iteration
+takes one Newton step on each side's condition against the other side's last
+iterate, until no depth moves by more than 1e-10 (a fixed point is a
+stationary point of the step's objective).
+
+When is that stationary point the optimum? In the fill probabilities,
+J(p_b, p_a) = f(p_b) + f(p_a) + p_b·Δ⁺ + p_a·Δ⁻ + p_b·p_a·C with f(p) = p·δ(p)
+concave, so J is jointly concave, and its stationary point the global
+maximum, wherever |C| < min −f'' over the quotable probabilities
+(:meth:`FillModel.concavity`; 3.0 against |C| <= 1.0 at the default market).
+Levels that meet this, and the two end levels (one side quoted: a concave
+one-dimensional problem), are ``certified``. At the others (strong curvature of
+the continuation, or an iteration that did not settle), and at every level
+of the exponential-utility objective, for which no such certificate is
+derived, a safety net compares the stationary point with the best pair of a
+33 × 33 grid and with the iteration restarted from that pair, and keeps the
+best of the three. The tests hold both objectives against fine grid searches.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 TOLERANCE = 1e-10
-MAX_ITERATIONS = 200
+MAX_ITERATIONS = 100
+SAFETY_POINTS = 33
 
 
 @dataclass(frozen=True)
 class FillModel:
-    """p(δ) for one step: ``rate_dt`` = A·dt, ``decay`` = k (per currency), ``poisson`` (else linear)."""
+    """p(δ) for one step: ``rate_dt`` = A·dt, ``decay`` = k (per currency), ``poisson`` (else linear), for
+    quotes at depths [0, ``max_depth``]."""
 
     rate_dt: float
     decay: float
     poisson: bool
+    max_depth: float
 
     def probability(self, depth: np.ndarray) -> np.ndarray:
         """p(δ): 1 − exp(−A·dt·e^{−kδ}) (Poisson) or A·dt·e^{−kδ} (linear)."""
@@ -76,6 +90,20 @@ class FillModel:
         em1 = np.expm1(u)
         ratio = u / em1
         return -k * ratio, k * k * ratio * (em1 - u * (em1 + 1.0)) / em1
+
+
+    @cached_property
+    def concavity(self) -> float:
+        """min over δ ∈ [0, δ_max] of −f''(p), f(p) = p·δ(p) the spread income as a function of the fill
+        probability: −f'' = 1/(k·p) (linear), (2(1−p)u − p(1−u))/(k(1−p)²u²) with u = −ln(1−p) (Poisson),
+        evaluated on 2001 depths and shrunk by 1 % for the gaps between them."""
+        depth = np.linspace(0.0, self.max_depth, 2001)
+        p, u = self.probability(depth), self.rate_dt * np.exp(-self.decay * depth)
+        if not self.poisson:
+            curvature = 1.0 / (self.decay * p)
+        else:
+            curvature = (2 * (1 - p) * u - p * (1 - u)) / (self.decay * (1 - p) ** 2 * u**2)
+        return 0.99 * float(curvature.min())
 
 
 @dataclass(frozen=True)
@@ -126,17 +154,20 @@ class UtilityMargin:
 class StepQuotes:
     """The optimal depths of one step per inventory level: ``bid``, ``ask`` (currency; δ_max on a side not
     quoted), their fill probabilities ``bid_probability``, ``ask_probability`` (0 where not quoted) and the
-    step's optimal ``value`` (risk neutral: V = g(q) + max J; utility: min E, in units of h(q))."""
+    step's optimal ``value`` (risk neutral: V = g(q) + max J; utility: log h(q) + log min E); ``certified``
+    (L,): True where the optimum is proven global (module docstring), False where it is the best of the
+    stationary point and a polished grid search."""
 
     bid: np.ndarray
     ask: np.ndarray
     bid_probability: np.ndarray
     ask_probability: np.ndarray
     value: np.ndarray
+    certified: np.ndarray
 
 
-def _joint_depths(fills: FillModel, max_depth: float, quoted: np.ndarray, margins, guess: np.ndarray | None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _joint_depths(fills: FillModel, quoted: np.ndarray, margins, guess: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Both sides' optimal depths, stacked as rows [bid, ask] of (2, L) arrays (module docstring).
 
     ``margins(p, δ)`` gives the stacked margin (2L,) of each side against the other side's current fill
@@ -145,9 +176,10 @@ def _joint_depths(fills: FillModel, max_depth: float, quoted: np.ndarray, margin
     first-order condition F = 0 against the other side's last iterate (a step that would leave the margin's
     domain r > 0 goes halfway to its edge instead), then projects on [0, δ_max]: F is decreasing, so a root
     outside the box means the optimum is at the nearer end. Stops when no depth moves by more than
-    1e-10 (the value is flat to second order at the optimum). Returns the depths (δ_max where not quoted) and
-    their probabilities (0 there).
+    1e-10 (the value is flat to second order at the optimum) or after 100 iterations. Returns the depths
+    (δ_max where not quoted), their probabilities (0 there) and which levels (L,) settled.
     """
+    max_depth = fills.max_depth
     if guess is None:
         depth, probability = np.full(quoted.size, max_depth), np.zeros(quoted.shape)
     else:
@@ -163,12 +195,32 @@ def _joint_depths(fills: FillModel, max_depth: float, quoted: np.ndarray, margin
         newton = depth - (p1 + r1) / (p2 + r2)
         newton = np.where(newton > edge, newton, 0.5 * (depth + edge))
         new = np.where(quoted.ravel() & (edge < max_depth), np.clip(newton, 0.0, max_depth), max_depth)
-        moved = np.abs(new - depth).max()
+        moved = np.abs(new - depth)
         depth = new
         probability = np.where(quoted, fills.probability(depth.reshape(quoted.shape)), 0.0)
-        if moved <= TOLERANCE:
-            return depth.reshape(quoted.shape), probability
-    raise RuntimeError("the optimal-depth iteration did not converge")
+        if moved.max() <= TOLERANCE:
+            break
+    return depth.reshape(quoted.shape), probability, (moved <= TOLERANCE).reshape(quoted.shape).all(axis=0)
+
+
+def _safety_net(fills: FillModel, margins, depth: np.ndarray, suspect: np.ndarray,
+                value_of, grid_search) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """At the ``suspect`` levels, the best of the stationary point ``depth`` (2, L), the best pair of a
+    33-point grid (``grid_search(probabilities, depths)`` -> bid index, ask index, value) and the joint
+    iteration restarted from that pair; ``value_of(depth)`` scores quotes (higher is better). Returns the
+    depths, their probabilities and whether the stationary point stood (L,) (it was not beaten)."""
+    max_depth = fills.max_depth
+    quoted = _quoted_sides(depth.shape[1])
+    grid = np.linspace(0.0, max_depth, SAFETY_POINTS)
+    bid, ask, _ = grid_search(fills.probability(grid), grid)
+    gridded = np.where(quoted, np.stack([grid[bid], grid[ask]]), max_depth)
+    polished, _, _ = _joint_depths(fills, quoted, margins, np.where(suspect, gridded, depth))
+    candidates = np.stack([depth, gridded, polished])
+    scores = np.stack([value_of(candidate) for candidate in candidates])
+    best = np.where(suspect, scores.argmax(axis=0), 0)
+    chosen = candidates[best, :, np.arange(depth.shape[1])].T
+    stood = scores[0] >= scores[best, np.arange(depth.shape[1])]
+    return chosen, np.where(quoted, fills.probability(chosen), 0.0), stood
 
 
 def _quoted_sides(levels: int) -> np.ndarray:
@@ -201,32 +253,51 @@ def utility_value(log_h: np.ndarray, depth: np.ndarray, probability: np.ndarray,
     return log_h.reshape(log_h.shape + extra) + np.log(expected)
 
 
-def risk_neutral_quotes(fills: FillModel, continuation: np.ndarray, max_depth: float,
-                        guess: StepQuotes | None = None) -> StepQuotes:
+def risk_neutral_quotes(fills: FillModel, continuation: np.ndarray, guess: StepQuotes | None = None) -> StepQuotes:
     """Maximise J at every level of ``continuation`` = g(q') over q' = −Q̄..Q̄ (no bid at Q̄, no ask at −Q̄);
-    ``guess``, a nearby step's solution, starts the iterations."""
-    steps = _neighbour_steps(continuation)  # [Δ⁺, Δ⁻]
+    ``guess``, a nearby step's solution, starts the iterations. Certified where |C| < min −f''."""
+    g = continuation
+    steps = _neighbour_steps(g)  # [Δ⁺, Δ⁻]
     both = -(steps[0] + steps[1])
-    depth, p = _joint_depths(fills, max_depth, _quoted_sides(continuation.shape[0]),
-                             lambda other_p, other_depth: SpreadMargin((steps + other_p * both).ravel()),
-                             None if guess is None else np.stack([guess.bid, guess.ask]))
-    return StepQuotes(depth[0], depth[1], p[0], p[1], risk_neutral_value(continuation, depth, p))
+    quoted = _quoted_sides(g.shape[0])
+
+    def margins(other_p, other_depth):
+        return SpreadMargin((steps + other_p * both).ravel())
+
+    def value_of(depth):
+        return risk_neutral_value(g, depth, np.where(quoted, fills.probability(depth), 0.0))
+
+    depth, p, settled = _joint_depths(fills, quoted, margins, _guess(guess))
+    certified = settled & ((np.abs(both) < fills.concavity) | ~quoted.all(axis=0))  # one side: concave
+    if not certified.all():
+        depth, p, _ = _safety_net(fills, margins, depth, ~certified, value_of,
+                                  lambda probabilities, depths: grid_quotes(probabilities, depths, g))
+    return StepQuotes(depth[0], depth[1], p[0], p[1], value_of(depth), certified)
 
 
-def utility_quotes(fills: FillModel, log_h: np.ndarray, gamma: float, max_depth: float,
-                   guess: StepQuotes | None = None) -> StepQuotes:
+def utility_quotes(fills: FillModel, log_h: np.ndarray, gamma: float, guess: StepQuotes | None = None) -> StepQuotes:
     """Minimise E at every level of ``log_h`` = log h(q') over q' = −Q̄..Q̄; ``value`` is log h(q) + log min E
-    (ratios h(q±1)/h(q) keep every number moderate); ``guess`` as in :func:`risk_neutral_quotes`."""
+    (ratios h(q±1)/h(q) keep every number moderate); ``guess`` as in :func:`risk_neutral_quotes`. Never
+    certified: every level is checked by the grid search of the safety net."""
     ratios = np.exp(_neighbour_steps(log_h))  # [h(q+1)/h(q), h(q−1)/h(q)]
+    quoted = _quoted_sides(log_h.shape[0])
 
     def margins(other_p, other_depth):
         other_e = other_p * np.exp(-gamma * other_depth)
         rho = ((1 - other_p) * ratios + other_e) / ((1 - other_p) + other_e * ratios[::-1])
         return UtilityMargin(rho.ravel(), gamma)
 
-    depth, p = _joint_depths(fills, max_depth, _quoted_sides(log_h.shape[0]), margins,
-                             None if guess is None else np.stack([guess.bid, guess.ask]))
-    return StepQuotes(depth[0], depth[1], p[0], p[1], utility_value(log_h, depth, p, gamma))
+    def value_of(depth):
+        return -utility_value(log_h, depth, np.where(quoted, fills.probability(depth), 0.0), gamma)
+
+    depth, p, _ = _joint_depths(fills, quoted, margins, _guess(guess))
+    depth, p, _ = _safety_net(fills, margins, depth, np.ones(log_h.shape[0], dtype=bool), value_of,
+                              lambda probabilities, depths: grid_quotes(probabilities, depths, log_h, gamma))
+    return StepQuotes(depth[0], depth[1], p[0], p[1], -value_of(depth), np.zeros(log_h.shape[0], dtype=bool))
+
+
+def _guess(step: StepQuotes | None) -> np.ndarray | None:
+    return None if step is None else np.stack([step.bid, step.ask])
 
 
 def grid_quotes(probabilities: np.ndarray, depths: np.ndarray, continuation: np.ndarray,

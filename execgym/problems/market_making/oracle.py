@@ -38,7 +38,7 @@ from execgym.solvers.quotes import (FillModel, grid_quotes, risk_neutral_quotes,
 def fill_model(params: MarketMakingParams) -> FillModel:
     """The fill probability of one step of ``params``."""
     return FillModel(rate_dt=params.arrival_rate * params.dt, decay=params.depth_decay,
-                     poisson=params.fill_probability == "poisson")
+                     poisson=params.fill_probability == "poisson", max_depth=params.max_depth)
 
 
 def running_reward(params: MarketMakingParams, inventories: np.ndarray) -> np.ndarray:
@@ -63,12 +63,16 @@ class QuoteTables:
     """The optimal quotes and values of every (step, inventory).
 
     ``bid``, ``ask``: (N, 2Q̄+1) depths (currency; δ_max on a side not quoted); ``values``: (N+1, 2Q̄+1),
-    V_n(q) (risk neutral) or log θ_n(q) (utility), row N the terminal one.
+    V_n(q) (risk neutral) or log θ_n(q) (utility), row N the terminal one; ``certified``: (N, 2Q̄+1) True
+    where the quotes are proven optimal (:mod:`execgym.solvers.quotes`: exhaustive on a tick grid, the
+    concavity certificate for continuous risk-neutral quotes; never for continuous utility quotes, which
+    are checked by a grid search instead).
     """
 
     bid: np.ndarray
     ask: np.ndarray
     values: np.ndarray
+    certified: np.ndarray
 
 
 def solve(params: MarketMakingParams) -> QuoteTables:
@@ -77,6 +81,7 @@ def solve(params: MarketMakingParams) -> QuoteTables:
     levels, steps = params.levels, params.steps
     bid, ask = np.empty((steps, levels)), np.empty((steps, levels))
     values = np.empty((steps + 1, levels))
+    certified = np.ones((steps, levels), dtype=bool)
     utility = params.objective == "cara"
     gamma = params.risk_aversion
     values[steps] = gamma * params.terminal_penalty * q**2 if utility else -params.terminal_penalty * q**2
@@ -93,11 +98,11 @@ def solve(params: MarketMakingParams) -> QuoteTables:
             bid[n], ask[n] = grid[i], grid[j]
             continue
         if utility:
-            step = utility_quotes(fills, continuation, gamma, params.max_depth, step)
+            step = utility_quotes(fills, continuation, gamma, step)
         else:
-            step = risk_neutral_quotes(fills, continuation, params.max_depth, step)
-        bid[n], ask[n], values[n] = step.bid, step.ask, step.value
-    return QuoteTables(bid=bid, ask=ask, values=values)
+            step = risk_neutral_quotes(fills, continuation, step)
+        bid[n], ask[n], values[n], certified[n] = step.bid, step.ask, step.value, step.certified
+    return QuoteTables(bid=bid, ask=ask, values=values, certified=certified)
 
 
 def policy_value(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray) -> float:
@@ -199,7 +204,7 @@ def discounted_quotes(params: MarketMakingParams, discount_rate: float, toleranc
     values = np.zeros(params.levels)
     step = None
     for iteration in range(1, max_iterations + 1):
-        step = risk_neutral_quotes(fills, beta * values + holding, params.max_depth, step)
+        step = risk_neutral_quotes(fills, beta * values + holding, step)
         change = float(np.abs(step.value - values).max())
         values = step.value
         bound = beta * change / (1.0 - beta)
