@@ -33,6 +33,7 @@ from execgym.problems.market_making.env import depth_actions
 from execgym.problems.market_making.params import MarketMakingParams
 from execgym.solvers.quotes import (FillModel, grid_quotes, risk_neutral_quotes, risk_neutral_value, utility_quotes,
                                    utility_value)
+from execgym.validation import require_int
 
 
 def fill_model(params: MarketMakingParams) -> FillModel:
@@ -105,9 +106,9 @@ def solve(params: MarketMakingParams) -> QuoteTables:
     return QuoteTables(bid=bid, ask=ask, values=values, certified=certified)
 
 
-def policy_value(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray) -> float:
-    """The exact E[Σ reward] of quoting the depths ``bid``, ``ask`` (N, 2Q̄+1) at (step, inventory), in the
-    env's reward units: the oracle's recursion with the quotes given instead of maximised."""
+def _start_value(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray) -> float:
+    """V_0(q_0) (risk neutral) or log θ_0(q_0) (utility) of quoting the tables ``bid``, ``ask``: the oracle's
+    recursion with the quotes given instead of maximised."""
     bid, ask = np.asarray(bid, dtype=np.float64), np.asarray(ask, dtype=np.float64)
     shape = (params.steps, params.levels)
     if bid.shape != shape or ask.shape != shape:
@@ -128,8 +129,21 @@ def policy_value(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray) -
         continuation = value + holding
         value = (utility_value(continuation, depth, probability, gamma) if utility
                  else risk_neutral_value(continuation, depth, probability))
-    start = value[params.initial_inventory + params.max_inventory]
-    return float(-np.expm1(start) / gamma) if utility else float(start)
+    return float(value[params.initial_inventory + params.max_inventory])
+
+
+def policy_value(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray) -> float:
+    """The exact E[Σ reward] of quoting the depths ``bid``, ``ask`` (N, 2Q̄+1) at (step, inventory), in the
+    env's reward units (−inf under "cara" when E[e^{−γΠ}] overflows: see :func:`policy_certainty_equivalent`)."""
+    start = _start_value(params, bid, ask)
+    return float(-np.expm1(start) / params.risk_aversion) if params.objective == "cara" else start
+
+
+def policy_certainty_equivalent(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray) -> float:
+    """The exact certainty equivalent −ln E[e^{−γΠ}]/γ of the quote tables under "cara" (currency; finite
+    where the expected utility overflows), or E[Π] under "risk_neutral"."""
+    start = _start_value(params, bid, ask)
+    return -start / params.risk_aversion if params.objective == "cara" else start
 
 
 class QuotePolicy:
@@ -195,6 +209,7 @@ def discounted_quotes(params: MarketMakingParams, discount_rate: float, toleranc
         raise ValueError(f"discount_rate must be > 0 (per unit time), got {discount_rate!r}")
     if not tolerance > 0.0:
         raise ValueError(f"tolerance must be > 0, got {tolerance!r}")
+    max_iterations = require_int("max_iterations", max_iterations, low=1)
     if params.objective != "risk_neutral" or params.discrete:
         raise ValueError("discounted_quotes solves the risk-neutral objective with continuous depths; got "
                          f"objective = {params.objective!r}, tick_size = {params.tick_size!r}")

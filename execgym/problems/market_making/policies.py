@@ -48,7 +48,18 @@ def avellaneda_stoikov_spread(params: MarketMakingParams, risk_aversion: float,
     gamma = require_real("risk_aversion", risk_aversion, low=0.0, low_open=True)
     time_left = params.horizon - params.dt * np.arange(params.steps)
     base = 2.0 / gamma * np.log1p(gamma / params.depth_decay)
-    return base + (gamma * params.volatility**2 * time_left if time_dependent_spread else 0.0)
+    return base + (gamma * params.volatility**2 * time_left if time_dependent_spread else np.zeros(params.steps))
+
+
+def avellaneda_stoikov_depths(params: MarketMakingParams, risk_aversion: float, time_dependent_spread: bool = True
+                              ) -> tuple[np.ndarray, np.ndarray]:
+    """The Avellaneda–Stoikov (bid, ask) depths (N, 2Q̄+1) before the clip to [0, δ_max]:
+    ψ_t/2 ± q·γσ²(T − t), negative where the reservation price is beyond the mid by more than ψ_t/2."""
+    gamma = require_real("risk_aversion", risk_aversion, low=0.0, low_open=True)
+    time_left = (params.horizon - params.dt * np.arange(params.steps))[:, None]
+    skew = params.inventories[None, :] * gamma * params.volatility**2 * time_left
+    half = avellaneda_stoikov_spread(params, gamma, time_dependent_spread)[:, None] / 2.0
+    return half + skew, half - skew
 
 
 def avellaneda_stoikov(params: MarketMakingParams, risk_aversion: float | None = None,
@@ -58,8 +69,4 @@ def avellaneda_stoikov(params: MarketMakingParams, risk_aversion: float | None =
     gamma = params.risk_aversion if risk_aversion is None else risk_aversion
     if gamma is None:
         raise ValueError("avellaneda_stoikov needs risk_aversion (γ > 0) unless the params use objective='cara'")
-    gamma = require_real("risk_aversion", gamma, low=0.0, low_open=True)
-    time_left = (params.horizon - params.dt * np.arange(params.steps))[:, None]
-    skew = params.inventories[None, :] * gamma * params.volatility**2 * time_left
-    half = avellaneda_stoikov_spread(params, gamma, time_dependent_spread)[:, None] / 2.0
-    return _policy(params, half + skew, half - skew)
+    return _policy(params, *avellaneda_stoikov_depths(params, gamma, time_dependent_spread))
