@@ -405,10 +405,6 @@ def cara_check(gammas=GAMMAS, models: dict = CARA_MODELS, **changes) -> list[Car
     return rows
 
 
-def _ce(value: float, gamma: float) -> str:
-    return f"{value:.3f}" if np.isfinite(value) else f"< {-np.log(np.finfo(float).max) / gamma:.0f}"
-
-
 def _gap(optimum: float, value: float) -> str:
     if not np.isfinite(value):
         return "—"
@@ -433,9 +429,9 @@ def cara_table(rows: list[CaraRow], measurements: list[Measurement] = ()) -> str
     for r in rows:
         sample = profits.get((r.gamma, "ψ_t")) if r.model == next(iter(CARA_MODELS)) else None
         mc = "" if sample is None else "{:.3f} ± {:.3f}".format(*monte_carlo_certainty_equivalent(sample, r.gamma))
-        lines.append(f"| {r.model} | {r.gamma:g} | {r.optimum:.3f} | {_ce(r.inventory_dependent, r.gamma)} | {mc} | "
-                     f"{_gap(r.optimum, r.inventory_dependent)} | {_ce(r.inventory_constant, r.gamma)} | "
-                     f"{_gap(r.optimum, r.inventory_constant)} | {_ce(r.symmetric, r.gamma)} | "
+        lines.append(f"| {r.model} | {r.gamma:g} | {r.optimum:.3f} | {r.inventory_dependent:.3f} | {mc} | "
+                     f"{_gap(r.optimum, r.inventory_dependent)} | {r.inventory_constant:.3f} | "
+                     f"{_gap(r.optimum, r.inventory_constant)} | {r.symmetric:.3f} | "
                      f"{r.optimum_spread:.3f} / {r.inventory_spread:.3f} | "
                      f"{r.optimum_offset:.3f} / {r.inventory_offset:.3f} |")
     return "\n".join(lines)

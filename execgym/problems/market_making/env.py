@@ -50,7 +50,9 @@ mark-to-market wealth W = X + q·S, and q' the inventory after the step's fills:
   the penalised profit the oracle maximises in expectation.
 * ``objective="cara"`` (Avellaneda–Stoikov): 0 until the last step, then
   u(Π) = (1 − e^{−γΠ})/γ: E[Σ r] = E[u(Π)], an exponential utility in
-  currency units.
+  currency units. E[u] saturates at 1/γ, so regrets in utility units look
+  tiny: compare strategies by their certainty equivalent −ln E[e^{−γΠ}]/γ
+  (``oracle.certainty_equivalent``, :func:`~.oracle.policy_certainty_equivalent`).
 
 ## Episode End
 
