@@ -5,6 +5,7 @@
 | OptimalExec-v0 | :class:`LotGrid`: ``lots`` L (20), ``max_trade_lots`` M (L) | (N+1)(L+1) × (M+1) | DP on the grid → LQ oracle as L grows |
 | PortfolioExec-v0, 2 assets | :class:`PortfolioLotGrid`: ``lots`` L (10), ``max_trade_lots`` M (L) | (N+1)(L+1)² × (M+1)² | DP on the grid → LQ oracle as L grows |
 | BasketSequence-v0, n ≤ 12 | :class:`BasketGrid`: no options | 2ⁿ(n+1) × n, masked | Held–Karp: the env's exact optimum |
+| MarketMaking-v0, ``tick_size`` set, risk neutral | :class:`QuoteGrid`: no options | (N+1)(2Q̄+1) × (M+1)² | the env's oracle: exact on the tick grid |
 
 A view (the :class:`TabularView` protocol) has ``num_states`` and
 ``num_actions``; ``state_index`` (the env's observations to grid states) and
@@ -27,12 +28,13 @@ from execgym.grids.base import (DiscreteEnv, DiscretePolicy, DiscreteVectorEnv, 
                                 ViewMixin)
 from execgym.grids.basket import BasketGrid
 from execgym.grids.lot_grid import DiscreteOptimalExecEnv, DiscreteOptimalExecVectorEnv, LotGrid
+from execgym.grids.market_making import QuoteGrid
 from execgym.grids.portfolio import PortfolioLotGrid
 from execgym.registry import problem
 
 __all__ = ["BasketGrid", "DiscreteEnv", "DiscreteOptimalExecEnv", "DiscreteOptimalExecVectorEnv", "DiscretePolicy",
-           "DiscreteVectorEnv", "GridPolicy", "LotGrid", "PortfolioLotGrid", "TABULAR_VIEWS", "TablePolicy",
-           "TabularView", "ViewMixin", "ViewSpec", "tabular_view"]
+           "DiscreteVectorEnv", "GridPolicy", "LotGrid", "PortfolioLotGrid", "QuoteGrid", "TABULAR_VIEWS",
+           "TablePolicy", "TabularView", "ViewMixin", "ViewSpec", "tabular_view"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ TABULAR_VIEWS: dict[str, ViewSpec] = {
     "OptimalExec-v0": ViewSpec(LotGrid, {"lots": 20, "max_trade_lots": None}),
     "PortfolioExec-v0": ViewSpec(PortfolioLotGrid, {"lots": 10, "max_trade_lots": None}),
     "BasketSequence-v0": ViewSpec(BasketGrid),
+    "MarketMaking-v0": ViewSpec(QuoteGrid),
 }
 
 

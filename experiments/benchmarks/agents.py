@@ -42,6 +42,9 @@ TARGETS = {  # config name: (target regret %, reference)
     "qlearning_portfolio_exec": (0.5, "discretised optimum"),
     "maskable_ppo_basket_sequence": (1.0, "exact oracle"),
     "qlearning_basket_sequence": (0.5, "exact oracle"),
+    "ppo_market_making": (2.0, "exact oracle"),
+    "trpo_market_making": (3.0, "exact oracle"),
+    "qlearning_market_making": (0.5, "exact oracle"),
 }
 TIME_LIMIT_SECONDS = 15 * 60
 
