@@ -73,7 +73,7 @@ a step also ``bid_filled`` and ``ask_filled`` (0 or 1).
 
 ``execgym.make_oracle("MarketMaking-v0", **fields)`` (:mod:`.oracle`):
 exact backward induction over (step, inventory), 200 steps × 101 levels in
-milliseconds; ``expected_return`` = V_0(q_0), or E[u(Π)] under "cara".
+about 0.05 s; ``expected_return`` = V_0(q_0), or E[u(Π)] under "cara".
 :func:`~.oracle.discounted_quotes` solves the infinite-horizon discounted
 variant by value iteration. Baselines: :mod:`.policies` (symmetric fixed
 spread, Avellaneda–Stoikov).
