@@ -31,8 +31,9 @@ clipped to [0, δ_max]. With the linear rule the root is in closed form:
 δ = 1/k − c (risk neutral; Cartea–Jaimungal's quote) and
 δ = (ln ρ + ln(1 + γ/k))/γ (exponential; the Avellaneda–Stoikov /
 Guéant–Lehalle–Fernandez-Tapia quote). With Poisson fills (log p)' > −k, so
-the root lies right of that closed form, which starts a bracketed Newton
-iteration (bisection whenever Newton leaves the bracket) run to 1e-13.
+the root lies right of that closed form, which starts the Newton iteration
+below (F is decreasing: a root outside [0, δ_max] puts the optimum at the
+nearer end).
 
 The two sides interact only through the both-fill term (p_b·p_a·C, or the
 cross terms of E), which is O(dt²). They are solved jointly: every iteration
