@@ -47,8 +47,7 @@ def fine_grid(fills, continuation, gamma=None, points=401):
     return value
 
 
-@pytest.mark.parametrize("poisson", [True, False])
-def test_linear_fills_give_the_closed_form_on_a_one_sided_level(poisson):
+def test_linear_fills_give_the_closed_form_on_a_one_sided_level():
     # At the top level only the ask is quoted, so the optimum is one-sided: with linear fills δ = 1/k − Δ⁻.
     fills = FillModel(rate_dt=0.7, decay=1.5, poisson=False, max_depth=MAX_DEPTH)
     g = np.array([-1.0, -0.2, 0.0])
