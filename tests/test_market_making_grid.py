@@ -46,8 +46,9 @@ def test_backward_induction_on_the_mdp_equals_the_env_oracle_values_and_quotes(n
     oracle = grid.oracle()
     tables = execgym.make_oracle("MarketMaking-v0", params=params).tables
     np.testing.assert_allclose(values, tables.values[:-1], rtol=1e-12, atol=1e-12)
-    np.testing.assert_array_equal(bid, tables.bid)
-    np.testing.assert_array_equal(ask, tables.ask)
+    np.testing.assert_array_equal(bid[:, :-1], tables.bid[:, :-1])  # the sides quoted (no bid at Q̄, no ask at −Q̄)
+    np.testing.assert_array_equal(ask[:, 1:], tables.ask[:, 1:])
+    assert (tables.bid[:, -1] == params.max_depth).all() and (tables.ask[:, 0] == params.max_depth).all()
     assert oracle.expected_return == pytest.approx(values[0, params.initial_inventory + params.max_inventory],
                                                    rel=1e-12)
     assert len(np.unique(bid)) > 2 and (bid[0, 1:-1] >= bid[0, :-2]).all()  # the bid widens with the inventory

@@ -33,6 +33,7 @@ TINY = dict(steps=3, max_inventory=2, horizon=0.3, arrival_rate=4.0, volatility=
     (dict(inventory_penalty=-1.0), "inventory_penalty"),
     (dict(max_depth=0.0), "max_depth"),
     (dict(tick_size=0.3), "whole number of ticks"),
+    (dict(tick_size=0.01), r"ticks in 1..100"),
     (dict(fill_probability="exact"), "fill_probability"),
     (dict(price_shocks="levy"), "price_shocks"),
     (dict(objective="cara"), "risk_aversion"),
@@ -277,3 +278,7 @@ def test_baselines_reject_bad_input():
         policies.symmetric(params, -1.0)
     with pytest.raises(ValueError, match="shape"):
         mm_oracle.policy_value(params, np.zeros((3, 3)), np.zeros((3, 3)))
+    grid = MarketMakingParams(tick_size=0.5)
+    off_grid = np.full((grid.steps, grid.levels), 0.7)
+    with pytest.raises(ValueError, match="whole numbers of ticks"):
+        mm_oracle.policy_value(grid, off_grid, off_grid)

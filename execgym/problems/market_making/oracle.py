@@ -97,6 +97,7 @@ def solve(params: MarketMakingParams) -> QuoteTables:
         if params.discrete:
             i, j, values[n] = grid_quotes(probabilities, grid, continuation, gamma)
             bid[n], ask[n] = grid[i], grid[j]
+            bid[n, -1] = ask[n, 0] = params.max_depth  # the sides not quoted, as for continuous depths
             continue
         if utility:
             step = utility_quotes(fills, continuation, gamma, step)
@@ -116,6 +117,11 @@ def _start_value(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray) -
                          f"and {ask.shape}")
     if min(bid.min(), ask.min()) < 0.0 or max(bid.max(), ask.max()) > params.max_depth:
         raise ValueError(f"depths must lie in [0, max_depth] = [0, {params.max_depth:g}]")
+    if params.discrete:
+        ticks = np.stack([bid, ask]) / params.tick_size
+        if np.abs(ticks - np.rint(ticks)).max() > 1e-9:
+            raise ValueError(f"depths must be whole numbers of ticks (tick_size = {params.tick_size:g}): the env "
+                             "quotes only those")
     q = params.inventories
     utility = params.objective == "cara"
     gamma = params.risk_aversion

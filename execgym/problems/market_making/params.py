@@ -45,7 +45,8 @@ PRICE_SHOCKS = ("gaussian", "binomial")
 OBJECTIVES = ("risk_neutral", "cara")
 TICK_TOLERANCE = 1e-9
 """Relative tolerance for max_depth to be a whole number of ticks."""
-MAX_TICKS = 1000
+MAX_TICKS = 100
+"""Most ticks per side: the oracle searches (ticks + 1)² pairs per inventory level and step."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Each is a :class:`~.oracle.QuotePolicy` (acting from observations like the
 oracle), so :func:`~.oracle.policy_value` gives its exact expected return and
 :func:`execgym.score` its regret against the optimum on common random numbers.
 Depths are clipped to [0, δ_max] (the env's action range); on a tick grid they
-are rounded to the nearest tick.
+are rounded to the nearest tick (an exact half tick to the even one, numpy's
+``rint``).
 
 | strategy | bid depth δ_b | ask depth δ_a |
 |---|---|---|
