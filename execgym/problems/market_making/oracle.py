@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from execgym.policy import Oracle
-from execgym.problems.market_making.dynamics import decode
+from execgym.problems.market_making.dynamics import decode, quoted_sides
 from execgym.problems.market_making.env import depth_actions
 from execgym.problems.market_making.params import MarketMakingParams
 from execgym.solvers.quotes import (FillModel, grid_quotes, risk_neutral_quotes, risk_neutral_value, utility_quotes,
@@ -59,6 +59,25 @@ def log_price_factor(params: MarketMakingParams, inventories: np.ndarray) -> np.
     return drift + risk + gamma * params.inventory_penalty * params.dt * q**2
 
 
+def _recursion_ends(params: MarketMakingParams) -> tuple[np.ndarray, np.ndarray]:
+    """(terminal values, holding term), each (2Q̄+1,), of the backward recursion: V_N = −α·q² and
+    :func:`running_reward` (risk neutral), or log θ_N = γα·q² and :func:`log_price_factor` (utility)."""
+    q = params.inventories
+    if params.objective == "cara":
+        return params.risk_aversion * params.terminal_penalty * q**2, log_price_factor(params, q)
+    return -params.terminal_penalty * q**2, running_reward(params, q)
+
+
+def _expected_return(params: MarketMakingParams, start: float) -> float:
+    """E[Σ reward] from the recursion's start value: V_0(q_0), or E[u] = (1 − θ_0(q_0))/γ under "cara"."""
+    return float(-np.expm1(start) / params.risk_aversion) if params.objective == "cara" else float(start)
+
+
+def _certainty_equivalent(params: MarketMakingParams, start: float) -> float:
+    """−ln θ_0(q_0)/γ under "cara" (currency; finite where E[u] overflows), V_0(q_0) under "risk_neutral"."""
+    return float(-start / params.risk_aversion) if params.objective == "cara" else float(start)
+
+
 @dataclass(frozen=True)
 class QuoteTables:
     """The optimal quotes and values of every (step, inventory).
@@ -78,15 +97,13 @@ class QuoteTables:
 
 def solve(params: MarketMakingParams) -> QuoteTables:
     """Backward induction (module docstring) for ``params``."""
-    q = params.inventories
     levels, steps = params.levels, params.steps
     bid, ask = np.empty((steps, levels)), np.empty((steps, levels))
     values = np.empty((steps + 1, levels))
     certified = np.ones((steps, levels), dtype=bool)
     utility = params.objective == "cara"
     gamma = params.risk_aversion
-    values[steps] = gamma * params.terminal_penalty * q**2 if utility else -params.terminal_penalty * q**2
-    holding = log_price_factor(params, q) if utility else running_reward(params, q)
+    values[steps], holding = _recursion_ends(params)
     fills = fill_model(params)
     if params.discrete:
         grid = params.depth_grid
@@ -122,13 +139,11 @@ def _start_value(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray) -
         if np.abs(ticks - np.rint(ticks)).max() > 1e-9:
             raise ValueError(f"depths must be whole numbers of ticks (tick_size = {params.tick_size:g}): the env "
                              "quotes only those")
-    q = params.inventories
     utility = params.objective == "cara"
     gamma = params.risk_aversion
-    value = gamma * params.terminal_penalty * q**2 if utility else -params.terminal_penalty * q**2
-    holding = log_price_factor(params, q) if utility else running_reward(params, q)
+    value, holding = _recursion_ends(params)
     fills = fill_model(params)
-    quoted = np.stack([q < params.max_inventory, q > -params.max_inventory])
+    quoted = np.stack(quoted_sides(params, params.inventories))
     for n in range(params.steps - 1, -1, -1):
         depth = np.stack([bid[n], ask[n]])
         probability = np.where(quoted, fills.probability(depth), 0.0)
@@ -141,15 +156,13 @@ def _start_value(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray) -
 def policy_value(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray) -> float:
     """The exact E[Σ reward] of quoting the depths ``bid``, ``ask`` (N, 2Q̄+1) at (step, inventory), in the
     env's reward units (−inf under "cara" when E[e^{−γΠ}] overflows: see :func:`policy_certainty_equivalent`)."""
-    start = _start_value(params, bid, ask)
-    return float(-np.expm1(start) / params.risk_aversion) if params.objective == "cara" else start
+    return _expected_return(params, _start_value(params, bid, ask))
 
 
 def policy_certainty_equivalent(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray) -> float:
     """The exact certainty equivalent −ln E[e^{−γΠ}]/γ of the quote tables under "cara" (currency; finite
     where the expected utility overflows), or E[Π] under "risk_neutral"."""
-    start = _start_value(params, bid, ask)
-    return -start / params.risk_aversion if params.objective == "cara" else start
+    return _certainty_equivalent(params, _start_value(params, bid, ask))
 
 
 class QuotePolicy:
@@ -183,12 +196,9 @@ def make_oracle(params: MarketMakingParams) -> QuoteOracle:
     """The optimal policy of ``params`` and its exact value (module docstring)."""
     tables = solve(params)
     start = tables.values[0, params.initial_inventory + params.max_inventory]
-    policy = QuotePolicy(params, tables.bid, tables.ask)
-    if params.objective == "risk_neutral":
-        return QuoteOracle(policy=policy, expected_return=float(start), tables=tables, certainty_equivalent=float(start))
-    gamma = params.risk_aversion
-    return QuoteOracle(policy=policy, expected_return=float(-np.expm1(start) / gamma), tables=tables,
-                       certainty_equivalent=float(-start / gamma))
+    return QuoteOracle(policy=QuotePolicy(params, tables.bid, tables.ask),
+                       expected_return=_expected_return(params, start), tables=tables,
+                       certainty_equivalent=_certainty_equivalent(params, start))
 
 
 @dataclass(frozen=True)
