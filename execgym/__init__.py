@@ -47,3 +47,8 @@ register(
     entry_point="execgym.problems.market_making.env:MarketMakingEnv",
     vector_entry_point="execgym.problems.market_making.env:MarketMakingVectorEnv",
 )
+register(
+    id="LimitOrMarket-v0",
+    entry_point="execgym.problems.limit_or_market.env:LimitOrMarketEnv",
+    vector_entry_point="execgym.problems.limit_or_market.env:LimitOrMarketVectorEnv",
+)

@@ -16,6 +16,9 @@ from execgym.problems.basket_sequence import dynamics as basket_sequence_dynamic
 from execgym.problems.basket_sequence import oracle as basket_sequence_oracle
 from execgym.problems.basket_sequence.env import BasketSequenceEnv, BasketSequenceVectorEnv
 from execgym.problems.basket_sequence.params import BasketSequenceParams
+from execgym.problems.limit_or_market import oracle as limit_or_market_oracle
+from execgym.problems.limit_or_market.env import LimitOrMarketEnv, LimitOrMarketVectorEnv
+from execgym.problems.limit_or_market.params import LimitOrMarketParams
 from execgym.problems.market_making import oracle as market_making_oracle
 from execgym.problems.market_making.env import MarketMakingEnv, MarketMakingVectorEnv
 from execgym.problems.market_making.params import MarketMakingParams
@@ -84,6 +87,12 @@ PROBLEMS: dict[str, Problem] = {
                     "(step, inventory), O(N·Q̄)",
         params_class=MarketMakingParams, env_class=MarketMakingEnv, vector_env_class=MarketMakingVectorEnv,
         oracle_factory=market_making_oracle.make_oracle, reward_units="currency"),
+    "LimitOrMarket-v0": Problem(
+        env_id="LimitOrMarket-v0",
+        description="Limit or market order for a child order before a deadline; oracle: backward induction over "
+                    "(steps left, lots left), O(K·N²·A)",
+        params_class=LimitOrMarketParams, env_class=LimitOrMarketEnv, vector_env_class=LimitOrMarketVectorEnv,
+        oracle_factory=limit_or_market_oracle.make_oracle, reward_units="bps"),
 }
 
 

@@ -6,6 +6,7 @@
 | PortfolioExec-v0, 2 assets | :class:`PortfolioLotGrid`: ``lots`` L (10), ``max_trade_lots`` M (L) | (N+1)(L+1)² × (M+1)² | DP on the grid → LQ oracle as L grows |
 | BasketSequence-v0, n ≤ 12 | :class:`BasketGrid`: no options | 2ⁿ(n+1) × n, masked | Held–Karp: the env's exact optimum |
 | MarketMaking-v0, ``tick_size`` set, risk neutral | :class:`QuoteGrid`: no options | (N+1)(2Q̄+1) × (M+1)² | the env's oracle: exact on the tick grid |
+| LimitOrMarket-v0 | :class:`LimitOrMarketGrid`: no options | (K+1)(N+1) × (L+1+F) | the env's oracle (nothing discretised) |
 
 A view (the :class:`TabularView` protocol) has ``num_states`` and
 ``num_actions``; ``state_index`` (the env's observations to grid states) and
@@ -27,14 +28,15 @@ from typing import Any
 from execgym.grids.base import (DiscreteEnv, DiscretePolicy, DiscreteVectorEnv, GridPolicy, TablePolicy, TabularView,
                                 ViewMixin)
 from execgym.grids.basket import BasketGrid
+from execgym.grids.limit_or_market import LimitOrMarketGrid
 from execgym.grids.lot_grid import DiscreteOptimalExecEnv, DiscreteOptimalExecVectorEnv, LotGrid
 from execgym.grids.market_making import QuoteGrid
 from execgym.grids.portfolio import PortfolioLotGrid
 from execgym.registry import problem
 
 __all__ = ["BasketGrid", "DiscreteEnv", "DiscreteOptimalExecEnv", "DiscreteOptimalExecVectorEnv", "DiscretePolicy",
-           "DiscreteVectorEnv", "GridPolicy", "LotGrid", "PortfolioLotGrid", "QuoteGrid", "TABULAR_VIEWS",
-           "TablePolicy", "TabularView", "ViewMixin", "ViewSpec", "tabular_view"]
+           "DiscreteVectorEnv", "GridPolicy", "LimitOrMarketGrid", "LotGrid", "PortfolioLotGrid", "QuoteGrid",
+           "TABULAR_VIEWS", "TablePolicy", "TabularView", "ViewMixin", "ViewSpec", "tabular_view"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ TABULAR_VIEWS: dict[str, ViewSpec] = {
     "PortfolioExec-v0": ViewSpec(PortfolioLotGrid, {"lots": 10, "max_trade_lots": None}),
     "BasketSequence-v0": ViewSpec(BasketGrid),
     "MarketMaking-v0": ViewSpec(QuoteGrid),
+    "LimitOrMarket-v0": ViewSpec(LimitOrMarketGrid),
 }
 
 

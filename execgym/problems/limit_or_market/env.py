@@ -1,0 +1,150 @@
+"""LimitOrMarket-v0: finish a child order before a deadline, choosing each step a limit order or a market order.
+
+| | |
+|---|---|
+| Observation | Box(0, 1, (2,)) float32: steps left (K − t)/K, lots left n/N |
+| Action | Discrete(L + 1 + F): 0..L a limit order for the lots left at that many ticks behind the touch; L + 1 + i a market order for ⌈f_i·n⌉ lots |
+| Reward | the step's sales above the arrival mid, bps of the order: Σ reward = the order's price improvement in bps |
+| Termination | when the order is done, at the latest after K steps (``terminated=True``; no truncation) |
+| Oracle | backward induction over (steps left, lots left), :mod:`execgym.solvers.dp`; O(K·N²·(L + F)) |
+
+## Description
+
+A trader must sell N lots within K steps. Each step they either rest a sell
+limit order for every lot left at d = 0..L ticks behind the best ask (d = 0:
+at the touch), which earns the half spread plus d ticks over the mid on each
+lot that fills but may not fill, or send a market order for part or all of
+what is left, which sells at once but pays the half spread and, beyond the
+bid's size, walks the book. The mid-price moves as a random walk on the tick
+grid, and fills can be adversely selected: a resting sell order fills more
+often when the price moves up through it. Whatever is left after step K is
+sold by a market order. Seed 001's bandit is the case K = 1: the oracle is
+the arg-max of fill probability × profit over the depths, against the market
+order. Parameters and the market model: :mod:`.params`; one step: :mod:`.dynamics`.
+
+## Action Space
+
+``Discrete(L + 1 + F)`` (7 by default): action d in 0..L rests a limit order
+at depth d; action L + 1 + i sends a market order for ⌈f_i·n⌉ of the n lots
+left (``market_fractions``, default ½ and all). An action outside the range,
+or not an integer, raises ``ValueError``.
+
+## Observation Space
+
+| Num | Observation | Min | Max |
+|-----|-------------|-----|-----|
+| 0 | steps left (K − t)/K | 0 | 1 |
+| 1 | lots left n/N | 0 | 1 |
+
+This is a sufficient state: the mid's increments are independent of the
+past, so the value is V = n·x·tick_bps/N + W(steps left, n), with x the mid's
+distance from the arrival mid, and the optimal action does not depend on x
+(:mod:`.oracle`). ``info`` carries x.
+
+## Rewards
+
+bps of the order's arrival value: the lots sold in the step times their price
+above S_0, in ticks, times tick_bps/N. Σ reward is the average sale price of
+the whole order minus S_0, in bps of S_0 (the implementation shortfall with
+the sign flipped); E[Σ reward] is what the oracle maximises.
+
+## Episode End
+
+Terminated when the last lot is sold, at the latest at step K (the deadline's
+market order). No truncation.
+
+## Arguments
+
+``gym.make("LimitOrMarket-v0", **fields)`` with any field of
+:class:`~.params.LimitOrMarketParams` (or ``params=``);
+``gym.make_vec("LimitOrMarket-v0", num_envs=k, ...)`` returns the natively
+batched :class:`LimitOrMarketVectorEnv`.
+
+``info`` (after reset and per step): ``lots_left`` n, ``mid_ticks`` x (ticks
+from the arrival mid), ``improvement_bps`` (Σ reward so far); after a step
+also ``limit_filled`` and ``market_sold`` (lots, in the step; the deadline's
+market order counts as sold by market).
+
+## Oracle
+
+``execgym.make_oracle("LimitOrMarket-v0", **fields)`` (:mod:`.oracle`): exact
+backward induction over (steps left, lots left), with the binomial number of
+lots filled and the price move as the successors; the default order solves
+in about a millisecond. Baselines (:mod:`.policies`): always market, at the
+touch until the deadline, a fixed depth; :func:`~.oracle.policy_value` gives
+any policy table's exact value.
+
+## Version History
+
+* v0: initial version.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from execgym.batched_env import BatchedEnv, BatchedProblem, BatchedVectorEnv
+from execgym.problems.limit_or_market import dynamics
+from execgym.problems.limit_or_market.params import LimitOrMarketParams
+
+
+def observation_space(params: LimitOrMarketParams) -> gym.spaces.Box:
+    """Box(0, 1, (2,)): steps left and lots left, as fractions of K and N."""
+    return gym.spaces.Box(low=0.0, high=1.0, shape=(2,), dtype=np.float32)
+
+
+def action_space(params: LimitOrMarketParams) -> gym.spaces.Discrete:
+    """Discrete(L + 1 + F): limit orders at depths 0..L, then the market orders."""
+    return gym.spaces.Discrete(params.num_actions)
+
+
+def checked_actions(params: LimitOrMarketParams, actions, n: int) -> np.ndarray:
+    """``actions`` of n episodes as (n,) int64; ValueError unless they are n integers in 0..L+F."""
+    actions = np.asarray(actions)
+    if actions.size != n or actions.ndim > 1:
+        expected = "an integer" if n == 1 else f"{n} integers (shape ({n},))"
+        raise ValueError(f"action must be {expected}, got shape {actions.shape}")
+    if actions.dtype.kind not in "iu":
+        raise ValueError(f"action must be an integer in 0..{params.num_actions - 1}, got dtype {actions.dtype}")
+    actions = actions.reshape(n).astype(np.int64)
+    if (actions < 0).any() or (actions >= params.num_actions).any():
+        raise ValueError(f"action must be in 0..{params.num_actions - 1} (limit depths 0..{params.max_depth}, then "
+                         f"{len(params.market_fractions)} market orders), got {actions.min()}..{actions.max()}")
+    return actions
+
+
+def _reset_info(batch: dynamics.Batch) -> dict[str, np.ndarray]:
+    return {"lots_left": batch.lots_left.astype(np.float64), "mid_ticks": batch.mid.astype(np.float64),
+            "improvement_bps": batch.improvement}
+
+
+def _step_info(transition: dynamics.Transition) -> dict[str, np.ndarray]:
+    return {**_reset_info(transition.batch), "limit_filled": transition.limit_filled.astype(np.float64),
+            "market_sold": transition.market_sold.astype(np.float64)}
+
+
+PROBLEM = BatchedProblem(
+    params_class=LimitOrMarketParams,
+    dynamics=dynamics,
+    observation_space=observation_space,
+    action_space=action_space,
+    controls=checked_actions,
+    reset_info=_reset_info,
+    step_info=_step_info,
+    finished=lambda params, batch: bool(batch.lots_left[0] == 0),
+)
+
+
+class LimitOrMarketEnv(BatchedEnv):
+    """Single-episode view of the batched dynamics (a batch of one); see the module docstring."""
+
+    problem = PROBLEM
+
+
+class LimitOrMarketVectorEnv(BatchedVectorEnv):
+    """``num_envs`` episodes stepped together by the batched dynamics, with Gymnasium's SAME_STEP autoreset
+    (infos as in SyncVectorEnv). Slot i reset with seed s plays the episodes of a scalar env reset with
+    seed s + i."""
+
+    problem = PROBLEM
