@@ -109,17 +109,21 @@ def test_same_seed_same_episode_and_the_reward_identity(actions):
     sold = [info["limit_filled"] + info["market_sold"] for info in infos]
     assert sum(sold) == p.lots and infos[-1]["lots_left"] == 0 and len(first) <= p.deadline
     assert infos[-1]["improvement_bps"] == pytest.approx(sum(first))
-    # each reward is the step's sales in ticks above S_0 times tick_bps/N: limit sales at the price they rested
-    # at, the chosen market order at the mid before the move, the deadline's at the mid after it
-    x, lots_left = 0.0, p.lots
+    # each reward: the step's sales against the mid they sell at, plus the held lots' change in value; the
+    # realised improvement: the sales against S_0, limit sales at the price they rested at, the chosen market
+    # order at the mid before the move, the deadline's at the mid after it
+    x, lots_left, realised = 0.0, p.lots, 0.0
     for step, (action, reward, info) in enumerate(zip(itertools.cycle(actions), first, infos), start=1):
         chosen = 0 if action <= p.max_depth else int(p.market_lots(lots_left)[action - p.depths])
-        ticks = (info["limit_filled"] * (x + p.half_spread + action) if action <= p.max_depth
-                 else chosen * (x - p.half_spread) - p.walk_ticks(chosen))
-        forced = int(info["market_sold"]) - chosen
+        filled, forced = info["limit_filled"], int(info["market_sold"]) - chosen
         assert forced == 0 or step == p.deadline          # only the deadline sells what the action did not
-        ticks += forced * (info["mid_ticks"] - p.half_spread) - p.walk_ticks(forced)
-        assert reward == pytest.approx(ticks * p.lot_bps)
+        held = lots_left - filled - chosen
+        move = info["mid_ticks"] - x
+        earned = (filled * (p.half_spread + action) if action <= p.max_depth else 0.0) - (
+            chosen * p.half_spread + p.walk_ticks(chosen)) - (forced * p.half_spread + p.walk_ticks(forced))
+        assert reward == pytest.approx((earned + held * move) * p.lot_bps)
+        realised += (earned + (filled + chosen) * x + forced * info["mid_ticks"]) * p.lot_bps
+        assert info["improvement_bps"] == pytest.approx(realised)
         lots_left, x = int(info["lots_left"]), info["mid_ticks"]
 
 

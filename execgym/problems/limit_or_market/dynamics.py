@@ -6,14 +6,21 @@ probability: :mod:`.params`), one step of action a::
 
     ΔS  = +1 if U_S > 1 − P(up),  −1 if U_S < P(down),  else 0          the step's price move
     a = d in 0..L (limit):   filled = #{j < n : U_j < p(d | ΔS)}   each sold at x + h + d
-    a = L + 1 + i (market):  filled = m = ⌈f_i·n⌉ at once,  sold for m·(x − h) − w(m) in all
-    n' = n − filled,  x' = x + ΔS,  k' = k − 1
-    if k' = 0 and n' > 0:  the n' lots are sold by a market order at x': n'·(x' − h) − w(n')
-    reward = (ticks received above S_0, summed over the lots sold this step) · tick_bps/N
+    a = L + 1 + i (market):  m = ⌈f_i·n⌉ sold at once,  for m·(x − h) − w(m) in all
+    held = n − filled − m   (lots held through the move),  x' = x + ΔS
+    at the deadline (k = 1) the held lots are sold by a market order at x': held·(x' − h) − w(held)
+    reward = tick_bps/N · (filled·(h + d) − m·h − w(m) + held·ΔS − [deadline]·(held·h + w(held)))
 
-So Σ reward is the order's average sale price minus S_0, in bps of S_0: the
-price improvement against the arrival mid (negative when the order sold below
-it). The episode ends when the order is done (n' = 0) or at the deadline.
+The reward is the step's sales measured against the mid when they sell, plus
+the change in the mark-to-market value of the lots still held (held·ΔS): the
+realised improvement of the step's sales over the arrival mid, plus the
+change in c·n·x (c = tick_bps/N). That term is 0 at the start (x = 0) and at
+the end (n = 0), so Σ reward is the order's average sale price minus S_0, in
+bps of S_0: its price improvement against the arrival mid (negative when the
+order sold below it), the same as the realised improvement in ``info``. Per
+step the reward depends on (n, action, fills, ΔS) only, not on the price
+level x: the observation (steps left, lots left) is a Markov state for it.
+The episode ends when the order is done or at the deadline.
 
 U_S is stream 0 and U_j stream j + 1 of :func:`execgym.noise.uniforms` at the
 step: functions of (seed, episode, step) only, never of the actions, so two
@@ -44,7 +51,7 @@ class Batch:
     elapsed: np.ndarray    # int64 (b,): steps done, 0..K
     lots_left: np.ndarray  # int64 (b,): n, lots still to sell
     mid: np.ndarray        # int64 (b,): x, ticks from the arrival mid
-    improvement: np.ndarray  # float64 (b,): Σ reward so far, bps of the order's arrival value
+    improvement: np.ndarray  # float64 (b,): realised improvement of the sales so far over S_0, bps of the order
 
     def __len__(self) -> int:
         return self.elapsed.shape[0]
@@ -116,9 +123,9 @@ def limit_fills(params: LimitOrMarketParams, key: np.ndarray, step: np.ndarray, 
     return (resting & (u < probability[:, None])).sum(axis=1)
 
 
-def market_proceeds(params: LimitOrMarketParams, lots: np.ndarray, mid: np.ndarray) -> np.ndarray:
-    """Ticks above S_0 received for market orders of ``lots`` at the mid ``mid``: m·(x − h) − w(m)."""
-    return lots * (mid - params.half_spread) - params.walk_ticks(lots)
+def market_costs(params: LimitOrMarketParams, lots: np.ndarray) -> np.ndarray:
+    """Ticks below the mid paid in all by market orders of ``lots``: m·h + w(m)."""
+    return lots * params.half_spread + params.walk_ticks(lots)
 
 
 def step(params: LimitOrMarketParams, batch: Batch, actions: np.ndarray) -> Transition:
@@ -132,14 +139,13 @@ def step(params: LimitOrMarketParams, batch: Batch, actions: np.ndarray) -> Tran
     filled = np.where(limit, limit_fills(params, batch.key, t, n, probability), 0)
     chosen = np.where(limit, 0, actions - params.depths)
     sold = np.where(limit, 0, params.market_lots(np.maximum(n, 1))[np.arange(len(batch)), chosen])
-    ticks = filled * (x + params.half_spread + depth) + market_proceeds(params, sold, x)
-    lots_left, mid, elapsed = n - filled - sold, x + move, batch.elapsed + 1
-    deadline = elapsed >= params.deadline
-    forced = np.where(deadline, lots_left, 0)
-    ticks = ticks + market_proceeds(params, forced, mid)
-    lots_left = lots_left - forced
-    reward = ticks * params.lot_bps
+    held, mid, elapsed = n - filled - sold, x + move, batch.elapsed + 1
+    forced = np.where(elapsed >= params.deadline, held, 0)
+    spread_earned = filled * (params.half_spread + depth) - market_costs(params, sold) - market_costs(params, forced)
+    reward = (spread_earned + held * move) * params.lot_bps
+    realised = filled * x + sold * x + forced * mid + spread_earned
+    lots_left = held - forced
     new = Batch(seed=batch.seed, episode=batch.episode, key=batch.key, elapsed=elapsed, lots_left=lots_left,
-                mid=mid, improvement=batch.improvement + reward)
+                mid=mid, improvement=batch.improvement + realised * params.lot_bps)
     return Transition(batch=new, reward=reward, terminated=lots_left == 0, limit_filled=filled,
                       market_sold=sold + forced)

@@ -4,7 +4,7 @@
 |---|---|
 | Observation | Box(0, 1, (2,)) float32: steps left (K − t)/K, lots left n/N |
 | Action | Discrete(L + 1 + F): 0..L a limit order for the lots left at that many ticks behind the touch; L + 1 + i a market order for ⌈f_i·n⌉ lots |
-| Reward | the step's sales above the arrival mid, bps of the order: Σ reward = the order's price improvement in bps |
+| Reward | the step's sales against the mid plus the change in the held lots' value, bps of the order: Σ reward = the order's price improvement over the arrival mid |
 | Termination | when the order is done, at the latest after K steps (``terminated=True``; no truncation) |
 | Oracle | backward induction over (steps left, lots left), :mod:`execgym.solvers.dp`; O(K·N²·(L + F)) |
 
@@ -43,10 +43,16 @@ distance from the arrival mid, and the optimal action does not depend on x
 
 ## Rewards
 
-bps of the order's arrival value: the lots sold in the step times their price
-above S_0, in ticks, times tick_bps/N. Σ reward is the average sale price of
-the whole order minus S_0, in bps of S_0 (the implementation shortfall with
-the sign flipped); E[Σ reward] is what the oracle maximises.
+bps of the order's arrival value, c = tick_bps/N per lot and tick: the
+step's sales against the mid at which they sell (c·(h + d) per lot filled at
+depth d, −c·(m·h + w(m)) for a market order of m lots), plus the change in
+the mark-to-market value of the lots still held, c·held·ΔS. Summed over the
+episode this is the order's average sale price minus the arrival mid S_0,
+in bps of S_0: its price improvement (the implementation shortfall with the
+sign flipped), equal to ``info["improvement_bps"]`` at the end. E[Σ reward]
+is what the oracle maximises; each reward depends on the lots left, the
+action, the fills and the move, not on the price level, so the observation
+is a Markov state for the rewards too (:mod:`.dynamics`).
 
 ## Episode End
 
@@ -61,7 +67,8 @@ market order). No truncation.
 batched :class:`LimitOrMarketVectorEnv`.
 
 ``info`` (after reset and per step): ``lots_left`` n, ``mid_ticks`` x (ticks
-from the arrival mid), ``improvement_bps`` (Σ reward so far); after a step
+from the arrival mid), ``improvement_bps`` (the realised improvement of the
+lots sold so far over S_0, bps of the order); after a step
 also ``limit_filled`` and ``market_sold`` (lots, in the step; the deadline's
 market order counts as sold by market).
 
