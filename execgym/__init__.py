@@ -48,6 +48,11 @@ register(
     vector_entry_point="execgym.problems.market_making.env:MarketMakingVectorEnv",
 )
 register(
+    id="TwapVwapSwitch-v0",
+    entry_point="execgym.problems.twap_vwap.env:TwapVwapEnv",
+    vector_entry_point="execgym.problems.twap_vwap.env:TwapVwapVectorEnv",
+)
+register(
     id="LimitOrMarket-v0",
     entry_point="execgym.problems.limit_or_market.env:LimitOrMarketEnv",
     vector_entry_point="execgym.problems.limit_or_market.env:LimitOrMarketVectorEnv",

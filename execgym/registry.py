@@ -29,6 +29,9 @@ from execgym.problems.optimal_exec.variants import VARIANTS
 from execgym.problems.portfolio_exec import oracle as portfolio_exec_oracle
 from execgym.problems.portfolio_exec.env import PortfolioExecEnv, PortfolioExecVectorEnv
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
+from execgym.problems.twap_vwap import oracle as twap_vwap_oracle
+from execgym.problems.twap_vwap.env import TwapVwapEnv, TwapVwapVectorEnv
+from execgym.problems.twap_vwap.params import TwapVwapParams
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,12 @@ PROBLEMS: dict[str, Problem] = {
                     "(step, inventory), O(N·Q̄)",
         params_class=MarketMakingParams, env_class=MarketMakingEnv, vector_env_class=MarketMakingVectorEnv,
         oracle_factory=market_making_oracle.make_oracle, reward_units="currency"),
+    "TwapVwapSwitch-v0": Problem(
+        env_id="TwapVwapSwitch-v0",
+        description="Intraday order, TWAP or VWAP pace (optionally POV) per bucket; oracle: backward induction "
+                    "over the reachable (day type, bucket, remaining) states, O(Σ_t S_t·A)",
+        params_class=TwapVwapParams, env_class=TwapVwapEnv, vector_env_class=TwapVwapVectorEnv,
+        oracle_factory=twap_vwap_oracle.make_oracle, reward_units="bps"),
     "LimitOrMarket-v0": Problem(
         env_id="LimitOrMarket-v0",
         description="Limit or market order for a child order before a deadline; oracle: backward induction over "

@@ -117,7 +117,8 @@ def test_tabular_view_registry_builds_the_basket_grid_and_refuses_options():
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['lots'\].*valid: \[\]"):
         tabular_view("BasketSequence-v0", lots=4)
     with pytest.raises(ValueError, match=r"env 'OptimalExecNonlinear-v0' has no tabular view.*'BasketSequence-v0', "
-                                         r"'MarketMaking-v0', 'OptimalExec-v0', 'PortfolioExec-v0'"):
+                                         r"'LimitOrMarket-v0', 'MarketMaking-v0', 'OptimalExec-v0', "
+                                         r"'PortfolioExec-v0', 'TwapVwapSwitch-v0'"):
         tabular_view("OptimalExecNonlinear-v0")
 
 

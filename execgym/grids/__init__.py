@@ -6,6 +6,7 @@
 | PortfolioExec-v0, 2 assets | :class:`PortfolioLotGrid`: ``lots`` L (10), ``max_trade_lots`` M (L) | (N+1)(L+1)² × (M+1)² | DP on the grid → LQ oracle as L grows |
 | BasketSequence-v0, n ≤ 12 | :class:`BasketGrid`: no options | 2ⁿ(n+1) × n, masked | Held–Karp: the env's exact optimum |
 | MarketMaking-v0, ``tick_size`` set, risk neutral | :class:`QuoteGrid`: no options | (N+1)(2Q̄+1) × (M+1)² | the env's oracle: exact on the tick grid |
+| TwapVwapSwitch-v0 | :class:`PaceGrid`: no options | (B+1)·S × A, S the most reachable states in a bucket | the env's oracle: exact on the reachable states |
 | LimitOrMarket-v0 | :class:`LimitOrMarketGrid`: no options | (K+1)(N+1) × (L+1+F) | the env's oracle (nothing discretised) |
 
 A view (the :class:`TabularView` protocol) has ``num_states`` and
@@ -32,11 +33,12 @@ from execgym.grids.limit_or_market import LimitOrMarketGrid
 from execgym.grids.lot_grid import DiscreteOptimalExecEnv, DiscreteOptimalExecVectorEnv, LotGrid
 from execgym.grids.market_making import QuoteGrid
 from execgym.grids.portfolio import PortfolioLotGrid
+from execgym.grids.twap_vwap import PaceGrid
 from execgym.registry import problem
 
 __all__ = ["BasketGrid", "DiscreteEnv", "DiscreteOptimalExecEnv", "DiscreteOptimalExecVectorEnv", "DiscretePolicy",
-           "DiscreteVectorEnv", "GridPolicy", "LimitOrMarketGrid", "LotGrid", "PortfolioLotGrid", "QuoteGrid",
-           "TABULAR_VIEWS", "TablePolicy", "TabularView", "ViewMixin", "ViewSpec", "tabular_view"]
+           "DiscreteVectorEnv", "GridPolicy", "LimitOrMarketGrid", "LotGrid", "PaceGrid", "PortfolioLotGrid",
+           "QuoteGrid", "TABULAR_VIEWS", "TablePolicy", "TabularView", "ViewMixin", "ViewSpec", "tabular_view"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ TABULAR_VIEWS: dict[str, ViewSpec] = {
     "PortfolioExec-v0": ViewSpec(PortfolioLotGrid, {"lots": 10, "max_trade_lots": None}),
     "BasketSequence-v0": ViewSpec(BasketGrid),
     "MarketMaking-v0": ViewSpec(QuoteGrid),
+    "TwapVwapSwitch-v0": ViewSpec(PaceGrid),
     "LimitOrMarket-v0": ViewSpec(LimitOrMarketGrid),
 }
 

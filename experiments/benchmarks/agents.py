@@ -45,6 +45,12 @@ TARGETS = {  # config name: (target regret %, reference)
     "ppo_market_making": (2.0, "exact oracle"),
     "trpo_market_making": (3.0, "exact oracle"),
     "qlearning_market_making": (0.5, "exact oracle"),
+    "ppo_limit_or_market": (10.0, "exact oracle"),
+    "trpo_limit_or_market": (10.0, "exact oracle"),
+    "qlearning_limit_or_market": (0.5, "exact oracle"),
+    "ppo_twap_vwap": (1.0, "exact oracle"),
+    "trpo_twap_vwap": (2.0, "exact oracle"),
+    "qlearning_twap_vwap": (0.5, "exact oracle"),
 }
 TIME_LIMIT_SECONDS = 15 * 60
 

@@ -1,0 +1,180 @@
+"""TwapVwapSwitch-v0: execute an intraday order bucket by bucket, choosing each bucket between TWAP and VWAP pace.
+
+| | |
+|---|---|
+| Observation | Box(0, 1, (2,) or (2+R,)) float32: time remaining (B − t)/B, remaining fraction x, one-hot day type if R > 1 |
+| Action | Discrete(2): 0 TWAP pace, 1 VWAP pace; Discrete(3) with ``pov_rate``: 2 POV |
+| Reward | −(η_t·v² − x'·ΔP + λσ²·x'²), bps of the order's arrival notional |
+| Termination | after B buckets (``terminated=True``; no truncation); the last bucket trades whatever is left |
+| Oracle | exact backward induction over the reachable (day type, bucket, remaining) states (:mod:`.oracle`); 8,192 states in 7 ms by default, O(Σ_t S_t·A) |
+
+## Description
+
+A trader sells an order (one unit: quantities are fractions of it) over a
+day of B buckets (default 13 half-hours). Each bucket they pick a pace, an
+execution algorithm's rule for the bucket's trade given what remains, x:
+
+* TWAP: x/(B − t), an equal share of what remains for each bucket left;
+* VWAP: x·m_t/Σ_{s>=t} m_s, in proportion to the market volume m_t still to
+  come (from x = 1 it trades m_t/Σm: the day's volume profile);
+* POV (with ``pov_rate`` ρ): min(x, ρ·m_t/order_size), a fixed share ρ of the
+  bucket's market volume (``order_size`` is the order in units of the volume).
+
+The market's volume follows a U-shaped intraday profile (by default one day
+type; with several rows of ``volume_profiles`` the day type is drawn at reset
+and shown in the observation, and VWAP follows that day's profile). Trading a
+fraction v in bucket t costs temporary impact η_t·v²; by default η_t is the
+cost per unit of participation (high where volume is thin) with a premium at
+the open, so trading is dearest early and cheapest at the close. Holding x'
+through a bucket exposes it to the price move ΔP ~ N(0, σ²). This is seed
+004's scenario: VWAP pace, which trades most in the costly opening buckets,
+costs more than TWAP pace, and the best policy switches between them (TWAP for
+the first three buckets, then VWAP). Dynamics: :mod:`.dynamics`; parameters
+and units: :mod:`.params`.
+
+Without POV every pace is linear in x, so the optimal pace depends on
+(day type, bucket) only: the optimum is one fixed sequence of paces per day
+type, which the agent must discover. With POV the choice depends on x too.
+
+## Action Space
+
+``Discrete(2)``: 0 TWAP, 1 VWAP; ``Discrete(3)`` with ``pov_rate``: 2 POV.
+A non-integer, a wrong shape or an index out of range raises ``ValueError``.
+In the last bucket everything left is traded whatever the action, so every
+policy completes the order.
+
+## Observation Space
+
+| Num | Observation | Min | Max |
+|-----|-------------|-----|-----|
+| 0 | time remaining (B − t)/B | 0 | 1 |
+| 1 | remaining fraction of the order x | 0 | 1 |
+| 2..R+1 | one-hot of the day type (only when R > 1) | 0 | 1 |
+
+This is a sufficient state: the price does not enter the costs still to come
+(its moves have mean zero and multiply holdings fixed before them).
+
+## Rewards
+
+In basis points of the order's arrival notional, per bucket t, with v the
+fraction traded, x' = x − v what is still held, P_t the price (bps of the
+arrival price, P_0 = 0) and ΔP_t = P_{t+1} − P_t = σ·ξ_t::
+
+    r_t = −(η_{r,t}·v_t² − x'_t·ΔP_t + λσ²·x'_t²)
+
+the bucket's impact cost, minus the price P&L on what is still held, plus the
+risk penalty. The order sells v_t at P_t − η_{r,t}·v_t, so the implementation
+shortfall is IS = Σ_t v_t·(P_0 − P_t + η_{r,t}·v_t), and since
+Σ_t v_t·P_t = Σ_t x'_t·ΔP_t (x' = 0 after the last bucket)::
+
+    Σ_t r_t = −(IS + λσ²·Σ_t x'_t²),     E[Σ_t r_t] = −(E[IS] + λ·E[Var(IS | day type)])
+
+because no policy can react to the price (it is not observed), the path of
+x is fixed given the day type and Var(IS | r) = σ²·Σ_t x'_t². With one day
+type this is the mean–variance objective −(E[IS] + λ·Var[IS]).
+
+## Episode End
+
+Terminated after B buckets, the order complete. No truncation.
+
+## Arguments
+
+``gym.make("TwapVwapSwitch-v0", **fields)`` with any field of
+:class:`~.params.TwapVwapParams` (or ``params=``):
+``buckets``, ``volume_profiles``, ``day_probabilities``, ``impact``,
+``volatility``, ``risk_aversion``, ``pov_rate``, ``order_size``;
+``gym.make_vec("TwapVwapSwitch-v0", num_envs=k, ...)`` returns the natively
+batched :class:`TwapVwapVectorEnv`.
+
+``info`` (after reset and per step), bps of arrival unless said:
+``day_type`` r; ``remaining`` x; ``price`` the current price P;
+``impact_cost`` Σ η·v² so far; ``shortfall`` the implementation shortfall
+of what is sold so far, Σ v·(P_0 − P + η·v); ``market_vwap`` the market's
+VWAP so far, Σ m·P/Σ m (0, the arrival price, before the first bucket);
+``vwap_shortfall`` (1 − x)·market_vwap + shortfall, what is sold so far
+against the market VWAP, at the end the tracking error VWAP − average sale
+price. After a step also ``traded`` v and ``bucket_price`` P_t, the price the
+bucket traded at. VWAP pace's tracking error is its impact cost exactly:
+v_t = m_t/Σm makes the price terms cancel, whatever the prices.
+
+## Oracle
+
+``execgym.make_oracle("TwapVwapSwitch-v0", **fields)`` (:mod:`.oracle`):
+the reachable states, built forward with the env's arithmetic, solved by the
+shared backward induction (:mod:`execgym.solvers.dp`); ``expected_return``
+is the exact E[Σ reward] of the policy as it acts on (float32) observations,
+``paces`` and ``holdings`` the optimal path per day type. Default market:
+−14.923 bps, against −16.270 (always TWAP) and −16.528 (always VWAP).
+More than 4,000,000 state–action pairs (POV with many buckets) raise
+``ValueError``. Baselines: :mod:`.policies`; :func:`~.oracle.policy_value`
+prices any deterministic policy of the observation exactly.
+
+## Version History
+
+* v0: initial version.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from execgym.batched_env import BatchedEnv, BatchedProblem, BatchedVectorEnv
+from execgym.problems.twap_vwap import dynamics
+from execgym.problems.twap_vwap.params import TwapVwapParams
+
+
+def observation_space(params: TwapVwapParams) -> gym.spaces.Box:
+    """The single-episode observation space: time remaining, remaining fraction, one-hot day type if R > 1."""
+    return gym.spaces.Box(low=0.0, high=1.0, shape=(params.observation_size,), dtype=np.float32)
+
+
+def checked_actions(params: TwapVwapParams, actions, n: int) -> np.ndarray:
+    """``actions`` of n episodes as (n,) int64, checked: integers in 0..A−1 (0 TWAP, 1 VWAP, 2 POV)."""
+    actions = np.asarray(actions)
+    last = params.num_actions - 1
+    if actions.dtype.kind not in "iu" or actions.size != n or actions.ndim > 1:
+        expected = "an integer" if n == 1 else f"{n} integers (shape ({n},))"
+        raise ValueError(f"action must be {expected} in 0..{last} (0 TWAP, 1 VWAP{', 2 POV' if last == 2 else ''}), "
+                         f"got {actions!r}")
+    actions = actions.reshape(n).astype(np.int64)
+    if (actions < 0).any() or (actions > last).any():
+        pov = "" if last == 2 else "; action 2 (POV) needs pov_rate"
+        raise ValueError(f"action must lie in 0..{last}{pov}, got {actions.min()}..{actions.max()}")
+    return actions
+
+
+def _reset_info(batch: dynamics.Batch) -> dict[str, np.ndarray]:
+    return {"day_type": batch.day.astype(np.float64), "remaining": batch.remaining, "price": batch.price,
+            "impact_cost": batch.impact_cost, "shortfall": batch.shortfall, "market_vwap": batch.market_vwap,
+            "vwap_shortfall": batch.vwap_shortfall}
+
+
+def _step_info(transition: dynamics.Transition) -> dict[str, np.ndarray]:
+    return {**_reset_info(transition.batch), "traded": transition.traded, "bucket_price": transition.bucket_price}
+
+
+PROBLEM = BatchedProblem(
+    params_class=TwapVwapParams,
+    dynamics=dynamics,
+    observation_space=observation_space,
+    action_space=lambda params: gym.spaces.Discrete(params.num_actions),
+    controls=checked_actions,
+    reset_info=_reset_info,
+    step_info=_step_info,
+    finished=lambda params, batch: bool(batch.elapsed[0] >= params.buckets),
+)
+
+
+class TwapVwapEnv(BatchedEnv):
+    """Single-episode view of the batched dynamics (a batch of one); see the module docstring."""
+
+    problem = PROBLEM
+
+
+class TwapVwapVectorEnv(BatchedVectorEnv):
+    """``num_envs`` episodes stepped together by the batched dynamics, with Gymnasium's SAME_STEP autoreset
+    (infos as in SyncVectorEnv). Slot i reset with seed s plays the episodes of a scalar env reset with
+    seed s + i."""
+
+    problem = PROBLEM
