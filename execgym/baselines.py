@@ -91,3 +91,8 @@ def make_baseline(name: str, params: OptimalExecParams, **options) -> SchedulePo
                          f"{type(params).__name__} (BasketSequence-v0's baselines are in "
                          "execgym.problems.basket_sequence.policies)")
     return BASELINES[name](params, **options)
+
+
+def named_baselines(params: OptimalExecParams) -> dict[str, SchedulePolicy]:
+    """Every baseline of :data:`BASELINES` with its default options, by name."""
+    return {name: factory(params) for name, factory in BASELINES.items()}

@@ -11,15 +11,19 @@ from typing import Any, Callable
 
 import numpy as np
 
-from execgym.policy import Oracle
+from execgym.baselines import named_baselines as optimal_exec_baselines
+from execgym.policy import Oracle, Policy
 from execgym.problems.basket_sequence import dynamics as basket_sequence_dynamics
 from execgym.problems.basket_sequence import oracle as basket_sequence_oracle
+from execgym.problems.basket_sequence import policies as basket_sequence_policies
 from execgym.problems.basket_sequence.env import BasketSequenceEnv, BasketSequenceVectorEnv
 from execgym.problems.basket_sequence.params import BasketSequenceParams
 from execgym.problems.limit_or_market import oracle as limit_or_market_oracle
+from execgym.problems.limit_or_market import policies as limit_or_market_policies
 from execgym.problems.limit_or_market.env import LimitOrMarketEnv, LimitOrMarketVectorEnv
 from execgym.problems.limit_or_market.params import LimitOrMarketParams
 from execgym.problems.market_making import oracle as market_making_oracle
+from execgym.problems.market_making import policies as market_making_policies
 from execgym.problems.market_making.env import MarketMakingEnv, MarketMakingVectorEnv
 from execgym.problems.market_making.params import MarketMakingParams
 from execgym.problems.optimal_exec import oracle as optimal_exec_oracle
@@ -30,6 +34,7 @@ from execgym.problems.portfolio_exec import oracle as portfolio_exec_oracle
 from execgym.problems.portfolio_exec.env import PortfolioExecEnv, PortfolioExecVectorEnv
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
 from execgym.problems.twap_vwap import oracle as twap_vwap_oracle
+from execgym.problems.twap_vwap import policies as twap_vwap_policies
 from execgym.problems.twap_vwap.env import TwapVwapEnv, TwapVwapVectorEnv
 from execgym.problems.twap_vwap.params import TwapVwapParams
 
@@ -52,6 +57,8 @@ class Problem:
     (b, actions) bool, the actions allowed in each observation, the same as the env's ``action_masks()``
     in that state; None where every action is always allowed. Lets a masked agent act from observations
     alone (scoring)."""
+    baselines: Callable[[Any], dict[str, Policy]] = lambda params: {}
+    """params -> the problem's named baselines as policies (``execgym evaluate --baseline NAME``); none by default."""
 
     def params(self, params=None, **kwargs):
         """The params object from ``params=`` or keyword arguments over the id's defaults (validated)."""
@@ -65,11 +72,12 @@ PROBLEMS: dict[str, Problem] = {
         env_id="OptimalExec-v0",
         description="Single-asset liquidation, discrete-time Almgren–Chriss; oracle: LQ Riccati recursion",
         params_class=OptimalExecParams, env_class=OptimalExecEnv, vector_env_class=OptimalExecVectorEnv,
-        oracle_factory=optimal_exec_oracle.make_oracle, reward_units="bps"),
+        oracle_factory=optimal_exec_oracle.make_oracle, reward_units="bps", baselines=optimal_exec_baselines),
     **{variant.env_id: Problem(
         env_id=variant.env_id, description=variant.description, params_class=OptimalExecParams,
         env_class=OptimalExecEnv, vector_env_class=OptimalExecVectorEnv,
-        oracle_factory=optimal_exec_oracle.make_oracle, reward_units="bps", defaults=variant.kwargs)
+        oracle_factory=optimal_exec_oracle.make_oracle, reward_units="bps", defaults=variant.kwargs,
+        baselines=optimal_exec_baselines)
        for variant in VARIANTS.values()},
     "PortfolioExec-v0": Problem(
         env_id="PortfolioExec-v0",
@@ -83,25 +91,27 @@ PROBLEMS: dict[str, Problem] = {
                     "O(n²·2ⁿ), exact up to 16 trades",
         params_class=BasketSequenceParams, env_class=BasketSequenceEnv, vector_env_class=BasketSequenceVectorEnv,
         oracle_factory=basket_sequence_oracle.make_oracle, reward_units="bps",
-        action_masks=basket_sequence_dynamics.observation_masks),
+        action_masks=basket_sequence_dynamics.observation_masks, baselines=basket_sequence_policies.baselines),
     "MarketMaking-v0": Problem(
         env_id="MarketMaking-v0",
         description="Market making with inventory risk (bid and ask depths); oracle: backward induction over "
                     "(step, inventory), O(N·Q̄)",
         params_class=MarketMakingParams, env_class=MarketMakingEnv, vector_env_class=MarketMakingVectorEnv,
-        oracle_factory=market_making_oracle.make_oracle, reward_units="currency"),
+        oracle_factory=market_making_oracle.make_oracle, reward_units="currency",
+        baselines=market_making_policies.baselines),
     "TwapVwapSwitch-v0": Problem(
         env_id="TwapVwapSwitch-v0",
         description="Intraday order, TWAP or VWAP pace (optionally POV) per bucket; oracle: backward induction "
                     "over the reachable (day type, bucket, remaining) states, O(Σ_t S_t·A)",
         params_class=TwapVwapParams, env_class=TwapVwapEnv, vector_env_class=TwapVwapVectorEnv,
-        oracle_factory=twap_vwap_oracle.make_oracle, reward_units="bps"),
+        oracle_factory=twap_vwap_oracle.make_oracle, reward_units="bps", baselines=twap_vwap_policies.baselines),
     "LimitOrMarket-v0": Problem(
         env_id="LimitOrMarket-v0",
         description="Limit or market order for a child order before a deadline; oracle: backward induction over "
                     "(steps left, lots left), O(K·N²·A)",
         params_class=LimitOrMarketParams, env_class=LimitOrMarketEnv, vector_env_class=LimitOrMarketVectorEnv,
-        oracle_factory=limit_or_market_oracle.make_oracle, reward_units="bps"),
+        oracle_factory=limit_or_market_oracle.make_oracle, reward_units="bps",
+        baselines=limit_or_market_policies.baselines),
 }
 
 
@@ -111,6 +121,16 @@ def problem(env_id: str) -> Problem:
     if key not in PROBLEMS:
         raise ValueError(f"unknown env id {env_id!r}; execgym provides {sorted(PROBLEMS)}")
     return PROBLEMS[key]
+
+
+def make_baseline(env_id: str, name: str, params=None, **kwargs) -> Policy:
+    """The baseline ``name`` of ``env_id`` with these parameters; ValueError naming the env's baselines."""
+    spec = problem(env_id)
+    named = spec.baselines(spec.params(params, **kwargs))
+    if name not in named:
+        offered = f"its baselines are {sorted(named)}" if named else "it has no named baselines"
+        raise ValueError(f"unknown baseline {name!r} for {spec.env_id}: {offered}")
+    return named[name]
 
 
 def make_oracle(env_id: str, params=None, **kwargs) -> Oracle:

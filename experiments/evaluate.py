@@ -17,8 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from execgym.baselines import BASELINES, make_baseline
-from execgym.registry import PROBLEMS, make_oracle, problem
+from execgym.registry import PROBLEMS, make_baseline, make_oracle, problem
 from execgym.scoring import score
 from experiments.arguments import integer_at_least
 from experiments.checkpoints import latest_checkpoint
@@ -33,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``execgym evaluate``."""
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--run", type=Path, help="output folder of `execgym run` (its latest checkpoint)")
-    what.add_argument("--baseline", choices=sorted(BASELINES), help="a baseline schedule")
+    what.add_argument("--baseline", metavar="NAME",
+                      help="a baseline of the env (e.g. twap, vwap for OptimalExec-v0; an unknown name lists them)")
     what.add_argument("--oracle", action="store_true", help="the oracle itself")
     parser.add_argument("--run-seed", type=integer_at_least(0), help="which seed of --run (default: its first)")
     parser.add_argument("--env", default="OptimalExec-v0", choices=sorted(PROBLEMS),
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         if args.oracle:
             policy, label = make_oracle(env_id, params).policy, "oracle"
         else:
-            policy, label = make_baseline(args.baseline, params), args.baseline
+            policy, label = make_baseline(env_id, args.baseline, params), args.baseline
     result = score(policy, env_id, episodes=args.episodes, seed=args.seed, params=params)
     if args.json:
         print(json.dumps({"policy": label, **dataclasses.asdict(result)}, indent=1))

@@ -103,3 +103,7 @@ def test_cli_run_and_evaluate(tmp_path, capsys):
     assert scored["episodes"] == 100 and np.isfinite(scored["regret"]["mean"])
     assert main(["evaluate", "--baseline", "twap", "--param", "periods=5", "--episodes", "50"]) == 0
     assert main(["evaluate", "--oracle", "--param", "shares=oops"]) == 1
+    capsys.readouterr()
+    assert main(["evaluate", "--baseline", "depth_1", "--env", "LimitOrMarket-v0", "--episodes", "50"]) == 0
+    assert main(["evaluate", "--baseline", "twap", "--env", "LimitOrMarket-v0"]) == 1
+    assert "its baselines are ['always_market', 'depth_0'" in capsys.readouterr().err

@@ -89,6 +89,11 @@ def nearest_neighbour(params: BasketSequenceParams) -> GreedyPolicy:
     return GreedyPolicy(params)
 
 
+def baselines(params: BasketSequenceParams) -> dict[str, OrderPolicy | GreedyPolicy]:
+    """The named baselines: ``as_given`` and ``nearest_neighbour``."""
+    return {"as_given": as_given(params), "nearest_neighbour": nearest_neighbour(params)}
+
+
 def rollout_order(params: BasketSequenceParams, policy) -> np.ndarray:
     """The order a deterministic policy follows from the start (its expected cost is
     :func:`~execgym.solvers.sequencing.path_cost` of it)."""

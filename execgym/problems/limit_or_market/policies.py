@@ -4,6 +4,8 @@
 * :func:`always_market`: sell everything at once by a market order (the largest ``market_fractions`` entry).
 * :func:`touch_then_market`: rest every lot at the touch (d = 0) each step; the deadline sells the rest.
 * :func:`fixed_depth`: rest every lot at depth d each step; the deadline sells the rest.
+
+:func:`baselines` names them all.
 """
 
 from __future__ import annotations
@@ -38,14 +40,11 @@ def always_market(params: LimitOrMarketParams) -> np.ndarray:
     return constant_table(params, params.num_actions - 1)
 
 
-BASELINES = {"always_market": always_market, "touch_then_market": touch_then_market}
-
-
-def baseline_policy(params: LimitOrMarketParams, name: str) -> TablePolicy:
-    """The baseline ``name`` (``always_market``, ``touch_then_market`` or ``depth_<d>``) as a policy."""
-    if name.startswith("depth_") and name[6:].isdigit():
-        return TablePolicy(params, fixed_depth(params, int(name[6:])))
-    if name not in BASELINES:
-        raise ValueError(f"unknown baseline {name!r}; valid: {sorted(BASELINES)} or depth_<d> with d in "
-                         f"0..{params.max_depth}")
-    return TablePolicy(params, BASELINES[name](params))
+def baselines(params: LimitOrMarketParams) -> dict[str, TablePolicy]:
+    """The named baselines: ``always_market`` (when a market order sells everything), ``touch_then_market`` and
+    ``depth_<d>`` for d = 0..L (``depth_0`` is ``touch_then_market``)."""
+    tables = {"touch_then_market": touch_then_market(params)}
+    if params.market_fractions[-1] == 1.0:
+        tables["always_market"] = always_market(params)
+    tables.update({f"depth_{d}": fixed_depth(params, d) for d in range(params.depths)})
+    return {name: TablePolicy(params, table) for name, table in tables.items()}

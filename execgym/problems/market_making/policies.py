@@ -27,6 +27,9 @@ from execgym.problems.market_making.oracle import QuotePolicy
 from execgym.problems.market_making.params import MarketMakingParams
 from execgym.validation import require_real
 
+DEFAULT_RISK_AVERSION = 0.1
+"""γ of the named baselines (:func:`baselines`) when the params have none (objective "risk_neutral")."""
+
 
 def _policy(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray) -> QuotePolicy:
     shape = (params.steps, params.levels)
@@ -71,3 +74,11 @@ def avellaneda_stoikov(params: MarketMakingParams, risk_aversion: float | None =
     if gamma is None:
         raise ValueError("avellaneda_stoikov needs risk_aversion (γ > 0) unless the params use objective='cara'")
     return _policy(params, *avellaneda_stoikov_depths(params, gamma, time_dependent_spread))
+
+
+def baselines(params: MarketMakingParams) -> dict[str, QuotePolicy]:
+    """The named baselines, with γ the params' risk aversion (objective "cara") or :data:`DEFAULT_RISK_AVERSION`:
+    ``avellaneda_stoikov`` and ``symmetric`` at their average spread (2/γ)·ln(1 + γ/k) (1.29 by default)."""
+    gamma = DEFAULT_RISK_AVERSION if params.risk_aversion is None else params.risk_aversion
+    spread = float(avellaneda_stoikov_spread(params, gamma, time_dependent_spread=False)[0])
+    return {"avellaneda_stoikov": avellaneda_stoikov(params, gamma), "symmetric": symmetric(params, spread)}
