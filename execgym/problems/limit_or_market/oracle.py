@@ -11,9 +11,10 @@ With the mid x ticks from the arrival mid, c = tick_bps/N and p_m = p(d | ΔS = 
 Why x drops out: sold lots earn x plus a known offset, and every lot still
 held gains the step's move ΔS, whose law does not depend on x; so V − c·n·x
 obeys a recursion free of x, and the optimal action depends on (t, n) alone,
-the observation. The expected reward of a lot left resting, c·(1 − p_m)·m,
-is where adverse selection costs: Σ_m P(m)·p_m·m = a·p(d)·π (μ = 0) more of
-the moves go with the fills than against them.
+the observation. The bracket is the expected reward of the env's step
+(:mod:`.dynamics`), term for term. Adverse selection costs through the lots
+left unfilled: each gains c·m on the move, and E[(1 − p_m)·m] =
+μ − p(d)·(μ + a·π), so with μ = 0 a resting lot loses c·a·π·p(d) on average.
 
 The recursion is a :class:`~execgym.solvers.dp.FiniteMDP` (stages t = 0..K−1,
 states n = 0..N, successors n' = 0..N with the fill distribution summed over
@@ -83,7 +84,7 @@ def mdp(params: LimitOrMarketParams) -> FiniteMDP:
                      terminal_values=-(n * params.half_spread + params.walk_ticks(n)) * params.lot_bps)
 
 
-class TablePolicy:
+class ActionTablePolicy:
     """Acts ``table[t, n]`` at the observed (steps done t, lots left n): a policy of the env from a (K, N+1)
     table of actions (the action at t = K, after the episode, is never used)."""
 
@@ -125,5 +126,5 @@ class LimitOrMarketOracle(Oracle):
 def make_oracle(params: LimitOrMarketParams) -> LimitOrMarketOracle:
     """The optimal policy of ``params`` and its exact value (module docstring)."""
     solution = backward_induction(mdp(params))
-    return LimitOrMarketOracle(policy=TablePolicy(params, solution.policy),
+    return LimitOrMarketOracle(policy=ActionTablePolicy(params, solution.policy),
                                expected_return=float(solution.values[0, params.lots]), solution=solution)

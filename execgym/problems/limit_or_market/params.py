@@ -123,7 +123,8 @@ class LimitOrMarketParams:
     def _checked_table(self) -> tuple[float, ...]:
         changed = [f.name for f in fields(self) if f.name in EXPONENTIAL_FILLS and getattr(self, f.name) != f.default]
         if changed:
-            raise ValueError(f"fill_probabilities replaces p_0·e^{{−κ·d}}: leave {', '.join(changed)} at the default")
+            raise ValueError(f"fill_probabilities replaces p_0·e^{{−κ·d}}: leave {', '.join(changed)} at the "
+                             "default")
         try:
             items = tuple(self.fill_probabilities)
         except TypeError:

@@ -1,5 +1,5 @@
-"""Baselines of LimitOrMarket, as (K, N+1) action tables: :class:`~.oracle.TablePolicy` makes them policies and
-:func:`~.oracle.policy_value` prices them exactly.
+"""Baselines of LimitOrMarket, as (K, N+1) action tables: :class:`~.oracle.ActionTablePolicy` makes them
+policies and :func:`~.oracle.policy_value` prices them exactly.
 
 * :func:`always_market`: sell everything at once by a market order (the largest ``market_fractions`` entry).
 * :func:`touch_then_market`: rest every lot at the touch (d = 0) each step; the deadline sells the rest.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from execgym.problems.limit_or_market.oracle import TablePolicy
+from execgym.problems.limit_or_market.oracle import ActionTablePolicy
 from execgym.problems.limit_or_market.params import LimitOrMarketParams
 from execgym.validation import require_int
 
@@ -40,11 +40,11 @@ def always_market(params: LimitOrMarketParams) -> np.ndarray:
     return constant_table(params, params.num_actions - 1)
 
 
-def baselines(params: LimitOrMarketParams) -> dict[str, TablePolicy]:
+def baselines(params: LimitOrMarketParams) -> dict[str, ActionTablePolicy]:
     """The named baselines: ``always_market`` (when a market order sells everything), ``touch_then_market`` and
     ``depth_<d>`` for d = 0..L (``depth_0`` is ``touch_then_market``)."""
     tables = {"touch_then_market": touch_then_market(params)}
     if params.market_fractions[-1] == 1.0:
         tables["always_market"] = always_market(params)
     tables.update({f"depth_{d}": fixed_depth(params, d) for d in range(params.depths)})
-    return {name: TablePolicy(params, table) for name, table in tables.items()}
+    return {name: ActionTablePolicy(params, table) for name, table in tables.items()}
