@@ -92,14 +92,15 @@ def scalar_run(env_id: str, steps: int):
     return run
 
 
-def vector_run(env_id: str, num_envs: int, mode: str):
+def vector_run(env_id: str, num_envs: int, mode: str, agent_steps: int | None = None):
     """A callable stepping a vector env of ``num_envs`` (``mode``: "native" = the env's own vector env, "sync" =
-    ``SyncVectorEnv`` over ``gym.make`` envs) for about :data:`AGENT_STEPS` agent-steps; returns the agent-steps."""
+    ``SyncVectorEnv`` over ``gym.make`` envs) for about ``agent_steps`` (default :data:`AGENT_STEPS`) agent-steps,
+    at least 3 calls; returns the agent-steps."""
     if mode == "native":
         venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
     else:
         venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync")
-    calls = max(3, AGENT_STEPS[mode] // num_envs)
+    calls = max(3, (AGENT_STEPS[mode] if agent_steps is None else agent_steps) // num_envs)
     # every slot starts together from the reset, so BasketSequence's slots (episodes of n steps) end together
     batched = [np.stack([action] * num_envs) for action in action_cycle(env_id, venv.single_action_space)]
 
