@@ -1,6 +1,7 @@
-"""The table of problems: for each env id, its params class, environments, oracle and a one-line description.
+"""The table of problems: for each env id, its params class, environments, oracle, named baselines and a one-line
+description.
 
-:func:`execgym.make_oracle` and :func:`execgym.score` look problems up here;
+:func:`execgym.make_oracle`, :func:`make_baseline` and :func:`execgym.score` look problems up here;
 ``execgym/__init__.py`` registers the same ids with Gymnasium.
 """
 
