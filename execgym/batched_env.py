@@ -6,9 +6,12 @@ subclassing :class:`BatchedEnv` or :class:`BatchedVectorEnv` with
 ``problem = ...`` gives its Gymnasium envs. The dynamics module provides::
 
     start(params, seeds, episodes) -> batch         fresh episodes of the streams ``seeds``
-    restart(params, batch, done) -> batch           the next episode of the slots ``done``
     observe(params, batch) -> (b, *obs) float32
     step(params, batch, controls) -> transition     with .batch, .reward (b,), .terminated (b,)
+
+A batch is a frozen dataclass of arrays with one row per episode, among them
+``seed`` and ``episode`` (its noise stream); the vector env autoresets a slot
+by starting the next episode of its stream (:func:`next_episodes`).
 
 Seeding: the scalar env reset with seed s and slot i of the vector env reset
 with seed s + i play the same episodes (:func:`execgym.noise.reset_streams`).
@@ -29,6 +32,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from execgym.batching import replace_rows
 from execgym.noise import reset_streams
 from execgym.validation import require_int
 from execgym.vector_info import same_step_info, with_masks
@@ -54,6 +58,12 @@ class BatchedProblem:
     """transition -> info arrays (b, ...) after a step."""
     finished: Callable[[Any, Any], bool]
     """(params, batch of one) -> True once its episode is over."""
+
+
+def next_episodes(problem: BatchedProblem, params, batch, done: np.ndarray):
+    """``batch`` with the slots ``done`` replaced by the next episode of their stream (autoreset)."""
+    fresh = problem.dynamics.start(params, batch.seed[done], batch.episode[done] + np.uint64(1))
+    return replace_rows(batch, fresh, done)
 
 
 def first_row(info: Info) -> dict[str, Any]:
@@ -125,7 +135,7 @@ class BatchedVectorEnv(VectorEnv):
         self._batch = transition.batch
         final_obs = dynamics.observe(self.params, self._batch) if done.any() else None
         if done.any():
-            self._batch = dynamics.restart(self.params, self._batch, done)
+            self._batch = next_episodes(self.problem, self.params, self._batch, done)
         info = same_step_info(self.problem.step_info(transition), done, final_obs,
                               self.problem.reset_info(self._batch))
         return (dynamics.observe(self.params, self._batch), transition.reward, done,

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from execgym.batching import replace_rows
 from execgym.noise import episode_keys, standard_normals
 from execgym.problems.basket_sequence.params import BasketSequenceParams
 
@@ -62,10 +61,6 @@ def start(params: BasketSequenceParams, seeds: np.ndarray, episodes: np.ndarray)
                  done=np.zeros((b, params.trades), dtype=bool), last=np.full(b, -1, dtype=np.int64),
                  cost=np.zeros(b))
 
-
-def restart(params: BasketSequenceParams, batch: Batch, done: np.ndarray) -> Batch:
-    """The batch with the episodes where ``done`` replaced by the next episode of their stream."""
-    return replace_rows(batch, start(params, batch.seed[done], batch.episode[done] + np.uint64(1)), done)
 
 
 def observe(params: BasketSequenceParams, batch: Batch) -> np.ndarray:

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from execgym.batching import replace_rows
 from execgym.noise import episode_keys, uniforms
 from execgym.problems.limit_or_market.params import LimitOrMarketParams
 
@@ -83,10 +82,6 @@ def start(params: LimitOrMarketParams, seeds: np.ndarray, episodes: np.ndarray) 
                  elapsed=np.zeros(b, dtype=np.int64), lots_left=np.full(b, params.lots, dtype=np.int64),
                  mid=np.zeros(b, dtype=np.int64), improvement=np.zeros(b))
 
-
-def restart(params: LimitOrMarketParams, batch: Batch, done: np.ndarray) -> Batch:
-    """The batch with the episodes where ``done`` replaced by the next episode of their stream."""
-    return replace_rows(batch, start(params, batch.seed[done], batch.episode[done] + np.uint64(1)), done)
 
 
 def observe(params: LimitOrMarketParams, batch: Batch) -> np.ndarray:

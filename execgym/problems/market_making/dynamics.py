@@ -30,7 +30,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
-from execgym.batching import replace_rows
 from execgym.noise import episode_keys, uniforms
 from execgym.problems.market_making.params import MarketMakingParams
 
@@ -80,10 +79,6 @@ def start(params: MarketMakingParams, seeds: np.ndarray, episodes: np.ndarray) -
                  elapsed=np.zeros(b, dtype=np.int64), inventory=np.full(b, params.initial_inventory, dtype=np.int64),
                  cash=np.zeros(b), mid=np.full(b, params.mid_price), profit=np.zeros(b))
 
-
-def restart(params: MarketMakingParams, batch: Batch, done: np.ndarray) -> Batch:
-    """The batch with the episodes where ``done`` replaced by the next episode of their stream."""
-    return replace_rows(batch, start(params, batch.seed[done], batch.episode[done] + np.uint64(1)), done)
 
 
 def observe(params: MarketMakingParams, batch: Batch) -> np.ndarray:

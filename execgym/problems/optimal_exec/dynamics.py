@@ -31,7 +31,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from execgym.batching import replace_rows
 from execgym.noise import episode_keys, standard_normals
 from execgym.problems.optimal_exec.params import OptimalExecParams
 
@@ -119,10 +118,6 @@ def start(params: OptimalExecParams, seeds: np.ndarray, episodes: np.ndarray) ->
                  elapsed=np.zeros(n, dtype=np.int64), inventory=np.full(n, params.shares),
                  price=np.full(n, params.arrival_price), shortfall=np.zeros(n), last_trade=np.zeros(n))
 
-
-def restart(params: OptimalExecParams, batch: Batch, done: np.ndarray) -> Batch:
-    """The batch with the episodes where ``done`` replaced by the next episode of their stream."""
-    return replace_rows(batch, start(params, batch.seed[done], batch.episode[done] + np.uint64(1)), done)
 
 
 def observe(params: OptimalExecParams, batch: Batch) -> np.ndarray:

@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from execgym.batching import replace_rows
 from execgym.noise import episode_keys, standard_normals
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
 
@@ -54,10 +53,6 @@ def start(params: PortfolioExecParams, seeds: np.ndarray, episodes: np.ndarray) 
                  elapsed=np.zeros(n, dtype=np.int64), holdings=np.tile(params.shares, (n, 1)),
                  prices=np.tile(params.prices, (n, 1)), shortfall=np.zeros(n))
 
-
-def restart(params: PortfolioExecParams, batch: Batch, done: np.ndarray) -> Batch:
-    """The batch with the episodes where ``done`` replaced by the next episode of their stream."""
-    return replace_rows(batch, start(params, batch.seed[done], batch.episode[done] + np.uint64(1)), done)
 
 
 def observation_size(params: PortfolioExecParams) -> int:

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from execgym.batching import replace_rows
 from execgym.noise import episode_keys, standard_normals, uniforms
 from execgym.problems.twap_vwap.params import TwapVwapParams
 
@@ -102,10 +101,6 @@ def start(params: TwapVwapParams, seeds: np.ndarray, episodes: np.ndarray) -> Ba
                  day=draw_days(params, keys), remaining=np.ones(b), price=np.zeros(b), impact_cost=np.zeros(b),
                  shortfall=np.zeros(b), market_value=np.zeros(b), market_volume=np.zeros(b))
 
-
-def restart(params: TwapVwapParams, batch: Batch, done: np.ndarray) -> Batch:
-    """The batch with the episodes where ``done`` replaced by the next episode of their stream."""
-    return replace_rows(batch, start(params, batch.seed[done], batch.episode[done] + np.uint64(1)), done)
 
 
 def observation(params: TwapVwapParams, elapsed, day, remaining) -> np.ndarray:
