@@ -30,7 +30,7 @@ import numpy as np
 from scipy.stats import binom
 
 from execgym.policy import Oracle
-from execgym.problems.limit_or_market.dynamics import decode
+from execgym.problems.limit_or_market.dynamics import decode, market_costs
 from execgym.problems.limit_or_market.params import LimitOrMarketParams
 from execgym.solvers.dp import DPSolution, FiniteMDP, backward_induction, policy_values
 
@@ -58,7 +58,7 @@ def _market_step(params: LimitOrMarketParams) -> tuple[np.ndarray, np.ndarray]:
     n = np.arange(params.lots + 1)
     sold = np.where(n[:, None] > 0, params.market_lots(np.maximum(n, 1)), 0)            # (N+1, F)
     held = n[:, None] - sold
-    ticks = -sold * params.half_spread - params.walk_ticks(sold) + held * params.drift
+    ticks = held * params.drift - market_costs(params, sold)
     transition = (held[..., None] == n[None, None, :]).astype(np.float64)
     return ticks * params.lot_bps, transition
 
@@ -81,7 +81,7 @@ def mdp(params: LimitOrMarketParams) -> FiniteMDP:
     return FiniteMDP(rewards=np.broadcast_to(rewards, stages[:3]),
                      next_states=np.broadcast_to(n, stages),
                      probabilities=np.broadcast_to(transition, stages),
-                     terminal_values=-(n * params.half_spread + params.walk_ticks(n)) * params.lot_bps)
+                     terminal_values=-market_costs(params, n) * params.lot_bps)
 
 
 class ActionTablePolicy:
