@@ -29,6 +29,7 @@ actions, so two policies on one seed face the same day and the same prices.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -59,9 +60,10 @@ class Batch:
     def __len__(self) -> int:
         return self.elapsed.shape[0]
 
-    @property
+    @cached_property
     def market_vwap(self) -> np.ndarray:
-        """(b,) the market's VWAP so far, Σ m·P / Σ m, bps (the arrival price, 0, before the first bucket)."""
+        """(b,) the market's VWAP so far, Σ m·P / Σ m, bps (the arrival price, 0, before the first bucket); computed
+        once per batch (the info reads it twice, directly and through :attr:`vwap_shortfall`)."""
         volume = np.where(self.market_volume > 0.0, self.market_volume, 1.0)
         return np.where(self.market_volume > 0.0, self.market_value / volume, 0.0)
 
