@@ -10,6 +10,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 import execgym
 from execgym.problems.limit_or_market import oracle as lom_oracle
@@ -303,3 +304,13 @@ def test_policy_tables_and_baselines_reject_bad_input():
         policies.always_market(LimitOrMarketParams(market_fractions=(0.5,)))
     with pytest.raises(ValueError, match="lower lots or deadline"):
         lom_oracle.make_oracle(LimitOrMarketParams(lots=1000, deadline=10_000))
+
+
+def test_binomial_pmf_matches_scipy_and_takes_subnormal_probabilities():
+    n, k = np.arange(40)[:, None, None], np.arange(-1, 42)[None, :, None]
+    p = np.array([0.0, 0.01, 0.3, 0.5, 0.99, 1.0])[None, None, :]
+    np.testing.assert_allclose(lom_oracle.binomial_pmf(k, n, p), stats.binom.pmf(k, n, p), rtol=1e-12, atol=1e-15)
+    tiny = lom_oracle.binomial_pmf(np.array([0, 1]), np.array([1, 1]), np.array([2.2250738585072014e-308] * 2))
+    np.testing.assert_allclose(tiny, [1.0, 2.2250738585072014e-308], rtol=1e-12)
+    oracle = lom_oracle.make_oracle(LimitOrMarketParams(lots=1, deadline=1, touch_fill_probability=5e-324))
+    assert np.isfinite(oracle.expected_return)

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom
+from scipy.special import gammaln, xlog1py, xlogy
 
 from execgym.policy import Oracle
 from execgym.problems.limit_or_market.dynamics import decode, market_costs
@@ -45,12 +45,22 @@ def _limit_step(params: LimitOrMarketParams) -> tuple[np.ndarray, np.ndarray]:
     chances = params.move_probabilities                                               # (3,)
     p = params.conditional_fill_probabilities(moves)                                  # (3, D)
     filled = n[:, None, None, None] - n[None, None, None, :]                          # (N+1, 1, 1, N+1): j = n − n'
-    pmf = binom.pmf(filled, n[:, None, None, None], p[None, :, :, None])              # (N+1, 3, D, N+1)
+    pmf = binomial_pmf(filled, n[:, None, None, None], p[None, :, :, None])           # (N+1, 3, D, N+1)
     transition = np.einsum("m,nmdk->ndk", chances, pmf)
     depth = np.arange(params.depths)
     sold = n[:, None, None] * p[None]                                                 # (N+1, 3, D): E[j]
     ticks = sold * (params.half_spread + depth) + (n[:, None, None] - sold) * moves[None, :, None]
     return np.einsum("m,nmd->nd", chances, ticks) * params.lot_bps, transition
+
+
+def binomial_pmf(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """P[Binomial(n, p) = k] (0 for k outside 0..n), in log space so that no n overflows and no p in [0, 1]
+    (subnormal ones included, where scipy.stats.binom raises) does."""
+    k, n, p = np.broadcast_arrays(k, n, p)
+    inside = (k >= 0) & (k <= n)
+    k_in, rest = np.where(inside, k, 0), np.where(inside, n - k, 0)
+    log_pmf = gammaln(n + 1.0) - gammaln(k_in + 1.0) - gammaln(rest + 1.0) + xlogy(k_in, p) + xlog1py(rest, -p)
+    return np.where(inside, np.exp(log_pmf), 0.0)
 
 
 def _market_step(params: LimitOrMarketParams) -> tuple[np.ndarray, np.ndarray]:

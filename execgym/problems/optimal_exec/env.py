@@ -122,7 +122,8 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from execgym.batched_env import BatchedEnv, BatchedProblem, BatchedVectorEnv
+from execgym.batched_env import BatchedProblem, BatchedVectorEnv
+from execgym.noise import episode_keys, reset_streams
 from execgym.problems.optimal_exec import dynamics
 from execgym.problems.optimal_exec.params import OptimalExecParams
 
@@ -152,6 +153,17 @@ def _step_info(transition: dynamics.Transition) -> dict[str, np.ndarray]:
             **_reset_info(transition.batch)}
 
 
+def _fraction(action) -> float:
+    """The fraction of the trade range one action asks for (:func:`dynamics.action_to_fraction`)."""
+    action = np.asarray(action, dtype=np.float64)
+    if action.size != 1 or action.ndim > 1:
+        raise ValueError(f"action must have shape (1,), got {action.shape}")
+    value = float(action.reshape(()))
+    if value != value:
+        raise ValueError("action contains NaN; actions must be numbers in [-1, 1]")
+    return 0.5 * (min(max(value, -1.0), 1.0) + 1.0)
+
+
 def _fractions(actions, n: int) -> np.ndarray:
     actions = np.asarray(actions, dtype=np.float64)
     if actions.size != n or actions.ndim > 2 or (actions.ndim == 2 and actions.shape[1] != 1):
@@ -172,10 +184,53 @@ PROBLEM = BatchedProblem(
 )
 
 
-class OptimalExecEnv(BatchedEnv):
-    """Single-episode view of the batched dynamics (a batch of one); see the module docstring."""
+class OptimalExecEnv(gym.Env):
+    """One episode at a time (see the module docstring): the period of :func:`dynamics.advance` on Python
+    floats, the same arithmetic the vector env compiles over its batch.
 
-    problem = PROBLEM
+    Reset with seed s plays the episode of slot i of a vector env reset with seed s − i; a reset without a
+    seed plays the next episode of the same stream (:func:`execgym.noise.reset_streams`).
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, params: OptimalExecParams | None = None, **kwargs) -> None:
+        self.params = OptimalExecParams.from_kwargs(params, **kwargs)
+        self.observation_space = observation_space(self.params)
+        self.action_space = action_space()
+        self._variant, self._market, self._schedules = dynamics.scalar_market(self.params)
+        self._stream: tuple[np.ndarray, np.ndarray] | None = None
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self._stream = reset_streams(seed, 1, self._stream, self.np_random)
+        key = episode_keys(*self._stream)[0]
+        self._shocks = dynamics.episode_shocks(self.params, key)
+        self._elapsed, self._inventory = 0, self.params.shares
+        self._price, self._shortfall, self._last_trade = self.params.arrival_price, 0.0, 0.0
+        return self._observation(), {"inventory": self._inventory, "shortfall": 0.0, "price": self._price}
+
+    def step(self, action):
+        if self._stream is None:
+            raise RuntimeError("call reset() before step()")
+        k = self._elapsed
+        if k >= self.params.periods:
+            raise RuntimeError("the episode has ended: call reset() before step()")
+        traded, _, remaining, move, cost, _, reward, execution_price = dynamics.advance(
+            self._variant, self._market, *self._schedules, k, self._inventory, self._price, self._last_trade, self._shocks[k],
+            _fraction(action))
+        self._elapsed, self._inventory, self._last_trade = k + 1, remaining, traded
+        self._price += move
+        self._shortfall += cost
+        info = {"shares_traded": traded, "execution_price": execution_price, "inventory": remaining,
+                "shortfall": self._shortfall, "price": self._price}
+        return self._observation(), reward, k + 1 == self.params.periods, False, info
+
+    def _observation(self) -> np.ndarray:
+        obs = np.empty((1, self.params.observation_size), dtype=np.float32)
+        dynamics.write_observation(self._variant, self._market, self._elapsed, self._inventory, self._price, self._last_trade,
+                                   obs, 0)
+        return obs[0]
 
 
 class OptimalExecVectorEnv(BatchedVectorEnv):
