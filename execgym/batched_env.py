@@ -33,7 +33,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from execgym.batching import replace_rows
-from execgym.noise import reset_streams
+from execgym.noise import episode_keys, reset_streams
 from execgym.validation import require_int
 from execgym.vector_info import same_step_info, with_masks
 
@@ -69,6 +69,42 @@ def next_episodes(problem: BatchedProblem, params, batch, done: np.ndarray):
 def first_row(info: Info) -> dict[str, Any]:
     """The scalar env's info from a batch of one: floats for per-episode numbers, arrays for the rest."""
     return {name: (float(value[0]) if value.ndim == 1 else value[0].copy()) for name, value in info.items()}
+
+
+class EpisodeEnv(gym.Env):
+    """Base of the single-episode envs that run a problem's per-episode step on plain Python floats (the
+    step their vector env compiles over its batch): params, spaces and the noise stream of each reset.
+
+    A subclass sets ``problem`` and implements ``reset`` (calling :meth:`_start_episode` for the episode's
+    noise key), ``step`` (calling :meth:`_check_running` first) and ``_finished``.
+    """
+
+    problem: ClassVar[BatchedProblem]
+    metadata = {"render_modes": []}
+
+    def __init__(self, params=None, **kwargs: Any) -> None:
+        self.params = self.problem.params_class.from_kwargs(params, **kwargs)
+        self.observation_space = self.problem.observation_space(self.params)
+        self.action_space = self.problem.action_space(self.params)
+        self._stream: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _start_episode(self, seed: int | None) -> np.uint64:
+        """Seed ``np_random`` as ``gym.Env.reset`` does and return the noise key of the episode this reset
+        plays (:func:`execgym.noise.reset_streams`: seed s is slot i of a vector env reset with s − i)."""
+        super().reset(seed=seed)
+        self._stream = reset_streams(seed, 1, self._stream, self.np_random)
+        return episode_keys(*self._stream)[0]
+
+    def _finished(self) -> bool:
+        """True once the current episode is over."""
+        raise NotImplementedError
+
+    def _check_running(self) -> None:
+        """Raise unless an episode is under way."""
+        if self._stream is None:
+            raise RuntimeError("call reset() before step()")
+        if self._finished():
+            raise RuntimeError("the episode has ended: call reset() before step()")
 
 
 class BatchedEnv(gym.Env):

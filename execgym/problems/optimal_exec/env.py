@@ -122,8 +122,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from execgym.batched_env import BatchedProblem, BatchedVectorEnv
-from execgym.noise import episode_keys, reset_streams
+from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.optimal_exec import dynamics
 from execgym.problems.optimal_exec.params import OptimalExecParams
 
@@ -184,38 +183,26 @@ PROBLEM = BatchedProblem(
 )
 
 
-class OptimalExecEnv(gym.Env):
+class OptimalExecEnv(EpisodeEnv):
     """One episode at a time (see the module docstring): the period of :func:`dynamics.advance` on Python
-    floats, the same arithmetic the vector env compiles over its batch.
+    floats, the same arithmetic the vector env compiles over its batch. Reset with seed s plays the
+    episodes of slot i of a vector env reset with seed s − i."""
 
-    Reset with seed s plays the episode of slot i of a vector env reset with seed s − i; a reset without a
-    seed plays the next episode of the same stream (:func:`execgym.noise.reset_streams`).
-    """
-
-    metadata = {"render_modes": []}
+    problem = PROBLEM
 
     def __init__(self, params: OptimalExecParams | None = None, **kwargs) -> None:
-        self.params = OptimalExecParams.from_kwargs(params, **kwargs)
-        self.observation_space = observation_space(self.params)
-        self.action_space = action_space()
+        super().__init__(params, **kwargs)
         self._variant, self._market, self._schedules = dynamics.scalar_market(self.params)
-        self._stream: tuple[np.ndarray, np.ndarray] | None = None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        self._stream = reset_streams(seed, 1, self._stream, self.np_random)
-        key = episode_keys(*self._stream)[0]
-        self._shocks = dynamics.episode_shocks(self.params, key)
+        self._shocks = dynamics.episode_shocks(self.params, self._start_episode(seed))
         self._elapsed, self._inventory = 0, self.params.shares
         self._price, self._shortfall, self._last_trade = self.params.arrival_price, 0.0, 0.0
         return self._observation(), {"inventory": self._inventory, "shortfall": 0.0, "price": self._price}
 
     def step(self, action):
-        if self._stream is None:
-            raise RuntimeError("call reset() before step()")
+        self._check_running()
         k = self._elapsed
-        if k >= self.params.periods:
-            raise RuntimeError("the episode has ended: call reset() before step()")
         traded, _, remaining, move, cost, _, reward, execution_price = dynamics.advance(
             self._variant, self._market, *self._schedules, k, self._inventory, self._price, self._last_trade, self._shocks[k],
             _fraction(action))
@@ -225,6 +212,9 @@ class OptimalExecEnv(gym.Env):
         info = {"shares_traded": traded, "execution_price": execution_price, "inventory": remaining,
                 "shortfall": self._shortfall, "price": self._price}
         return self._observation(), reward, k + 1 == self.params.periods, False, info
+
+    def _finished(self) -> bool:
+        return self._elapsed >= self.params.periods
 
     def _observation(self) -> np.ndarray:
         obs = np.empty((1, self.params.observation_size), dtype=np.float32)
