@@ -53,8 +53,10 @@ def mix(z):
 
 
 @numba.njit(cache=True)
-def _uniform(key, counter):
-    """The draw of ``counter`` under ``key``: the top 53 bits of the hash, as a float in (0, 1)."""
+def uniform_draw(key, counter):
+    """The uniform draw of ``counter`` = step·streams + stream under ``key`` (uint64 scalars): the top 53 bits
+    of the hash, as a float in (0, 1). Compiled code may call it per element; :func:`uniforms` is the
+    same draw over arrays."""
     bits = _mix(key ^ _mix(counter))
     return (np.float64(bits >> np.uint64(11)) + 0.5) * 2.0**-53
 
@@ -93,12 +95,12 @@ def normal_quantile(p):
 
 @numba.vectorize(["float64(uint64, uint64)"], cache=True)
 def _uniforms(keys, counters):
-    return _uniform(keys, counters)
+    return uniform_draw(keys, counters)
 
 
 @numba.vectorize(["float64(uint64, uint64)"], cache=True)
 def _normals(keys, counters):
-    return normal_quantile(_uniform(keys, counters))
+    return normal_quantile(uniform_draw(keys, counters))
 
 
 def as_seed_array(seeds) -> np.ndarray:
