@@ -42,3 +42,26 @@ def test_uniforms_lie_strictly_inside_the_unit_interval():
 def test_invalid_seeds_raise(seed):
     with pytest.raises(ValueError, match="seed"):
         episode_keys(np.array([seed]), np.zeros(1))
+
+
+def test_normal_quantile_is_as241_and_agrees_with_scipy_to_rounding():
+    from statistics import NormalDist
+
+    from scipy.special import ndtri
+
+    from execgym.noise import normal_quantile
+    p = np.concatenate([[2.0**-54, 1e-300, 1e-20, 1e-9, 0.0749, 0.075, 0.075000001, 0.5, 0.924999, 0.925,
+                         0.9999999, 1 - 2.0**-53], np.linspace(1e-6, 1 - 1e-6, 997)])
+    z = np.array([normal_quantile(x) for x in p])
+    np.testing.assert_allclose(z, [NormalDist().inv_cdf(x) for x in p], rtol=4e-16, atol=1e-300)
+    np.testing.assert_allclose(z, ndtri(p), rtol=2e-15, atol=1e-300)
+
+
+def test_batched_normals_equal_the_per_element_quantile_bit_for_bit():
+    from execgym.noise import normal_quantile, uniform_draw
+    keys = episode_keys(np.arange(3000), np.zeros(3000))
+    batched = standard_normals(keys, 7, stream=1, streams=3)
+    one_by_one = [normal_quantile(uniform_draw(key, np.uint64(7 * 3 + 1))) for key in keys]
+    np.testing.assert_array_equal(batched, one_by_one)
+    np.testing.assert_array_equal(standard_normals(keys[:, None], np.arange(4)),
+                                  np.stack([standard_normals(keys, step) for step in range(4)], axis=1))

@@ -81,6 +81,9 @@ class Market(NamedTuple):
     smoothness: float         # c
     target_penalty: float     # ρ (0 without a soft target)
     bps: float                # 10⁴/(X·S0)
+    inverse_periods: float    # 1/N, 1/X and 1/(σ√T): observations multiply (4x faster than dividing)
+    inverse_shares: float
+    inverse_price_scale: float
 
 
 class Schedules(NamedTuple):
@@ -110,7 +113,9 @@ def _market(params: OptimalExecParams) -> Market:
         reversion=params.reversion_factor - 1.0, long_run_price=params.long_run_price,
         drift_step=params.drift * params.tau, shock_scale=params.shock_scale,
         risk=params.risk_aversion * params.shock_scale**2, smoothness=params.smoothness,
-        target_penalty=params.target_penalty or 0.0, bps=params.bps_per_currency)
+        target_penalty=params.target_penalty or 0.0, bps=params.bps_per_currency,
+        inverse_periods=1.0 / params.periods, inverse_shares=1.0 / params.shares,
+        inverse_price_scale=1.0 / params.price_scale)
 
 
 def _schedules(params: OptimalExecParams) -> Schedules:
@@ -225,11 +230,11 @@ def write_observation(v: Variant, m: Market, k: int, x: float, price: float, las
     """The observation into row ``row`` of ``out`` (float32): [time remaining (N−k)/N, inventory remaining x/X,
     price move since arrival (S − S0)/(σ√T)]; with ``smoothness`` > 0 a fourth entry, the previous
     trade n⁻/X."""
-    out[row, 0] = (m.periods - k) / m.periods
-    out[row, 1] = x / m.shares
-    out[row, 2] = (price - m.arrival_price) / m.price_scale
+    out[row, 0] = (m.periods - k) * m.inverse_periods
+    out[row, 1] = x * m.inverse_shares
+    out[row, 2] = (price - m.arrival_price) * m.inverse_price_scale
     if v.smooth:
-        out[row, 3] = last_trade / m.shares
+        out[row, 3] = last_trade * m.inverse_shares
 
 
 def trade_range(params: OptimalExecParams, elapsed: np.ndarray, inventory: np.ndarray
