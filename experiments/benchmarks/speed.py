@@ -14,6 +14,10 @@ library versions), to ``experiments/benchmarks/SPEED.md``. Rows:
   so load on the machine hits both alike, and each ratio comes from one such set;
 * the oracle's solve time per env (default parameters, and the sizes the env
   docs name) and :func:`execgym.score` of its oracle on 100,000 episodes;
+* one period of OptimalExec-v0 as the envs run it (plain Python for one
+  episode, numba-compiled over 16,384) against the same period in plain numpy
+  (:mod:`experiments.benchmarks.numpy_reference`): the measurement behind the
+  compiled dynamics;
 * PPO and TRPO wall time per 100,000 training steps on OptimalExec-v0 through
   the SB3 adapter (:class:`agents.sb3.NativeVecEnv`) against SB3's
   ``DummyVecEnv`` over 64 ``gym.make`` envs.
@@ -45,6 +49,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 import execgym
 from agents.sb3 import ALGORITHMS, NativeVecEnv
 from execgym.registry import PROBLEMS
+from experiments.benchmarks import numpy_reference
 from experiments.benchmarks.timing import best_times, cpu_model
 from experiments.files import write_text_atomically
 
@@ -207,7 +212,8 @@ def format_number(value) -> str:
 
 
 def table(rows: list[tuple]) -> str:
-    lines = ["| env | measurement | value (steps/s, or as named) | CartPole-v1 / DummyVecEnv | ratio | target | met |",
+    lines = ["| env | measurement | value (steps/s, or as named) | reference: CartPole-v1, DummyVecEnv or numpy | ratio "
+             "| target | met |",
              "|---|---|---:|---:|---:|---|---|"]
     for env_id, what, value, reference, ratio, target, met in rows:
         shown_ratio = "" if ratio is None else f"{ratio:,.2f}×"
@@ -230,6 +236,7 @@ def main(argv: list[str] | None = None) -> None:
         rows += env_rows(env_id, args.repeats, args.quick)
         rows += oracle_rows(env_id, args.repeats)
         print(f"{env_id} measured ({time.perf_counter() - started:.0f} s)", flush=True)
+    rows += numpy_reference.rows(args.repeats)
     if not args.quick:
         rows += training_rows(1)
     text = (f"# Speed: every env against CartPole-v1, side by side\n\nLatest output of "
