@@ -86,7 +86,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from execgym.batched_env import BatchedEnv, BatchedProblem, BatchedVectorEnv
+from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.basket_sequence import dynamics
 from execgym.problems.basket_sequence.params import BasketSequenceParams
 
@@ -112,17 +112,58 @@ PROBLEM = BatchedProblem(
 )
 
 
-class BasketSequenceEnv(BatchedEnv):
-    """Single-episode view of the batched dynamics (a batch of one); see the module docstring. Actions are
-    checked by :func:`.dynamics.checked_actions`."""
+class BasketSequenceEnv(EpisodeEnv):
+    """One episode at a time (see the module docstring): the trade (:func:`dynamics.cost_index`,
+    :func:`dynamics.trade_reward`) on Python floats, the same arithmetic the vector env compiles over its
+    batch; the observation (:func:`dynamics.observe`'s layout) is updated in place and returned as a copy.
+    Actions are checked by :func:`.dynamics.checked_actions` (plain ints in range and not done pass without
+    it). Reset with seed s plays the episodes of slot i of a vector env reset with seed s − i."""
 
     problem = PROBLEM
 
+    def __init__(self, params: BasketSequenceParams | None = None, **kwargs) -> None:
+        super().__init__(params, **kwargs)
+        self._variant, self._market, self._table = dynamics.scalar_market(self.params)
+        self._done: np.ndarray | None = None
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        n = self.params.trades
+        self._shocks = dynamics.episode_shocks(self.params, self._start_episode(seed))
+        self._done = np.zeros(n, dtype=bool)
+        self._obs = np.zeros(2 * n, dtype=np.float32)   # updated in place, returned as copies
+        self._steps, self._last, self._cost = 0, -1, 0.0
+        return self._obs.copy(), {"action_mask": ~self._done, "cost": 0.0}
+
+    def step(self, action):
+        self._check_running()
+        j = self._trade(action)
+        cost = self._table[dynamics.cost_index(self._market, self._last, j)]
+        reward = dynamics.trade_reward(self._variant, self._market, cost, self._shocks[self._steps])
+        n = self.params.trades
+        self._done[j] = True
+        self._obs[j] = 1.0
+        if self._last >= 0:
+            self._obs[n + self._last] = 0.0
+        self._obs[n + j] = 1.0
+        self._steps, self._last = self._steps + 1, j
+        self._cost += cost
+        return (self._obs.copy(), reward, self._steps == n, False,
+                {"action_mask": ~self._done, "cost": self._cost})
+
+    def _trade(self, action) -> int:
+        """The trade ``action`` asks for, checked (ValueError naming the allowed trades)."""
+        if type(action) is int and 0 <= action < self.params.trades and not self._done[action]:
+            return action
+        return int(dynamics.checked_actions(self.params, self._done[None, :], action)[0])
+
+    def _finished(self) -> bool:
+        return self._steps >= self.params.trades
+
     def action_masks(self) -> np.ndarray:
         """(n,) bool: the trades allowed now (not yet done); for sb3-contrib's MaskablePPO."""
-        if self._batch is None:
+        if self._done is None:
             return np.ones(self.params.trades, dtype=bool)
-        return dynamics.action_masks(self._batch)[0]
+        return ~self._done
 
 
 class BasketSequenceVectorEnv(BatchedVectorEnv):

@@ -253,6 +253,12 @@ class BasketSequenceParams:
             return self.base_costs
         return _frozen(np.zeros(self.trades) if self.start_costs is None else np.array(self.start_costs))
 
+    @cached_property
+    def cost_table(self) -> np.ndarray:
+        """(a, d row by row) as one (n + n²,) array, bps of W: a_j at j, d_ij at n·(i + 1) + j; the table the
+        dynamics index (:func:`~.dynamics.cost_index`)."""
+        return _frozen(np.concatenate([self.first_costs, self.costs.ravel()]))
+
 
 def _frozen(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False
