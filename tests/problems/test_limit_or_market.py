@@ -76,7 +76,8 @@ def test_env_checker(kwargs):
     check_env(gym.make(ENV, **kwargs).unwrapped, skip_render_check=True)
 
 
-@pytest.mark.parametrize("kwargs", [{}, TINY])
+@pytest.mark.parametrize("kwargs", [{}, TINY, dict(lots=1000, deadline=4, touch_fill_probability=0.5,
+                                                adverse_selection=1.0, book_lots=None)])
 def test_vector_env_equals_sync_vector_env(kwargs):
     native = LimitOrMarketVectorEnv(num_envs=5, **kwargs)
     rng = np.random.default_rng(3)

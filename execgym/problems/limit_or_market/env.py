@@ -91,7 +91,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from execgym.batched_env import BatchedEnv, BatchedProblem, BatchedVectorEnv
+from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.limit_or_market import dynamics
 from execgym.problems.limit_or_market.params import LimitOrMarketParams
 
@@ -143,10 +143,49 @@ PROBLEM = BatchedProblem(
 )
 
 
-class LimitOrMarketEnv(BatchedEnv):
-    """Single-episode view of the batched dynamics (a batch of one); see the module docstring."""
+class LimitOrMarketEnv(EpisodeEnv):
+    """One episode at a time (see the module docstring): the step of :func:`dynamics.advance` on Python
+    numbers, the same arithmetic the vector env compiles over its batch, with the episode's price draws taken
+    at reset. Reset with seed s plays the episodes of slot i of a vector env reset with seed s − i."""
 
     problem = PROBLEM
+
+    def __init__(self, params: LimitOrMarketParams | None = None, **kwargs) -> None:
+        super().__init__(params, **kwargs)
+        self._market, self._tables = dynamics.scalar_market(self.params)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._key = self._start_episode(seed)
+        self._move_draws = dynamics.episode_moves(self.params, self._key)
+        self._elapsed, self._lots_left, self._mid, self._improvement = 0, self.params.lots, 0, 0.0
+        return self._observation(), {"lots_left": float(self._lots_left), "mid_ticks": 0.0, "improvement_bps": 0.0}
+
+    def step(self, action):
+        self._check_running()
+        k = self._elapsed
+        filled, sold, move, lots_left, reward, realised = dynamics.advance(
+            self._market, *self._tables, self._key, k, self._lots_left, self._mid, self._action(action),
+            self._move_draws[k])
+        self._elapsed, self._lots_left, self._mid = k + 1, lots_left, self._mid + move
+        self._improvement += realised
+        info = {"lots_left": float(lots_left), "mid_ticks": float(self._mid), "improvement_bps": self._improvement,
+                "limit_filled": float(filled), "market_sold": float(sold)}
+        return self._observation(), reward, lots_left == 0, False, info
+
+    def _finished(self) -> bool:
+        return self._lots_left == 0
+
+    def _action(self, action) -> int:
+        """One action as an int, with the errors of :func:`checked_actions` (which checks all but plain
+        integers in range)."""
+        if type(action) is int or isinstance(action, np.integer):
+            value = int(action)
+            if 0 <= value < self._market.depths + self._market.orders:
+                return value
+        return int(checked_actions(self.params, action, 1)[0])
+
+    def _observation(self) -> np.ndarray:
+        return np.array(dynamics.observation(self._market, self._elapsed, self._lots_left), dtype=np.float32)
 
 
 class LimitOrMarketVectorEnv(BatchedVectorEnv):
