@@ -308,17 +308,6 @@ def start(params: OptimalExecParams, seeds: np.ndarray, episodes: np.ndarray) ->
                  price=np.full(n, params.arrival_price), shortfall=np.zeros(n), last_trade=np.zeros(n))
 
 
-
-def start(params: OptimalExecParams, seeds: np.ndarray, episodes: np.ndarray) -> Batch:
-    """Fresh episodes number ``episodes`` of the streams ``seeds``."""
-    seeds = np.asarray(seeds, dtype=np.uint64)
-    episodes = np.asarray(episodes, dtype=np.uint64)
-    n = seeds.shape[0]
-    return Batch(seed=seeds, episode=episodes, key=episode_keys(seeds, episodes),
-                 elapsed=np.zeros(n, dtype=np.int64), inventory=np.full(n, params.shares),
-                 price=np.full(n, params.arrival_price), shortfall=np.zeros(n), last_trade=np.zeros(n))
-
-
 def observe(params: OptimalExecParams, batch: Batch) -> np.ndarray:
     """Observations (n, 3 or 4), float32: :func:`write_observation` of every episode."""
     obs = np.empty((len(batch), params.observation_size), dtype=np.float32)
