@@ -119,7 +119,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from execgym.batched_env import BatchedEnv, BatchedProblem, BatchedVectorEnv
+from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.twap_vwap import dynamics
 from execgym.problems.twap_vwap.params import TwapVwapParams
 
@@ -166,10 +166,61 @@ PROBLEM = BatchedProblem(
 )
 
 
-class TwapVwapEnv(BatchedEnv):
-    """Single-episode view of the batched dynamics (a batch of one); see the module docstring."""
+class TwapVwapEnv(EpisodeEnv):
+    """One episode at a time (see the module docstring): the bucket of :func:`dynamics.advance` on Python floats,
+    the same arithmetic the vector env compiles over its batch. Reset with seed s plays the episodes of slot i of
+    a vector env reset with seed s − i."""
 
     problem = PROBLEM
+
+    def __init__(self, params: TwapVwapParams | None = None, **kwargs) -> None:
+        super().__init__(params, **kwargs)
+        self._variant, self._market, profiles = dynamics.scalar_market(self.params)
+        self._profiles = (profiles.volumes, profiles.tails, profiles.impacts, profiles.pov_caps)
+        self._thresholds = profiles.thresholds
+        self._observation_shape = (1, self.params.observation_size)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._day, self._shocks = dynamics.episode_noise(self._market, self._thresholds, self._start_episode(seed))
+        self._elapsed, self._remaining, self._price = 0, 1.0, 0.0
+        self._impact_cost = self._shortfall = self._market_value = self._market_volume = 0.0
+        return self._observation(), self._info()
+
+    def step(self, action):
+        self._check_running()
+        t, price = self._elapsed, self._price
+        (traded, reward, self._remaining, self._price, self._impact_cost, self._shortfall, self._market_value,
+         self._market_volume) = dynamics.advance(
+            self._variant, self._market, *self._profiles, self._day, t, self._remaining, price, self._impact_cost,
+            self._shortfall, self._market_value, self._market_volume, self._shocks[t], self._action(action))
+        self._elapsed = t + 1
+        info = self._info()
+        info["traded"], info["bucket_price"] = traded, price
+        return self._observation(), reward, t + 1 == self._market.buckets, False, info
+
+    def _action(self, action) -> int:
+        """``action`` as an int, checked as :func:`checked_actions` checks it (the common case, an int in range,
+        without building an array)."""
+        if type(action) is int or isinstance(action, np.integer):
+            index = int(action)
+            if 0 <= index < self.action_space.n:
+                return index
+        return int(checked_actions(self.params, action, 1)[0])
+
+    def _finished(self) -> bool:
+        return self._elapsed >= self._market.buckets
+
+    def _info(self) -> dict[str, float]:
+        vwap, vwap_shortfall = dynamics.tracking(self._remaining, self._shortfall, self._market_value,
+                                                 self._market_volume)
+        return {"day_type": float(self._day), "remaining": self._remaining, "price": self._price,
+                "impact_cost": self._impact_cost, "shortfall": self._shortfall, "market_vwap": vwap,
+                "vwap_shortfall": vwap_shortfall}
+
+    def _observation(self) -> np.ndarray:
+        obs = np.empty(self._observation_shape, dtype=np.float32)
+        dynamics.write_observation(self._variant, self._market, self._elapsed, self._day, self._remaining, obs, 0)
+        return obs[0]
 
 
 class TwapVwapVectorEnv(BatchedVectorEnv):
