@@ -88,7 +88,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from execgym.batched_env import BatchedEnv, BatchedProblem, BatchedVectorEnv
+from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.market_making import dynamics
 from execgym.problems.market_making.params import MarketMakingParams
 
@@ -129,10 +129,7 @@ def depths_of(params: MarketMakingParams, actions, n: int) -> np.ndarray:
             raise ValueError(f"action must be tick counts in 0..{params.ticks} (max_depth / tick_size), got "
                              f"{actions.min()}..{actions.max()}")
         return actions * params.tick_size
-    actions = actions.astype(np.float64)
-    if np.isnan(actions).any():
-        raise ValueError("action contains NaN; actions must be numbers in [-1, 1]")
-    return 0.5 * (np.clip(actions, -1.0, 1.0) + 1.0) * params.max_depth
+    return dynamics.quote_depths(params, actions)
 
 
 def _reset_info(batch: dynamics.Batch) -> dict[str, np.ndarray]:
@@ -157,10 +154,68 @@ PROBLEM = BatchedProblem(
 )
 
 
-class MarketMakingEnv(BatchedEnv):
-    """Single-episode view of the batched dynamics (a batch of one); see the module docstring."""
+class MarketMakingEnv(EpisodeEnv):
+    """One episode at a time (see the module docstring): the step of :func:`dynamics.advance` on Python
+    numbers, the same arithmetic the vector env compiles over its batch, with the episode's draws taken at
+    reset and the step's fill probabilities from :meth:`MarketMakingParams.fill_probabilities` on its two
+    quotes (the vector env's on its (b, 2)). Reset with seed s plays the episodes of slot i of a vector env
+    reset with seed s − i."""
 
     problem = PROBLEM
+
+    def __init__(self, params: MarketMakingParams | None = None, **kwargs) -> None:
+        super().__init__(params, **kwargs)
+        self._variant, self._market = dynamics.market(self.params)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._bid_draws, self._ask_draws, self._shocks = dynamics.episode_noise(self.params,
+                                                                                self._start_episode(seed))
+        self._elapsed, self._inventory = 0, self.params.initial_inventory
+        self._cash, self._mid, self._profit = 0.0, self.params.mid_price, 0.0
+        return self._observation(), self._info()
+
+    def step(self, action):
+        self._check_running()
+        n = self._elapsed
+        depths = self._depths(action)
+        bid_filled, ask_filled, self._inventory, self._cash, self._mid, self._profit, reward, terminated = (
+            dynamics.advance(self._variant, self._market, n, self._inventory, self._cash, self._mid, self._profit,
+                             *depths, *self.params.fill_probabilities(depths).tolist(), self._bid_draws[n],
+                             self._ask_draws[n], self._shocks[n]))
+        self._elapsed = n + 1
+        info = self._info()
+        info["bid_filled"], info["ask_filled"] = (1.0 if bid_filled else 0.0), (1.0 if ask_filled else 0.0)
+        return self._observation(), reward, terminated, False, info
+
+    def _finished(self) -> bool:
+        return self._elapsed >= self.params.steps
+
+    def _depths(self, action) -> tuple[float, float]:
+        """(δ_b, δ_a) of one action, as :func:`depths_of` maps a batch of them (same errors)."""
+        action = np.asarray(action)
+        if action.size != 2 or action.ndim > 2 or (action.ndim == 2 and action.shape != (1, 2)):
+            raise ValueError(f"action must have shape (2,) ([bid, ask]), got {action.shape}")
+        params = self.params
+        if params.discrete:
+            if action.dtype.kind not in "iu":
+                raise ValueError(f"action must be integer tick counts in 0..{params.ticks}, got dtype {action.dtype}")
+            bid, ask = action.ravel().tolist()
+            if not (0 <= bid <= params.ticks and 0 <= ask <= params.ticks):
+                raise ValueError(f"action must be tick counts in 0..{params.ticks} (max_depth / tick_size), got "
+                                 f"{min(bid, ask)}..{max(bid, ask)}")
+            return bid * params.tick_size, ask * params.tick_size
+        bid, ask = (action if action.dtype.kind in "fiu" else action.astype(np.float64)).ravel().tolist()
+        if bid != bid or ask != ask:
+            raise ValueError("action contains NaN; actions must be numbers in [-1, 1]")
+        return dynamics.quote_depth(params.max_depth, bid), dynamics.quote_depth(params.max_depth, ask)
+
+    def _info(self) -> dict[str, float]:
+        q = self._inventory
+        return {"inventory": float(q), "cash": self._cash, "mid_price": self._mid, "wealth": self._cash + q * self._mid,
+                "profit": self._profit}
+
+    def _observation(self) -> np.ndarray:
+        return np.array(dynamics.observation(self._market, self._elapsed, self._inventory), dtype=np.float32)
 
 
 class MarketMakingVectorEnv(BatchedVectorEnv):
