@@ -685,8 +685,7 @@ def test_one_period_by_hand():
     p = pair(0.5, holdings=(1e6, -5e5), cross=0.5, periods=2)
     env = PortfolioExecEnv(params=p)
     _, info = env.reset(seed=4)
-    batch = env._batch
-    shock = dynamics.price_shocks(p, batch)[0]
+    shock = dynamics.price_shocks(p, dynamics.start(p, [4], [0]))[0]      # the scalar env's seed 4 is stream 4
     obs, reward, terminated, _, info = env.step(np.array([0.0, -0.5], dtype=np.float32))   # trade 1/2 and 1/4
     n = np.array([5e5, -1.25e5])
     x = p.shares - n

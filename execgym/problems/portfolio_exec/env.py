@@ -72,7 +72,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from execgym.batched_env import BatchedEnv, BatchedProblem, BatchedVectorEnv
+from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.portfolio_exec import dynamics
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
 
@@ -91,13 +91,26 @@ def action_space(params: PortfolioExecParams) -> gym.spaces.Box:
 
 
 def _fractions(actions, n: int, m: int) -> np.ndarray:
-    actions = np.asarray(actions, dtype=np.float64)
+    """The fractions (n, m) of a batch of actions (:func:`dynamics.action_fractions`); ValueError for a wrong
+    shape or NaN."""
+    actions = np.asarray(actions)
     if actions.size != n * m or (actions.ndim == 2 and actions.shape != (n, m)) or actions.ndim > 2:
         expected = f"({m},)" if n == 1 else f"({n}, {m})"
         raise ValueError(f"action must have shape {expected}, got {actions.shape}")
-    if np.isnan(actions).any():
-        raise ValueError("action contains NaN; actions must be numbers in [-1, 1]")
-    return 0.5 * (np.clip(actions.reshape(n, m), -1.0, 1.0) + 1.0)
+    return dynamics.action_fractions(actions).reshape(n, m)
+
+
+def _episode_fractions(action, m: int) -> list[float]:
+    """:func:`_fractions` of one action, as a list of m floats (the same bits)."""
+    if not (type(action) is np.ndarray and action.dtype.char in "fd"):     # float32/64 arrays convert exactly
+        action = np.asarray(action, dtype=np.float64)
+    if action.size != m or (action.ndim == 2 and action.shape != (1, m)) or action.ndim > 2:
+        raise ValueError(f"action must have shape ({m},), got {action.shape}")
+    values = (action if action.ndim == 1 else action.reshape(m)).tolist()
+    for value in values:
+        if value != value:
+            raise ValueError("action contains NaN; actions must be numbers in [-1, 1]")
+    return [dynamics.action_fraction(value) for value in values]
 
 
 def _reset_info(batch: dynamics.Batch) -> dict[str, np.ndarray]:
@@ -121,10 +134,49 @@ PROBLEM = BatchedProblem(
 )
 
 
-class PortfolioExecEnv(BatchedEnv):
-    """Single-episode view of the batched dynamics (a batch of one); see the module docstring."""
+class PortfolioExecEnv(EpisodeEnv):
+    """One episode at a time (see the module docstring): the period of :func:`dynamics.advance` on lists of Python
+    floats, the same arithmetic the vector env compiles over its batch. Reset with seed s plays the episodes of
+    slot i of a vector env reset with seed s − i."""
 
     problem = PROBLEM
+
+    def __init__(self, params: PortfolioExecParams | None = None, **kwargs) -> None:
+        super().__init__(params, **kwargs)
+        self._market, self._book = dynamics.scalar_market(self.params)
+        self._assets = self.params.assets
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._shocks = dynamics.episode_shocks(self.params, self._start_episode(seed))
+        self._elapsed, self._shortfall = 0, 0.0
+        self._holdings, self._prices = list(self.params.holdings), list(self._book.prices)
+        return self._observation(), {"holdings": np.array(self._holdings), "shortfall": 0.0,
+                                     "prices": np.array(self._prices)}
+
+    def step(self, action):
+        self._check_running()
+        market, book = self._market, self._book
+        m, k = self._assets, self._elapsed
+        fractions = _episode_fractions(action, m)
+        traded, remaining, prices, execution_prices = [0.0] * m, [0.0] * m, [0.0] * m, [0.0] * m
+        cost, reward = dynamics.advance(market, m, book.spreads, book.eta, book.gamma, book.loadings, book.sigma, k,
+                                        self._holdings, self._prices, self._shocks[k], fractions, 0, traded,
+                                        remaining, prices, execution_prices)
+        self._elapsed, self._holdings, self._prices = k + 1, remaining, prices
+        self._shortfall += cost
+        info = {"shares_traded": np.array(traded), "execution_prices": np.array(execution_prices),
+                "holdings": np.array(remaining), "shortfall": self._shortfall, "prices": np.array(prices)}
+        return self._observation(), reward, k + 1 == market.periods, False, info
+
+    def _finished(self) -> bool:
+        return self._elapsed >= self._market.periods
+
+    def _observation(self) -> np.ndarray:
+        obs = [0.0] * (1 + 2 * self._assets)
+        book = self._book
+        dynamics.write_observation(self._market, self._assets, book.prices, book.inverse_shares, book.inverse_scales,
+                                   self._elapsed, self._holdings, self._prices, 0, obs, 0)
+        return np.array(obs, dtype=np.float32)
 
 
 class PortfolioExecVectorEnv(BatchedVectorEnv):
