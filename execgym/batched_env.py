@@ -1,9 +1,15 @@
-"""The scalar and vector envs of every problem: thin views of its batched dynamics (a batch of 1 or of n).
+"""The scalar and vector envs of every problem: thin views of its dynamics, one episode or a batch of n.
+
+Each problem writes its step once, for one episode, in plain Python on floats
+(``register_jitable`` functions of its dynamics module). Its scalar env (an
+:class:`EpisodeEnv`) calls that step as it is, with no numpy on a batch of one;
+its vector env (a :class:`BatchedVectorEnv`) runs the dynamics module's
+``step``, the same functions compiled by numba over the batch. Both give the
+same bits, which the tests check for every env.
 
 A problem describes itself once in a :class:`BatchedProblem` (its params
-class, its dynamics module and how its actions, spaces and infos look);
-subclassing :class:`BatchedEnv` or :class:`BatchedVectorEnv` with
-``problem = ...`` gives its Gymnasium envs. The dynamics module provides::
+class, its dynamics module and how its actions, spaces and infos look). The
+dynamics module provides::
 
     start(params, seeds, episodes) -> batch         fresh episodes of the streams ``seeds``
     observe(params, batch) -> (b, *obs) float32
@@ -56,19 +62,12 @@ class BatchedProblem:
     """batch -> info arrays (b, ...) after a reset."""
     step_info: Callable[[Any], Info]
     """transition -> info arrays (b, ...) after a step."""
-    finished: Callable[[Any, Any], bool]
-    """(params, batch of one) -> True once its episode is over."""
 
 
 def next_episodes(problem: BatchedProblem, params, batch, done: np.ndarray):
     """``batch`` with the slots ``done`` replaced by the next episode of their stream (autoreset)."""
     fresh = problem.dynamics.start(params, batch.seed[done], batch.episode[done] + np.uint64(1))
     return replace_rows(batch, fresh, done)
-
-
-def first_row(info: Info) -> dict[str, Any]:
-    """The scalar env's info from a batch of one: floats for per-episode numbers, arrays for the rest."""
-    return {name: (float(value[0]) if value.ndim == 1 else value[0].copy()) for name, value in info.items()}
 
 
 class EpisodeEnv(gym.Env):
@@ -105,37 +104,6 @@ class EpisodeEnv(gym.Env):
             raise RuntimeError("call reset() before step()")
         if self._finished():
             raise RuntimeError("the episode has ended: call reset() before step()")
-
-
-class BatchedEnv(gym.Env):
-    """Single-episode view of a problem's batched dynamics (a batch of one)."""
-
-    problem: ClassVar[BatchedProblem]
-    metadata = {"render_modes": []}
-
-    def __init__(self, params=None, **kwargs: Any) -> None:
-        self.params = self.problem.params_class.from_kwargs(params, **kwargs)
-        self.observation_space = self.problem.observation_space(self.params)
-        self.action_space = self.problem.action_space(self.params)
-        self._batch = None
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        dynamics = self.problem.dynamics
-        current = None if self._batch is None else (self._batch.seed, self._batch.episode)
-        self._batch = dynamics.start(self.params, *reset_streams(seed, 1, current, self.np_random))
-        return dynamics.observe(self.params, self._batch)[0], first_row(self.problem.reset_info(self._batch))
-
-    def step(self, action):
-        if self._batch is None:
-            raise RuntimeError("call reset() before step()")
-        if self.problem.finished(self.params, self._batch):
-            raise RuntimeError("the episode has ended: call reset() before step()")
-        dynamics = self.problem.dynamics
-        transition = dynamics.step(self.params, self._batch, self.problem.controls(self.params, action, 1))
-        self._batch = transition.batch
-        return (dynamics.observe(self.params, self._batch)[0], float(transition.reward[0]),
-                bool(transition.terminated[0]), False, first_row(self.problem.step_info(transition)))
 
 
 class BatchedVectorEnv(VectorEnv):

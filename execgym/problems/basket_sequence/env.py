@@ -108,7 +108,6 @@ PROBLEM = BatchedProblem(
     controls=lambda params, actions, n: actions,
     reset_info=_info,
     step_info=lambda transition: _info(transition.batch),
-    finished=lambda params, batch: bool(batch.done.all()),
 )
 
 

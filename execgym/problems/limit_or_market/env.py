@@ -139,7 +139,6 @@ PROBLEM = BatchedProblem(
     controls=checked_actions,
     reset_info=_reset_info,
     step_info=_step_info,
-    finished=lambda params, batch: bool(batch.lots_left[0] == 0),
 )
 
 

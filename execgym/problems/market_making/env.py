@@ -150,7 +150,6 @@ PROBLEM = BatchedProblem(
     controls=depths_of,
     reset_info=_reset_info,
     step_info=_step_info,
-    finished=lambda params, batch: bool(batch.elapsed[0] >= params.steps),
 )
 
 

@@ -130,7 +130,6 @@ PROBLEM = BatchedProblem(
     controls=lambda params, actions, n: _fractions(actions, n, params.assets),
     reset_info=_reset_info,
     step_info=_step_info,
-    finished=lambda params, batch: bool(batch.elapsed[0] >= params.periods),
 )
 
 

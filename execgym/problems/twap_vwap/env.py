@@ -162,7 +162,6 @@ PROBLEM = BatchedProblem(
     controls=checked_actions,
     reset_info=_reset_info,
     step_info=_step_info,
-    finished=lambda params, batch: bool(batch.elapsed[0] >= params.buckets),
 )
 
 
