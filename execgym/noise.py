@@ -111,8 +111,9 @@ def _uniforms(keys, counters):
 
 
 @numba.njit(cache=True)
-def _normals(keys, counters):
-    """:func:`normal_quantile` of the draws of 1-D ``keys`` and ``counters``, in three passes: the central
+def normals_of(keys, counters):
+    """:func:`normal_quantile` of the draws of 1-D uint64 ``keys`` and ``counters`` (compiled code may call
+    it; :func:`standard_normals` is the same over broadcastable arrays), in three passes: the central
     function on every draw (a loop without branches, which the compiler vectorises), then the tails
     (15 % of draws) over it; the bits are those of :func:`normal_quantile` (1.5x faster)."""
     draws = np.empty(keys.size)
@@ -155,7 +156,7 @@ def uniforms(keys: np.ndarray, steps: np.ndarray, stream: int = 0, streams: int 
 def standard_normals(keys: np.ndarray, steps: np.ndarray, stream: int = 0, streams: int = 1) -> np.ndarray:
     """Standard normal draws, one per (key, step): Φ⁻¹ (:func:`normal_quantile`) of :func:`uniforms`."""
     keys, counters = np.broadcast_arrays(np.asarray(keys, dtype=np.uint64), _counters(steps, stream, streams))
-    return _normals(keys.ravel(), counters.ravel()).reshape(keys.shape)
+    return normals_of(keys.ravel(), counters.ravel()).reshape(keys.shape)
 
 
 TRAINING_SEEDS_FROM = 2**40

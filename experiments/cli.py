@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 import execgym
-from experiments import evaluate, list_envs, quickstart, run
+from experiments import evaluate, leaderboard, list_envs, quickstart, run, sweep
 
-COMMANDS = (quickstart, run, evaluate, list_envs)
+COMMANDS = (quickstart, run, sweep, leaderboard, evaluate, list_envs)
 
 
 def build_parser() -> argparse.ArgumentParser:

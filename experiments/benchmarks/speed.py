@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{env_id} measured ({time.perf_counter() - started:.0f} s)", flush=True)
     rows += numpy_reference.rows(args.repeats)
     if not args.quick:
-        rows += training_rows(1)
+        rows += training_rows(args.repeats)
     text = (f"# Speed: every env against CartPole-v1, side by side\n\nLatest output of "
             f"`python -m experiments.benchmarks.speed` (best of {args.repeats} interleaved runs; "
             f"{time.perf_counter() - started:.0f} s). Machine: {machine()}.\n\n{table(rows)}\n")

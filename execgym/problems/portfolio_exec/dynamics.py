@@ -40,7 +40,7 @@ import numba
 import numpy as np
 from numba.extending import register_jitable
 
-from execgym.noise import episode_keys, normal_quantile, uniform_draw
+from execgym.noise import episode_keys, normals_of
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
 
 
@@ -269,14 +269,14 @@ def price_shocks(params: PortfolioExecParams, batch: Batch) -> np.ndarray:
 
 @numba.njit(cache=True)
 def _draw_shocks(keys, elapsed, m):
-    """:func:`price_shocks` flattened (n·m,), drawn per element (:func:`execgym.noise.uniform_draw` and
-    :func:`~execgym.noise.normal_quantile`: the bits of :func:`~execgym.noise.standard_normals`, without building
-    the (n, m) keys and counters)."""
-    out = np.empty(keys.size * m)
+    """:func:`price_shocks` flattened (n·m,): :func:`execgym.noise.normals_of` of each episode's key and the
+    counters k·m + j (the bits of :func:`~execgym.noise.standard_normals`)."""
+    flat_keys, counters = np.empty(keys.size * m, dtype=np.uint64), np.empty(keys.size * m, dtype=np.uint64)
     for i in range(keys.size):
         for j in range(m):
-            out[i * m + j] = normal_quantile(uniform_draw(keys[i], np.uint64(elapsed[i] * m + j)))
-    return out
+            flat_keys[i * m + j] = keys[i]
+            counters[i * m + j] = np.uint64(elapsed[i] * m + j)
+    return normals_of(flat_keys, counters)
 
 
 def episode_shocks(params: PortfolioExecParams, key) -> list[list[float]]:

@@ -1,0 +1,160 @@
+"""``execgym leaderboard [--seeds 0-4] [--configs NAME ...] [--address RAY_ADDRESS]``: the suite's headline
+table, every committed benchmark config trained over seeds on Ray, and every baseline, scored against the
+exact optimum.
+
+Runs each config of ``experiments/configs/`` (PPO, TRPO or MaskablePPO, and
+Q-learning, on every env) for every seed as one sweep (:mod:`experiments.sweep`;
+outputs under ``--output``, default ``runs/leaderboard/<config>/``, resumable
+like any sweep), scores each env's named baselines on the same market
+(:func:`execgym.score`, 10,000 paired episodes), and writes:
+
+* ``docs/leaderboard.md``: one row per env and market, one column per agent
+  (final regret % vs the exact optimum: mean ± 95 % CI over seeds, and the
+  interquartile mean), the baselines' regret % ± 95 % CI, and the compute used;
+* ``docs/leaderboard/<config env>.png``: regret against training steps, one CI
+  band per agent, the baselines as dashed lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import execgym
+from execgym.registry import make_oracle, problem
+from experiments.benchmarks.timing import cpu_model
+from experiments.config import ExperimentConfig, load_config
+from experiments.files import write_text_atomically
+from experiments.plots import save_png
+from experiments.sweep import describe, run_trials
+from experiments.sweep_plan import parse_seeds, plan, record
+from experiments.sweep_report import curves_figure, load_results, summarise, write_report
+
+NAME = "leaderboard"
+HELP = "train every benchmark config over seeds and every baseline, and write docs/leaderboard.md"
+CONFIGS = Path(__file__).parent / "configs"
+BASELINE_EPISODES = 10_000
+AGENT_COLUMNS = {"ppo": "PPO", "maskable_ppo": "PPO", "trpo": "TRPO", "qlearning": "Q-learning"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``execgym leaderboard``."""
+    parser.add_argument("--seeds", default="0-4", help="seeds per config (default 0-4)")
+    parser.add_argument("--configs", nargs="+", metavar="NAME",
+                        help="config names of experiments/configs/ (default: all)")
+    parser.add_argument("--address", help="address of a running Ray cluster (default: start Ray on this machine)")
+    parser.add_argument("--cpus", type=int, help="CPUs Ray may use on this machine (default: all)")
+    parser.add_argument("--output", type=Path, default=Path("runs/leaderboard"), help="training outputs")
+    parser.add_argument("--docs", type=Path, default=Path("docs"), help="where leaderboard.md and its plots go")
+
+
+def benchmark_configs(names: list[str] | None = None) -> dict[str, ExperimentConfig]:
+    """The committed configs by name (file stem), all or ``names``; ValueError naming the valid ones."""
+    available = {path.stem: path for path in sorted(CONFIGS.glob("*.yaml"))}
+    unknown = sorted(set(names or ()) - set(available))
+    if unknown:
+        raise ValueError(f"--configs: unknown config(s) {unknown}; choose from {sorted(available)}")
+    return {name: load_config(available[name]) for name in (names or available)}
+
+
+def market_key(config: ExperimentConfig) -> tuple[str, str]:
+    """(env id, its params as text): configs on the same market share a leaderboard row."""
+    params = ", ".join(f"{key}={value}" for key, value in sorted(config.env.params.items()))
+    return config.env.id, params
+
+
+def baseline_scores(config: ExperimentConfig) -> dict[str, Any]:
+    """Regret % (± 95 % CI) of each named baseline of the config's env on its market, 10,000 episodes."""
+    spec, params = problem(config.env.id), config.env_params()
+    oracle = make_oracle(config.env.id, params)
+    scores = {}
+    for name, policy in spec.baselines(params).items():
+        result = execgym.score(policy, config.env.id, episodes=BASELINE_EPISODES, seed=config.training.eval_seed,
+                               params=params, oracle=oracle)
+        scores[name] = {"regret_pct": result.regret_pct.mean, "regret_pct_ci95": result.regret_pct.half_width}
+    return scores
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train (or resume) every config's seeds, score the baselines, write the leaderboard."""
+    configs = benchmark_configs(args.configs)
+    seeds = parse_seeds(args.seeds)
+    trials = {}
+    for name, config in configs.items():
+        folder = args.output / name
+        trials[name] = plan(config, {}, seeds, folder)
+        record(folder, config, {}, seeds, trials[name])
+    started = time.perf_counter()
+    failed = run_trials([trial for group in trials.values() for trial in group], address=args.address,
+                        cpus=args.cpus)
+    for name, group in trials.items():
+        write_report(args.output / name, group, f"{name}: {configs[name].agent.algo} on {configs[name].env.id}",
+                     describe([(trial, error) for trial, error in failed if trial in group]))
+    markets: dict[tuple[str, str], dict[str, Any]] = {}
+    for name, config in configs.items():
+        market = markets.setdefault(market_key(config), {"configs": {}, "baselines": baseline_scores(config)})
+        market["configs"][name] = (config, load_results(trials[name]))
+    text = leaderboard_text(markets, seeds, describe(failed), time.perf_counter() - started, args.docs)
+    write_text_atomically(args.docs / "leaderboard.md", text)
+    print(text)
+    return 1 if failed else 0
+
+
+def plot_name(env_id: str, params: str) -> str:
+    name = env_id + ("_" + params if params else "")
+    return "".join(char if char.isalnum() or char in "-_." else "_" for char in name) + ".png"
+
+
+def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], seconds: float, docs: Path) -> str:
+    """The markdown leaderboard (and its plots, written under ``docs/leaderboard/``)."""
+    (docs / "leaderboard").mkdir(parents=True, exist_ok=True)
+    lines = ["# execgym leaderboard", "",
+             "Final regret of each agent against the exact optimum of its env, in % of the optimal E[Σ reward] "
+             f"(on each config's evaluation episodes): mean ± 95 % CI over {len(seeds)} seeds, then the "
+             "interquartile mean [its 95 % bootstrap interval]. Baselines: regret % ± 95 % CI on "
+             f"{BASELINE_EPISODES:,} paired episodes. Written by `execgym leaderboard --seeds "
+             f"{seeds[0]}-{seeds[-1]}`.", "",
+             "| env | market | PPO | TRPO | Q-learning | best baseline |", "|---|---|---|---|---|---|"]
+    wall = 0.0
+    for (env_id, params), market in markets.items():
+        cells = {}
+        curves = {}
+        for name, (config, results) in market["configs"].items():
+            if not results:
+                continue
+            row = summarise({"default": results["default"]})[0] if "default" in results else None
+            if row is None:
+                continue
+            wall += row["wall_seconds"]
+            cells[AGENT_COLUMNS[config.agent.algo]] = (
+                f"{row['regret_pct_mean']:.2f} ± {row['regret_pct_ci95']:.2f} ({row['seeds']} seeds; IQM "
+                f"{row['regret_pct_iqm']:.2f} [{row['regret_pct_iqm_low']:.2f}, {row['regret_pct_iqm_high']:.2f}])")
+            curves[config.agent.algo] = results["default"]
+        baselines = market["baselines"]
+        best = min(baselines, key=lambda b: baselines[b]["regret_pct"]) if baselines else None
+        best_cell = (f"{best}: {baselines[best]['regret_pct']:.2f} ± {baselines[best]['regret_pct_ci95']:.2f}"
+                     if best else "none named")
+        plot = plot_name(env_id, params)
+        if curves:
+            reference = {name: value["regret_pct"] for name, value in baselines.items()
+                         if value["regret_pct"] < 100}
+            save_png(curves_figure(curves, f"{env_id} {params}".strip(), reference), docs / "leaderboard" / plot)
+        lines.append(f"| [{env_id}](leaderboard/{plot}) | {params or 'defaults'} | "
+                     + " | ".join(cells.get(column, "–") for column in ("PPO", "TRPO", "Q-learning"))
+                     + f" | {best_cell} |")
+    lines += ["", "## Baselines", "", "| env | market | baseline | regret % (± 95 % CI) |", "|---|---|---|---:|"]
+    for (env_id, params), market in markets.items():
+        for name, value in market["baselines"].items():
+            lines.append(f"| {env_id} | {params or 'defaults'} | {name} | "
+                         f"{value['regret_pct']:.2f} ± {value['regret_pct_ci95']:.2f} |")
+    lines += ["", "## Compute", "",
+              f"{wall / 3600:.2f} CPU-hours of training and evaluation (the trials' wall times, one CPU each; "
+              f"the last invocation took {seconds / 3600:.2f} h) on "
+              f"{cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}."]
+    if failed:
+        lines += ["", "## Failed trials", ""] + [f"- {trial}" for trial in failed]
+    return "\n".join(lines) + "\n"

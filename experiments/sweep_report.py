@@ -1,0 +1,166 @@
+"""A sweep's results across seeds: regret vs the exact oracle with confidence intervals, as CSV, markdown and
+a plot of regret against training steps.
+
+Per grid point (env × agent × grid values) over its seeds' final evaluations:
+
+* the mean regret % with the 95 % confidence interval of the mean (Student t);
+* the interquartile mean (IQM: the mean of the middle 50 % of seeds, scipy's
+  ``trim_mean(x, 0.25)``) with a 95 % percentile-bootstrap interval, as the
+  rliable recommendations (Agarwal et al., 2021) advise for few seeds;
+* min, max and the wall time.
+
+Files written (atomically) into the sweep folder: ``trials.csv`` (one row per
+trial), ``summary.csv`` and ``summary.md`` (one row per point) and
+``regret_curves.png`` (mean regret % against training steps, a 95 % CI band
+per point).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from experiments.files import write_text_atomically  # noqa: E402
+from experiments.plots import save_png  # noqa: E402
+from experiments.sweep_plan import Trial  # noqa: E402
+
+SUMMARY_COLUMNS = ("env_id", "algo", "point", "seeds", "regret_pct_mean", "regret_pct_ci95", "regret_pct_iqm",
+                   "regret_pct_iqm_low", "regret_pct_iqm_high", "regret_pct_min", "regret_pct_max", "steps",
+                   "wall_seconds")
+
+
+def mean_interval(values: np.ndarray) -> tuple[float, float]:
+    """(mean, half-width of its 95 % Student-t interval; nan for one value)."""
+    values = np.asarray(values, dtype=float)
+    if values.size < 2:
+        return float(values.mean()), float("nan")
+    return float(values.mean()), float(stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1)
+                                       / np.sqrt(values.size))
+
+
+def interquartile_mean(values: np.ndarray) -> tuple[float, float, float]:
+    """(IQM, low, high): the 25 %-trimmed mean and its 95 % percentile-bootstrap interval (2,000 resamples,
+    fixed seed; the interval is the point itself for fewer than 3 values or equal values)."""
+    values = np.asarray(values, dtype=float)
+    iqm = float(stats.trim_mean(values, 0.25))
+    if values.size < 3 or np.ptp(values) == 0.0:
+        return iqm, iqm, iqm
+    interval = stats.bootstrap((values,), lambda sample, axis: stats.trim_mean(sample, 0.25, axis=axis),
+                               confidence_level=0.95, n_resamples=2000, method="percentile",
+                               random_state=np.random.default_rng(0)).confidence_interval
+    return iqm, float(interval.low), float(interval.high)
+
+
+def load_results(trials: list[Trial]) -> dict[str, list[dict[str, Any]]]:
+    """The result.json of every done trial, grouped by point in plan order."""
+    results: dict[str, list[dict[str, Any]]] = {}
+    for trial in trials:
+        if trial.done:
+            results.setdefault(trial.point, []).append(json.loads((trial.folder / "result.json").read_text()))
+    return results
+
+
+def summarise(results: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One summary row per point (see :data:`SUMMARY_COLUMNS`)."""
+    rows = []
+    for point, runs in results.items():
+        regrets = np.array([run["final"]["regret_pct"] for run in runs])
+        mean, half_width = mean_interval(regrets)
+        iqm, low, high = interquartile_mean(regrets)
+        rows.append({"env_id": runs[0]["env_id"], "algo": runs[0]["algo"], "point": point,
+                     "seeds": len(runs), "regret_pct_mean": mean, "regret_pct_ci95": half_width,
+                     "regret_pct_iqm": iqm, "regret_pct_iqm_low": low, "regret_pct_iqm_high": high,
+                     "regret_pct_min": float(regrets.min()), "regret_pct_max": float(regrets.max()),
+                     "steps": int(max(run["steps"] for run in runs)),
+                     "wall_seconds": float(sum(run["wall_seconds"] for run in runs))})
+    return rows
+
+
+def csv_text(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({column: row[column] for column in columns} for row in rows)
+    return buffer.getvalue()
+
+
+def trial_rows(results: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [{"point": point, "seed": run["seed"], "env_id": run["env_id"], "algo": run["algo"],
+             "steps": run["steps"], "wall_seconds": run["wall_seconds"],
+             "regret_pct": run["final"]["regret_pct"], "regret_pct_half_width": run["final"]["regret_pct_half_width"],
+             "return": run["final"]["return"], "oracle_return": run["final"]["oracle_return"]}
+            for point, runs in results.items() for run in runs]
+
+
+def markdown(rows: list[dict[str, Any]], title: str, failed: list[str] = ()) -> str:
+    """The summary table in markdown, with the trials that failed (if any) listed below it."""
+    lines = [f"# {title}", "", "Final regret % vs the exact oracle across seeds: mean ± 95 % CI (t), and the "
+             "interquartile mean with its 95 % bootstrap interval.", "",
+             "| env | agent | point | seeds | regret % (mean ± CI) | IQM [95 % CI] | min | max | steps | wall (s) |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        lines.append(f"| {row['env_id']} | {row['algo']} | {row['point']} | {row['seeds']} | "
+                     f"{row['regret_pct_mean']:.3f} ± {row['regret_pct_ci95']:.3f} | {row['regret_pct_iqm']:.3f} "
+                     f"[{row['regret_pct_iqm_low']:.3f}, {row['regret_pct_iqm_high']:.3f}] | "
+                     f"{row['regret_pct_min']:.3f} | {row['regret_pct_max']:.3f} | {row['steps']:,} | "
+                     f"{row['wall_seconds']:.0f} |")
+    if failed:
+        lines += ["", "Failed trials (after one retry; rerun the sweep to try them again):", ""]
+        lines += [f"- {trial}" for trial in failed]
+    return "\n".join(lines)
+
+
+def curve_bands(runs: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(steps, mean regret %, CI half-width) over the evaluation steps every seed reached."""
+    by_step: dict[int, list[float]] = {}
+    for run in runs:
+        for point in run["curve"]:
+            by_step.setdefault(point["steps"], []).append(point["regret_pct"])
+    steps = sorted(step for step, values in by_step.items() if len(values) == len(runs))
+    means, widths = zip(*(mean_interval(np.array(by_step[step])) for step in steps)) if steps else ((), ())
+    return np.array(steps), np.array(means), np.nan_to_num(np.array(widths))
+
+
+def curves_figure(results: dict[str, list[dict[str, Any]]], title: str,
+                  reference_lines: dict[str, float] | None = None):
+    """Mean regret % against training steps with a 95 % CI band per point; ``reference_lines`` (name: regret
+    %) are drawn flat (e.g. baselines)."""
+    figure, axes = plt.subplots(figsize=(7.5, 4.5))
+    for point, runs in results.items():
+        steps, means, widths = curve_bands(runs)
+        label = f"{runs[0]['algo']} {point}" if point != "default" else runs[0]["algo"]
+        line, = axes.plot(steps, means, marker="o", markersize=3, label=f"{label} ({len(runs)} seeds)")
+        axes.fill_between(steps, means - widths, means + widths, color=line.get_color(), alpha=0.2)
+    for name, regret in (reference_lines or {}).items():
+        axes.axhline(regret, linestyle="--", linewidth=1, color="grey")
+        axes.annotate(name, (0.995, regret), xycoords=("axes fraction", "data"), ha="right", va="bottom",
+                      fontsize=7, color="dimgrey")
+    axes.axhline(0.0, color="black", linewidth=0.8)
+    axes.set(xlabel="training steps", ylabel="regret vs the exact optimum (%)", title=title)
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    return figure
+
+
+def write_report(folder: Path, trials: list[Trial], title: str, failed: list[str] = ()) -> list[dict[str, Any]]:
+    """Aggregate the done trials of a sweep into trials.csv, summary.csv, summary.md and regret_curves.png."""
+    results = load_results(trials)
+    rows = summarise(results)
+    trial_columns = ("point", "seed", "env_id", "algo", "steps", "wall_seconds", "regret_pct",
+                     "regret_pct_half_width", "return", "oracle_return")
+    write_text_atomically(folder / "trials.csv", csv_text(trial_rows(results), trial_columns))
+    write_text_atomically(folder / "summary.csv", csv_text(rows, SUMMARY_COLUMNS))
+    write_text_atomically(folder / "summary.md", markdown(rows, title, failed) + "\n")
+    if results:
+        save_png(curves_figure(results, title), folder / "regret_curves.png")
+    return rows

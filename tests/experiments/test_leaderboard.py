@@ -1,0 +1,43 @@
+"""execgym leaderboard: the committed configs it runs, and the table and plots it writes from trials and baselines."""
+
+import pytest
+import yaml
+
+from experiments import leaderboard
+from experiments.cli import main
+
+TINY = {"env": {"id": "LimitOrMarket-v0", "params": {"lots": 4, "deadline": 3}},
+        "agent": {"algo": "qlearning", "num_envs": 16},
+        "training": {"total_steps": 3_000, "eval_every": 1_500, "eval_episodes": 200},
+        "seeds": [0], "output": "runs/unused"}
+
+
+def test_every_committed_config_is_offered_and_unknown_names_are_listed():
+    configs = leaderboard.benchmark_configs()
+    assert {"ppo_optimal_exec", "trpo_market_making", "qlearning_twap_vwap", "maskable_ppo_basket_sequence"} <= set(configs)
+    assert {config.agent.algo for config in configs.values()} == {"ppo", "trpo", "qlearning", "maskable_ppo"}
+    with pytest.raises(ValueError, match=r"unknown config\(s\) \['nope'\]; choose from"):
+        leaderboard.benchmark_configs(["nope"])
+
+
+pytest.importorskip("ray")
+
+
+def test_leaderboard_trains_scores_the_baselines_and_writes_the_table_and_plots(tmp_path, monkeypatch):
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "qlearning_tiny.yaml").write_text(yaml.safe_dump(TINY))
+    monkeypatch.setattr(leaderboard, "CONFIGS", configs)
+    monkeypatch.setattr(leaderboard, "BASELINE_EPISODES", 500)
+    code = main(["leaderboard", "--seeds", "0-1", "--cpus", "2", "--output", str(tmp_path / "runs"),
+                 "--docs", str(tmp_path / "docs")])
+    assert code == 0
+    text = (tmp_path / "docs" / "leaderboard.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| [LimitOrMarket-v0]"))
+    assert "deadline=3, lots=4" in row and "(2 seeds; IQM" in row and row.count("–") == 2   # no PPO, no TRPO
+    for baseline in ("always_market", "touch_then_market", "depth_4"):
+        assert f"| LimitOrMarket-v0 | deadline=3, lots=4 | {baseline} |" in text
+    assert "CPU-hours" in text
+    plots = list((tmp_path / "docs" / "leaderboard").glob("*.png"))
+    assert len(plots) == 1 and plots[0].read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "runs" / "qlearning_tiny" / "summary.csv").exists()
