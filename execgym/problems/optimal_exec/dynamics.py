@@ -145,13 +145,36 @@ def batch_market(params: OptimalExecParams) -> tuple[Variant, Market, Schedules]
                                         for array in _schedules(params)))
 
 
-def action_to_fraction(actions: np.ndarray) -> np.ndarray:
+NAN_ACTION = "action contains NaN; actions must be numbers in [-1, 1]"
+
+
+@register_jitable(inline="always")
+def fraction_of(action: float) -> float:
     """The action's position in the trade range: f = (clip(a, −1, 1) + 1)/2, so a = −1 trades the range's
-    low end and a = +1 its high end. Actions outside [−1, 1] are clipped; NaN raises."""
-    actions = np.asarray(actions, dtype=np.float64)
-    if np.isnan(actions).any():
-        raise ValueError("action contains NaN; actions must be numbers in [-1, 1]")
-    return 0.5 * (np.clip(actions, -1.0, 1.0) + 1.0)
+    low end and a = +1 its high end (actions outside [−1, 1] are clipped)."""
+    clipped = -1.0 if action < -1.0 else (1.0 if action > 1.0 else action)
+    return 0.5 * (clipped + 1.0)
+
+
+def action_to_fraction(actions: np.ndarray) -> np.ndarray:
+    """:func:`fraction_of` of every action, in one compiled pass; NaN raises."""
+    actions = np.asarray(actions)
+    if actions.dtype.kind not in "fiu":
+        actions = actions.astype(np.float64)
+    fractions, finite = _fractions_of(actions.ravel())
+    if not finite:
+        raise ValueError(NAN_ACTION)
+    return fractions.reshape(actions.shape)
+
+
+@numba.njit(cache=True)
+def _fractions_of(actions):
+    fractions, finite = np.empty(actions.size), True
+    for i in range(actions.size):
+        action = np.float64(actions[i])
+        finite = finite and action == action
+        fractions[i] = fraction_of(action)
+    return fractions, finite
 
 
 def fraction_to_action(fractions: np.ndarray) -> np.ndarray:

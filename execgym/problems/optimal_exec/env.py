@@ -159,12 +159,12 @@ def _fraction(action) -> float:
         raise ValueError(f"action must have shape (1,), got {action.shape}")
     value = float(action.reshape(()))
     if value != value:
-        raise ValueError("action contains NaN; actions must be numbers in [-1, 1]")
-    return 0.5 * (min(max(value, -1.0), 1.0) + 1.0)
+        raise ValueError(dynamics.NAN_ACTION)
+    return dynamics.fraction_of(value)
 
 
 def _fractions(actions, n: int) -> np.ndarray:
-    actions = np.asarray(actions, dtype=np.float64)
+    actions = np.asarray(actions)
     if actions.size != n or actions.ndim > 2 or (actions.ndim == 2 and actions.shape[1] != 1):
         expected = "(1,)" if n == 1 else f"({n}, 1) or ({n},)"
         raise ValueError(f"action must have shape {expected}, got {actions.shape}")

@@ -269,14 +269,14 @@ def price_shocks(params: PortfolioExecParams, batch: Batch) -> np.ndarray:
 
 @numba.njit(cache=True)
 def _draw_shocks(keys, elapsed, m):
-    """:func:`price_shocks` flattened (n·m,): :func:`execgym.noise.normals_of` of each episode's key and the
+    """:func:`price_shocks` flattened (n·m,): :func:`execgym.noise.normals_of` of each episode's key at the
     counters k·m + j (the bits of :func:`~execgym.noise.standard_normals`)."""
-    flat_keys, counters = np.empty(keys.size * m, dtype=np.uint64), np.empty(keys.size * m, dtype=np.uint64)
+    flat_keys, counters = np.empty(keys.size * m, dtype=np.uint64), np.empty(keys.size * m, dtype=np.int64)
     for i in range(keys.size):
         for j in range(m):
             flat_keys[i * m + j] = keys[i]
-            counters[i * m + j] = np.uint64(elapsed[i] * m + j)
-    return normals_of(flat_keys, counters)
+            counters[i * m + j] = elapsed[i] * m + j
+    return normals_of(flat_keys, counters, 0, 1)
 
 
 def episode_shocks(params: PortfolioExecParams, key) -> list[list[float]]:
