@@ -28,7 +28,9 @@ The period is written once, for one episode, in plain Python on floats
 (:func:`advance`, with :func:`trade_bounds` and :func:`unit_cost`). The scalar
 env calls it as it is; :func:`step` runs it over a batch compiled by numba
 (``register_jitable``), so the two give the same bits. The functions read the
-params through :class:`Market`, the same numbers as plain fields.
+params through :class:`Variant` (which model variants are on: compile-time
+constants of the compiled loop), :class:`Market` (the numbers) and
+:class:`Schedules` (the per-period lists).
 """
 
 from __future__ import annotations
