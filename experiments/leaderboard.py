@@ -18,9 +18,9 @@ like any sweep), scores each env's named baselines on the same market
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import platform
-import time
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ HELP = "train every benchmark config over seeds and every baseline, and write do
 CONFIGS = Path(__file__).parent / "configs"
 BASELINE_EPISODES = 10_000
 AGENT_COLUMNS = {"ppo": "PPO", "maskable_ppo": "PPO", "trpo": "TRPO", "qlearning": "Q-learning"}
+CURVE_LABELS = {"ppo": "PPO", "maskable_ppo": "MaskablePPO", "trpo": "TRPO", "qlearning": "Q-learning"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,7 +89,6 @@ def run(args: argparse.Namespace) -> int:
         folder = args.output / name
         trials[name] = plan(config, {}, seeds, folder)
         record(folder, config, {}, seeds, trials[name])
-    started = time.perf_counter()
     failed = run_trials([trial for group in trials.values() for trial in group], address=args.address,
                         cpus=args.cpus)
     for name, group in trials.items():
@@ -98,26 +98,28 @@ def run(args: argparse.Namespace) -> int:
     for name, config in configs.items():
         market = markets.setdefault(market_key(config), {"configs": {}, "baselines": baseline_scores(config)})
         market["configs"][name] = (config, load_results(trials[name]))
-    text = leaderboard_text(markets, seeds, describe(failed), time.perf_counter() - started, args.docs)
+    text = leaderboard_text(markets, seeds, describe(failed), args.docs)
     write_text_atomically(args.docs / "leaderboard.md", text)
     print(text)
     return 1 if failed else 0
 
 
 def plot_name(env_id: str, params: str) -> str:
-    name = env_id + ("_" + params if params else "")
-    return "".join(char if char.isalnum() or char in "-_." else "_" for char in name) + ".png"
+    """``<env id>.png`` for the default market, ``<env id>_<8 hex digits of the params' hash>.png`` otherwise."""
+    return env_id + (f"_{hashlib.sha1(params.encode()).hexdigest()[:8]}" if params else "") + ".png"
 
 
-def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], seconds: float, docs: Path) -> str:
+def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], docs: Path) -> str:
     """The markdown leaderboard (and its plots, written under ``docs/leaderboard/``)."""
     (docs / "leaderboard").mkdir(parents=True, exist_ok=True)
     lines = ["# execgym leaderboard", "",
              "Final regret of each agent against the exact optimum of its env, in % of the optimal E[Σ reward] "
              f"(on each config's evaluation episodes): mean ± 95 % CI over {len(seeds)} seeds, then the "
              "interquartile mean [its 95 % bootstrap interval]. Baselines: regret % ± 95 % CI on "
-             f"{BASELINE_EPISODES:,} paired episodes. Written by `execgym leaderboard --seeds "
-             f"{seeds[0]}-{seeds[-1]}`.", "",
+             f"{BASELINE_EPISODES:,} paired episodes. The PPO column is MaskablePPO on BasketSequence-v0 (masked "
+             "actions). Q-learning's rows on OptimalExec-v0 and PortfolioExec-v0 are on lot grids: their regret "
+             "is the grid's price. Each env links its plot of regret against training steps. Written by "
+             f"`execgym leaderboard --seeds {seeds[0]}-{seeds[-1]}`.", "",
              "| env | market | PPO | TRPO | Q-learning | best baseline |", "|---|---|---|---|---|---|"]
     wall = 0.0
     for (env_id, params), market in markets.items():
@@ -133,7 +135,7 @@ def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], s
             cells[AGENT_COLUMNS[config.agent.algo]] = (
                 f"{row['regret_pct_mean']:.2f} ± {row['regret_pct_ci95']:.2f} ({row['seeds']} seeds; IQM "
                 f"{row['regret_pct_iqm']:.2f} [{row['regret_pct_iqm_low']:.2f}, {row['regret_pct_iqm_high']:.2f}])")
-            curves[config.agent.algo] = results["default"]
+            curves[CURVE_LABELS[config.agent.algo]] = results["default"]
         baselines = market["baselines"]
         best = min(baselines, key=lambda b: baselines[b]["regret_pct"]) if baselines else None
         best_cell = (f"{best}: {baselines[best]['regret_pct']:.2f} ± {baselines[best]['regret_pct_ci95']:.2f}"
@@ -152,8 +154,8 @@ def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], s
             lines.append(f"| {env_id} | {params or 'defaults'} | {name} | "
                          f"{value['regret_pct']:.2f} ± {value['regret_pct_ci95']:.2f} |")
     lines += ["", "## Compute", "",
-              f"{wall / 3600:.2f} CPU-hours of training and evaluation (the trials' wall times, one CPU each; "
-              f"the last invocation took {seconds / 3600:.2f} h) on "
+              f"{wall / 3600:.2f} CPU-hours of training and evaluation (the sum of the trials' wall times; each "
+              "trial ran on one CPU) on "
               f"{cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}."]
     if failed:
         lines += ["", "## Failed trials", ""] + [f"- {trial}" for trial in failed]

@@ -121,24 +121,24 @@ def markdown(rows: list[dict[str, Any]], title: str, failed: list[str] = ()) -> 
 
 
 def curve_bands(runs: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(steps, mean regret %, CI half-width) over the evaluation steps every seed reached."""
-    by_step: dict[int, list[float]] = {}
-    for run in runs:
-        for point in run["curve"]:
-            by_step.setdefault(point["steps"], []).append(point["regret_pct"])
-    steps = sorted(step for step, values in by_step.items() if len(values) == len(runs))
-    means, widths = zip(*(mean_interval(np.array(by_step[step])) for step in steps)) if steps else ((), ())
-    return np.array(steps), np.array(means), np.nan_to_num(np.array(widths))
+    """(steps, mean regret %, CI half-width) at each evaluation every seed reached, matched by order (seeds
+    whose episodes vary in length evaluate at slightly different steps: their mean is used)."""
+    count = min(len(run["curve"]) for run in runs)
+    steps = np.array([np.mean([run["curve"][i]["steps"] for run in runs]) for i in range(count)])
+    bands = [mean_interval(np.array([run["curve"][i]["regret_pct"] for run in runs])) for i in range(count)]
+    means, widths = (np.array(values) for values in zip(*bands)) if bands else (np.array([]), np.array([]))
+    return steps, means, np.nan_to_num(widths)
 
 
-def curves_figure(results: dict[str, list[dict[str, Any]]], title: str,
+def curves_figure(curves: dict[str, list[dict[str, Any]]], title: str,
                   reference_lines: dict[str, float] | None = None):
-    """Mean regret % against training steps with a 95 % CI band per point; ``reference_lines`` (name: regret
-    %) are drawn flat (e.g. baselines)."""
+    """Mean regret % against training steps with a 95 % CI band per curve (label: its runs' results), on a log
+    step axis (agents' budgets differ by 100×) and a symmetric-log regret axis (linear within ±1 %, so the
+    last evaluations stay readable beside the first); ``reference_lines`` (name: regret %) are drawn flat
+    (e.g. baselines)."""
     figure, axes = plt.subplots(figsize=(7.5, 4.5))
-    for point, runs in results.items():
+    for label, runs in curves.items():
         steps, means, widths = curve_bands(runs)
-        label = f"{runs[0]['algo']} {point}" if point != "default" else runs[0]["algo"]
         line, = axes.plot(steps, means, marker="o", markersize=3, label=f"{label} ({len(runs)} seeds)")
         axes.fill_between(steps, means - widths, means + widths, color=line.get_color(), alpha=0.2)
     for name, regret in (reference_lines or {}).items():
@@ -146,6 +146,8 @@ def curves_figure(results: dict[str, list[dict[str, Any]]], title: str,
         axes.annotate(name, (0.995, regret), xycoords=("axes fraction", "data"), ha="right", va="bottom",
                       fontsize=7, color="dimgrey")
     axes.axhline(0.0, color="black", linewidth=0.8)
+    axes.set_xscale("log")
+    axes.set_yscale("symlog", linthresh=1.0)
     axes.set(xlabel="training steps", ylabel="regret vs the exact optimum (%)", title=title)
     axes.legend(fontsize=7)
     figure.tight_layout()
@@ -162,5 +164,6 @@ def write_report(folder: Path, trials: list[Trial], title: str, failed: list[str
     write_text_atomically(folder / "summary.csv", csv_text(rows, SUMMARY_COLUMNS))
     write_text_atomically(folder / "summary.md", markdown(rows, title, failed) + "\n")
     if results:
-        save_png(curves_figure(results, title), folder / "regret_curves.png")
+        save_png(curves_figure({point if point != "default" else runs[0]["algo"]: runs
+                                for point, runs in results.items()}, title), folder / "regret_curves.png")
     return rows

@@ -82,6 +82,16 @@ def test_interquartile_mean_and_interval_are_those_of_the_middle_half():
     assert (mean, half_width) == pytest.approx((2.0, 4.302652729911275 / np.sqrt(3)))
 
 
+def test_curves_are_matched_by_evaluation_when_seeds_evaluate_at_different_steps():
+    runs = [{"curve": [{"steps": 100, "regret_pct": 4.0}, {"steps": 200, "regret_pct": 1.0}]},
+            {"curve": [{"steps": 104, "regret_pct": 2.0}, {"steps": 206, "regret_pct": 3.0},
+                       {"steps": 300, "regret_pct": 0.0}]}]
+    steps, means, widths = sweep_report.curve_bands(runs)
+    np.testing.assert_allclose(steps, [102.0, 203.0])
+    np.testing.assert_allclose(means, [3.0, 2.0])
+    np.testing.assert_allclose(widths, [12.706204736174698 * np.sqrt(2) / np.sqrt(2)] * 2)
+
+
 def test_without_ray_the_command_says_how_to_install_it(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "ray", None)
     trials = plan(parse_config(TINY), {}, (0,), tmp_path)
