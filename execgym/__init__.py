@@ -6,6 +6,7 @@
     env = gym.make("OptimalExec-v0")                       # scalar env
     venv = gym.make_vec("OptimalExec-v0", num_envs=1024)   # natively batched
     oracle = execgym.make_oracle("OptimalExec-v0")         # optimal policy and exact value
+    twap = execgym.make_baseline("OptimalExec-v0", "twap")  # a named baseline of the env
     result = execgym.score(oracle.policy, "OptimalExec-v0", episodes=10_000)
 """
 
@@ -13,10 +14,10 @@ from gymnasium.envs.registration import register
 
 from execgym.policy import Oracle, Policy
 from execgym.problems.optimal_exec.variants import VARIANTS
-from execgym.registry import PROBLEMS, make_oracle
+from execgym.registry import PROBLEMS, make_baseline, make_oracle
 from execgym.scoring import ScoreResult, score
 
-__all__ = ["Oracle", "Policy", "PROBLEMS", "ScoreResult", "make_oracle", "score"]
+__all__ = ["Oracle", "Policy", "PROBLEMS", "ScoreResult", "make_baseline", "make_oracle", "score"]
 __version__ = "0.1.0"
 
 register(

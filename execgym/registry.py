@@ -32,6 +32,7 @@ from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorE
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.problems.optimal_exec.variants import VARIANTS
 from execgym.problems.portfolio_exec import oracle as portfolio_exec_oracle
+from execgym.problems.portfolio_exec import policies as portfolio_exec_policies
 from execgym.problems.portfolio_exec.env import PortfolioExecEnv, PortfolioExecVectorEnv
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
 from execgym.problems.twap_vwap import oracle as twap_vwap_oracle
@@ -51,6 +52,8 @@ class Problem:
     vector_env_class: type
     oracle_factory: Callable[[Any], Oracle]
     reward_units: str
+    baselines: Callable[[Any], dict[str, Policy]]
+    """params -> the problem's named baselines as policies (``execgym evaluate --baseline NAME``)."""
     defaults: dict = field(default_factory=dict)
     """Keyword arguments the id sets (a registered variant of another id); explicit ones override them."""
     action_masks: Callable[[Any, np.ndarray], np.ndarray] | None = None
@@ -58,8 +61,6 @@ class Problem:
     (b, actions) bool, the actions allowed in each observation, the same as the env's ``action_masks()``
     in that state; None where every action is always allowed. Lets a masked agent act from observations
     alone (scoring)."""
-    baselines: Callable[[Any], dict[str, Policy]] = lambda params: {}
-    """params -> the problem's named baselines as policies (``execgym evaluate --baseline NAME``); none by default."""
 
     def params(self, params=None, **kwargs):
         """The params object from ``params=`` or keyword arguments over the id's defaults (validated)."""
@@ -85,7 +86,8 @@ PROBLEMS: dict[str, Problem] = {
         description="Multi-asset liquidation with covariance and cross-impact; oracle: LQ Riccati recursion with "
                     "matrix state, O(N·m³)",
         params_class=PortfolioExecParams, env_class=PortfolioExecEnv, vector_env_class=PortfolioExecVectorEnv,
-        oracle_factory=portfolio_exec_oracle.make_oracle, reward_units="bps"),
+        oracle_factory=portfolio_exec_oracle.make_oracle, reward_units="bps",
+        baselines=portfolio_exec_policies.baselines),
     "BasketSequence-v0": Problem(
         env_id="BasketSequence-v0",
         description="Order of n basket trades with path-dependent cross-impact cost; oracle: Held–Karp DP, "
@@ -129,8 +131,7 @@ def make_baseline(env_id: str, name: str, params=None, **kwargs) -> Policy:
     spec = problem(env_id)
     named = spec.baselines(spec.params(params, **kwargs))
     if name not in named:
-        offered = f"its baselines are {sorted(named)}" if named else "it has no named baselines"
-        raise ValueError(f"unknown baseline {name!r} for {spec.env_id}: {offered}")
+        raise ValueError(f"unknown baseline {name!r} for {spec.env_id}: its baselines are {sorted(named)}")
     return named[name]
 
 

@@ -137,9 +137,8 @@ def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], d
                 f"{row['regret_pct_iqm']:.2f} [{row['regret_pct_iqm_low']:.2f}, {row['regret_pct_iqm_high']:.2f}])")
             curves[CURVE_LABELS[config.agent.algo]] = results["default"]
         baselines = market["baselines"]
-        best = min(baselines, key=lambda b: baselines[b]["regret_pct"]) if baselines else None
-        best_cell = (f"{best}: {baselines[best]['regret_pct']:.2f} ± {baselines[best]['regret_pct_ci95']:.2f}"
-                     if best else "none named")
+        best = min(baselines, key=lambda b: baselines[b]["regret_pct"])
+        best_cell = f"{best}: {baselines[best]['regret_pct']:.2f} ± {baselines[best]['regret_pct_ci95']:.2f}"
         plot = plot_name(env_id, params)
         if curves:
             reference = {name: value["regret_pct"] for name, value in baselines.items()

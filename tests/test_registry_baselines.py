@@ -13,7 +13,7 @@ SMALL = {  # small instances, so that every baseline of every env is scored in a
 }
 EXPECTED = {
     "OptimalExec-v0": ["back_loaded", "front_loaded", "pov", "twap", "vwap"],
-    "PortfolioExec-v0": [],
+    "PortfolioExec-v0": ["independent", "twap"],
     "BasketSequence-v0": ["as_given", "nearest_neighbour"],
     "MarketMaking-v0": ["avellaneda_stoikov", "symmetric"],
     "TwapVwapSwitch-v0": ["twap", "vwap"],
@@ -38,5 +38,4 @@ def test_make_baseline_names_the_envs_baselines():
     with pytest.raises(ValueError, match=r"unknown baseline 'twap' for MarketMaking-v0: its baselines are "
                                          r"\['avellaneda_stoikov', 'symmetric'\]"):
         make_baseline("MarketMaking-v0", "twap")
-    with pytest.raises(ValueError, match="PortfolioExec-v0: it has no named baselines"):
-        make_baseline("PortfolioExec-v0", "twap")
+    assert make_baseline("PortfolioExec-v0", "independent").schedule.shape == (14, 3)
