@@ -40,6 +40,8 @@ CONFIGS = Path(__file__).parent / "configs"
 BASELINE_EPISODES = 10_000
 AGENT_COLUMNS = {"ppo": "PPO", "maskable_ppo": "PPO", "trpo": "TRPO", "qlearning": "Q-learning"}
 CURVE_LABELS = {"ppo": "PPO", "maskable_ppo": "MaskablePPO", "trpo": "TRPO", "qlearning": "Q-learning"}
+CURVE_COLORS = {"PPO": "C0", "MaskablePPO": "C0", "TRPO": "C1", "Q-learning": "C2"}
+"""One colour per agent in every plot (MaskablePPO stands in PPO's column)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -143,7 +145,8 @@ def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], d
         if curves:
             reference = {name: value["regret_pct"] for name, value in baselines.items()
                          if value["regret_pct"] < 100}
-            save_png(curves_figure(curves, f"{env_id} {params}".strip(), reference), docs / "leaderboard" / plot)
+            figure = curves_figure(curves, f"{env_id} {params}".strip(), reference, CURVE_COLORS)
+            save_png(figure, docs / "leaderboard" / plot)
         lines.append(f"| [{env_id}](leaderboard/{plot}) | {params or 'defaults'} | "
                      + " | ".join(cells.get(column, "–") for column in ("PPO", "TRPO", "Q-learning"))
                      + f" | {best_cell} |")

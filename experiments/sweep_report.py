@@ -131,23 +131,33 @@ def curve_bands(runs: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def curves_figure(curves: dict[str, list[dict[str, Any]]], title: str,
-                  reference_lines: dict[str, float] | None = None):
+                  reference_lines: dict[str, float] | None = None, colors: dict[str, str] | None = None):
     """Mean regret % against training steps with a 95 % CI band per curve (label: its runs' results), on a log
     step axis (agents' budgets differ by 100×) and a symmetric-log regret axis (linear within ±1 %, so the
     last evaluations stay readable beside the first); ``reference_lines`` (name: regret %) are drawn flat
-    (e.g. baselines)."""
+    (e.g. baselines; equal ones share a line, neighbours' names alternate sides); ``colors`` fixes a curve's
+    colour by label (the same agent alike across figures)."""
     figure, axes = plt.subplots(figsize=(7.5, 4.5))
+    lowest = 0.0
     for label, runs in curves.items():
         steps, means, widths = curve_bands(runs)
-        line, = axes.plot(steps, means, marker="o", markersize=3, label=f"{label} ({len(runs)} seeds)")
+        line, = axes.plot(steps, means, marker="o", markersize=3, label=f"{label} ({len(runs)} seeds)",
+                          color=(colors or {}).get(label))
         axes.fill_between(steps, means - widths, means + widths, color=line.get_color(), alpha=0.2)
+        lowest = min(lowest, float(np.nanmin(means - widths)))
+    names_at: dict[float, list[str]] = {}
     for name, regret in (reference_lines or {}).items():
+        names_at.setdefault(round(regret, 2), []).append(name)
+    for side, (regret, names) in enumerate(sorted(names_at.items())):
         axes.axhline(regret, linestyle="--", linewidth=1, color="grey")
-        axes.annotate(name, (0.995, regret), xycoords=("axes fraction", "data"), ha="right", va="bottom",
+        x, align = (0.995, "right") if side % 2 == 0 else (0.005, "left")
+        axes.annotate(" = ".join(names), (x, regret), xycoords=("axes fraction", "data"), ha=align, va="bottom",
                       fontsize=7, color="dimgrey")
+        lowest = min(lowest, regret)
     axes.axhline(0.0, color="black", linewidth=0.8)
     axes.set_xscale("log")
     axes.set_yscale("symlog", linthresh=1.0)
+    axes.set_ylim(bottom=1.2 * lowest - 0.05)       # autoscale's linear margin would reach far below zero
     axes.set(xlabel="training steps", ylabel="regret vs the exact optimum (%)", title=title)
     axes.legend(fontsize=7)
     figure.tight_layout()
