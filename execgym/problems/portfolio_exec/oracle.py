@@ -27,10 +27,6 @@ from execgym.problems.portfolio_exec import dynamics, schedule
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
 from execgym.solvers.lq import LQProblem, LQSolution, solve_lq
 
-MONOTONE_TOLERANCE = 1e-9
-"""Relative slack in the check that each position moves monotonically to zero."""
-
-
 def lq_problem(params: PortfolioExecParams) -> LQProblem:
     """The LQ problem whose solution is the optimal portfolio liquidation (module docstring)."""
     m, tau = params.assets, params.tau
@@ -67,15 +63,11 @@ def make_oracle(params: PortfolioExecParams) -> Oracle:
     problem = lq_problem(params)
     solution = solve_lq(problem)
     holdings = optimal_holdings(params, solution, problem)
-    toward_zero = holdings * np.sign(params.shares)          # each position as a nonnegative amount
-    slack = MONOTONE_TOLERANCE * np.abs(params.shares).max()
-    unheld = params.shares == 0                              # sign 0: any trade in them is away from zero
-    broken = ((np.diff(toward_zero, axis=0) > slack) | (toward_zero[1:] < -slack)
-              | (unheld & (np.abs(holdings[1:]) > slack)))
-    if broken.any():
-        period, asset = np.argwhere(broken)[0]
+    broken = schedule.first_move_away_from_zero(params, holdings)
+    if broken is not None:
+        period, asset = broken
         raise ValueError(
-            f"the optimal schedule trades asset {asset} away from zero (period {period + 1}), e.g. to hedge the "
+            f"the optimal schedule trades asset {asset} away from zero (period {period}), e.g. to hedge the "
             "others, which the action space (a fraction of each remaining position) cannot express; the oracle "
             "would not be exact. Lower the cross-impact or correlations, or give that asset a position")
     value = float(solution.value(0, params.shares)) + float(np.abs(params.shares) @ params.spreads)

@@ -26,18 +26,19 @@ class HoldingsPolicy:
     """Follows planned holdings x_0 = X, ..., x_N = 0 (N+1, m): in period k it trades the fraction
     (x_{k−1} − x_k)/x_{k−1} of each remaining position (0 where x_{k−1} = 0).
 
-    The plan must move every position monotonically to zero, the only schedules the action space
-    expresses; ``expected_return`` is its exact E[Σ reward] in bps.
+    The plan must move every position monotonically to zero (:func:`~.schedule.first_move_away_from_zero`,
+    within its rounding slack, which the fractions are clipped to); ``expected_return`` is its exact
+    E[Σ reward] in bps.
     """
 
     def __init__(self, params: PortfolioExecParams, holdings: np.ndarray, name: str) -> None:
         holdings = schedule.check_holdings(params, holdings)
+        broken = schedule.first_move_away_from_zero(params, holdings)
+        if broken is not None:
+            raise ValueError(f"holdings must move every position monotonically to zero; asset {broken[1]} moves "
+                             f"away from zero in period {broken[0]}")
         before, after = holdings[:-1], holdings[1:]
         fractions = np.divide(before - after, before, out=np.zeros_like(before), where=before != 0)
-        if (fractions < -1e-12).any() or (fractions > 1 + 1e-12).any():
-            period, asset = np.argwhere((fractions < -1e-12) | (fractions > 1 + 1e-12))[0]
-            raise ValueError(f"holdings must move every position monotonically to zero; asset {asset} moves away "
-                             f"from zero in period {period + 1}")
         self.params = params
         self.name = name
         self.schedule = holdings

@@ -28,6 +28,25 @@ def check_holdings(params: PortfolioExecParams, holdings: np.ndarray) -> np.ndar
     return holdings
 
 
+MONOTONE_TOLERANCE = 1e-9
+"""Relative slack (of the largest position) in :func:`first_move_away_from_zero`."""
+
+
+def first_move_away_from_zero(params: PortfolioExecParams, holdings: np.ndarray) -> tuple[int, int] | None:
+    """(period k in 1..N, asset i) of the first trade that takes a position away from zero (grows it, crosses
+    zero, or opens an asset not held), or None when every position moves monotonically to zero: the only
+    schedules the env's action space (a fraction of each remaining position) can follow."""
+    toward_zero = holdings * np.sign(params.shares)          # each position as a nonnegative amount
+    slack = MONOTONE_TOLERANCE * np.abs(params.shares).max()
+    unheld = params.shares == 0                              # sign 0: any trade in them is away from zero
+    broken = ((np.diff(toward_zero, axis=0) > slack) | (toward_zero[1:] < -slack)
+              | (unheld & (np.abs(holdings[1:]) > slack)))
+    if not broken.any():
+        return None
+    period, asset = np.argwhere(broken)[0]
+    return int(period) + 1, int(asset)
+
+
 def expected_shortfall(params: PortfolioExecParams, holdings: np.ndarray) -> np.ndarray:
     """E[IS], currency."""
     holdings = check_holdings(params, holdings)
