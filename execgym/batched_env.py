@@ -29,6 +29,7 @@ whose rows of slots not done are not meaningful.
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable, ClassVar
@@ -70,7 +71,7 @@ def next_episodes(problem: BatchedProblem, params, batch, done: np.ndarray):
     return replace_rows(batch, fresh, done)
 
 
-class EpisodeEnv(gym.Env):
+class EpisodeEnv(gym.Env, abc.ABC):
     """Base of the single-episode envs that run a problem's per-episode step on plain Python floats (the
     step their vector env compiles over its batch): params, spaces and the noise stream of each reset.
 
@@ -94,9 +95,9 @@ class EpisodeEnv(gym.Env):
         self._stream = reset_streams(seed, 1, self._stream, self.np_random)
         return episode_keys(*self._stream)[0]
 
+    @abc.abstractmethod
     def _finished(self) -> bool:
-        """True once the current episode is over."""
-        raise NotImplementedError
+        """True once the current episode is over (each problem's env says from its own state)."""
 
     def _check_running(self) -> None:
         """Raise unless an episode is under way."""
