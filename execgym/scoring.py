@@ -37,9 +37,12 @@ class Estimate:
 
     @classmethod
     def of(cls, sample: np.ndarray, confidence: float = 0.95, scale: float = 1.0) -> "Estimate":
-        """The estimate of ``sample``'s mean, all numbers multiplied by ``scale``."""
+        """The estimate of ``sample``'s mean, all numbers multiplied by ``scale``; with one value the
+        standard deviation and the interval are undefined (nan)."""
         sample = np.asarray(sample, dtype=np.float64) * scale
         n = sample.shape[0]
+        if n < 2:
+            return cls(mean=float(sample.mean()), half_width=float("nan"), std=float("nan"))
         std = float(sample.std(ddof=1))
         quantile = float(stats.t.ppf(0.5 + confidence / 2.0, n - 1))
         return cls(mean=float(sample.mean()), half_width=quantile * std / np.sqrt(n), std=std)

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import yaml
-from scipy import stats
 from tqdm import tqdm
 
 from experiments.checkpoints import latest_checkpoint, read_state, save_checkpoint
@@ -37,6 +36,7 @@ from experiments.plots import inventory_figure, save_png
 from experiments.tensorboard_log import ScalarLog, truncate_events
 from experiments.trainers import check_trainer_config, make_trainer
 from execgym.registry import make_oracle
+from execgym.scoring import Estimate
 
 NAME = "run"
 HELP = "train an agent from a YAML config and score it against the oracle"
@@ -178,8 +178,8 @@ def aggregate_results(config: ExperimentConfig, results: list[dict[str, Any]]) -
     """Final regret % across seeds: mean, standard deviation, 95 % CI of the mean (t), min and max."""
     regrets = np.array([r["final"]["regret_pct"] for r in results])
     n = len(regrets)
-    spread = float(regrets.std(ddof=1)) if n > 1 else 0.0
-    half_width = float(stats.t.ppf(0.975, n - 1) * spread / np.sqrt(n)) if n > 1 else float("nan")
+    estimate = Estimate.of(regrets)
+    spread, half_width = (estimate.std if n > 1 else 0.0), estimate.half_width
     aggregate = {"env_id": config.env.id, "algo": config.agent.algo, "seeds": [r["seed"] for r in results],
                  "regret_pct_mean": float(regrets.mean()), "regret_pct_std": spread,
                  "regret_pct_ci95": half_width, "regret_pct_min": float(regrets.min()),

@@ -30,6 +30,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from execgym.scoring import Estimate  # noqa: E402
 from experiments.files import write_text_atomically  # noqa: E402
 from experiments.plots import save_png  # noqa: E402
 from experiments.sweep_plan import Trial  # noqa: E402
@@ -37,15 +38,6 @@ from experiments.sweep_plan import Trial  # noqa: E402
 SUMMARY_COLUMNS = ("env_id", "algo", "point", "seeds", "regret_pct_mean", "regret_pct_ci95", "regret_pct_iqm",
                    "regret_pct_iqm_low", "regret_pct_iqm_high", "regret_pct_min", "regret_pct_max", "steps",
                    "wall_seconds")
-
-
-def mean_interval(values: np.ndarray) -> tuple[float, float]:
-    """(mean, half-width of its 95 % Student-t interval; nan for one value)."""
-    values = np.asarray(values, dtype=float)
-    if values.size < 2:
-        return float(values.mean()), float("nan")
-    return float(values.mean()), float(stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1)
-                                       / np.sqrt(values.size))
 
 
 def interquartile_mean(values: np.ndarray) -> tuple[float, float, float]:
@@ -75,10 +67,10 @@ def summarise(results: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     rows = []
     for point, runs in results.items():
         regrets = np.array([run["final"]["regret_pct"] for run in runs])
-        mean, half_width = mean_interval(regrets)
+        estimate = Estimate.of(regrets)
         iqm, low, high = interquartile_mean(regrets)
         rows.append({"env_id": runs[0]["env_id"], "algo": runs[0]["algo"], "point": point,
-                     "seeds": len(runs), "regret_pct_mean": mean, "regret_pct_ci95": half_width,
+                     "seeds": len(runs), "regret_pct_mean": estimate.mean, "regret_pct_ci95": estimate.half_width,
                      "regret_pct_iqm": iqm, "regret_pct_iqm_low": low, "regret_pct_iqm_high": high,
                      "regret_pct_min": float(regrets.min()), "regret_pct_max": float(regrets.max()),
                      "steps": int(max(run["steps"] for run in runs)),
@@ -125,8 +117,8 @@ def curve_bands(runs: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.
     whose episodes vary in length evaluate at slightly different steps: their mean is used)."""
     count = min(len(run["curve"]) for run in runs)
     steps = np.array([np.mean([run["curve"][i]["steps"] for run in runs]) for i in range(count)])
-    bands = [mean_interval(np.array([run["curve"][i]["regret_pct"] for run in runs])) for i in range(count)]
-    means, widths = (np.array(values) for values in zip(*bands)) if bands else (np.array([]), np.array([]))
+    bands = [Estimate.of([run["curve"][i]["regret_pct"] for run in runs]) for i in range(count)]
+    means, widths = np.array([band.mean for band in bands]), np.array([band.half_width for band in bands])
     return steps, means, np.nan_to_num(widths)
 
 

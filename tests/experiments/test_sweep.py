@@ -78,8 +78,10 @@ def test_interquartile_mean_and_interval_are_those_of_the_middle_half():
     assert iqm == pytest.approx(np.mean([2.0, 3.0, 4.0, 5.0]))
     assert low <= iqm <= high
     assert sweep_report.interquartile_mean(np.array([1.5, 2.5])) == (2.0, 2.0, 2.0)
-    mean, half_width = sweep_report.mean_interval(np.array([1.0, 2.0, 3.0]))
-    assert (mean, half_width) == pytest.approx((2.0, 4.302652729911275 / np.sqrt(3)))
+    rows = sweep_report.summarise({"p": [{"env_id": "E", "algo": "a", "steps": 1, "wall_seconds": 1.0,
+                                          "final": {"regret_pct": value}} for value in (1.0, 2.0, 3.0)]})
+    summary = (rows[0]["regret_pct_mean"], rows[0]["regret_pct_ci95"])
+    assert summary == pytest.approx((2.0, 4.302652729911275 / np.sqrt(3)))
 
 
 def test_curves_are_matched_by_evaluation_when_seeds_evaluate_at_different_steps():
