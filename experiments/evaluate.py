@@ -15,11 +15,9 @@ import dataclasses
 import json
 from pathlib import Path
 
-import yaml
-
 from execgym.registry import PROBLEMS, make_baseline, make_oracle, problem
 from execgym.scoring import score
-from experiments.arguments import integer_at_least
+from experiments.arguments import integer_at_least, number_or_yaml
 from experiments.checkpoints import latest_checkpoint
 from experiments.config import load_config
 from experiments.trainers import load_policy
@@ -52,18 +50,10 @@ def parse_params(pairs: list[str]) -> dict:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise ValueError(f"--param must look like NAME=VALUE, got {pair!r}")
-        params[name] = _number_or_yaml(value)
+        params[name] = number_or_yaml(value)
     return params
 
 
-def _number_or_yaml(text: str):
-    """An int or float where ``text`` is one (``5e5`` included, which YAML 1.1 reads as a string), else YAML."""
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
-    return yaml.safe_load(text)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from experiments.arguments import number_or_yaml
 from experiments.config import ExperimentConfig, parse_config
 from experiments.files import write_text_atomically
 
@@ -76,19 +77,8 @@ def parse_grid(settings: list[str]) -> dict[str, list[Any]]:
                              "agent.hyperparameters.learning_rate=1e-4,3e-4")
         if key in grid:
             raise ValueError(f"--grid: {key} is given twice")
-        grid[key] = [_value(value) for value in _split_values(values)]
+        grid[key] = [number_or_yaml(value) for value in _split_values(values)]
     return grid
-
-
-def _value(text: str) -> Any:
-    """``text`` read as YAML, with numbers such as ``1e-4`` (a string to YAML 1.1) read as floats."""
-    value = yaml.safe_load(text)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value
 
 
 def _split_values(values: str) -> list[str]:
