@@ -30,7 +30,7 @@ from experiments.benchmarks.timing import cpu_model
 from experiments.config import ExperimentConfig, load_config
 from experiments.files import write_text_atomically
 from experiments.plots import save_png
-from experiments.sweep import describe, run_trials
+from experiments.sweep import add_cluster_arguments, describe, run_trials
 from experiments.sweep_plan import parse_seeds, plan, record
 from experiments.sweep_report import curves_figure, load_results, summarise, write_report
 
@@ -49,8 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", default="0-4", help="seeds per config (default 0-4)")
     parser.add_argument("--configs", nargs="+", metavar="NAME",
                         help="config names of experiments/configs/ (default: all)")
-    parser.add_argument("--address", help="address of a running Ray cluster (default: start Ray on this machine)")
-    parser.add_argument("--cpus", type=int, help="CPUs Ray may use on this machine (default: all)")
+    add_cluster_arguments(parser)
     parser.add_argument("--output", type=Path, default=Path("runs/leaderboard"), help="training outputs")
     parser.add_argument("--docs", type=Path, default=Path("docs"), help="where leaderboard.md and its plots go")
 
@@ -114,6 +113,8 @@ def plot_name(env_id: str, params: str) -> str:
 def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], docs: Path) -> str:
     """The markdown leaderboard (and its plots, written under ``docs/leaderboard/``)."""
     (docs / "leaderboard").mkdir(parents=True, exist_ok=True)
+    contiguous = seeds == tuple(range(seeds[0], seeds[-1] + 1))
+    seeds_option = f"{seeds[0]}-{seeds[-1]}" if contiguous else ",".join(map(str, seeds))
     lines = ["# execgym leaderboard", "",
              "Final regret of each agent against the exact optimum of its env, in % of the optimal E[Σ reward] "
              f"(on each config's evaluation episodes): mean ± 95 % CI over {len(seeds)} seeds, then the "
@@ -121,7 +122,7 @@ def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], d
              f"{BASELINE_EPISODES:,} paired episodes. The PPO column is MaskablePPO on BasketSequence-v0 (masked "
              "actions). Q-learning's rows on OptimalExec-v0 and PortfolioExec-v0 are on lot grids: their regret "
              "is the grid's price. Each env links its plot of regret against training steps. Written by "
-             f"`execgym leaderboard --seeds {seeds[0]}-{seeds[-1]}`.", "",
+             f"`execgym leaderboard --seeds {seeds_option}`.", "",
              "| env | market | PPO | TRPO | Q-learning | best baseline |", "|---|---|---|---|---|---|"]
     wall = 0.0
     for (env_id, params), market in markets.items():

@@ -29,6 +29,7 @@ from typing import Any, Callable
 
 from tqdm import tqdm
 
+from experiments.arguments import integer_at_least
 from experiments.config import load_config, parse_config
 from experiments.run import run_seed
 from experiments.sweep_plan import Trial, parse_grid, parse_seeds, plan, record
@@ -46,10 +47,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
                         help="a dotted config key and its values, e.g. agent.hyperparameters.learning_rate=1e-4,3e-4 "
                              "(repeatable: the grid is the product)")
-    parser.add_argument("--address", help="address of a running Ray cluster (default: start Ray on this machine)")
-    parser.add_argument("--cpus", type=int, help="CPUs Ray may use on this machine (default: all; ignored with "
-                                                 "--address)")
+    add_cluster_arguments(parser)
     parser.add_argument("--output", type=Path, help="sweep folder (default: the config's output + '_sweep')")
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--address`` and ``--cpus``: where the trials run (``execgym sweep`` and ``execgym leaderboard``)."""
+    parser.add_argument("--address", help="address of a running Ray cluster (default: start Ray on this machine)")
+    parser.add_argument("--cpus", type=integer_at_least(1), help="CPUs Ray may use on this machine (default: all; "
+                                                                  "ignored with --address)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,8 +63,6 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     seeds = parse_seeds(args.seeds) if args.seeds else config.seeds
     folder = args.output or config.output.with_name(config.output.name + "_sweep")
-    if args.cpus is not None and args.cpus < 1:
-        raise ValueError(f"--cpus must be >= 1, got {args.cpus}")
     grid = parse_grid(args.grid)
     trials = plan(config, grid, seeds, folder)
     record(folder, config, grid, seeds, trials)
@@ -110,7 +114,7 @@ def run_trials(trials: list[Trial], address: str | None = None, cpus: int | None
             try:
                 ray.get(ready)
             except ray.exceptions.RayError as error:
-                failed.append((trial, _first_line(error)))
+                failed.append((trial, _error_summary(error)))
             progress.update(1)
     if started_here:
         ray.shutdown()
@@ -122,7 +126,7 @@ def describe(failed: list[tuple[Trial, str]]) -> list[str]:
     return [f"{trial.folder}: {error}" for trial, error in failed]
 
 
-def _first_line(error: Exception) -> str:
+def _error_summary(error: Exception) -> str:
     """The last line of a Ray error's message that names the original exception."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return lines[-1] if lines else type(error).__name__
