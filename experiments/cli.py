@@ -2,19 +2,55 @@
 
 Each subcommand is a module of this package exposing ``NAME``, ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``; listing it in
-:data:`COMMANDS` adds it to the parser.
+:data:`COMMANDS` adds it to the parser. A command whose module needs an optional
+extra that is not installed (``run`` needs ``execgym[agents]``, say) still
+appears, and running it says which extra to install.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType, SimpleNamespace
 
 import execgym
-from experiments import evaluate, leaderboard, list_envs, quickstart, run, sweep
 
-COMMANDS = (quickstart, run, sweep, leaderboard, evaluate, list_envs)
+COMMANDS = ("quickstart", "run", "sweep", "leaderboard", "evaluate", "list_envs")
+"""Modules of :mod:`execgym.experiments`, one per subcommand, in the order ``--help`` lists them."""
+EXTRAS = {"torch": "agents", "stable_baselines3": "agents", "sb3_contrib": "agents", "tensorboard": "agents",
+          "ray": "ray", "optuna": "tune"}
+"""Top-level modules of the optional extras: module -> the extra that installs it."""
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs ``extra`` (run from a clone, or from PyPI)."""
+    return f"pip install -c constraints.txt -e '.[{extra}]' (from a clone) or pip install 'execgym[{extra}]'"
+
+
+def missing_extra(module: str, extra: str, missing: str) -> SimpleNamespace:
+    """A stand-in for command ``module`` whose import failed for want of ``missing`` (part of ``extra``):
+    it takes any arguments and fails with the install command."""
+    def run(args: argparse.Namespace) -> int:
+        raise ValueError(f"this command needs the optional extra {extra!r} ({missing} is not installed): "
+                         f"{install_hint(extra)}")
+
+    return SimpleNamespace(
+        NAME=module, HELP=f"(needs the optional extra {extra!r}: not installed)",
+        __doc__=f"execgym {module} needs the optional extra {extra!r} ({missing} is not installed): {install_hint(extra)}",
+        add_arguments=lambda parser: parser.add_argument("arguments", nargs=argparse.REMAINDER), run=run)
+
+
+def load_command(module: str) -> ModuleType | SimpleNamespace:
+    """The module of subcommand ``module``, or its :func:`missing_extra` stand-in."""
+    try:
+        return importlib.import_module(f"execgym.experiments.{module}")
+    except ModuleNotFoundError as error:
+        missing = (error.name or "").split(".")[0]
+        if missing not in EXTRAS:
+            raise
+        return missing_extra(module, EXTRAS[missing], missing)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="execgym", description="Gymnasium environments for optimal execution, each with its exact optimum.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {execgym.__version__}")
     commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND", required=True)
-    for command in COMMANDS:
+    for command in map(load_command, COMMANDS):
         subparser = commands.add_parser(command.NAME, help=command.HELP, description=command.__doc__.replace("``", ""),
                                         formatter_class=argparse.RawDescriptionHelpFormatter)
         command.add_arguments(subparser)

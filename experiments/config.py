@@ -122,7 +122,7 @@ def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
     except ValueError as error:
         raise ConfigError(f"{source}: env.params: {error}") from None
     if config.agent.algo in SB3_ALGORITHMS:
-        from agents.sb3 import check_masking
+        from execgym.agents.sb3 import check_masking
 
         try:
             check_masking(config.agent.algo, problem(config.env.id).action_masks is not None, config.env.id)

@@ -17,10 +17,9 @@ from pathlib import Path
 
 from execgym.registry import PROBLEMS, make_baseline, make_oracle, problem
 from execgym.scoring import score
-from experiments.arguments import integer_at_least, number_or_yaml
-from experiments.checkpoints import latest_checkpoint
-from experiments.config import load_config
-from experiments.trainers import load_policy
+from execgym.experiments.arguments import integer_at_least, number_or_yaml
+from execgym.experiments.checkpoints import latest_checkpoint
+from execgym.experiments.config import load_config
 
 NAME = "evaluate"
 HELP = "score a saved run, a baseline or the oracle against the exact optimum"
@@ -54,8 +53,6 @@ def parse_params(pairs: list[str]) -> dict:
     return params
 
 
-
-
 def run(args: argparse.Namespace) -> int:
     """Score what the options name and print the result."""
     if args.run is not None:
@@ -67,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         if checkpoint is None:
             raise ValueError(f"{args.run}/seed_{seed} has no checkpoint")
         env_id, params = config.env.id, config.env_params()
+        from execgym.experiments.trainers import load_policy   # needs the agents extra; baselines do not
+
         policy, label = load_policy(config, checkpoint), f"{config.agent.algo} ({checkpoint})"
     else:
         env_id = args.env

@@ -3,7 +3,7 @@ table, every committed benchmark config trained over seeds on Ray, and every bas
 exact optimum.
 
 Runs each config of ``experiments/configs/`` (PPO, TRPO or MaskablePPO, and
-Q-learning, on every env) for every seed as one sweep (:mod:`experiments.sweep`;
+Q-learning, on every env) for every seed as one sweep (:mod:`execgym.experiments.sweep`;
 outputs under ``--output``, default ``runs/leaderboard/<config>/``, resumable
 like any sweep), scores each env's named baselines on the same market
 (:func:`execgym.score`, 10,000 paired episodes), and writes:
@@ -26,13 +26,13 @@ from typing import Any
 
 import execgym
 from execgym.registry import make_oracle, problem
-from experiments.benchmarks.timing import cpu_model
-from experiments.config import ExperimentConfig, load_config
-from experiments.files import write_text_atomically
-from experiments.plots import save_png
-from experiments.sweep import add_cluster_arguments, describe, run_trials
-from experiments.sweep_plan import parse_seeds, plan, record
-from experiments.sweep_report import curves_figure, load_results, summarise, write_report
+from execgym.experiments.machine import cpu_model
+from execgym.experiments.config import ExperimentConfig, load_config
+from execgym.experiments.files import write_text_atomically
+from execgym.experiments.plots import save_png
+from execgym.experiments.sweep import add_cluster_arguments, describe, run_trials
+from execgym.experiments.sweep_plan import parse_seeds, plan, record
+from execgym.experiments.sweep_report import curves_figure, load_results, summarise, write_report
 
 NAME = "leaderboard"
 HELP = "train every benchmark config over seeds and every baseline, and write docs/leaderboard.md"

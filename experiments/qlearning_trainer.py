@@ -1,4 +1,4 @@
-"""Tabular Q-learning (:mod:`agents.qlearning`) on any env with a tabular view (:mod:`execgym.grids`).
+"""Tabular Q-learning (:mod:`execgym.agents.qlearning`) on any env with a tabular view (:mod:`execgym.grids`).
 
 The view is picked by the config's env id (:data:`execgym.grids.TABULAR_VIEWS`, through :func:`execgym.grids.tabular_view`):
 OptimalExec-v0 on a lot grid, two-asset PortfolioExec-v0 on a lot grid,
@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 from gymnasium.vector import VectorEnv
 
-from agents.qlearning import QLearning, QLearningConfig, RoundResult, train
+from execgym.agents.qlearning import QLearning, QLearningConfig, RoundResult, train
 from execgym import grids
 from execgym.grids import TabularView
 from execgym.policy import Oracle, Policy
-from experiments.config import ExperimentConfig
-from experiments.tensorboard_log import ScalarLog
+from execgym.experiments.config import ExperimentConfig
+from execgym.experiments.tensorboard_log import ScalarLog
 
 
 def qlearning_config(config: ExperimentConfig) -> QLearningConfig:

@@ -25,11 +25,11 @@ from execgym import make_oracle, score
 from execgym.baselines import BASELINES
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.scoring import Estimate, ScoreResult
-from experiments.arguments import integer_at_least
-from experiments.files import write_text_atomically
-from experiments.frontier import (Frontier, SchedulePoint, efficient_frontier, risk_aversion_grid,
+from execgym.experiments.arguments import integer_at_least
+from execgym.experiments.files import write_text_atomically
+from execgym.experiments.frontier import (Frontier, SchedulePoint, efficient_frontier, risk_aversion_grid,
                                   schedule_point)
-from experiments.plots import ORACLE, frontier_figure, save_png, trajectories_figure
+from execgym.experiments.plots import ORACLE, frontier_figure, save_png, trajectories_figure
 
 NAME = "quickstart"
 HELP = "score the oracle and the baselines; plot their schedules and the efficient frontier"

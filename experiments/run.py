@@ -28,13 +28,13 @@ import numpy as np
 import yaml
 from tqdm import tqdm
 
-from experiments.checkpoints import latest_checkpoint, read_state, save_checkpoint
-from experiments.config import ExperimentConfig, load_config
-from experiments.evaluation import TENSORBOARD_LAYOUT, evaluate, observation_paths, tensorboard_scalars
-from experiments.files import write_text_atomically
-from experiments.plots import inventory_figure, save_png
-from experiments.tensorboard_log import ScalarLog, truncate_events
-from experiments.trainers import check_trainer_config, make_trainer
+from execgym.experiments.checkpoints import latest_checkpoint, read_state, save_checkpoint
+from execgym.experiments.config import ExperimentConfig, load_config
+from execgym.experiments.evaluation import TENSORBOARD_LAYOUT, evaluate, observation_paths, tensorboard_scalars
+from execgym.experiments.files import write_text_atomically
+from execgym.experiments.plots import inventory_figure, save_png
+from execgym.experiments.tensorboard_log import ScalarLog, truncate_events
+from execgym.experiments.trainers import check_trainer_config, make_trainer
 from execgym.registry import make_oracle
 from execgym.scoring import Estimate
 

@@ -3,7 +3,7 @@ seed) training of a config, run in parallel on Ray and aggregated across seeds.
 
 Each trial is one seed of ``execgym run`` on one grid point and writes the same
 outputs (TensorBoard logs, checkpoints, result.json, summary.md) under
-``<output>/<point>/seed_<s>/`` (layout: :mod:`experiments.sweep_plan`), so
+``<output>/<point>/seed_<s>/`` (layout: :mod:`execgym.experiments.sweep_plan`), so
 ``tensorboard --logdir <output>`` shows every seed and point together. Trials
 run as Ray tasks, one CPU each: on this machine's cores by default, or on an
 existing Ray cluster with ``--address`` (every node needs execgym installed).
@@ -13,7 +13,7 @@ again is listed in the summary and the command exits with code 1: no trial is
 dropped silently. Rerunning the same command resumes an interrupted sweep:
 finished trials are skipped, unfinished ones continue from their checkpoints.
 
-Aggregates (:mod:`experiments.sweep_report`): ``summary.md``, ``summary.csv``
+Aggregates (:mod:`execgym.experiments.sweep_report`): ``summary.md``, ``summary.csv``
 (mean regret % vs the oracle with its 95 % CI, and the interquartile mean, per
 grid point), ``trials.csv`` and ``regret_curves.png``.
 
@@ -29,11 +29,11 @@ from typing import Any, Callable
 
 from tqdm import tqdm
 
-from experiments.arguments import integer_at_least
-from experiments.config import load_config, parse_config
-from experiments.run import run_seed
-from experiments.sweep_plan import Trial, parse_grid, parse_seeds, plan, record
-from experiments.sweep_report import write_report
+from execgym.experiments.arguments import integer_at_least
+from execgym.experiments.config import load_config, parse_config
+from execgym.experiments.run import run_seed
+from execgym.experiments.sweep_plan import Trial, parse_grid, parse_seeds, plan, record
+from execgym.experiments.sweep_report import write_report
 
 NAME = "sweep"
 HELP = "train a config over seeds and a grid of settings on Ray, aggregated with confidence intervals"

@@ -2,7 +2,7 @@
 
 A grid is a list of ``key=v1,v2,...`` settings, ``key`` a dotted path into the
 config (``agent.hyperparameters.learning_rate``, ``env.params.risk_aversion``,
-``training.total_steps``; see :mod:`experiments.config`) and each value read as
+``training.total_steps``; see :mod:`execgym.experiments.config`) and each value read as
 YAML (``3e-4``, ``true``, ``[1, 2]``, ``relu``). The points are the Cartesian product of
 the settings, in the order given; without a grid there is one point, the
 config itself.
@@ -28,9 +28,9 @@ from typing import Any
 
 import yaml
 
-from experiments.arguments import number_or_yaml
-from experiments.config import ExperimentConfig, parse_config
-from experiments.files import write_text_atomically
+from execgym.experiments.arguments import number_or_yaml
+from execgym.experiments.config import ExperimentConfig, parse_config
+from execgym.experiments.files import write_text_atomically
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,9 @@ import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from execgym.scoring import Estimate  # noqa: E402
-from experiments.files import write_text_atomically  # noqa: E402
-from experiments.plots import save_png  # noqa: E402
-from experiments.sweep_plan import Trial  # noqa: E402
+from execgym.experiments.files import write_text_atomically  # noqa: E402
+from execgym.experiments.plots import save_png  # noqa: E402
+from execgym.experiments.sweep_plan import Trial  # noqa: E402
 
 SUMMARY_COLUMNS = ("env_id", "algo", "point", "seeds", "regret_pct_mean", "regret_pct_ci95", "regret_pct_iqm",
                    "regret_pct_iqm_low", "regret_pct_iqm_high", "regret_pct_min", "regret_pct_max", "steps",

@@ -20,11 +20,11 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecMonitor
 
-from agents.sb3 import MASKABLE, NativeVecEnv, SB3Policy, build_model, load_model
+from execgym.agents.sb3 import MASKABLE, NativeVecEnv, SB3Policy, build_model, load_model
 from execgym.noise import TRAINING_SEEDS_FROM
 from execgym.policy import Oracle, Policy
 from execgym.registry import problem
-from experiments.config import ExperimentConfig
+from execgym.experiments.config import ExperimentConfig
 
 Milestone = Callable[[int], None]
 Progress = Callable[[int], None]
@@ -69,7 +69,7 @@ class _MilestoneCallback(BaseCallback):
 
 
 class SB3Trainer:
-    """PPO, TRPO or MaskablePPO on the native vector env through :class:`agents.sb3.NativeVecEnv`.
+    """PPO, TRPO or MaskablePPO on the native vector env through :class:`execgym.agents.sb3.NativeVecEnv`.
 
     Its TensorBoard scalars (episode return, losses, ...) go to ``log_dir``.
     A milestone fires after the training step that crossed it, so a checkpoint
@@ -125,7 +125,7 @@ class SB3Trainer:
 def make_trainer(config: ExperimentConfig, seed: int, log_dir: Path, checkpoint: Path | None = None) -> Trainer:
     """The trainer of ``config.agent.algo``, fresh or restored from ``checkpoint``."""
     if config.agent.algo == "qlearning":
-        from experiments.qlearning_trainer import QLearningTrainer
+        from execgym.experiments.qlearning_trainer import QLearningTrainer
 
         return QLearningTrainer(config, seed, log_dir, checkpoint)
     return SB3Trainer(config, seed, log_dir, checkpoint)
@@ -134,11 +134,11 @@ def make_trainer(config: ExperimentConfig, seed: int, log_dir: Path, checkpoint:
 def check_trainer_config(config: ExperimentConfig) -> None:
     """Raise ``ValueError`` now for hyperparameters the agent would reject later."""
     if config.agent.algo == "qlearning":
-        from experiments.qlearning_trainer import qlearning_config
+        from execgym.experiments.qlearning_trainer import qlearning_config
 
         qlearning_config(config)
     else:
-        from agents.sb3 import model_kwargs
+        from execgym.agents.sb3 import model_kwargs
 
         model_kwargs(config.agent.algo, config.agent.hyperparameters)
 
@@ -146,7 +146,7 @@ def check_trainer_config(config: ExperimentConfig) -> None:
 def load_policy(config: ExperimentConfig, checkpoint: Path) -> Policy:
     """The policy saved in ``checkpoint`` by a run of ``config``, acting in the config's env."""
     if config.agent.algo == "qlearning":
-        from experiments.qlearning_trainer import load_qlearning_policy
+        from execgym.experiments.qlearning_trainer import load_qlearning_policy
 
         return load_qlearning_policy(config, checkpoint)
     return sb3_policy(config, load_model(config.agent.algo, checkpoint / "model.zip"))

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from experiments.cli import main
-from experiments.quickstart import quickstart
+from execgym.experiments.cli import main
+from execgym.experiments.quickstart import quickstart
 
 POLICIES = ("oracle", "twap", "vwap", "pov", "front_loaded", "back_loaded")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

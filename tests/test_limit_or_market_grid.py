@@ -12,8 +12,8 @@ from execgym.problems.limit_or_market import dynamics
 from execgym.problems.limit_or_market.env import LimitOrMarketVectorEnv
 from execgym.problems.limit_or_market.params import LimitOrMarketParams
 from execgym.solvers.dp import backward_induction
-from experiments.config import parse_config
-from experiments.run import run_experiment
+from execgym.experiments.config import parse_config
+from execgym.experiments.run import run_experiment
 
 SMALL = LimitOrMarketParams(lots=4, deadline=4, max_depth=2, book_lots=2)
 

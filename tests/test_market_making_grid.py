@@ -17,8 +17,8 @@ from execgym.problems.market_making.oracle import policy_value
 from execgym.problems.market_making.params import MarketMakingParams
 from execgym.solvers.dp import backward_induction, policy_values
 from execgym.tabular import TabularVectorEnv
-from experiments.config import parse_config
-from experiments.run import run_experiment
+from execgym.experiments.config import parse_config
+from execgym.experiments.run import run_experiment
 
 SMALL = MarketMakingParams(steps=12, max_inventory=3, tick_size=0.5, max_depth=2.0)
 MARKETS = {

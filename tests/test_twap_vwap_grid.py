@@ -18,8 +18,8 @@ from execgym.problems.twap_vwap.env import TwapVwapEnv, TwapVwapVectorEnv
 from execgym.problems.twap_vwap.params import TwapVwapParams
 from execgym.solvers.dp import backward_induction, policy_values
 from execgym.tabular import TabularVectorEnv
-from experiments.config import parse_config
-from experiments.run import run_experiment
+from execgym.experiments.config import parse_config
+from execgym.experiments.run import run_experiment
 
 SMALL = TwapVwapParams(buckets=6, volume_profiles=[[3.0, 1.5, 1.0, 1.0, 1.5, 4.0], [5.0, 2.0, 1.0, 0.8, 1.0, 2.0]],
                        day_probabilities=(0.4, 0.6), volatility=30.0, risk_aversion=5e-4, pov_rate=0.2, order_size=2.0)

@@ -26,10 +26,10 @@ import stable_baselines3
 import torch
 
 from execgym.scoring import Estimate
-from experiments.benchmarks.timing import cpu_model
-from experiments.config import load_config
-from experiments.files import write_text_atomically
-from experiments.run import run_experiment
+from execgym.experiments.machine import cpu_model
+from execgym.experiments.config import load_config
+from execgym.experiments.files import write_text_atomically
+from execgym.experiments.run import run_experiment
 
 CONFIGS = Path(__file__).parents[1] / "configs"
 TABLE = Path(__file__).parent / "AGENTS.md"

@@ -64,7 +64,7 @@ from execgym.problems.market_making.oracle import QuotePolicy, policy_certainty_
 from execgym.problems.market_making.params import MarketMakingParams
 from execgym.problems.market_making.policies import avellaneda_stoikov_depths, avellaneda_stoikov_spread
 from execgym.scoring import run_episodes
-from experiments.benchmarks.timing import cpu_model
+from execgym.experiments.machine import cpu_model
 
 ENV_ID = "MarketMaking-v0"
 GAMMAS = (0.01, 0.1, 0.5)

@@ -28,7 +28,8 @@ import platform
 import numpy as np
 
 from execgym.solvers.allocation import BlendedSolution, blended_schedule
-from experiments.benchmarks.timing import cpu_model, per_call
+from execgym.experiments.machine import cpu_model
+from experiments.benchmarks.timing import per_call
 
 SIZES = (78, 10_000)
 TOLERANCE = 1e-8

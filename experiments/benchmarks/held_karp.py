@@ -40,7 +40,8 @@ import numpy as np
 from execgym.problems.basket_sequence.params import BasketSequenceParams
 from execgym.problems.basket_sequence.policies import as_given, nearest_neighbour, rollout_order
 from execgym.solvers.sequencing import held_karp, nearest_neighbour_two_opt, path_cost
-from experiments.benchmarks.timing import best_times, cpu_model
+from execgym.experiments.machine import cpu_model
+from experiments.benchmarks.timing import best_times
 
 EXACT_SIZES = (8, 9, 10, 12, 14, 16)
 BRUTE_FORCE_MAX = 9

@@ -72,7 +72,7 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv  # noqa: E402
 from execgym.problems.market_making.env import MarketMakingEnv, MarketMakingVectorEnv  # noqa: E402
 from execgym.problems.market_making.oracle import make_oracle, solve  # noqa: E402
 from execgym.problems.market_making.params import MarketMakingParams  # noqa: E402
-from experiments.benchmarks.timing import cpu_model  # noqa: E402
+from execgym.experiments.machine import cpu_model  # noqa: E402
 
 ORACLE_TARGET_SECONDS = 0.1
 SPEEDUP_TARGET = 100.0

@@ -55,7 +55,7 @@ from execgym.problems.optimal_exec.lq_oracle import initial_state, lq_problem
 from execgym.problems.optimal_exec.oracle import make_oracle
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.solvers.lq import LQProblem, solve_lq
-from experiments.benchmarks.timing import cpu_model
+from execgym.experiments.machine import cpu_model
 
 ENV_ID = "OptimalExec-v0"
 REVERSIONS = (0.5, 1.0, 2.0, 5.0)

@@ -69,7 +69,8 @@ from execgym.problems.portfolio_exec import schedule  # noqa: E402
 from execgym.problems.portfolio_exec.oracle import lq_problem, make_oracle  # noqa: E402
 from execgym.problems.portfolio_exec.params import PortfolioExecParams  # noqa: E402
 from execgym.solvers.lq import solve_lq  # noqa: E402
-from experiments.benchmarks.timing import cpu_model, per_call  # noqa: E402
+from execgym.experiments.machine import cpu_model  # noqa: E402
+from experiments.benchmarks.timing import per_call  # noqa: E402
 
 LARGE = ((100, 390, 1.0), (500, 78, 10.0))
 """(m, N, target seconds for make_oracle)."""

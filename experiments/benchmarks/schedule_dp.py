@@ -23,7 +23,8 @@ import platform
 import numpy as np
 
 from execgym.solvers.schedule_dp import power_law_costs, solve_schedule
-from experiments.benchmarks.timing import best_times, cpu_model
+from execgym.experiments.machine import cpu_model
+from experiments.benchmarks.timing import best_times
 
 PERIODS = 78
 LOTS = 1_000

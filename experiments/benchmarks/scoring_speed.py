@@ -24,7 +24,8 @@ import execgym
 from execgym.baselines import twap
 from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
 from execgym.problems.optimal_exec.params import OptimalExecParams
-from experiments.benchmarks.timing import best_times, cpu_model
+from execgym.experiments.machine import cpu_model
+from experiments.benchmarks.timing import best_times
 
 
 def one_episode_each(env, policy, episodes: int) -> float:

@@ -16,10 +16,10 @@ library versions), to ``experiments/benchmarks/SPEED.md``. Rows:
   docs name) and :func:`execgym.score` of its oracle on 100,000 episodes;
 * one period of OptimalExec-v0 as the envs run it (plain Python for one
   episode, numba-compiled over 16,384) against the same period in plain numpy
-  (:mod:`experiments.benchmarks.numpy_reference`): the measurement behind the
+  (:mod:`execgym.experiments.benchmarks.numpy_reference`): the measurement behind the
   compiled dynamics;
 * PPO and TRPO wall time per 100,000 training steps on OptimalExec-v0 through
-  the SB3 adapter (:class:`agents.sb3.NativeVecEnv`) against SB3's
+  the SB3 adapter (:class:`execgym.agents.sb3.NativeVecEnv`) against SB3's
   ``DummyVecEnv`` over 64 ``gym.make`` envs.
 
 Each env steps a fixed cycle of actions (valid in every state: BasketSequence's
@@ -47,11 +47,12 @@ import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import execgym
-from agents.sb3 import ALGORITHMS, NativeVecEnv
+from execgym.agents.sb3 import ALGORITHMS, NativeVecEnv
 from execgym.registry import PROBLEMS
 from experiments.benchmarks import numpy_reference
-from experiments.benchmarks.timing import best_times, cpu_model
-from experiments.files import write_text_atomically
+from execgym.experiments.machine import cpu_model
+from experiments.benchmarks.timing import best_times
+from execgym.experiments.files import write_text_atomically
 
 TABLE = Path(__file__).parent / "SPEED.md"
 VECTOR_SIZES = (1, 64, 1_024, 16_384)

@@ -1,22 +1,9 @@
-"""What every benchmark script shares: the machine's description and best-of-N timing, interleaved."""
+"""What every benchmark script shares: best-of-N timing, interleaved."""
 
 from __future__ import annotations
 
-import platform
 import time
 from typing import Any, Callable, Hashable
-
-
-def cpu_model() -> str:
-    """The CPU's model name (from /proc/cpuinfo where there is one)."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 def best_times(runs: dict[Hashable, Callable[[], Any]], repeats: int) -> tuple[dict, dict]:

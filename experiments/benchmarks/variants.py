@@ -26,7 +26,8 @@ import execgym
 from execgym import baselines
 from execgym.problems.optimal_exec import schedule
 from execgym.problems.optimal_exec.oracle import oracle_solver
-from experiments.benchmarks.timing import best_times, cpu_model
+from execgym.experiments.machine import cpu_model
+from experiments.benchmarks.timing import best_times
 
 
 def baseline_regrets(params, oracle_return: float) -> dict[str, float]:

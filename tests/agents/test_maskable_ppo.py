@@ -10,15 +10,15 @@ import torch
 from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
 from stable_baselines3.common.vec_env import VecMonitor
 
-from agents.sb3 import NativeVecEnv, SB3Policy, build_model, load_model
+from execgym.agents.sb3 import NativeVecEnv, SB3Policy, build_model, load_model
 from execgym import make_oracle, score
 from execgym.problems.basket_sequence.env import BasketSequenceVectorEnv
 from execgym.problems.optimal_exec.env import OptimalExecVectorEnv
 from execgym.registry import PROBLEMS, problem
-from experiments.config import ConfigError, parse_config
-from experiments.run import run_experiment
-from experiments.tensorboard_log import read_scalars
-from experiments.trainers import load_policy
+from execgym.experiments.config import ConfigError, parse_config
+from execgym.experiments.run import run_experiment
+from execgym.experiments.tensorboard_log import read_scalars
+from execgym.experiments.trainers import load_policy
 
 TINY = {"n_steps": 8, "batch_size": 32, "n_epochs": 1}
 
@@ -146,7 +146,7 @@ def test_a_tiny_run_trains_scores_and_its_checkpoint_acts_the_same_after_loading
 def test_the_committed_config_is_valid():
     from pathlib import Path
 
-    from experiments.config import load_config
+    from execgym.experiments.config import load_config
 
     config = load_config(Path(__file__).parents[2] / "experiments" / "configs" / "maskable_ppo_basket_sequence.yaml")
     assert (config.env.id, config.agent.algo) == ("BasketSequence-v0", "maskable_ppo")

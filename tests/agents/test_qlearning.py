@@ -10,8 +10,8 @@ import pytest
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from agents import qlearning
-from agents.qlearning import QLearning, QLearningConfig, train
+from execgym.agents import qlearning
+from execgym.agents.qlearning import QLearning, QLearningConfig, train
 
 T, S, A = 3, 3, 2          # stages, states per stage, actions
 EXIT = S                   # outcome index of an early end of the episode

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from agents.sb3 import NativeVecEnv, SB3Policy, build_model
+from execgym.agents.sb3 import NativeVecEnv, SB3Policy, build_model
 from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
 
 

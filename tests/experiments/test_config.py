@@ -3,8 +3,8 @@
 import pytest
 import yaml
 
-from experiments.config import ConfigError, load_config, parse_config
-from experiments.trainers import check_trainer_config
+from execgym.experiments.config import ConfigError, load_config, parse_config
+from execgym.experiments.trainers import check_trainer_config
 
 VALID = {"env": {"id": "OptimalExec-v0", "params": {"periods": 5}},
          "agent": {"algo": "ppo", "num_envs": 4, "hyperparameters": {"n_steps": 8}},
@@ -77,7 +77,7 @@ def test_missing_file_and_bad_yaml_raise(tmp_path):
 
 
 def test_a_linear_schedule_runs_from_start_to_end_over_training():
-    from agents.sb3 import model_kwargs
+    from execgym.agents.sb3 import model_kwargs
 
     schedule = model_kwargs("ppo", {"learning_rate": {"linear": [3e-4, 1e-5]}})["learning_rate"]
     assert [schedule(progress) for progress in (1.0, 0.5, 0.0)] == pytest.approx([3e-4, 1.55e-4, 1e-5])

@@ -3,8 +3,8 @@
 import pytest
 import yaml
 
-from experiments import leaderboard
-from experiments.cli import main
+from execgym.experiments import leaderboard
+from execgym.experiments.cli import main
 
 TINY = {"env": {"id": "LimitOrMarket-v0", "params": {"lots": 4, "deadline": 3}},
         "agent": {"algo": "qlearning", "num_envs": 16},

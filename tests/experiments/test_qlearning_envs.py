@@ -8,9 +8,9 @@ import pytest
 
 from execgym import make_oracle
 from execgym.grids import BasketGrid, PortfolioLotGrid
-from experiments.config import parse_config
-from experiments.run import run_experiment
-from experiments.tensorboard_log import read_scalars
+from execgym.experiments.config import parse_config
+from execgym.experiments.run import run_experiment
+from execgym.experiments.tensorboard_log import read_scalars
 
 BOOK = {"holdings": [600_000.0, -400_000.0], "arrival_prices": [100.0, 50.0],
         "covariance": [[2.5, 0.6], [0.6, 0.9]], "risk_aversion": 1e-6, "periods": 4}

@@ -11,10 +11,10 @@ import time
 import pytest
 import yaml
 
-from experiments.checkpoints import checkpoints
-from experiments.config import parse_config
-from experiments.run import run_experiment
-from experiments.tensorboard_log import read_scalars
+from execgym.experiments.checkpoints import checkpoints
+from execgym.experiments.config import parse_config
+from execgym.experiments.run import run_experiment
+from execgym.experiments.tensorboard_log import read_scalars
 
 ROLLOUT = 8 * 26     # PPO: num_envs × n_steps
 
@@ -29,7 +29,7 @@ def kill_after_first_checkpoint(config, tmp_path, timeout=120.0):
     """Start `execgym run` in a subprocess and SIGKILL it as soon as a checkpoint exists."""
     path = tmp_path / f"{config.output.name}.yaml"
     path.write_text(yaml.safe_dump(config.to_dict()))
-    process = subprocess.Popen([sys.executable, "-m", "experiments.cli", "run", str(path)],
+    process = subprocess.Popen([sys.executable, "-m", "execgym.experiments.cli", "run", str(path)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     root = config.output / "seed_0" / "checkpoints"
     deadline = time.monotonic() + timeout

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from experiments.cli import main
-from experiments.config import parse_config
-from experiments.run import run_experiment
-from experiments.tensorboard_log import read_scalars
+from execgym.experiments.cli import main
+from execgym.experiments.config import parse_config
+from execgym.experiments.run import run_experiment
+from execgym.experiments.tensorboard_log import read_scalars
 from execgym import make_oracle
 
 AGENTS = {

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import yaml
 
-from experiments import sweep, sweep_report
-from experiments.config import ConfigError, parse_config
-from experiments.sweep_plan import parse_grid, parse_seeds, plan, point_name, record
+from execgym.experiments import sweep, sweep_report
+from execgym.experiments.config import ConfigError, parse_config
+from execgym.experiments.sweep_plan import parse_grid, parse_seeds, plan, point_name, record
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"env": {"id": "OptimalExec-v0"},
@@ -130,7 +130,7 @@ def test_a_failing_trial_is_retried_once_then_reported(local_ray, tmp_path):
 
 
 def _sweep_command(config_path, output):
-    return [sys.executable, "-m", "experiments.cli", "sweep", str(config_path), "--seeds", "0-1", "--cpus", "1",
+    return [sys.executable, "-m", "execgym.experiments.cli", "sweep", str(config_path), "--seeds", "0-1", "--cpus", "1",
             "--output", str(output)] + [arg for setting in GRID for arg in ("--grid", setting)]
 
 
