@@ -1,137 +1,36 @@
-"""PPO (stable-baselines3), TRPO and MaskablePPO (sb3-contrib) on the suite's natively batched envs.
+"""PPO (stable-baselines3), TRPO and MaskablePPO (sb3-contrib) built from a config's hyperparameters.
 
-stable-baselines3 has no adapter for a Gymnasium ``VectorEnv``; :class:`NativeVecEnv`
-is one, for vector envs in SAME_STEP autoreset mode (every env of the suite):
-one call steps all episodes at once, and SB3's semantics hold (an episode that
-ends is reset in the same step, its last observation under
-``info["terminal_observation"]``). :class:`SB3Policy` turns a trained model into
-a policy of the suite's protocol, acting deterministically for scoring.
+The bridge between SB3 and the suite, the ``VecEnv`` over a native vector env
+(:class:`execgym.sb3.NativeVecEnv`) and a trained model as a policy
+(:class:`execgym.sb3.SB3Policy`), is the public module :mod:`execgym.sb3`; this
+module builds, loads and checks the algorithms the experiments train.
 
 Masked actions: an env whose vector env has ``action_masks()`` (num_envs, n)
 (BasketSequence-v0: a trade already done is masked and raises) trains with
 ``maskable_ppo`` only; PPO and TRPO sample every action and are refused there,
 and ``maskable_ppo`` is refused on an env without masks. A MaskablePPO model
-scores through :class:`SB3Policy` with a function observations -> masks
+scores through :func:`execgym.sb3.as_policy`, its masks from the observations
 (:attr:`execgym.registry.Problem.action_masks`).
 """
 
 from __future__ import annotations
 
 import inspect
-from types import MappingProxyType
-from typing import Any, Callable
+from typing import Any
 
-import numpy as np
 import torch
-from gymnasium.vector import AutoresetMode, VectorEnv
 from sb3_contrib import TRPO, MaskablePPO
 from sb3_contrib.common.maskable.utils import is_masking_supported
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.utils import LinearSchedule
-from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "trpo": TRPO, "maskable_ppo": MaskablePPO}
 MASKABLE = frozenset({"maskable_ppo"})
 """Algorithms that act with action masks (from ``env.action_masks()`` in training, given at scoring)."""
-BATCHED_METHODS = frozenset({"action_masks"})
-"""Methods :meth:`NativeVecEnv.env_method` answers with one call of the native vector env."""
 SCHEDULABLE = {"learning_rate", "clip_range"}
 ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU, "leaky_relu": torch.nn.LeakyReLU}
-_NO_INFO = MappingProxyType({})
-
-
-class NativeVecEnv(VecEnv):
-    """SB3 ``VecEnv`` view of a Gymnasium vector env with SAME_STEP autoreset, with no loop over envs.
-
-    ``infos`` is a list with one mapping per env, as SB3 requires: envs whose
-    episode did not end share one empty read-only mapping; an env whose episode
-    ended gets a dict with ``terminal_observation``, ``TimeLimit.truncated`` and
-    its final ``info`` entries.
-
-    ``env_method("action_masks")`` (what sb3-contrib's MaskablePPO calls) is one
-    call of the native ``action_masks()``: the (num_envs, n) array, one row per
-    env (rows ``indices`` if given), in place of SB3's list of per-env results
-    (``np.stack`` of either is the same array). Other methods have no per-env
-    instances to call and raise.
-    """
-
-    def __init__(self, env: VectorEnv) -> None:
-        if env.metadata.get("autoreset_mode") != AutoresetMode.SAME_STEP:
-            raise ValueError(f"NativeVecEnv needs a vector env with SAME_STEP autoreset, got "
-                             f"{env.metadata.get('autoreset_mode')!r}")
-        self.env = env
-        super().__init__(env.num_envs, env.single_observation_space, env.single_action_space)
-        self._actions: np.ndarray | None = None
-
-    def reset(self):
-        seeds = None if all(seed is None for seed in self._seeds) else [int(seed) for seed in self._seeds]
-        obs, _ = self.env.reset(seed=seeds)
-        self._reset_seeds()
-        self._reset_options()
-        return obs
-
-    def step_async(self, actions: np.ndarray) -> None:
-        self._actions = actions
-
-    def step_wait(self):
-        obs, rewards, terminated, truncated, info = self.env.step(self._actions)
-        dones = terminated | truncated
-        infos: list[Any] = [_NO_INFO] * self.num_envs
-        for i in np.flatnonzero(dones):
-            final = {key: value[i] for key, value in info.get("final_info", {}).items() if not key.startswith("_")}
-            infos[i] = {**final, "terminal_observation": info["final_obs"][i],
-                        "TimeLimit.truncated": bool(truncated[i] and not terminated[i])}
-        return obs, rewards.astype(np.float32), dones, infos
-
-    def close(self) -> None:
-        self.env.close()
-
-    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        value = getattr(self.env, attr_name, None) if attr_name == "render_mode" else getattr(self.env, attr_name)
-        return [value] * len(self._get_indices(indices))
-
-    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
-        setattr(self.env, attr_name, value)
-
-    def env_method(self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs):
-        if method_name in BATCHED_METHODS:
-            values = getattr(self.env, method_name)(*method_args, **method_kwargs)
-            return values if indices is None else values[self._get_indices(indices)]
-        raise ValueError(f"cannot call {method_name!r} per env: a natively batched env steps all its episodes "
-                         "in one object and has no per-env instances")
-
-    def env_is_wrapped(self, wrapper_class, indices: VecEnvIndices = None) -> list[bool]:
-        return [False] * len(self._get_indices(indices))
-
-
-class SB3Policy:
-    """A trained SB3 model as a policy of the suite: observations (n, ...) -> deterministic actions (n, ...).
-
-    A maskable model (MaskablePPO) needs ``action_masks``: observations (n, ...) -> allowed actions (n, k)
-    bool, e.g. ``functools.partial(problem(env_id).action_masks, params)``; it then never picks a masked
-    action. Other models take none.
-    """
-
-    def __init__(self, model: BaseAlgorithm,
-                 action_masks: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
-        maskable = isinstance(model, MaskablePPO)
-        if maskable and action_masks is None:
-            raise ValueError("a MaskablePPO model acts with action masks: pass action_masks= (observations -> "
-                             "allowed actions), e.g. functools.partial(problem(env_id).action_masks, params); "
-                             "unmasked it may pick an action the env refuses")
-        if not maskable and action_masks is not None:
-            raise ValueError(f"{type(model).__name__} does not act with action masks; action_masks= is for "
-                             "MaskablePPO models")
-        self.model, self.action_masks = model, action_masks
-
-    def __call__(self, observations: np.ndarray) -> np.ndarray:
-        if self.action_masks is None:
-            actions, _ = self.model.predict(observations, deterministic=True)
-        else:
-            actions, _ = self.model.predict(observations, deterministic=True,
-                                            action_masks=self.action_masks(observations))
-        return actions
 
 
 def model_kwargs(algo: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:

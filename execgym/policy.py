@@ -8,6 +8,7 @@ treats them alike.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -44,3 +45,39 @@ class Oracle:
     variance: float | None = None
     clip_probability: float = 0.0
     grid_refinement_gain: float | None = None
+
+
+@dataclass(frozen=True)
+class OracleCost:
+    """What building a problem's oracle would take, estimated from its params in a few milliseconds.
+
+    ``size`` is the count the oracle's work grows with, what ``unit`` names (e.g.
+    reachable state–action pairs, n²·2ⁿ for Held–Karp); ``seconds`` is the
+    estimated build time in CPU seconds of one core, overhead + rate × size with
+    rates measured on the oracle itself (``tests/test_oracle_cost.py`` holds
+    them within a factor of 3 of the measured CPU time; on a busy machine the
+    wall time is longer). Each problem's oracle module has its
+    ``build_cost(params)`` (:attr:`execgym.registry.Problem.oracle_cost`).
+    """
+
+    size: float
+    unit: str
+    seconds: float
+    refusal: str | None = None
+    """Why the oracle refuses these params (past a size it caps, or no exact solver for them); None if it
+    builds them. Without a solver ``size`` and ``seconds`` are nan."""
+
+    def __str__(self) -> str:
+        if math.isnan(self.seconds):
+            return f"no exact oracle: {self.refusal}"
+        size = f"{self.size:,.0f}" if self.size < 1e9 else f"{self.size:.3g}"
+        text = f"about {duration(self.seconds)} ({size} {self.unit})"
+        return text if self.refusal is None else f"{text}; it refuses these parameters: {self.refusal}"
+
+
+def duration(seconds: float) -> str:
+    """``seconds`` in the largest unit that keeps it readable: "12 ms", "3.4 s", "2.1 hours", "4.5e+98 years"."""
+    for unit, length in (("years", 365.25 * 86_400), ("days", 86_400), ("hours", 3_600), ("min", 60), ("s", 1)):
+        if seconds >= length:
+            return f"{seconds / length:.3g} {unit}"
+    return f"{seconds * 1e3:.3g} ms"

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from execgym.baselines import named_baselines as optimal_exec_baselines
-from execgym.policy import Oracle, Policy
+from execgym.policy import Oracle, OracleCost, Policy
 from execgym.problems.basket_sequence import dynamics as basket_sequence_dynamics
 from execgym.problems.basket_sequence import oracle as basket_sequence_oracle
 from execgym.problems.basket_sequence import policies as basket_sequence_policies
@@ -54,6 +54,9 @@ class Problem:
     reward_units: str
     baselines: Callable[[Any], dict[str, Policy]]
     """params -> the problem's named baselines as policies (``execgym evaluate --baseline NAME``)."""
+    oracle_cost: Callable[[Any], OracleCost]
+    """params -> what building the oracle would take (its oracle module's ``build_cost``), estimated in milliseconds
+    without building it: :func:`execgym.score` refuses an oracle estimated past its time budget."""
     defaults: dict = field(default_factory=dict)
     """Keyword arguments the id sets (a registered variant of another id); explicit ones override them."""
     action_masks: Callable[[Any, np.ndarray], np.ndarray] | None = None
@@ -74,11 +77,13 @@ PROBLEMS: dict[str, Problem] = {
         env_id="OptimalExec-v0",
         description="Single-asset liquidation, discrete-time Almgren–Chriss; oracle: LQ Riccati recursion",
         params_class=OptimalExecParams, env_class=OptimalExecEnv, vector_env_class=OptimalExecVectorEnv,
-        oracle_factory=optimal_exec_oracle.make_oracle, reward_units="bps", baselines=optimal_exec_baselines),
+        oracle_factory=optimal_exec_oracle.make_oracle,
+        oracle_cost=optimal_exec_oracle.build_cost, reward_units="bps", baselines=optimal_exec_baselines),
     **{variant.env_id: Problem(
         env_id=variant.env_id, description=variant.description, params_class=OptimalExecParams,
         env_class=OptimalExecEnv, vector_env_class=OptimalExecVectorEnv,
-        oracle_factory=optimal_exec_oracle.make_oracle, reward_units="bps", defaults=variant.kwargs,
+        oracle_factory=optimal_exec_oracle.make_oracle,
+        oracle_cost=optimal_exec_oracle.build_cost, reward_units="bps", defaults=variant.kwargs,
         baselines=optimal_exec_baselines)
        for variant in VARIANTS.values()},
     "PortfolioExec-v0": Problem(
@@ -86,34 +91,39 @@ PROBLEMS: dict[str, Problem] = {
         description="Multi-asset liquidation with covariance and cross-impact; oracle: LQ Riccati recursion with "
                     "matrix state, O(N·m³)",
         params_class=PortfolioExecParams, env_class=PortfolioExecEnv, vector_env_class=PortfolioExecVectorEnv,
-        oracle_factory=portfolio_exec_oracle.make_oracle, reward_units="bps",
+        oracle_factory=portfolio_exec_oracle.make_oracle,
+        oracle_cost=portfolio_exec_oracle.build_cost, reward_units="bps",
         baselines=portfolio_exec_policies.baselines),
     "BasketSequence-v0": Problem(
         env_id="BasketSequence-v0",
         description="Order of n basket trades with path-dependent cross-impact cost; oracle: Held–Karp DP, "
                     "O(n²·2ⁿ), exact up to 16 trades",
         params_class=BasketSequenceParams, env_class=BasketSequenceEnv, vector_env_class=BasketSequenceVectorEnv,
-        oracle_factory=basket_sequence_oracle.make_oracle, reward_units="bps",
+        oracle_factory=basket_sequence_oracle.make_oracle,
+        oracle_cost=basket_sequence_oracle.build_cost, reward_units="bps",
         action_masks=basket_sequence_dynamics.observation_masks, baselines=basket_sequence_policies.baselines),
     "MarketMaking-v0": Problem(
         env_id="MarketMaking-v0",
         description="Market making with inventory risk (bid and ask depths); oracle: backward induction over "
                     "(step, inventory), O(N·Q̄)",
         params_class=MarketMakingParams, env_class=MarketMakingEnv, vector_env_class=MarketMakingVectorEnv,
-        oracle_factory=market_making_oracle.make_oracle, reward_units="currency",
+        oracle_factory=market_making_oracle.make_oracle,
+        oracle_cost=market_making_oracle.build_cost, reward_units="currency",
         baselines=market_making_policies.baselines),
     "TwapVwapSwitch-v0": Problem(
         env_id="TwapVwapSwitch-v0",
         description="Intraday order, TWAP or VWAP pace (optionally POV) per bucket; oracle: backward induction "
                     "over the reachable (day type, bucket, remaining) states, O(Σ_t S_t·A)",
         params_class=TwapVwapParams, env_class=TwapVwapEnv, vector_env_class=TwapVwapVectorEnv,
-        oracle_factory=twap_vwap_oracle.make_oracle, reward_units="bps", baselines=twap_vwap_policies.baselines),
+        oracle_factory=twap_vwap_oracle.make_oracle,
+        oracle_cost=twap_vwap_oracle.build_cost, reward_units="bps", baselines=twap_vwap_policies.baselines),
     "LimitOrMarket-v0": Problem(
         env_id="LimitOrMarket-v0",
         description="Limit or market order for a child order before a deadline; oracle: backward induction over "
                     "(steps left, lots left), O(K·N²·A)",
         params_class=LimitOrMarketParams, env_class=LimitOrMarketEnv, vector_env_class=LimitOrMarketVectorEnv,
-        oracle_factory=limit_or_market_oracle.make_oracle, reward_units="bps",
+        oracle_factory=limit_or_market_oracle.make_oracle,
+        oracle_cost=limit_or_market_oracle.build_cost, reward_units="bps",
         baselines=limit_or_market_policies.baselines),
 }
 

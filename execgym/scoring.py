@@ -1,7 +1,9 @@
 """Score any policy against the exact optimum, with common random numbers.
 
-:func:`score` runs ``episodes`` episodes of the policy and of the oracle on the
-same seeds (seed, seed + 1, ...), so both face the same market, and reports:
+:func:`score` takes whatever you hold: a callable policy, an oracle, a trained
+SB3 model or a baseline's name. It runs ``episodes`` episodes of the policy and
+of the oracle on the same seeds (seed, seed + 1, ...), so both face the same
+market, and reports:
 
 * the policy's mean return E[Σ reward] with a 95 % confidence interval;
 * the oracle's exact value and its Monte-Carlo estimate on the same episodes;
@@ -12,6 +14,10 @@ same seeds (seed, seed + 1, ...), so both face the same market, and reports:
 
 Intervals use Student's t on the episode sample. For execution envs the
 return is minus the cost, so the regret is the policy's extra cost.
+
+Where the oracle cannot be built in reasonable time, ``reference=`` (e.g. a
+baseline's name) compares the policy with another on the same episodes, and the
+result says that there is no oracle, why, and what building it would take.
 """
 
 from __future__ import annotations
@@ -21,10 +27,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from execgym.policy import Oracle, Policy
-from execgym.registry import problem
+from execgym.policy import Oracle, OracleCost, Policy
+from execgym.registry import Problem, problem
 
 MAX_BATCH = 65_536
+MAX_ORACLE_SECONDS = 60.0
+"""Longest estimated oracle build :func:`score` starts by default (``max_oracle_seconds``)."""
+ORACLE = "oracle"
+"""The name of the env's oracle, as a policy or a reference."""
+SB3_PACKAGES = ("stable_baselines3", "sb3_contrib")
 
 
 @dataclass(frozen=True)
@@ -61,28 +72,50 @@ class Estimate:
 
 @dataclass(frozen=True)
 class ScoreResult:
-    """What :func:`score` measured. Returns and regrets are in ``units`` per episode."""
+    """What :func:`score` measured. Returns and regrets are in ``units`` per episode.
+
+    ``reference`` names what the policy is compared with: "oracle" (the env's exact optimum, or the
+    ``oracle=`` given), else the ``reference=`` policy's name. ``regret`` is reference − policy on the paired
+    episodes, and ``regret_pct`` the same in % of |oracle_return| (of the reference's mean return when there is
+    no oracle). ``oracle_return`` is the exact value of the oracle, None when none was built; then
+    ``oracle_note`` says why and ``oracle_cost`` what building it would take.
+    """
 
     env_id: str
     episodes: int
     seed: int
     units: str
     policy_return: Estimate
-    oracle_return: float
-    oracle_return_mc: Estimate
+    reference: str
+    reference_return: Estimate
     regret: Estimate
     regret_pct: Estimate
+    oracle_return: float | None
     info: dict[str, Estimate] = field(default_factory=dict)
+    oracle_note: str = ""
+    oracle_cost: OracleCost | None = None
 
     def summary(self) -> str:
         """A few lines for a terminal."""
         lines = [f"{self.env_id}: {self.episodes} episodes from seed {self.seed}",
-                 f"  policy return   {self.policy_return} {self.units}",
-                 f"  oracle return   {self.oracle_return:.4g} {self.units} exact, "
-                 f"{self.oracle_return_mc} Monte Carlo",
-                 f"  regret          {self.regret} {self.units}  ({self.regret_pct} %)"]
+                 f"  policy return   {self.policy_return} {self.units}"]
+        if self.oracle_return is not None:
+            lines += [f"  oracle return   {self.oracle_return:.4g} {self.units} exact, "
+                      f"{self.reference_return} Monte Carlo",
+                      f"  regret          {self.regret} {self.units}  ({self.regret_pct} %)"]
+        else:
+            lines += [f"  {self.reference} return".ljust(18) + f"{self.reference_return} {self.units}",
+                      f"  {self.reference} − policy".ljust(18) + f"{self.regret} {self.units}  ({self.regret_pct} % "
+                      f"of |{self.reference}|)"]
         lines += [f"  {name:<15} {estimate}" for name, estimate in self.info.items()]
+        if self.oracle_note:
+            lines.append(f"  {self.oracle_note}")
         return "\n".join(lines)
+
+
+class OracleUnavailable(ValueError):
+    """The env's oracle cannot be built, or not within ``max_oracle_seconds``; the message says why, what
+    building it would take, and how to score without it (``reference=``)."""
 
 
 def run_episodes(policy: Policy, env_id: str, seeds: np.ndarray, params,
@@ -108,35 +141,146 @@ def run_episodes(policy: Policy, env_id: str, seeds: np.ndarray, params,
     return returns, finals
 
 
-def score(policy: Policy, env_id: str = "OptimalExec-v0", episodes: int = 10_000, seed: int = 0,
+def score(policy, env_id: str = "OptimalExec-v0", episodes: int = 10_000, seed: int = 0,
           confidence: float = 0.95, info_keys: tuple[str, ...] = ("shortfall",), params=None,
-          oracle: Oracle | None = None, **kwargs) -> ScoreResult:
-    """Score ``policy`` against ``env_id``'s oracle on ``episodes`` paired episodes.
+          oracle: Oracle | None = None, reference=None, max_oracle_seconds: float = MAX_ORACLE_SECONDS,
+          **kwargs) -> ScoreResult:
+    """Score ``policy`` against ``env_id``'s oracle (or ``reference``) on ``episodes`` paired episodes.
+
+    ``policy`` is whatever you hold: any callable policy (observations (n, ...) -> actions (n, ...)), an
+    :class:`~execgym.policy.Oracle`, a trained stable-baselines3 / sb3-contrib model (PPO, TRPO, MaskablePPO,
+    ...: it acts deterministically, a maskable one with the masks of each observation; :mod:`execgym.sb3`),
+    the name of one of the env's baselines (:func:`execgym.make_baseline`) or "oracle":
+
+        model = PPO("MlpPolicy", execgym.sb3.wrap(gym.make_vec("OptimalExec-v0", num_envs=8))).learn(20_000)
+        print(execgym.score(model, "OptimalExec-v0").summary())
+        execgym.score("twap", "OptimalExec-v0", periods=26)
 
     Parameters of the env come as ``params=`` (its params object) or keyword
     arguments. ``info_keys`` names terminal ``info`` entries to summarise
     (those the env does not report are skipped). ``oracle`` replaces the env's
     own oracle as the reference, e.g. the exact optimum of a discretised
     version of the problem (its ``expected_return`` must be exact in this env).
+
+    Without an oracle: ``reference=`` (anything ``policy`` may be, e.g. "twap") is the policy compared with in
+    its place: the regret is then reference − policy, and the env's oracle is not built; the result says so and
+    what building it would take (:attr:`ScoreResult.oracle_note`, :attr:`~ScoreResult.oracle_cost`). Otherwise
+    the oracle is built unless its estimated build time (:attr:`execgym.registry.Problem.oracle_cost`) exceeds
+    ``max_oracle_seconds`` or it refuses the parameters: then :class:`OracleUnavailable` says so, with the
+    estimate and the env's baselines to pass as ``reference``. Nothing falls back silently.
     """
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 2:
         raise ValueError(f"episodes must be an integer >= 2, got {episodes!r}")
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    if oracle is not None and reference is not None:
+        raise ValueError("give oracle= (an exact optimum to score against) or reference= (a policy to compare "
+                         "with in place of the oracle), not both")
     spec = problem(env_id)
     params = spec.params(params, **kwargs)
-    oracle = spec.oracle_factory(params) if oracle is None else oracle
+    oracles = _OracleSource(spec, params, oracle, max_oracle_seconds)
+    policy = as_policy(policy, spec, params, oracles)
+    if reference is None:
+        best = oracles.get()
+        reference_policy, name, exact, note = best.policy, ORACLE, best.expected_return, ""
+    else:
+        reference_policy, name = as_policy(reference, spec, params, oracles), policy_name(reference)
+        exact = reference.expected_return if isinstance(reference, Oracle) else None
+        note = "" if exact is not None else (f"no oracle: compared with {name} as asked (reference=); building the "
+                                             f"oracle would take {oracles.cost}")
     seeds = seed + np.arange(episodes, dtype=np.int64)
     policy_returns, finals = run_episodes(policy, env_id, seeds, params, info_keys)
-    oracle_returns, _ = run_episodes(oracle.policy, env_id, seeds, params)
-    regrets = oracle_returns - policy_returns
-    scale = 100.0 / abs(oracle.expected_return) if oracle.expected_return != 0 else np.nan
+    reference_returns, _ = run_episodes(reference_policy, env_id, seeds, params)
+    regrets = reference_returns - policy_returns
+    value = exact if exact is not None else float(reference_returns.mean())
+    scale = 100.0 / abs(value) if value != 0 else np.nan
     return ScoreResult(
         env_id=spec.env_id, episodes=episodes, seed=seed, units=spec.reward_units,
         policy_return=Estimate.of(policy_returns, confidence),
-        oracle_return=oracle.expected_return,
-        oracle_return_mc=Estimate.of(oracle_returns, confidence),
+        reference=name, reference_return=Estimate.of(reference_returns, confidence),
         regret=Estimate.of(regrets, confidence),
         regret_pct=Estimate.of(regrets, confidence, scale=scale),
+        oracle_return=exact,
         info={key: Estimate.of(values, confidence) for key, values in finals.items()
-              if not np.isnan(values).all()})
+              if not np.isnan(values).all()},
+        oracle_note=note, oracle_cost=None if exact is not None else oracles.cost)
+
+
+class _OracleSource:
+    """The oracle of one env and params: the one given, or the env's, built at most once and only when asked
+    for, refused (:class:`OracleUnavailable`) past ``max_seconds`` of estimated build time."""
+
+    def __init__(self, spec: Problem, params, given: Oracle | None, max_seconds: float) -> None:
+        if not max_seconds > 0:
+            raise ValueError(f"max_oracle_seconds must be > 0, got {max_seconds!r}")
+        self.spec, self.params, self.oracle, self.max_seconds = spec, params, given, max_seconds
+        self._cost: OracleCost | None = None
+
+    @property
+    def cost(self) -> OracleCost:
+        """The estimate of what building the env's oracle takes (computed once)."""
+        if self._cost is None:
+            self._cost = self.spec.oracle_cost(self.params)
+        return self._cost
+
+    def get(self) -> Oracle:
+        if self.oracle is None:
+            if self.cost.refusal is not None:
+                self._unavailable(str(self.cost))
+            if self.cost.seconds > self.max_seconds:
+                self._unavailable(f"building it would take {self.cost}, more than max_oracle_seconds = "
+                                  f"{self.max_seconds:g}; raise max_oracle_seconds to build it anyway")
+            try:
+                self.oracle = self.spec.oracle_factory(self.params)
+            except ValueError as error:
+                self._unavailable(str(error), error)
+        return self.oracle
+
+    def _unavailable(self, reason: str, cause: Exception | None = None):
+        baselines = sorted(self.spec.baselines(self.params))
+        raise OracleUnavailable(
+            f"{self.spec.env_id} has no oracle for these parameters: {reason}. To score without it, compare with a "
+            f"baseline: score(policy, {self.spec.env_id!r}, reference=NAME), NAME one of {baselines} (or any "
+            "policy)") from cause
+
+
+def as_policy(thing, spec: Problem, params, oracles: _OracleSource) -> Policy:
+    """What :func:`score` accepts as a policy (its docstring), as a callable policy of ``spec``'s env with
+    ``params``; TypeError listing what is accepted for anything else."""
+    if isinstance(thing, Oracle):
+        return thing.policy
+    if isinstance(thing, str):
+        if thing == ORACLE:
+            return oracles.get().policy
+        named = spec.baselines(params)
+        if thing not in named:
+            raise ValueError(f"unknown policy name {thing!r} for {spec.env_id}: its baselines are {sorted(named)}, "
+                             f"and {ORACLE!r} is its oracle")
+        return named[thing]
+    if is_sb3_model(thing):
+        from execgym.sb3 import as_policy as sb3_policy   # needs the agents extra, which an SB3 model implies
+
+        return sb3_policy(thing, spec.env_id, params)
+    if callable(thing):
+        return thing
+    raise TypeError(f"cannot score a {type(thing).__name__}: score takes a callable policy (observations -> "
+                    "actions), an execgym Oracle, a trained stable-baselines3 / sb3-contrib model (PPO, TRPO, "
+                    f"MaskablePPO, ...), the name of one of {spec.env_id}'s baselines "
+                    f"{sorted(spec.baselines(params))} or 'oracle'")
+
+
+def policy_name(thing) -> str:
+    """A short name of what :func:`score` accepts as a policy: the name given, "oracle" for an Oracle, else its
+    ``name``, ``__name__`` or class name."""
+    if isinstance(thing, str):
+        return thing
+    if isinstance(thing, Oracle):
+        return ORACLE
+    return str(getattr(thing, "name", None) or getattr(thing, "__name__", None) or type(thing).__name__)
+
+
+def is_sb3_model(thing) -> bool:
+    """Whether ``thing`` is a stable-baselines3 or sb3-contrib algorithm or policy (it has ``predict`` and a
+    class of those packages among its bases), told without importing them."""
+    return callable(getattr(thing, "predict", None)) and any(
+        cls.__module__.split(".")[0] in SB3_PACKAGES for cls in type(thing).__mro__)

@@ -3,9 +3,15 @@
     execgym evaluate --run runs/ppo [--run-seed 0]          # the latest checkpoint of a run
     execgym evaluate --baseline twap [--param shares=5e5]   # a baseline, on any parameters
     execgym evaluate --oracle --env OptimalExec-v0          # the oracle itself (regret 0)
+    execgym evaluate --baseline vwap --env TwapVwapSwitch-v0 --param buckets=390 --reference twap
+                                                            # against a baseline where no oracle can be built
 
 Prints the score (return, oracle value, regret in the env's units and % with
-95 % CIs); ``--json`` prints it as JSON instead.
+95 % CIs); ``--json`` prints it as JSON instead. ``--reference NAME`` compares
+with one of the env's baselines (or "oracle") instead of the oracle, which is
+then not built; without it an oracle estimated to take longer than
+``--max-oracle-seconds`` to build is refused with that estimate
+(:func:`execgym.score`).
 """
 
 from __future__ import annotations
@@ -15,8 +21,8 @@ import dataclasses
 import json
 from pathlib import Path
 
-from execgym.registry import PROBLEMS, make_baseline, make_oracle, problem
-from execgym.scoring import score
+from execgym.registry import PROBLEMS, problem
+from execgym.scoring import MAX_ORACLE_SECONDS, score
 from execgym.experiments.arguments import integer_at_least, number_or_yaml
 from execgym.experiments.checkpoints import latest_checkpoint
 from execgym.experiments.config import load_config
@@ -39,6 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="env parameter for --baseline and --oracle (repeatable), e.g. shares=5e5")
     parser.add_argument("--episodes", type=integer_at_least(2), default=10_000, help="default: %(default)s")
     parser.add_argument("--seed", type=integer_at_least(0), default=0, help="first episode seed (default: 0)")
+    parser.add_argument("--reference", metavar="NAME",
+                        help="compare with this baseline of the env (or 'oracle') instead of the oracle, which is "
+                             "then not built: for markets whose oracle would take too long")
+    parser.add_argument("--max-oracle-seconds", type=float, default=MAX_ORACLE_SECONDS,
+                        help="refuse an oracle estimated to take longer to build (default: %(default)g)")
     parser.add_argument("--json", action="store_true", help="print the score as JSON")
 
 
@@ -70,11 +81,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         env_id = args.env
         params = problem(env_id).params(**parse_params(args.param))
-        if args.oracle:
-            policy, label = make_oracle(env_id, params).policy, "oracle"
-        else:
-            policy, label = make_baseline(env_id, args.baseline, params), args.baseline
-    result = score(policy, env_id, episodes=args.episodes, seed=args.seed, params=params)
+        policy, label = ("oracle", "oracle") if args.oracle else (args.baseline, args.baseline)
+    result = score(policy, env_id, episodes=args.episodes, seed=args.seed, params=params, reference=args.reference,
+                   max_oracle_seconds=args.max_oracle_seconds)
     if args.json:
         print(json.dumps({"policy": label, **dataclasses.asdict(result)}, indent=1))
     else:

@@ -10,7 +10,6 @@ and a trainer built with ``checkpoint=`` that folder continues from it. Training
 from __future__ import annotations
 
 import json
-from functools import partial
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -20,10 +19,11 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecMonitor
 
-from execgym.agents.sb3 import MASKABLE, NativeVecEnv, SB3Policy, build_model, load_model
+from execgym.agents.sb3 import build_model, load_model
 from execgym.noise import TRAINING_SEEDS_FROM
 from execgym.policy import Oracle, Policy
 from execgym.registry import problem
+from execgym.sb3 import NativeVecEnv, as_policy
 from execgym.experiments.config import ExperimentConfig
 
 Milestone = Callable[[int], None]
@@ -69,7 +69,7 @@ class _MilestoneCallback(BaseCallback):
 
 
 class SB3Trainer:
-    """PPO, TRPO or MaskablePPO on the native vector env through :class:`execgym.agents.sb3.NativeVecEnv`.
+    """PPO, TRPO or MaskablePPO on the native vector env through :class:`execgym.sb3.NativeVecEnv`.
 
     Its TensorBoard scalars (episode return, losses, ...) go to ``log_dir``.
     A milestone fires after the training step that crossed it, so a checkpoint
@@ -154,7 +154,5 @@ def load_policy(config: ExperimentConfig, checkpoint: Path) -> Policy:
 
 def sb3_policy(config: ExperimentConfig, model) -> Policy:
     """``model`` as a policy of the config's env; a maskable one acts with the masks of each observation
-    (:attr:`execgym.registry.Problem.action_masks`)."""
-    if config.agent.algo not in MASKABLE:
-        return SB3Policy(model)
-    return SB3Policy(model, action_masks=partial(problem(config.env.id).action_masks, config.env_params()))
+    (:func:`execgym.sb3.as_policy`)."""
+    return as_policy(model, config.env.id, config.env_params())

@@ -106,7 +106,7 @@ def test_grid_optimum_in_the_real_env_matches_its_exact_value_and_its_gap_to_the
     lq = execgym.make_oracle("PortfolioExec-v0", params=P)
     result = execgym.score(lq.policy, "PortfolioExec-v0", params=P, oracle=grid_oracle, episodes=4000, seed=3)
     assert result.oracle_return == grid_oracle.expected_return
-    assert result.oracle_return_mc.low <= grid_oracle.expected_return <= result.oracle_return_mc.high
+    assert result.reference_return.low <= grid_oracle.expected_return <= result.reference_return.high
     exact_regret = grid_oracle.expected_return - lq.expected_return   # −1.099 bps: the LQ oracle is better
     assert exact_regret < -0.8
     assert result.regret.low <= exact_regret <= result.regret.high

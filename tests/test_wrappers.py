@@ -82,7 +82,7 @@ def test_dp_oracle_in_the_continuous_env_matches_its_exact_value_and_its_regret_
     lq = execgym.make_oracle("OptimalExec-v0", params=p)
     result = execgym.score(lq.policy, "OptimalExec-v0", params=p, oracle=grid_oracle, episodes=20_000, seed=1)
     assert result.oracle_return == grid_oracle.expected_return
-    assert result.oracle_return_mc.low <= grid_oracle.expected_return <= result.oracle_return_mc.high
+    assert result.reference_return.low <= grid_oracle.expected_return <= result.reference_return.high
     exact_regret = grid_oracle.expected_return - lq.expected_return   # negative: the LQ oracle is better
     assert exact_regret < -4.0
     assert result.regret.low <= exact_regret <= result.regret.high

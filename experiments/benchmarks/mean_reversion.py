@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, params, row in rows:
         oracle, mc = row["oracle"], row["schedule"]
         print(f"{label(name, params)} {oracle.clip_probability:.1e} | {oracle.expected_return:.4f} | "
-              f"{mc.oracle_return_mc} | {row['schedule_exact']:.4f} | {row['gain_exact']:.4f} | {mc.regret} | "
+              f"{mc.reference_return} | {row['schedule_exact']:.4f} | {row['gain_exact']:.4f} | {mc.regret} | "
               f"{within(mc.regret, row['gain_exact'])} |")
     print("\nSeed 000's formula as a policy: regret = oracle − policy (exact, from the affine policy's LQ value, "
           "and paired Monte Carlo).\n")

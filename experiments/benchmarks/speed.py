@@ -19,7 +19,7 @@ library versions), to ``experiments/benchmarks/SPEED.md``. Rows:
   (:mod:`execgym.experiments.benchmarks.numpy_reference`): the measurement behind the
   compiled dynamics;
 * PPO and TRPO wall time per 100,000 training steps on OptimalExec-v0 through
-  the SB3 adapter (:class:`execgym.agents.sb3.NativeVecEnv`) against SB3's
+  the SB3 adapter (:class:`execgym.sb3.NativeVecEnv`) against SB3's
   ``DummyVecEnv`` over 64 ``gym.make`` envs.
 
 Each env steps a fixed cycle of actions (valid in every state: BasketSequence's
@@ -47,8 +47,9 @@ import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import execgym
-from execgym.agents.sb3 import ALGORITHMS, NativeVecEnv
+from execgym.agents.sb3 import ALGORITHMS
 from execgym.registry import PROBLEMS
+from execgym.sb3 import NativeVecEnv
 from experiments.benchmarks import numpy_reference
 from execgym.experiments.machine import cpu_model
 from experiments.benchmarks.timing import best_times

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         oracle = oracles[env_id]
         result = execgym.score(oracle.policy, env_id, episodes=args.episodes, seed=0, oracle=oracle)
         regrets = baseline_regrets(params[env_id], oracle.expected_return)
-        mc = result.oracle_return_mc
+        mc = result.reference_return
         print(f"| `{env_id}` | {oracle_solver(params[env_id])} | {1e3 * times[env_id]:.2f} "
               f"| {-oracle.expected_return:.3f} | {-mc.mean:.2f} ± {mc.half_width:.2f} | "
               + " | ".join(f"{regrets[name]:.1f}" for name in names) + " |")

@@ -10,11 +10,12 @@ import torch
 from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
 from stable_baselines3.common.vec_env import VecMonitor
 
-from execgym.agents.sb3 import NativeVecEnv, SB3Policy, build_model, load_model
+from execgym.agents.sb3 import build_model, load_model
 from execgym import make_oracle, score
 from execgym.problems.basket_sequence.env import BasketSequenceVectorEnv
 from execgym.problems.optimal_exec.env import OptimalExecVectorEnv
 from execgym.registry import PROBLEMS, problem
+from execgym.sb3 import NativeVecEnv, SB3Policy
 from execgym.experiments.config import ConfigError, parse_config
 from execgym.experiments.run import run_experiment
 from execgym.experiments.tensorboard_log import read_scalars

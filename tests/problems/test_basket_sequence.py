@@ -286,10 +286,10 @@ def test_score_of_the_oracle():
     result = execgym.score(oracle.policy, ENV_ID, episodes=4000, seed=3)
     assert result.units == "bps" and result.oracle_return == oracle.expected_return
     assert result.regret.mean == 0.0 and result.regret.half_width == 0.0
-    assert abs(result.oracle_return_mc.mean - oracle.expected_return) <= result.oracle_return_mc.half_width
+    assert abs(result.reference_return.mean - oracle.expected_return) <= result.reference_return.half_width
     assert abs(result.policy_return.mean - oracle.expected_return) <= result.policy_return.half_width
     # the Monte-Carlo spread is the noise alone: σ·√n per episode
-    assert result.oracle_return_mc.std == pytest.approx(0.1 * np.sqrt(8), rel=0.05)
+    assert result.reference_return.std == pytest.approx(0.1 * np.sqrt(8), rel=0.05)
     # a baseline's paired regret is its exact extra cost in every episode: a zero-width interval
     p = Params()
     greedy = execgym.score(nearest_neighbour(p), ENV_ID, episodes=500, seed=3)

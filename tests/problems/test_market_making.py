@@ -218,7 +218,7 @@ def test_continuous_dp_beats_every_tick_grid_and_the_grids_converge_to_it():
 def test_monte_carlo_return_of_the_oracle_contains_its_exact_value(kwargs):
     oracle = execgym.make_oracle(ENV, **kwargs)
     result = execgym.score(oracle.policy, ENV, episodes=20_000, seed=11, **kwargs)
-    mc = result.oracle_return_mc
+    mc = result.reference_return
     assert abs(mc.mean - oracle.expected_return) < 1.3 * mc.half_width + 1e-9
     exact = mm_oracle.policy_value(MarketMakingParams(**kwargs), oracle.tables.bid, oracle.tables.ask)
     assert exact == pytest.approx(oracle.expected_return, rel=1e-12)

@@ -53,7 +53,7 @@ def test_oracle_monte_carlo_mean_equals_its_exact_value():
     for p in (OptimalExecParams(), replace(AC_EXAMPLE, side="buy"), OptimalExecParams(drift=0.5, periods=30)):
         oracle = make_oracle(p)
         result = execgym.score(oracle.policy, "OptimalExec-v0", episodes=20_000, seed=1, params=p)
-        assert abs(result.oracle_return_mc.mean - oracle.expected_return) < result.oracle_return_mc.half_width
+        assert abs(result.reference_return.mean - oracle.expected_return) < result.reference_return.half_width
         assert result.regret.mean == 0.0
 
 

@@ -900,15 +900,15 @@ def test_oracle_is_not_beaten_in_paired_monte_carlo(name):
         result = execgym.score(policy, "OptimalExec-v0", episodes=episodes, seed=17, params=p, oracle=oracle)
         assert result.regret.mean + result.regret.half_width >= 0.0, (policy, result.summary())
     # the oracle's own Monte-Carlo mean matches its exact value (4 standard errors)
-    standard_error = result.oracle_return_mc.std / np.sqrt(episodes)
-    assert abs(result.oracle_return_mc.mean - oracle.expected_return) < 4.0 * standard_error
+    standard_error = result.reference_return.std / np.sqrt(episodes)
+    assert abs(result.reference_return.mean - oracle.expected_return) < 4.0 * standard_error
     if p.mean_reversion > 0:
-        assert abs(result.oracle_return_mc.mean - oracle.expected_return) < result.oracle_return_mc.half_width
+        assert abs(result.reference_return.mean - oracle.expected_return) < result.reference_return.half_width
         # sharper, with a control variate: the oracle paired with its own mean path, a schedule of exact value
         mean_path = SchedulePolicy(p, oracle.schedule, "mean_path")
         result = execgym.score(mean_path, "OptimalExec-v0", episodes=50_000, seed=23, params=p, oracle=oracle)
         estimate = float(schedule.expected_return(p, oracle.schedule)) + result.regret.mean
-        assert result.regret.half_width < 0.3 * result.oracle_return_mc.half_width    # 4x sharper
+        assert result.regret.half_width < 0.3 * result.reference_return.half_width    # 4x sharper
         assert abs(estimate - oracle.expected_return) < 4.0 * result.regret.std / np.sqrt(50_000)
         assert result.regret.mean > 4.0                           # adapting to the price is worth > 4 bps here
 

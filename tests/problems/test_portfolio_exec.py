@@ -420,7 +420,7 @@ def test_oracle_monte_carlo_mean_equals_its_exact_value(p):
     assert oracle.expected_return == pytest.approx(
         -(oracle.expected_shortfall + p.risk_aversion * oracle.variance) * p.bps_per_currency, rel=1e-12)
     result = execgym.score(oracle.policy, "PortfolioExec-v0", episodes=20_000, seed=3, params=p)
-    assert abs(result.oracle_return_mc.mean - oracle.expected_return) < result.oracle_return_mc.half_width
+    assert abs(result.reference_return.mean - oracle.expected_return) < result.reference_return.half_width
     assert result.regret.mean == 0.0
     # the terminal shortfall's mean is E[IS] (its CI covers the exact value)
     assert abs(result.info["shortfall"].mean - oracle.expected_shortfall) < result.info["shortfall"].half_width

@@ -347,7 +347,7 @@ def test_random_markets_oracle_is_brute_force_and_beats_baselines_and_random_pol
 def test_monte_carlo_return_of_the_oracle_contains_its_exact_value(kwargs):
     oracle = execgym.make_oracle(ENV, **kwargs)
     result = execgym.score(oracle.policy, ENV, episodes=20_000, seed=1, **kwargs)
-    estimate = result.oracle_return_mc
+    estimate = result.reference_return
     assert abs(estimate.mean - oracle.expected_return) <= 1.2 * estimate.half_width
     assert result.regret.mean == 0.0                                  # the same policy on the same seeds
 

@@ -29,13 +29,20 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln, xlog1py, xlogy
 
-from execgym.policy import Oracle
+from execgym.policy import Oracle, OracleCost
 from execgym.problems.limit_or_market.dynamics import decode, market_costs
 from execgym.problems.limit_or_market.params import LimitOrMarketParams
 from execgym.solvers.dp import DPSolution, FiniteMDP, backward_induction, policy_values
 
 MAX_ENTRIES = 20_000_000
 """Largest K·(N+1)²·(L+1+F) the oracle builds (the MDP's transition table, about 0.5 GB of arrays at the cap)."""
+BUILD_OVERHEAD = 0.0005
+"""Seconds of an oracle build that do not grow with the order (:func:`build_cost`)."""
+SECONDS_PER_TRANSITION = 1.8e-7
+"""Build seconds per entry (N+1)²·(L+1+F) of one step's transition table (fill distributions)."""
+SECONDS_PER_ENTRY = 8.5e-9
+"""Build seconds per entry K·(N+1)²·(L+1+F) of the backward induction (measured with the above: 10 steps × 400
+lots in 0.29 s, 50 × 100 in 0.043 s, 20 × 200 in 0.14 s)."""
 
 
 def _limit_step(params: LimitOrMarketParams) -> tuple[np.ndarray, np.ndarray]:
@@ -60,7 +67,7 @@ def binomial_pmf(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     inside = (k >= 0) & (k <= n)
     k_in, rest = np.where(inside, k, 0), np.where(inside, n - k, 0)
     log_pmf = gammaln(n + 1.0) - gammaln(k_in + 1.0) - gammaln(rest + 1.0) + xlogy(k_in, p) + xlog1py(rest, -p)
-    return np.where(inside, np.exp(log_pmf), 0.0)
+    return np.exp(np.where(inside, log_pmf, -np.inf))
 
 
 def _market_step(params: LimitOrMarketParams) -> tuple[np.ndarray, np.ndarray]:
@@ -73,15 +80,35 @@ def _market_step(params: LimitOrMarketParams) -> tuple[np.ndarray, np.ndarray]:
     return ticks * params.lot_bps, transition
 
 
+def _entries(params: LimitOrMarketParams) -> int:
+    """K·(N+1)²·(L+1+F): the entries of the MDP's transition table."""
+    return params.deadline * (params.lots + 1) ** 2 * params.num_actions
+
+
+def _refusal(params: LimitOrMarketParams) -> str | None:
+    """Why the oracle refuses ``params`` (a transition table past :data:`MAX_ENTRIES`), or None."""
+    if _entries(params) <= MAX_ENTRIES:
+        return None
+    return (f"the oracle's transition table would hold deadline·(lots + 1)²·(max_depth + 1 + len(market_fractions)) "
+            f"= {_entries(params):,} entries, more than {MAX_ENTRIES:,}: lower lots or deadline")
+
+
+def build_cost(params: LimitOrMarketParams) -> OracleCost:
+    """What :func:`make_oracle` would take: one step's transition table, (N+1)²·(L+1+F) entries, and K stages of
+    backward induction over it."""
+    step = (params.lots + 1) ** 2 * params.num_actions
+    return OracleCost(size=_entries(params), unit="transition entries K·(N+1)²·(L+1+F)",
+                      seconds=BUILD_OVERHEAD + SECONDS_PER_TRANSITION * step + SECONDS_PER_ENTRY * _entries(params),
+                      refusal=_refusal(params))
+
+
 def mdp(params: LimitOrMarketParams) -> FiniteMDP:
     """The problem as a finite MDP (module docstring): stages t = 0..K−1, states n = 0..N lots left, actions
     as the env's, successors n' = 0..N; rewards the expected reward of each step with the price term of
     the lots held, terminal values the deadline's market order. n = 0 earns 0 whatever the action."""
-    entries = params.deadline * (params.lots + 1) ** 2 * params.num_actions
-    if entries > MAX_ENTRIES:
-        raise ValueError(f"the oracle's transition table would hold deadline·(lots + 1)²·(max_depth + 1 + "
-                         f"len(market_fractions)) = {entries:,} entries, more than {MAX_ENTRIES:,}: lower lots or "
-                         "deadline")
+    refusal = _refusal(params)
+    if refusal is not None:
+        raise ValueError(refusal)
     limit_reward, limit_next = _limit_step(params)
     market_reward, market_next = _market_step(params)
     rewards = np.concatenate([limit_reward, market_reward], axis=1)

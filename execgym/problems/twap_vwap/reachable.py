@@ -37,6 +37,9 @@ MERGE_TOLERANCE = 1e-12
 """Remaining fractions (of the order) closer than this are one state."""
 MAX_STATE_ACTIONS = 4_000_000
 """Most state–action pairs Σ_t S_t·A accepted: about 100 MB for the tables of states, successors and values."""
+TOO_LARGE_REMEDY = "lower buckets, use fewer day types or set pov_rate=None"
+COUNTED_STATES = 50_000
+"""Reachable states :func:`estimated_counts` counts exactly before it extrapolates (a few ms)."""
 
 
 @dataclass(frozen=True)
@@ -115,21 +118,27 @@ def _too_large(params: TwapVwapParams, bucket: int, pairs: int) -> ValueError:
         f"the exact oracle indexes every reachable (day type, bucket, remaining) state; with buckets = "
         f"{params.buckets}, {params.day_types} day type(s) (volume_profiles) and {params.num_actions} actions "
         f"({paces}; pov_rate = {params.pov_rate!r}) buckets 0..{bucket} already have {pairs:,} "
-        f"state-action pairs, more than {MAX_STATE_ACTIONS:,}: lower buckets, use fewer day types or set "
-        "pov_rate=None")
+        f"state-action pairs, more than {MAX_STATE_ACTIONS:,}: {TOO_LARGE_REMEDY}")
 
 
-def reachable_states(params: TwapVwapParams) -> ReachableStates:
-    """Build the reachable states forward from x = 1 (module docstring); ValueError past
-    :data:`MAX_STATE_ACTIONS`."""
+@dataclass(frozen=True)
+class _Stage:
+    """Stage t + 1 built from stage t: its states and the paces' trades and successors from stage t."""
+
+    remaining: np.ndarray
+    day: np.ndarray
+    offsets: np.ndarray
+    traded: np.ndarray
+    successors: np.ndarray
+
+
+def _following_stages(params: TwapVwapParams):
+    """Yield stages 1..B one after another, each built from the one before (module docstring)."""
     days, actions = params.day_types, params.num_actions
-    remaining, day = [np.ones(days)], [np.arange(days, dtype=np.int64)]
-    offsets = [np.arange(days + 1, dtype=np.int64)]
-    traded, successors = [], []
+    remaining, day = np.ones(days), np.arange(days, dtype=np.int64)
     every_action = np.arange(actions)[None, :]
-    pairs = days * actions
     for t in range(params.buckets):
-        x, r = remaining[t][:, None], day[t][:, None]
+        x, r = remaining[:, None], day[:, None]
         v = dynamics.trades(params, r, t, x, every_action)
         after = (x - v).ravel()
         after_day = np.broadcast_to(r, v.shape).ravel()
@@ -139,13 +148,47 @@ def reachable_states(params: TwapVwapParams) -> ReachableStates:
         first[1:] = (rs[1:] != rs[:-1]) | (xs[1:] - xs[:-1] > MERGE_TOLERANCE)
         state = np.empty(xs.shape[0], dtype=np.int64)
         state[order] = np.cumsum(first) - 1
-        remaining.append(xs[first])
-        day.append(rs[first])
-        offsets.append(np.searchsorted(rs[first], np.arange(days + 1)).astype(np.int64))
-        traded.append(v)
-        successors.append(state.reshape(v.shape))
-        pairs += remaining[-1].shape[0] * actions
+        remaining, day = xs[first], rs[first]
+        yield _Stage(remaining=remaining, day=day,
+                     offsets=np.searchsorted(day, np.arange(days + 1)).astype(np.int64), traded=v,
+                     successors=state.reshape(v.shape))
+
+
+def reachable_states(params: TwapVwapParams) -> ReachableStates:
+    """Build the reachable states forward from x = 1 (module docstring); ValueError past
+    :data:`MAX_STATE_ACTIONS`."""
+    days = params.day_types
+    remaining, day = [np.ones(days)], [np.arange(days, dtype=np.int64)]
+    offsets = [np.arange(days + 1, dtype=np.int64)]
+    traded, successors = [], []
+    pairs = days * params.num_actions
+    for t, stage in enumerate(_following_stages(params)):
+        remaining.append(stage.remaining)
+        day.append(stage.day)
+        offsets.append(stage.offsets)
+        traded.append(stage.traded)
+        successors.append(stage.successors)
+        pairs += stage.remaining.shape[0] * params.num_actions
         if pairs > MAX_STATE_ACTIONS:
             raise _too_large(params, t + 1, pairs)
     return ReachableStates(params=params, remaining=tuple(remaining), day=tuple(day), offsets=tuple(offsets),
                            traded=tuple(traded), successors=tuple(successors))
+
+
+def estimated_counts(params: TwapVwapParams, counted: int = COUNTED_STATES) -> np.ndarray:
+    """(B+1,) S_t, the reachable states per stage: counted exactly while Σ_t S_t <= ``counted`` (the forward
+    pass of :func:`reachable_states`, without the cap), then extrapolated at the growth of the last stage
+    counted, S_{t+1} = S_t·S_t/S_{t−1} (at most A-fold; the last stage, where every pace finishes the order,
+    has one state per day type). float64: the extrapolation may exceed any integer type."""
+    counts = [float(params.day_types)]
+    for stage in _following_stages(params):
+        counts.append(float(stage.remaining.shape[0]))
+        if sum(counts) > counted:
+            break
+    growth = min(counts[-1] / counts[-2], params.num_actions) if len(counts) > 1 else 1.0
+    with np.errstate(over="ignore"):
+        extrapolated = counts[-1] * growth ** np.arange(1, params.buckets + 2 - len(counts))
+    estimate = np.concatenate([counts, extrapolated])
+    if len(counts) < params.buckets + 1:
+        estimate[-1] = params.day_types
+    return estimate
