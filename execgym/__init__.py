@@ -8,16 +8,22 @@
     oracle = execgym.make_oracle("OptimalExec-v0")         # optimal policy and exact value
     twap = execgym.make_baseline("OptimalExec-v0", "twap")  # a named baseline of the env
     result = execgym.score(oracle.policy, "OptimalExec-v0", episodes=10_000)
+    execgym.score("twap", "OptimalExec-v0")               # a baseline by name; an SB3 model as it is
+    execgym.score("vwap", "TwapVwapSwitch-v0", buckets=390, reference="twap")  # no oracle: against a baseline
+
+Stable-Baselines3 on the natively batched envs: :mod:`execgym.sb3` (``execgym.sb3.wrap(venv)``;
+needs the ``agents`` extra, not imported here).
 """
 
 from gymnasium.envs.registration import register
 
-from execgym.policy import Oracle, Policy
+from execgym.policy import Oracle, OracleCost, Policy
 from execgym.problems.optimal_exec.variants import VARIANTS
 from execgym.registry import PROBLEMS, make_baseline, make_oracle
-from execgym.scoring import ScoreResult, score
+from execgym.scoring import OracleUnavailable, ScoreResult, score
 
-__all__ = ["Oracle", "Policy", "PROBLEMS", "ScoreResult", "make_baseline", "make_oracle", "score"]
+__all__ = ["Oracle", "OracleCost", "OracleUnavailable", "Policy", "PROBLEMS", "ScoreResult", "make_baseline",
+           "make_oracle", "score"]
 __version__ = "0.1.0"
 
 register(

@@ -179,12 +179,12 @@ def score(policy, env_id: str = "OptimalExec-v0", episodes: int = 10_000, seed: 
     spec = problem(env_id)
     params = spec.params(params, **kwargs)
     oracles = _OracleSource(spec, params, oracle, max_oracle_seconds)
-    policy = as_policy(policy, spec, params, oracles)
+    policy = resolve_policy(policy, spec, params, oracles)
     if reference is None:
         best = oracles.get()
         reference_policy, name, exact, note = best.policy, ORACLE, best.expected_return, ""
     else:
-        reference_policy, name = as_policy(reference, spec, params, oracles), policy_name(reference)
+        reference_policy, name = resolve_policy(reference, spec, params, oracles), policy_name(reference)
         exact = reference.expected_return if isinstance(reference, Oracle) else None
         note = "" if exact is not None else (f"no oracle: compared with {name} as asked (reference=); building the "
                                              f"oracle would take {oracles.cost}")
@@ -244,7 +244,7 @@ class _OracleSource:
             "policy)") from cause
 
 
-def as_policy(thing, spec: Problem, params, oracles: _OracleSource) -> Policy:
+def resolve_policy(thing, spec: Problem, params, oracles: _OracleSource) -> Policy:
     """What :func:`score` accepts as a policy (its docstring), as a callable policy of ``spec``'s env with
     ``params``; TypeError listing what is accepted for anything else."""
     if isinstance(thing, Oracle):

@@ -1,4 +1,5 @@
-"""The ``execgym`` command line: ``quickstart`` output files and numbers, ``list``, argument errors."""
+"""The ``execgym`` command line: ``quickstart`` output files and numbers, ``list``, ``evaluate --reference``, argument
+errors."""
 
 from __future__ import annotations
 
@@ -111,3 +112,14 @@ def test_unwritable_output_is_a_one_line_error(tmp_path, capsys):
     blocker.write_text("")
     assert main(["quickstart", "--episodes", "2", "--out", str(blocker / "out")]) == 1
     assert capsys.readouterr().err.startswith("execgym quickstart: error: ")
+
+
+def test_evaluate_against_a_baseline_where_the_oracle_would_take_too_long(capsys):
+    market = ["--env", "TwapVwapSwitch-v0", "--param", "buckets=390", "--episodes", "50"]
+    assert main(["evaluate", "--baseline", "vwap", *market, "--reference", "twap"]) == 0
+    out = capsys.readouterr().out
+    assert "twap − policy" in out and "no oracle: compared with twap as asked" in out and " years (" in out
+    assert main(["evaluate", "--baseline", "vwap", *market]) == 1
+    assert "has no oracle for these parameters: about " in capsys.readouterr().err
+    assert main(["evaluate", "--oracle", "--episodes", "50", "--max-oracle-seconds", "1e-9"]) == 1
+    assert "more than max_oracle_seconds = 1e-09" in capsys.readouterr().err

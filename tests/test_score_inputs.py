@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import execgym
-from execgym.scoring import OracleUnavailable
+from execgym import OracleUnavailable
 
 
 def zero_trades(obs):
