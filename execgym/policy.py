@@ -70,8 +70,9 @@ class OracleCost:
     def __str__(self) -> str:
         if math.isnan(self.seconds):
             return f"no exact oracle: {self.refusal}"
-        size = f"{self.size:,.0f}" if self.size < 1e9 else f"{self.size:.3g}"
-        text = f"about {duration(self.seconds)} ({size} {self.unit})"
+        size = f"{self.size:,.0f}" if self.size < 1e9 else f"{self.size:.3g}" if self.size < math.inf else "over 1e308"
+        when = f"about {duration(self.seconds)}" if self.seconds < math.inf else "longer than 1e300 years"
+        text = f"{when} ({size} {self.unit})"
         return text if self.refusal is None else f"{text}; it refuses these parameters: {self.refusal}"
 
 

@@ -160,7 +160,8 @@ def optimal_path(states: ReachableStates, actions: Stages) -> tuple[np.ndarray, 
 def build_cost(params: TwapVwapParams) -> OracleCost:
     """What :func:`make_oracle` would take: Σ_t S_t·A reachable state–action pairs, counted by
     :func:`~.reachable.estimated_counts` (exact up to 50,000 states, extrapolated past them)."""
-    pairs = float(estimated_counts(params).sum()) * params.num_actions
+    with np.errstate(over="ignore"):                      # past 1e308 states the estimate is inf
+        pairs = float(estimated_counts(params).sum()) * params.num_actions
     refusal = None if pairs <= MAX_STATE_ACTIONS else (
         f"more than {MAX_STATE_ACTIONS:,} reachable state-action pairs: {TOO_LARGE_REMEDY}")
     return OracleCost(size=pairs, unit="reachable state–action pairs Σ_t S_t·A",

@@ -181,11 +181,13 @@ def estimated_counts(params: TwapVwapParams, counted: int = COUNTED_STATES) -> n
     counted, S_{t+1} = S_t·S_t/S_{t−1} (at most A-fold; the last stage, where every pace finishes the order,
     has one state per day type). float64: the extrapolation may exceed any integer type."""
     counts = [float(params.day_types)]
+    total = counts[0]
     for stage in _following_stages(params):
         counts.append(float(stage.remaining.shape[0]))
-        if sum(counts) > counted:
+        total += counts[-1]
+        if total > counted:
             break
-    growth = min(counts[-1] / counts[-2], params.num_actions) if len(counts) > 1 else 1.0
+    growth = min(counts[-1] / counts[-2], params.num_actions)
     with np.errstate(over="ignore"):
         extrapolated = counts[-1] * growth ** np.arange(1, params.buckets + 2 - len(counts))
     estimate = np.concatenate([counts, extrapolated])
