@@ -65,7 +65,7 @@ QUICK_BUILDS = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("env_id, kwargs", QUICK_BUILDS, ids=[f"{e}{k}" for e, k in QUICK_BUILDS])
+@pytest.mark.parametrize("env_id, kwargs", QUICK_BUILDS, ids=[f"{e}-{'-'.join(k)}" for e, k in QUICK_BUILDS])
 def test_the_estimate_is_within_a_factor_of_three_of_the_measured_build_time(env_id, kwargs):
     spec = problem(env_id)
     params = spec.params(**kwargs)
