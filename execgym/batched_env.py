@@ -19,12 +19,15 @@ A batch is a frozen dataclass of arrays with one row per episode, among them
 ``seed`` and ``episode`` (its noise stream); the vector env autoresets a slot
 by starting the next episode of its stream (:func:`next_episodes`).
 
-Rendering (:mod:`execgym.rendering`): both envs take ``render_mode`` (None, "rgb_array" or "ansi";
-anything else raises ``ValueError``) and draw the episode so far beside the oracle's plan, as the
-problem's :class:`~execgym.rendering.Sketch` says. With a render mode set they keep the running episode's
-history (a :class:`~execgym.rendering.Trace`); without, they keep none and ``render()`` warns and
-returns None. The vector env renders a tuple with one frame (or text) per slot, each its slot's running
-episode, as ``SyncVectorEnv.render`` does.
+Rendering (:mod:`execgym.rendering`): both envs take ``render_mode`` (None,
+"rgb_array" or "ansi"; anything else raises ``ValueError``) and draw the
+episode so far beside the oracle's plan, as the problem's
+:class:`~execgym.rendering.Sketch` says. With a render mode set they keep the
+running episode's history (a :class:`~execgym.rendering.Trace`); without, they
+keep none, step at no extra cost, and ``render()`` warns and returns None. The
+vector env's ``render()`` is a tuple with one frame (or text) per slot, each of
+the slot's running episode (the same as the scalar env of its seed), as
+``SyncVectorEnv.render`` returns: n slots cost n frames.
 
 Seeding: the scalar env reset with seed s and slot i of the vector env reset
 with seed s + i play the same episodes (:func:`execgym.noise.reset_streams`).
@@ -182,7 +185,7 @@ class BatchedVectorEnv(VectorEnv):
                                                                                    self.num_envs))
         done = transition.terminated
         self._batch = transition.batch
-        final_obs = dynamics.observe(self.params, self._batch) if done.any() or self._renderer else None
+        final_obs = dynamics.observe(self.params, self._batch) if done.any() or self._renderer is not None else None
         if done.any():
             self._batch = next_episodes(self.problem, self.params, self._batch, done)
         step_info, reset_info = self.problem.step_info(transition), self.problem.reset_info(self._batch)

@@ -6,6 +6,7 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium.utils.env_checker import check_env
 from gymnasium.wrappers import RecordVideo
 from stable_baselines3.common.env_util import make_vec_env
 
@@ -16,6 +17,8 @@ from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorE
 from execgym.rendering import FRAME_HEIGHT, FRAME_WIDTH, RENDER_MODES, round_step, view_limits
 
 IDS = sorted(execgym.PROBLEMS)
+ONE_ID_PER_ENV = sorted({spec.env_class: env_id for env_id, spec in reversed(execgym.PROBLEMS.items())}.values())
+"""The OptimalExec variants share OptimalExec-v0's env classes."""
 AGENT = np.array([31, 119, 180], dtype=np.uint8)
 """Colour C0, the agent's lines."""
 
@@ -73,6 +76,13 @@ def test_render_mode_is_checked_and_declared_and_is_not_a_parameter(env_id):
     rendering = gym.make(env_id, render_mode="ansi").unwrapped
     assert rendering.params == gym.make(env_id).unwrapped.params
     assert not hasattr(rendering.params, "render_mode")
+
+
+@pytest.mark.parametrize("env_id", ONE_ID_PER_ENV)
+def test_gymnasium_env_checker_passes_its_render_checks(env_id):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # its remarks on unbounded Box observations
+        check_env(gym.make(env_id, render_mode="rgb_array").unwrapped)
 
 
 @pytest.mark.parametrize("env_id", IDS)
