@@ -51,7 +51,8 @@ from gymnasium.vector.utils import batch_space
 
 from execgym.batching import replace_rows
 from execgym.noise import episode_keys, reset_streams
-from execgym.rendering import Renderer, Sketch, SlotTraces, Trace, checked_render_mode, metadata, warn_unset
+from execgym.rendering import (PicklesWithoutRenderer, Renderer, Sketch, SlotTraces, Trace, checked_render_mode,
+                               metadata, warn_unset)
 from execgym.validation import require_int
 from execgym.vector_info import same_step_info, with_masks
 
@@ -84,7 +85,7 @@ def next_episodes(problem: BatchedProblem, params, batch, done: np.ndarray):
     return replace_rows(batch, fresh, done)
 
 
-class EpisodeEnv(gym.Env, abc.ABC):
+class EpisodeEnv(PicklesWithoutRenderer, gym.Env, abc.ABC):
     """Base of the single-episode envs that run a problem's per-episode step on plain Python floats (the
     step their vector env compiles over its batch): params, spaces, the noise stream of each reset and
     rendering.
@@ -148,7 +149,7 @@ class EpisodeEnv(gym.Env, abc.ABC):
             raise RuntimeError("the episode has ended: call reset() before step()")
 
 
-class BatchedVectorEnv(VectorEnv):
+class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
     """``num_envs`` episodes of a problem stepped together by its batched dynamics, with no Python loop over
     them; SAME_STEP autoreset and rendering (one frame or text per slot) as the module docstring says."""
 

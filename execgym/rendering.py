@@ -195,6 +195,20 @@ class Sketch:
     """scene -> one more line of text under the title (and in the text render), or None."""
 
 
+class PicklesWithoutRenderer:
+    """Base of the envs that own a :class:`Renderer` (``_renderer``, None without a render mode): pickles and
+    deep copies leave it out (its figure does not pickle, nor do the lambdas of the problem's sketch) and
+    build a fresh one from the class's ``problem`` (oracle and figure built again at the first render)."""
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_renderer": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.render_mode is not None:
+            self._renderer = Renderer(self.problem.sketch, self.params, self.render_mode)
+
+
 def oracle_of(params):
     """The oracle of the problem whose params class ``params`` is (:mod:`execgym.registry`)."""
     from execgym.registry import PROBLEMS   # the registry imports every env, and every env this module

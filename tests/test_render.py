@@ -1,6 +1,8 @@
 """Rendering of every registered env: render modes, frames, texts, vector envs and the standard clients
 (stable-baselines3's make_vec_env and VecVideoRecorder, Gymnasium's RecordVideo)."""
 
+import copy
+import pickle
 import warnings
 
 import gymnasium as gym
@@ -220,3 +222,18 @@ def test_view_limits_hold_the_values_with_a_margin_on_a_round_step(values, span,
 
 def test_round_step_is_the_next_1_2_5():
     assert [round_step(x) for x in (0.7, 1.0, 1.3, 3.0, 7.0, 0.012)] == [1.0, 1.0, 2.0, 5.0, 10.0, 0.02]
+
+
+@pytest.mark.parametrize("clone", [copy.deepcopy, lambda env: pickle.loads(pickle.dumps(env))])
+def test_rendering_envs_pickle_and_copy_with_their_episode(clone):
+    action = np.array([0.2], dtype=np.float32)
+    for env in (OptimalExecEnv(periods=4, render_mode="ansi"),
+                OptimalExecVectorEnv(num_envs=2, periods=4, render_mode="rgb_array")):
+        env.reset(seed=0)
+        env.step(action if isinstance(env, OptimalExecEnv) else np.stack([action] * 2))
+        env.render()
+        twin = clone(env)
+        assert twin.render_mode == env.render_mode
+        for each in (env, twin):
+            each.step(action if isinstance(each, OptimalExecEnv) else np.stack([action] * 2))
+        np.testing.assert_array_equal(np.asarray(twin.render()), np.asarray(env.render()))
