@@ -18,6 +18,8 @@ scores through :class:`SB3Policy` with a function observations -> masks
 from __future__ import annotations
 
 import inspect
+import warnings
+from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any, Callable
 
@@ -54,6 +56,10 @@ class NativeVecEnv(VecEnv):
     env (rows ``indices`` if given), in place of SB3's list of per-env results
     (``np.stack`` of either is the same array). Other methods have no per-env
     instances to call and raise.
+
+    ``get_images()`` is the native ``render()`` (one frame per env, render_mode
+    "rgb_array"), so SB3's ``render()`` tiles them and ``VecVideoRecorder``
+    records them.
     """
 
     def __init__(self, env: VectorEnv) -> None:
@@ -86,6 +92,12 @@ class NativeVecEnv(VecEnv):
 
     def close(self) -> None:
         self.env.close()
+
+    def get_images(self) -> Sequence[np.ndarray | None]:
+        if self.render_mode != "rgb_array":
+            warnings.warn(f"the render mode is {self.render_mode!r}; get_images() needs 'rgb_array'")
+            return [None] * self.num_envs
+        return list(self.env.render())
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
         value = getattr(self.env, attr_name, None) if attr_name == "render_mode" else getattr(self.env, attr_name)

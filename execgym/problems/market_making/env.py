@@ -69,6 +69,12 @@ batched :class:`MarketMakingVectorEnv`.
 ``mid_price`` S, ``wealth`` X + q·S and ``profit`` Π so far (currency); after
 a step also ``bid_filled`` and ``ask_filled`` (0 or 1).
 
+``render_mode``: None (default), ``"rgb_array"``, a picture of the episode so
+far: the inventory, and the mid with the bid and ask quoted beside the oracle's
+quotes at the same states (the current one included); or ``"ansi"``, a short
+text of the current state. The vector env renders one per slot
+(:mod:`execgym.rendering`).
+
 ## Oracle
 
 ``execgym.make_oracle("MarketMaking-v0", **fields)`` (:mod:`.oracle`):
@@ -91,6 +97,7 @@ import numpy as np
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.market_making import dynamics
 from execgym.problems.market_making.params import MarketMakingParams
+from execgym.rendering import Line, Panel, Readout, Scene, Sketch
 
 
 def observation_space(params: MarketMakingParams) -> gym.spaces.Box:
@@ -142,6 +149,34 @@ def _step_info(transition: dynamics.Transition) -> dict[str, np.ndarray]:
             "ask_filled": transition.ask_filled.astype(np.float64)}
 
 
+def _quotes(scene: Scene) -> list[Line]:
+    """The mid, the bid and ask quoted at each step (mid ∓ depth), and the oracle's at the states visited
+    (the current one included while the episode runs)."""
+    trace, params = scene.trace, scene.params
+    mid = scene.trace.series("mid_price")
+    lines = [Line("mid", mid)]
+    depths = depths_of(params, np.array(trace.actions), trace.elapsed) if trace.actions else np.zeros((0, 2))
+    quoted = mid[:trace.elapsed]
+    lines += [Line("bid", quoted - depths[:, 0], color=2, steps=True),
+              Line("ask", quoted + depths[:, 1], color=3, steps=True)]
+    if scene.reference is not None:
+        states = min(len(trace.observations), params.steps)
+        optimal = scene.reference.depths(np.array(trace.observations[:states]))
+        lines += [Line("oracle bid", mid[:states] - optimal[:, 0], color=2, oracle=True, steps=True),
+                  Line("oracle ask", mid[:states] + optimal[:, 1], color=3, oracle=True, steps=True)]
+    return lines
+
+
+SKETCH = Sketch(
+    title="MarketMaking", xlabel="step n", horizon=lambda params: params.steps,
+    panels=(Panel("inventory q (shares)",
+                  lambda scene: [Line("inventory", scene.trace.series("inventory"), steps=True)]),
+            Panel("price (currency/share)", _quotes)),
+    readouts=(Readout("inventory", "inventory", "{:+.0f} sh"), Readout("mid", "mid_price", "{:.4f}"),
+              Readout("cash", "cash", "{:,.2f}"), Readout("profit", "profit", "{:,.2f}")),
+    reward_units="currency", reference=lambda params, oracle: oracle.policy)
+
+
 PROBLEM = BatchedProblem(
     params_class=MarketMakingParams,
     dynamics=dynamics,
@@ -150,6 +185,7 @@ PROBLEM = BatchedProblem(
     controls=depths_of,
     reset_info=_reset_info,
     step_info=_step_info,
+    sketch=SKETCH,
 )
 
 
