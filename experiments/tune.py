@@ -53,6 +53,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import math
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -175,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     print((tuning.folder / "summary.md").read_text())
     print(f"results in {tuning.folder}/ (best config: {tuning.folder / 'best.yaml'})")
     for error in errors:
-        print(f"a Ray worker failed: {error}")
+        print(f"execgym tune: a Ray worker failed: {error}", file=sys.stderr)
     return 0 if best_so_far(study.trials) is not None and not errors else 1
 
 
@@ -341,7 +342,8 @@ def run_on_ray(tuning: Tuning, trials: int, first: int, progress: Progress, work
     try:
         count = min(left, workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
         task = ray.remote(num_cpus=1, max_retries=0)(run_trials)
-        pending = [task.remote(tuning, trials, first) for _ in range(count)]
+        absolute = replace(tuning, folder=tuning.folder.resolve())          # workers may start elsewhere
+        pending = [task.remote(absolute, trials, first) for _ in range(count)]
         while pending:
             ready, pending = ray.wait(pending, num_returns=1, timeout=POLL_SECONDS)
             for reference in ready:
@@ -372,10 +374,12 @@ class Progress:
     def update(self, force: bool = False) -> None:
         """Print the trials finished since the last call; rewrite the outputs if any (all of them if ``force``)."""
         trials = self.study.get_trials(deepcopy=False)
-        new = [trial for trial in trials if trial.state.is_finished() and trial.number not in self.seen]
+        new = sorted((trial for trial in trials if trial.state.is_finished() and trial.number not in self.seen),
+                     key=lambda trial: trial.datetime_complete)
         for trial in new:
             self.seen.add(trial.number)
-            print(trial_line(trial, best_so_far(trials)), flush=True)
+            print(trial_line(trial, best_so_far([trial for trial in trials if trial.number in self.seen])),
+                  flush=True)
         if new or force:
             plot = force or time.monotonic() - self.plotted >= PLOT_EVERY_SECONDS
             write_report(self.tuning.folder, self.tuning.config, self.tuning.seed, trials, plot)

@@ -27,7 +27,7 @@ import numpy as np
 import yaml
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 from optuna.trial import FrozenTrial, TrialState
 
 from execgym.experiments.config import ExperimentConfig
@@ -184,6 +184,7 @@ def study_figure(trials: list[FrozenTrial], best: FrozenTrial | None, title: str
     right.legend(handles=[Line2D([], [], color=COLORS[TrialState.COMPLETE], label="complete"),
                           Line2D([], [], color=COLORS[TrialState.PRUNED], marker="x", label="pruned (x: stopped)"),
                           Line2D([], [], color="black", linewidth=2.2, label="best")], fontsize=8)
+    right.xaxis.set_major_formatter(FuncFormatter(lambda steps, _: f"{steps:,.0f}"))
     right.set(xlabel="training steps (evaluation's nominal step)", title="learning curves")
     regrets = [value for trial in trials for value in trial.intermediate_values.values()]
     for axes in (left, right):
