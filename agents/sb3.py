@@ -154,9 +154,7 @@ def model_kwargs(algo: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:
     (``learning_rate``, ``clip_range``) may be ``{"linear": [start, end]}``: it
     moves linearly from start to end over the whole training.
     """
-    if algo not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algo!r}; stable-baselines agents are {sorted(ALGORITHMS)}")
-    accepted = set(inspect.signature(ALGORITHMS[algo].__init__).parameters) - {"self", "env", "seed", "verbose"}
+    accepted = hyperparameter_names(algo)
     unknown = sorted(set(hyperparameters) - accepted)
     if unknown:
         raise ValueError(f"unknown {algo} hyperparameter(s) {unknown}; valid: {sorted(accepted)}")
@@ -172,6 +170,13 @@ def model_kwargs(algo: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:
     if policy_kwargs:
         kwargs["policy_kwargs"] = policy_kwargs
     return kwargs
+
+
+def hyperparameter_names(algo: str) -> frozenset[str]:
+    """The constructor arguments of ``algo`` a config may set: all but the env, the seed and the verbosity."""
+    if algo not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algo!r}; stable-baselines agents are {sorted(ALGORITHMS)}")
+    return frozenset(inspect.signature(ALGORITHMS[algo].__init__).parameters) - {"self", "env", "seed", "verbose"}
 
 
 def _schedule(name: str, value):

@@ -30,6 +30,9 @@ from execgym.policy import Oracle, Policy
 from execgym.experiments.config import ExperimentConfig
 from execgym.experiments.tensorboard_log import ScalarLog
 
+HYPERPARAMETERS = frozenset(QLearningConfig.__dataclass_fields__) - {"num_envs"}
+"""The fields of :class:`QLearningConfig` a config sets in ``agent.hyperparameters`` (``num_envs`` is ``agent.num_envs``)."""
+
 
 def qlearning_config(config: ExperimentConfig) -> QLearningConfig:
     """The agent's config: the experiment's hyperparameters, with ``num_envs`` from ``agent.num_envs``
@@ -38,10 +41,9 @@ def qlearning_config(config: ExperimentConfig) -> QLearningConfig:
     hyperparameters = dict(config.agent.hyperparameters)
     if "num_envs" in hyperparameters:
         raise ValueError("set agent.num_envs, not agent.hyperparameters.num_envs")
-    valid = set(QLearningConfig.__dataclass_fields__) - {"num_envs"}
-    unknown = sorted(set(hyperparameters) - valid)
+    unknown = sorted(set(hyperparameters) - HYPERPARAMETERS)
     if unknown:
-        raise ValueError(f"unknown qlearning hyperparameter(s) {unknown}; valid: {sorted(valid)}")
+        raise ValueError(f"unknown qlearning hyperparameter(s) {unknown}; valid: {sorted(HYPERPARAMETERS)}")
     return QLearningConfig(**hyperparameters, num_envs=config.agent.num_envs)
 
 
