@@ -16,6 +16,7 @@ return is minus the cost, so the regret is the policy's extra cost.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,6 +57,9 @@ class Estimate:
         return self.mean + self.half_width
 
     def __str__(self) -> str:
+        """``mean ± half-width``; ``mean (one value: no interval)`` where the interval is undefined."""
+        if math.isnan(self.half_width):
+            return f"{self.mean:.4g} (one value: no interval)"
         return f"{self.mean:.4g} ± {self.half_width:.2g}"
 
 

@@ -130,10 +130,10 @@ def hyperparameter_defaults(algo: str) -> dict[str, Any]:
         from execgym.experiments.qlearning_trainer import HYPERPARAMETERS
 
         return {field.name: field.default for field in fields(QLearningConfig) if field.name in HYPERPARAMETERS}
-    from execgym.agents.sb3 import ALGORITHMS, hyperparameter_names
+    from execgym.agents.sb3 import ALGORITHMS, hyperparameter_annotations
 
     parameters = inspect.signature(ALGORITHMS[algo].__init__).parameters
-    return {name: parameters[name].default for name in hyperparameter_names(algo)}
+    return {name: parameters[name].default for name in hyperparameter_annotations(algo)}
 
 
 def load_space(path: Path, algo: str) -> Space:
