@@ -45,7 +45,7 @@ import time
 import traceback
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import yaml
@@ -275,10 +275,11 @@ def _restore(config: ExperimentConfig, seed: int, log_dir: Path, checkpoint: Pat
 
 
 def train(config: ExperimentConfig, seed: int, trainer: Trainer, state: dict[str, Any], log_dir: Path,
-          checkpoint_root: Path, fresh: bool) -> None:
+          checkpoint_root: Path | None, fresh: bool,
+          on_evaluation: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Train ``trainer`` to the config's budget from ``state`` (steps, curve, wall seconds so far), updating it:
-    at each milestone evaluate, log to TensorBoard and checkpoint; evaluate at the end if the last step was
-    no milestone."""
+    at each milestone evaluate, log to TensorBoard, checkpoint (unless ``checkpoint_root`` is None) and call
+    ``on_evaluation(point)``; evaluate at the end if the last step was no milestone."""
     params, training = config.env_params(), config.training
     log = ScalarLog(log_dir)
     if fresh:
@@ -295,14 +296,19 @@ def train(config: ExperimentConfig, seed: int, trainer: Trainer, state: dict[str
         state["wall_seconds"] = seconds_before + time.perf_counter() - started
         log.add(tensorboard_scalars(point), steps)
         log.flush()
-        save_checkpoint(checkpoint_root, steps, state, trainer.save)
+        if checkpoint_root is not None:
+            save_checkpoint(checkpoint_root, steps, state, trainer.save)
         progress.evaluated(point)
+        if on_evaluation is not None:
+            on_evaluation(point)
 
-    trainer.learn(training.total_steps, training.eval_every, on_milestone, progress.update)
-    if state["steps"] != trainer.steps or not state["curve"]:
-        on_milestone(trainer.steps)
-    progress.close()
-    log.close()
+    try:
+        trainer.learn(training.total_steps, training.eval_every, on_milestone, progress.update)
+        if state["steps"] != trainer.steps or not state["curve"]:
+            on_milestone(trainer.steps)
+    finally:
+        progress.close()
+        log.close()
 
 
 def write_outputs(config: ExperimentConfig, folder: Path, result: dict[str, Any], trainer: Trainer) -> None:

@@ -67,10 +67,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from execgym.experiments.arguments import integer_at_least
 from execgym.experiments.config import ExperimentConfig, load_config, parse_config
-from execgym.experiments.evaluation import TENSORBOARD_LAYOUT, evaluate, tensorboard_scalars
+from execgym.experiments import run as runner
 from execgym.experiments.files import write_text_atomically
 from execgym.experiments.sweep import add_cluster_arguments, error_summary, start_ray
-from execgym.experiments.tensorboard_log import ScalarLog
 from execgym.experiments.trainers import check_trainer_config, make_trainer
 from execgym.experiments.tune_report import best_so_far, write_report
 from execgym.experiments.tune_space import (DEFAULT_SPACES, Space, agent_hyperparameters, describe_space,
@@ -304,30 +303,14 @@ def pruning_hook(trial: optuna.Trial, config: ExperimentConfig) -> Callable[[dic
 
 def train(config: ExperimentConfig, seed: int, folder: Path,
           on_evaluation: Callable[[dict[str, Any]], None]) -> list[dict[str, Any]]:
-    """Train ``seed`` of ``config`` as ``execgym run`` does (the same trainer, milestones and evaluations, so the
-    same curve), logging to ``folder/tensorboard``; ``on_evaluation(point)`` sees each point of the learning
-    curve (:func:`execgym.experiments.evaluation.evaluate`), which is returned."""
-    log_dir, params, training = folder / "tensorboard", config.env_params(), config.training
-    trainer = make_trainer(config, seed, log_dir)
-    log = ScalarLog(log_dir)
-    log.layout(TENSORBOARD_LAYOUT)
-    curve: list[dict[str, Any]] = []
-
-    def on_milestone(steps: int) -> None:
-        point = evaluate(trainer.policy(), config.env.id, params, training.eval_episodes, training.eval_seed,
-                         steps, trainer.references)
-        curve.append(point)
-        log.add(tensorboard_scalars(point), steps)
-        log.flush()
-        on_evaluation(point)
-
-    try:
-        trainer.learn(training.total_steps, training.eval_every, on_milestone, lambda steps: None)
-        if not curve or curve[-1]["steps"] != trainer.steps:
-            on_milestone(trainer.steps)
-    finally:
-        log.close()
-    return curve
+    """Train ``seed`` of ``config`` as ``execgym run`` does (:func:`execgym.experiments.run.train`: the same
+    trainer, milestones and evaluations, so the same curve), logging to ``folder/tensorboard`` and keeping no
+    checkpoint; ``on_evaluation(point)`` sees each point of the learning curve, which is returned."""
+    log_dir = folder / "tensorboard"
+    state: dict[str, Any] = {"steps": 0, "curve": [], "wall_seconds": 0.0}
+    runner.train(config, seed, make_trainer(config, seed, log_dir), state, log_dir, checkpoint_root=None, fresh=True,
+              on_evaluation=on_evaluation)
+    return state["curve"]
 
 
 def run_on_ray(tuning: Tuning, trials: int, first: int, progress: Progress, workers: int | None,

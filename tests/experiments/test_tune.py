@@ -108,7 +108,7 @@ def stub_evaluate(policy, env_id, params, episodes, seed, steps, references=None
 @pytest.fixture
 def stubbed(monkeypatch):
     monkeypatch.setattr(tune, "make_trainer", StubTrainer)
-    monkeypatch.setattr(tune, "evaluate", stub_evaluate)
+    monkeypatch.setattr(tune.runner, "evaluate", stub_evaluate)
 
 
 def stub_tuning(tmp_path, space, startup_trials=2):
@@ -152,7 +152,8 @@ def test_a_failing_trial_is_recorded_with_its_error_and_the_study_goes_on(tmp_pa
     tune.run_trials(tuning, trials=2, first=0)
     failed, *complete = study.get_trials()
     assert [trial.state for trial in (failed, *complete)] == [TrialState.FAIL] + [TrialState.COMPLETE] * 2
-    assert failed.user_attrs["error"] == "ValueError: epsilon_end must be <= epsilon_start = 0.1 (ε decays), got 0.2"
+    assert failed.user_attrs["error"] == ("ConfigError: trial 0: agent.hyperparameters: epsilon_end must be <= "
+                                         "epsilon_start = 0.1 (ε decays), got 0.2")
     tune.Progress(tuning, study).update(force=True)
     assert f"trial 0: {failed.user_attrs['error']}" in (tuning.folder / "summary.md").read_text()
     assert [row["error"] for row in read_trials(tuning.folder)] == [failed.user_attrs["error"], "", ""]
