@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import execgym
+from execgym.problems.market_making import dynamics, policies
 from execgym.problems.market_making import oracle as mm_oracle
-from execgym.problems.market_making import policies
+from execgym.problems.market_making.env import MarketMakingEnv, MarketMakingVectorEnv
 from execgym.problems.market_making.params import MarketMakingParams
 from execgym.scoring import run_episodes
 from execgym.solvers import quotes
@@ -76,7 +77,7 @@ def test_astronomical_disutility_at_moderate_risk_aversion_is_exact():
 
 
 def test_unrepresentable_expected_utility_raises_naming_the_risk_aversions_that_work():
-    params = cara(10.0, steps=50, max_inventory=10)
+    params = cara(10.0, steps=20, max_inventory=5)
     log_theta = mm_oracle.solve(params).values[0, start_level(params)]
     with pytest.raises(ValueError, match=r"risk_aversion = 10 .* beyond float64") as refusal:
         execgym.make_oracle(ENV, params=params)
@@ -150,7 +151,7 @@ def test_monte_carlo_mean_utility_matches_the_exact_value(risk_aversion, fields)
     oracle = execgym.make_oracle(ENV, params=params)
     log_variance = log_relative_variance(params, oracle)
     assert log_variance < 1.0
-    episodes = 20_000
+    episodes = 10_000
     returns, _ = run_episodes(oracle.policy, ENV, np.arange(episodes), params)
     mean_w = np.exp(-risk_aversion * oracle.certainty_equivalent)
     standard_error = mean_w * np.sqrt(np.expm1(log_variance) / episodes) / risk_aversion
@@ -161,6 +162,31 @@ def test_monte_carlo_mean_utility_matches_the_exact_value(risk_aversion, fields)
 def test_risk_aversion_is_per_currency_unit():
     """Prices in hundredths of the currency and γ = 10 per hundredth is γ = 0.1 on the default market
     (δ_max = 50): the certainty equivalent scales by 1/100 exactly, at γ a hundred times larger."""
-    scaled = execgym.make_oracle(ENV, params=cara(10.0, **SCALED))
-    original = execgym.make_oracle(ENV, params=cara(0.1, max_depth=50.0))
+    short = dict(steps=50, max_inventory=20)
+    scaled = execgym.make_oracle(ENV, params=cara(10.0, **SCALED, **short))
+    original = execgym.make_oracle(ENV, params=cara(0.1, max_depth=50.0, **short))
     assert scaled.certainty_equivalent == pytest.approx(CENTS * original.certainty_equivalent, rel=1e-12)
+
+
+def test_envs_refuse_a_utility_beyond_float64_alike():
+    """Quoting the bid at the mid and the ask out of reach piles up inventory: at γ = 10 the episode's
+    utility is below −1.8e308, and the scalar and the vector env raise the same ValueError at the last step
+    (the scalar env's math.expm1 would raise OverflowError, numba's return −inf)."""
+    params = cara(10.0)
+    action = np.array([-1.0, 1.0], dtype=np.float32)
+    scalar = MarketMakingEnv(params=params)
+    scalar.reset(seed=0)
+    for _ in range(params.steps - 1):
+        scalar.step(action)
+    with pytest.raises(ValueError, match=r"penalised profit Π = -1[\d.]+ is below the most negative float64 at "
+                                         r"risk_aversion = 10 \(u is finite for Π >= -70.978 there\)") as refusal:
+        scalar.step(action)
+    vector = MarketMakingVectorEnv(num_envs=1, params=params)
+    vector.reset(seed=0)
+    for _ in range(params.steps - 1):
+        vector.step(action[None])
+    with pytest.raises(ValueError) as vector_refusal:
+        vector.step(action[None])
+    assert str(vector_refusal.value) == str(refusal.value)
+    assert dynamics.utility(10.0, -70.9) == pytest.approx(-np.expm1(709.0) / 10.0, rel=1e-15)
+    assert dynamics.utility(10.0, -71.0) == -np.inf and dynamics.utility(0.5, -1419.0) == -np.inf
