@@ -41,14 +41,16 @@ of MarketMaking, and neighbouring levels differ by thousands in ln h): only
 ln h is carried, with the log-ratios Δ⁺, Δ⁻ = ln h(q±1) − ln h(q) (finite
 whatever their size), and
 
-    ln(E/h(q)) = ln Σ_o w_o·e^{x_o},   ln ρ = ln[(1−p_a)·e^{Δ⁺} + p_a·e^{−γδ_a}] − ln[(1−p_a) + p_a·e^{Δ⁻−γδ_a}]
+    E/h(q) = (1−p_b)·[(1−p_a) + p_a·e^{Δ⁻−γδ_a}] + p_b·[(1−p_a)·e^{Δ⁺−γδ_b} + p_a·e^{−γ(δ_b+δ_a)}],
+    ρ = [(1−p_a)·e^{Δ⁺} + p_a·e^{−γδ_a}] / [(1−p_a) + p_a·e^{Δ⁻−γδ_a}]
 
-over the outcomes o (no fill, bid, ask, both) with probabilities w_o and
-exponents x_o = Δ_o − γ·gain_o, by :func:`log_mean_exp`, which factors out the
-largest term and sums w·expm1(x − x_top): no overflow, and values of size
-O(γ) keep their relative accuracy as γ → 0 (where a plain log-sum-exp would
-leave them an absolute error of 1e-16, relative 1e-16/γ). The margin enters
-only through z = γδ − ln ρ > 0 (r = −expm1(−z)):
+are nested two-term mixtures, whose logarithms ln((1−p)·e^a + p·e^b) are
+computed by :func:`log_mix` as max(a, b) + log1p(w·expm1(−|a − b|)), w the
+weight of the smaller exponent (by log-add-exp where that sum is below −½):
+no overflow, and values of size O(γ) keep their relative accuracy as γ → 0
+(where a plain log-add-exp would leave them an absolute error of 1e-16,
+relative 1e-16/γ). The margin enters only through z = γδ − ln ρ > 0
+(r = −expm1(−z)):
 
     (log r)' = γ/expm1(z),     (log r)'' = −γ²/(expm1(z)·(−expm1(−z))),
 
@@ -293,52 +295,34 @@ def risk_neutral_value(continuation: np.ndarray, depth: np.ndarray, probability:
     return g + (probability * (depth + steps)).sum(axis=0) - probability[0] * probability[1] * (steps[0] + steps[1])
 
 
-def log_mean_exp(weights: np.ndarray, exponents: np.ndarray) -> np.ndarray:
-    """ln Σ_i w_i·e^{x_i} over axis 0, for weights w_i >= 0 summing to 1 and finite exponents x_i.
+def log_mix(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """ln((1 − p)·e^a + p·e^b), elementwise for p in [0, 1] and finite a, b.
 
-    With j the largest term (max of ln w_i + x_i) and S = Σ_i w_i·expm1(x_i − x_j) >= w_j − 1 (each term at
-    most w_j, so nothing overflows): x_j + log1p(S) while S > −½, which keeps its relative accuracy when every
-    x_i is small (as γ → 0, where a plain log-sum-exp would leave an absolute error of ~1e-16 on a value of
-    size O(γ)); otherwise (the largest term carries little weight) the log-sum-exp (ln w_j + x_j) +
-    ln Σ_i e^{ln w_i + x_i − ln w_j − x_j}, whose sum lies in [1, number of terms].
+    With w the weight of the smaller exponent and g >= 0 the gap: max(a, b) + log1p(w·expm1(−g)), which
+    never overflows (w·expm1(−g) lies in (−w, 0]) and keeps its relative accuracy as a, b → 0, while
+    w·expm1(−g) > −½; otherwise (the larger exponent carries little weight) np.logaddexp of the log-terms.
     """
-    with np.errstate(divide="ignore"):
-        log_terms = np.log(weights) + exponents
-    top = log_terms.argmax(axis=0)
-    top_exponent = np.choose(top, exponents)
-    shift = exponents - top_exponent
-    excess = weights * np.expm1(np.minimum(shift, MAX_EXPONENT))  # w_i·expm1(x_i − x_j)
-    far = shift > MAX_EXPONENT  # there w_i < e^{−MAX_EXPONENT}: e^{ln w_i + x_i − x_j} − w_i
-    if far.any():
-        excess = np.where(far, np.exp(np.minimum(log_terms - top_exponent, 0.0)) - weights, excess)
-    excess = excess.sum(axis=0)
-    result = top_exponent + np.log1p(np.maximum(excess, -0.5))
-    light = excess <= -0.5
-    if light.any():
-        top_term = np.choose(top, log_terms)
-        result = np.where(light, top_term + np.log(np.exp(log_terms - top_term).sum(axis=0)), result)
+    low_weight = np.where(a >= b, p, 1 - p)
+    excess = low_weight * np.expm1(-np.abs(a - b))
+    result = np.maximum(a, b) + np.log1p(np.maximum(excess, -0.5))
+    heavy = excess <= -0.5
+    if heavy.any():
+        with np.errstate(divide="ignore"):
+            result = np.where(heavy, np.logaddexp(np.log1p(-p) + a, np.log(p) + b), result)
     return result
-
-
-def _fill_outcomes(depth: np.ndarray, probability: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(weights, spread gains) (4, L, ...) of the step's outcomes [no fill, bid only, ask only, both] for
-    quotes ``depth`` (2, L, ...) filling with ``probability`` (2, L, ...)."""
-    p_b, p_a = probability
-    weights = np.stack([(1 - p_b) * (1 - p_a), p_b * (1 - p_a), (1 - p_b) * p_a, p_b * p_a])
-    gains = np.stack([np.zeros_like(depth[0]), depth[0], depth[1], depth[0] + depth[1]])
-    return weights, gains
 
 
 def utility_value(log_h: np.ndarray, depth: np.ndarray, probability: np.ndarray, gamma: float) -> np.ndarray:
     """log h(q) + log E at every level for quotes ``depth`` (2, L, ...) filling with ``probability``
-    (2, L, ...); trailing axes broadcast. log E = ln Σ_outcomes w·e^{−γ·gain + log h(q') − log h(q)} by
-    :func:`log_mean_exp`: finite whatever the spread of log h, and exact relative to its size as γ → 0."""
+    (2, L, ...); trailing axes broadcast. With Δ± = log h(q±1) − log h(q), E/h(q) =
+    (1 − p_b)·[(1 − p_a) + p_a·e^{Δ⁻−γδ_a}] + p_b·[(1 − p_a)·e^{Δ⁺−γδ_b} + p_a·e^{−γ(δ_b+δ_a)}], each bracket and
+    the whole a :func:`log_mix`: finite whatever the spread of log h, exact relative to its size as γ → 0."""
     extra = (1,) * (depth.ndim - 2)
-    steps = _neighbour_steps(log_h).reshape((2,) + log_h.shape + extra)  # [ln h(q+1)/h(q), ln h(q−1)/h(q)]
-    weights, gains = _fill_outcomes(depth, probability)
-    moves = np.stack([np.zeros_like(steps[0]), steps[0], steps[1], np.zeros_like(steps[0])])
-    exponents = np.broadcast_to(moves - gamma * gains, weights.shape)
-    return log_h.reshape(log_h.shape + extra) + log_mean_exp(weights, exponents)
+    up, down = _neighbour_steps(log_h).reshape((2,) + log_h.shape + extra)  # ln h(q+1)/h(q), ln h(q−1)/h(q)
+    (p_b, p_a), (gain_b, gain_a) = probability, -gamma * depth
+    no_bid = log_mix(p_a, np.zeros_like(gain_a), down + gain_a)
+    bid = log_mix(p_a, up + gain_b, gain_b + gain_a)
+    return log_h.reshape(log_h.shape + extra) + log_mix(p_b, no_bid, bid)
 
 
 def risk_neutral_quotes(fills: FillModel, continuation: np.ndarray, guess: StepQuotes | None = None) -> StepQuotes:
@@ -372,10 +356,8 @@ def utility_quotes(fills: FillModel, log_h: np.ndarray, gamma: float, guess: Ste
 
     def margins(other_p, other_depth):
         # ln ρ = ln[(1−p_o)·e^{Δ_s} + p_o·e^{−γδ_o}] − ln[(1−p_o) + p_o·e^{Δ_o − γδ_o}], o the other side
-        weights = np.stack([1 - other_p, other_p])
         gain = -gamma * other_depth
-        log_rho = (log_mean_exp(weights, np.stack([steps, gain]))
-                   - log_mean_exp(weights, np.stack([np.zeros_like(gain), steps[::-1] + gain])))
+        log_rho = log_mix(other_p, steps, gain) - log_mix(other_p, np.zeros_like(gain), steps[::-1] + gain)
         return UtilityMargin(log_rho.ravel(), gamma)
 
     def value_of(depth):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from execgym.solvers.quotes import FillModel, grid_quotes, log_mean_exp, risk_neutral_quotes, utility_quotes
+from execgym.solvers.quotes import FillModel, grid_quotes, log_mix, risk_neutral_quotes, utility_quotes
 
 MAX_DEPTH = 4.0
 UNCERTIFIED_MISS = 3e-3
@@ -121,32 +121,21 @@ def test_grid_search_picks_the_exhaustive_best_pair():
 
 # ---------------------------------------------------------------- exponential utility in logarithms
 
-def reference_log_mean_exp(weights, exponents):
-    """ln(Σ w·e^x / Σ w) per column in 50-digit arithmetic (the float weights sum to 1 only to ~1e-16)."""
-    mpmath.mp.dps = 50
-    out = []
-    for column_w, column_x in zip(weights.T, exponents.T):
-        w = [mpmath.mpf(float(value)) for value in column_w]
-        total = mpmath.fsum(wi * mpmath.exp(mpmath.mpf(float(x))) for wi, x in zip(w, column_x))
-        out.append(float(mpmath.log(total / mpmath.fsum(w))))
-    return np.array(out)
-
-
-@pytest.mark.parametrize("scale, light", [(1e-9, False), (1e-3, False), (3.0, False), (5000.0, False),
-                                          (5000.0, True)])
-def test_log_mean_exp_is_exact_from_tiny_to_huge_exponents(scale, light):
-    """Accuracy relative to the exponents' size (a plain log-sum-exp leaves 1e-16 absolute, i.e. 1e-7 relative
-    at scale 1e-9), no overflow at e^5000, and a largest term of weight 1e-40 (``light``)."""
+@pytest.mark.parametrize("scale", [1e-9, 1e-3, 3.0, 5000.0])
+def test_log_mix_is_exact_from_tiny_to_huge_exponents(scale):
+    """ln((1 − p)·e^a + p·e^b) against 50-digit arithmetic, to 1e-15 of the exponents' size (a plain
+    log-add-exp leaves 1e-16 absolute, 1e-7 relative at scale 1e-9), without overflow at e^5000, with p
+    from 0 to 1 and down to 1e-300 (the larger exponent carrying almost no weight)."""
     rng = np.random.default_rng(7)
-    weights = rng.random((4, 200))
-    if light:
-        weights[0] = 1e-40
-    weights /= weights.sum(axis=0)
-    exponents = scale * rng.normal(size=(4, 200))
-    if light:
-        exponents[0] = np.abs(exponents).max(axis=0) + 200.0   # the top exponent carries almost no weight
-    got = log_mean_exp(weights, exponents)
-    np.testing.assert_allclose(got, reference_log_mean_exp(weights, exponents), rtol=1e-14, atol=1e-15 * scale)
+    p = np.concatenate([rng.random(190), [0.0, 1.0, 1e-40, 1e-40, 1 - 1e-12, 0.5, 1e-300, 0.9, 0.1, 0.3]])
+    a, b = scale * rng.normal(size=(2, 200))
+    b[192:194] = np.abs(a[192:194]) + 50.0 * scale     # weight 1e-40 on the larger exponent
+    mpmath.mp.dps = 50
+    reference = [float(mpmath.log((1 - mpmath.mpf(float(w))) * mpmath.exp(mpmath.mpf(float(x)))
+                                  + mpmath.mpf(float(w)) * mpmath.exp(mpmath.mpf(float(y)))))
+                 for w, x, y in zip(p, a, b)]
+    error = np.abs(log_mix(p, a, b) - reference)
+    assert (error <= 1e-14 * np.abs(reference) + 1e-15 * np.maximum(np.abs(a), np.abs(b))).all()
 
 
 def utility_step_reference(fills, log_h, bid, ask, gamma):
