@@ -53,6 +53,8 @@ mark-to-market wealth W = X + q·S, and q' the inventory after the step's fills:
   currency units. E[u] saturates at 1/γ, so regrets in utility units look
   tiny: compare strategies by their certainty equivalent −ln E[e^{−γΠ}]/γ
   (``oracle.certainty_equivalent``, :func:`~.oracle.policy_certainty_equivalent`).
+  Where u(Π) is below the most negative float64 (Π < −71 at γ = 10; the
+  bound is −min(709.78, ln(γ·1.8e308))/γ) the step raises ValueError.
 
 ## Episode End
 
@@ -213,10 +215,12 @@ class MarketMakingEnv(EpisodeEnv):
         self._check_running()
         n = self._elapsed
         depths = self._depths(action)
-        bid_filled, ask_filled, self._inventory, self._cash, self._mid, self._profit, reward, terminated = (
-            dynamics.advance(self._variant, self._market, n, self._inventory, self._cash, self._mid, self._profit,
-                             *depths, *self.params.fill_probabilities(depths).tolist(), self._bid_draws[n],
-                             self._ask_draws[n], self._shocks[n]))
+        outcome = dynamics.advance(self._variant, self._market, n, self._inventory, self._cash, self._mid,
+                                   self._profit, *depths, *self.params.fill_probabilities(depths).tolist(),
+                                   self._bid_draws[n], self._ask_draws[n], self._shocks[n])
+        if self._variant.cara:
+            dynamics.check_utility(self.params, outcome[6], outcome[5])
+        bid_filled, ask_filled, self._inventory, self._cash, self._mid, self._profit, reward, terminated = outcome
         self._elapsed = n + 1
         info = self._info()
         info["bid_filled"], info["ask_filled"] = (1.0 if bid_filled else 0.0), (1.0 if ask_filled else 0.0)
