@@ -43,7 +43,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
-from execgym.noise import TRAINING_SEEDS_FROM
+from execgym.noise import TRAINING_SEEDS_FROM, TRAINING_SEEDS_PER_RUN
 from execgym.validation import require_int, require_real
 
 
@@ -288,7 +288,7 @@ Callback = Callable[[QLearning, int, int, RoundResult], "bool | None"]
 def round_seed(seed: int, round_: int, num_envs: int) -> int:
     """Reset seed of round ``round_``: 2⁴⁰ + seed · 2³² + round · num_envs (slot i plays that + i), in the
     range reserved for training (:data:`execgym.noise.TRAINING_SEEDS_FROM`)."""
-    return TRAINING_SEEDS_FROM + seed * 2**32 + round_ * num_envs
+    return TRAINING_SEEDS_FROM + seed * TRAINING_SEEDS_PER_RUN + round_ * num_envs
 
 
 def _check_env(env: VectorEnv, agent: QLearning) -> None:

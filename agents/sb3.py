@@ -15,7 +15,10 @@ scores through :func:`execgym.sb3.as_policy`, its masks from the observations
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
+import types
+import typing
 from typing import Any
 
 import torch
@@ -36,6 +39,10 @@ ACTIVATIONS = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU
 def model_kwargs(algo: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:
     """Constructor arguments of ``algo`` from a config's hyperparameters, checked against its signature.
 
+    The names must be public constructor parameters of the algorithm other than
+    those the runner sets (:data:`RUNNER_SET`); a value must fit the parameter's
+    annotation where that is a plain type (a number for ``float``, an integer
+    for ``int``, ``true``/``false`` for ``bool``, a mapping for ``dict``...).
     ``policy`` defaults to "MlpPolicy"; ``policy_kwargs.activation_fn`` may name
     an activation ("tanh", "relu", "elu", "leaky_relu"); a schedulable value
     (``learning_rate``, ``clip_range``) may be ``{"linear": [start, end]}``: it
@@ -43,13 +50,16 @@ def model_kwargs(algo: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:
     """
     if algo not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algo!r}; stable-baselines agents are {sorted(ALGORITHMS)}")
-    accepted = set(inspect.signature(ALGORITHMS[algo].__init__).parameters) - {"self", "env", "seed", "verbose"}
-    unknown = sorted(set(hyperparameters) - accepted)
+    parameters = hyperparameter_annotations(algo)
+    unknown = sorted(set(hyperparameters) - set(parameters), key=str)
     if unknown:
-        raise ValueError(f"unknown {algo} hyperparameter(s) {unknown}; valid: {sorted(accepted)}")
+        raise ValueError(f"unknown {algo} hyperparameter(s) {unknown}; valid: {sorted(parameters)}")
     kwargs = {"policy": "MlpPolicy", **hyperparameters}
     for name in SCHEDULABLE & set(kwargs):
         kwargs[name] = _schedule(name, kwargs[name])
+    for name, value in kwargs.items():
+        if not _fits(value, parameters[name]):
+            raise ValueError(f"{algo} hyperparameter {name}: expected {_describe(parameters[name])}, got {value!r}")
     policy_kwargs = dict(kwargs.get("policy_kwargs") or {})
     if isinstance(policy_kwargs.get("activation_fn"), str):
         name = policy_kwargs["activation_fn"]
@@ -59,6 +69,59 @@ def model_kwargs(algo: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:
     if policy_kwargs:
         kwargs["policy_kwargs"] = policy_kwargs
     return kwargs
+
+
+RUNNER_SET = frozenset({"env", "seed", "verbose", "device", "tensorboard_log"})
+"""Constructor parameters of the algorithms that :func:`build_model` sets itself (the runner writes the
+TensorBoard logs)."""
+
+
+def hyperparameter_annotations(algo: str) -> dict[str, Any]:
+    """The public constructor parameters of ``algo`` a config may set, with their annotations (no ``self``,
+    no private ``_name``, none of :data:`RUNNER_SET`)."""
+    parameters = inspect.signature(ALGORITHMS[algo].__init__).parameters
+    return {name: parameter.annotation for name, parameter in parameters.items()
+            if name != "self" and not name.startswith("_") and name not in RUNNER_SET}
+
+
+def _options(annotation) -> tuple:
+    """The members of a union annotation (``float | None``), or the annotation alone."""
+    return typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) \
+        else (annotation,)
+
+
+def _fits(value: Any, annotation) -> bool:
+    """Whether ``value`` fits ``annotation``; True where the annotation is no class to check against."""
+    for option in _options(annotation):
+        if option is None or option is type(None):
+            fits = value is None
+        else:
+            origin = typing.get_origin(option) or option
+            if not isinstance(origin, type):
+                return True
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if origin is float:
+                fits = number
+            elif origin is int:
+                fits = number and isinstance(value, int)
+            else:
+                fits = isinstance(value, origin)
+        if fits:
+            return True
+    return False
+
+
+_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string", dict: "a mapping",
+          type(None): "null", collections.abc.Callable: "a schedule ({linear: [start, end]})", type: "a class"}
+
+
+def _describe(annotation) -> str:
+    """``annotation`` in words: "a number or null"."""
+    names = []
+    for option in _options(annotation):
+        origin = typing.get_origin(option) or (type(None) if option is None else option)
+        names.append(_NAMES.get(origin, getattr(origin, "__name__", str(origin))))
+    return " or ".join(names)
 
 
 def _schedule(name: str, value):

@@ -19,6 +19,16 @@ A batch is a frozen dataclass of arrays with one row per episode, among them
 ``seed`` and ``episode`` (its noise stream); the vector env autoresets a slot
 by starting the next episode of its stream (:func:`next_episodes`).
 
+Rendering (:mod:`execgym.rendering`): both envs take ``render_mode`` (None,
+"rgb_array" or "ansi"; anything else raises ``ValueError``) and draw the
+episode so far beside the oracle's plan, as the problem's
+:class:`~execgym.rendering.Sketch` says. With a render mode set they keep the
+running episode's history (a :class:`~execgym.rendering.Trace`); without, they
+keep none, step at no extra cost, and ``render()`` warns and returns None. The
+vector env's ``render()`` is a tuple with one frame (or text) per slot, each of
+the slot's running episode (the same as the scalar env of its seed), as
+``SyncVectorEnv.render`` returns: n slots cost n frames.
+
 Seeding: the scalar env reset with seed s and slot i of the vector env reset
 with seed s + i play the same episodes (:func:`execgym.noise.reset_streams`).
 The vector env autoresets in Gymnasium's SAME_STEP mode with the infos of
@@ -41,6 +51,8 @@ from gymnasium.vector.utils import batch_space
 
 from execgym.batching import replace_rows
 from execgym.noise import episode_keys, reset_streams
+from execgym.rendering import (PicklesWithoutRenderer, Renderer, Sketch, SlotTraces, Trace, checked_render_mode,
+                               metadata, warn_unset)
 from execgym.validation import require_int
 from execgym.vector_info import same_step_info, with_masks
 
@@ -63,6 +75,8 @@ class BatchedProblem:
     """batch -> info arrays (b, ...) after a reset."""
     step_info: Callable[[Any], Info]
     """transition -> info arrays (b, ...) after a step."""
+    sketch: Sketch
+    """What its renders show (:mod:`execgym.rendering`)."""
 
 
 def next_episodes(problem: BatchedProblem, params, batch, done: np.ndarray):
@@ -71,22 +85,50 @@ def next_episodes(problem: BatchedProblem, params, batch, done: np.ndarray):
     return replace_rows(batch, fresh, done)
 
 
-class EpisodeEnv(gym.Env, abc.ABC):
+class EpisodeEnv(PicklesWithoutRenderer, gym.Env, abc.ABC):
     """Base of the single-episode envs that run a problem's per-episode step on plain Python floats (the
-    step their vector env compiles over its batch): params, spaces and the noise stream of each reset.
+    step their vector env compiles over its batch): params, spaces, the noise stream of each reset and
+    rendering.
 
     A subclass sets ``problem`` and implements ``reset`` (calling :meth:`_start_episode` for the episode's
     noise key), ``step`` (calling :meth:`_check_running` first) and ``_finished``.
     """
 
     problem: ClassVar[BatchedProblem]
-    metadata = {"render_modes": []}
+    metadata = metadata()
 
-    def __init__(self, params=None, **kwargs: Any) -> None:
+    def __init__(self, params=None, render_mode: str | None = None, **kwargs: Any) -> None:
+        self.render_mode = checked_render_mode(render_mode)
         self.params = self.problem.params_class.from_kwargs(params, **kwargs)
         self.observation_space = self.problem.observation_space(self.params)
         self.action_space = self.problem.action_space(self.params)
         self._stream: tuple[np.ndarray, np.ndarray] | None = None
+        self._trace: Trace | None = None
+        self._renderer = None if render_mode is None else Renderer(self.problem.sketch, self.params, render_mode)
+        if self._renderer is not None:
+            # This instance's reset and step also record the episode; without a render mode the class's
+            # own run, with no cost at all.
+            self.reset, self.step = self._recorded_reset, self._recorded_step
+
+    def _recorded_reset(self, *, seed: int | None = None, options: dict | None = None):
+        observation, info = type(self).reset(self, seed=seed, options=options)
+        self._trace = Trace.started(observation, info)
+        return observation, info
+
+    def _recorded_step(self, action):
+        result = type(self).step(self, action)
+        observation, reward, _, _, info = result
+        self._trace.record(action, observation, reward, info)
+        return result
+
+    def render(self) -> np.ndarray | str | None:
+        """The episode so far: an (H, W, 3) uint8 picture (``"rgb_array"``) or a text (``"ansi"``);
+        None, with a warning, without a render mode."""
+        if self._renderer is None:
+            return warn_unset()
+        if self._trace is None:
+            raise RuntimeError("call reset() before render()")
+        return self._renderer.render(self._trace)
 
     def _start_episode(self, seed: int | None) -> np.uint64:
         """Seed ``np_random`` as ``gym.Env.reset`` does and return the noise key of the episode this reset
@@ -107,28 +149,34 @@ class EpisodeEnv(gym.Env, abc.ABC):
             raise RuntimeError("the episode has ended: call reset() before step()")
 
 
-class BatchedVectorEnv(VectorEnv):
+class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
     """``num_envs`` episodes of a problem stepped together by its batched dynamics, with no Python loop over
-    them; SAME_STEP autoreset (module docstring)."""
+    them; SAME_STEP autoreset and rendering (one frame or text per slot) as the module docstring says."""
 
     problem: ClassVar[BatchedProblem]
-    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
+    metadata = metadata(autoreset_mode=AutoresetMode.SAME_STEP)
 
-    def __init__(self, num_envs: int = 1, params=None, **kwargs: Any) -> None:
+    def __init__(self, num_envs: int = 1, params=None, render_mode: str | None = None, **kwargs: Any) -> None:
         self.num_envs = require_int("num_envs", num_envs, low=1)
+        self.render_mode = checked_render_mode(render_mode)
         self.params = self.problem.params_class.from_kwargs(params, **kwargs)
         self.single_observation_space = self.problem.observation_space(self.params)
         self.single_action_space = self.problem.action_space(self.params)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self._batch = None
+        self._renderer = None if render_mode is None else Renderer(self.problem.sketch, self.params, render_mode)
+        self._traces: SlotTraces | None = None
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
         dynamics = self.problem.dynamics
         current = None if self._batch is None else (self._batch.seed, self._batch.episode)
         self._batch = dynamics.start(self.params, *reset_streams(seed, self.num_envs, current,
                                                                  np.random.default_rng()))
-        return dynamics.observe(self.params, self._batch), with_masks(self.problem.reset_info(self._batch))
+        observations, info = dynamics.observe(self.params, self._batch), self.problem.reset_info(self._batch)
+        if self._renderer is not None:
+            self._traces = SlotTraces(observations, info)
+        return observations, with_masks(info)
 
     def step(self, actions):
         if self._batch is None:
@@ -138,10 +186,21 @@ class BatchedVectorEnv(VectorEnv):
                                                                                    self.num_envs))
         done = transition.terminated
         self._batch = transition.batch
-        final_obs = dynamics.observe(self.params, self._batch) if done.any() else None
+        final_obs = dynamics.observe(self.params, self._batch) if done.any() or self._renderer is not None else None
         if done.any():
             self._batch = next_episodes(self.problem, self.params, self._batch, done)
-        info = same_step_info(self.problem.step_info(transition), done, final_obs,
-                              self.problem.reset_info(self._batch))
-        return (dynamics.observe(self.params, self._batch), transition.reward, done,
-                np.zeros(self.num_envs, dtype=bool), info)
+        step_info, reset_info = self.problem.step_info(transition), self.problem.reset_info(self._batch)
+        observations = dynamics.observe(self.params, self._batch)
+        if self._renderer is not None:
+            self._traces.record(actions, final_obs, transition.reward, step_info, done, observations, reset_info)
+        return (observations, transition.reward, done, np.zeros(self.num_envs, dtype=bool),
+                same_step_info(step_info, done, final_obs, reset_info))
+
+    def render(self) -> tuple[np.ndarray, ...] | tuple[str, ...] | None:
+        """One render per slot, each of its running episode (an (H, W, 3) uint8 picture or a text, as the
+        scalar env's); None, with a warning, without a render mode."""
+        if self._renderer is None:
+            return warn_unset()
+        if self._traces is None:
+            raise RuntimeError("call reset() before render()")
+        return tuple(self._renderer.render(self._traces.trace(slot)) for slot in range(self.num_envs))

@@ -163,6 +163,9 @@ def standard_normals(keys: np.ndarray, steps: np.ndarray, stream: int = 0, strea
 TRAINING_SEEDS_FROM = 2**40
 """Seeds at or above this are reserved for training episodes; scoring and evaluation use seeds below it,
 so an agent is never evaluated on an episode it trained on."""
+TRAINING_SEEDS_PER_RUN = 2**32
+"""Training seeds of run seed ``s`` start at ``TRAINING_SEEDS_FROM + s * TRAINING_SEEDS_PER_RUN``: a run of
+fewer steps (plus parallel envs) than this never reaches the next run seed's episodes."""
 
 
 def fresh_seed(rng: np.random.Generator) -> int:

@@ -9,7 +9,7 @@ treats them alike.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -36,6 +36,10 @@ class Oracle:
     never does. ``grid_refinement_gain`` is set by oracles exact on a discrete
     grid: how much their expected return improves when the grid is refined
     twice (a lower bound on the grid's error against the continuous optimum).
+
+    Every number an oracle reports is finite: a float or float array field
+    (here or in a subclass) holding NaN or ±inf raises ValueError on
+    construction, naming it.
     """
 
     policy: Policy
@@ -45,6 +49,21 @@ class Oracle:
     variance: float | None = None
     clip_probability: float = 0.0
     grid_refinement_gain: float | None = None
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, (float, np.floating)) or (isinstance(value, np.ndarray) and value.dtype.kind == "f"):
+                if not np.all(np.isfinite(value)):
+                    raise ValueError(f"{type(self).__name__}.{field.name} must be finite, got {_describe(value)}")
+
+
+def _describe(value) -> str:
+    """A float as it is; of an array, its shape and its first non-finite entry."""
+    if not isinstance(value, np.ndarray):
+        return repr(float(value))
+    index = tuple(int(i) for i in np.argwhere(~np.isfinite(value))[0])
+    return f"an array of shape {value.shape} with {float(value[index])} at index {index}"
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ never picks an action the env refuses.
 from __future__ import annotations
 
 import inspect
+import warnings
+from collections.abc import Sequence
 from functools import partial
 from types import MappingProxyType
 from typing import Any, Callable
@@ -59,6 +61,10 @@ class NativeVecEnv(VecEnv):
     env (rows ``indices`` if given), in place of SB3's list of per-env results
     (``np.stack`` of either is the same array). Other methods have no per-env
     instances to call and raise.
+
+    ``get_images()`` is the native ``render()`` (one frame per env, render_mode
+    "rgb_array"), so SB3's ``render()`` tiles them and ``VecVideoRecorder``
+    records them.
     """
 
     def __init__(self, env: VectorEnv) -> None:
@@ -89,6 +95,12 @@ class NativeVecEnv(VecEnv):
 
     def close(self) -> None:
         self.env.close()
+
+    def get_images(self) -> Sequence[np.ndarray | None]:
+        if self.render_mode != "rgb_array":
+            warnings.warn(f"the render mode is {self.render_mode!r}; get_images() needs 'rgb_array'")
+            return [None] * self.num_envs
+        return list(self.env.render())
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
         value = getattr(self.env, attr_name, None) if attr_name == "render_mode" else getattr(self.env, attr_name)

@@ -22,6 +22,7 @@ result says that there is no oracle, why, and what building it would take.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,6 +68,9 @@ class Estimate:
         return self.mean + self.half_width
 
     def __str__(self) -> str:
+        """``mean ± half-width``; ``mean (one value: no interval)`` where the interval is undefined."""
+        if math.isnan(self.half_width):
+            return f"{self.mean:.4g} (one value: no interval)"
         return f"{self.mean:.4g} ± {self.half_width:.2g}"
 
 

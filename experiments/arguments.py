@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any, Callable
 
-import yaml
+from execgym.experiments.config import load_yaml
+
+DOTTED_KEY = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+"""A dotted path into an experiment config, e.g. ``agent.hyperparameters.learning_rate``."""
 
 
 def integer_at_least(low: int) -> Callable[[str], int]:
@@ -23,11 +27,32 @@ def integer_at_least(low: int) -> Callable[[str], int]:
 
 
 def number_or_yaml(text: str) -> Any:
-    """A setting's value from the command line: an int or float where ``text`` is one (``5e5`` included, which
-    YAML 1.1 reads as a string), else ``text`` read as YAML (``true``, ``[1, 2]``, ``relu``)."""
+    """A setting's value from the command line: an int or float where ``text`` is one (``5e5`` included), else
+    ``text`` read as YAML by the configs' loader (``true``, ``[1, 2]``, ``relu``)."""
     for convert in (int, float):
         try:
             return convert(text)
         except ValueError:
             pass
-    return yaml.safe_load(text)
+    return load_yaml(text)
+
+
+def split_setting(option: str, text: str, form: str, example: str) -> tuple[str, str]:
+    """``"key=value"`` as (dotted key, value text); ValueError naming ``option``, the expected ``form``
+    (``KEY=VALUE``) and an ``example``."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not DOTTED_KEY.fullmatch(key) or not value.strip():
+        raise ValueError(f"{option}: {text!r} is not {form} with a dotted key, e.g. {example}")
+    return key, value
+
+
+def parse_settings(texts: list[str]) -> dict[str, Any]:
+    """``--set`` options (``["training.total_steps=1000", ...]``) as {dotted key: value read as YAML}."""
+    settings: dict[str, Any] = {}
+    for text in texts:
+        key, value = split_setting("--set", text, "KEY=VALUE", "agent.hyperparameters.learning_rate=1e-4")
+        if key in settings:
+            raise ValueError(f"--set: {key} is given twice")
+        settings[key] = number_or_yaml(value)
+    return settings

@@ -1,22 +1,26 @@
-"""Checkpoint folders, written atomically: a checkpoint is complete under its name or absent.
+"""Checkpoint folders, written atomically and durably: a checkpoint is complete under its name or absent.
 
 Layout: ``<root>/step_<steps, 12 digits>/`` holding whatever the trainer saves
-plus ``state.json``. A checkpoint is written into a hidden temporary folder and
-renamed into place, so a run killed at any moment (even with SIGKILL) leaves
-only complete checkpoints; leftovers of an interrupted write are removed on
-the next start.
+plus ``state.json``. A checkpoint is written into a hidden temporary folder,
+flushed to disk and renamed into place (:func:`execgym.experiments.files.replace_durably`),
+so a run killed at any moment (even with SIGKILL) leaves only complete
+checkpoints; leftovers of an interrupted write are removed on the next start.
+A checkpoint damaged afterwards (a truncated file) is detected when it is
+loaded: :func:`restore_latest` then falls back to the previous one.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
+
+from execgym.experiments.files import CorruptFile, fsync_path, json_text, read_json, replace_durably
 
 PREFIX = "step_"
+STATE_KEYS = ("steps", "curve", "wall_seconds")
+T = TypeVar("T")
 
 
 def save_checkpoint(root: Path, steps: int, state: dict[str, Any], write: Callable[[Path], None],
@@ -28,13 +32,12 @@ def save_checkpoint(root: Path, steps: int, state: dict[str, Any], write: Callab
     temporary = Path(tempfile.mkdtemp(dir=root, prefix=f".{final.name}."))
     try:
         write(temporary)
-        (temporary / "state.json").write_text(json.dumps(state, indent=1))
-        for path in temporary.iterdir():
-            with open(path, "rb") as file:
-                os.fsync(file.fileno())
+        (temporary / "state.json").write_text(json_text(state))
+        for path in [*temporary.iterdir(), temporary]:
+            fsync_path(path)
         if final.exists():
             shutil.rmtree(final)
-        os.replace(temporary, final)
+        replace_durably(temporary, final)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
@@ -50,15 +53,37 @@ def checkpoints(root: Path) -> list[Path]:
     return sorted(path for path in root.iterdir() if path.is_dir() and path.name.startswith(PREFIX))
 
 
-def latest_checkpoint(root: Path) -> Path | None:
-    """The newest complete checkpoint, after removing leftovers of interrupted writes."""
+def remove_leftovers(root: Path) -> None:
+    """Delete the temporary folders of interrupted :func:`save_checkpoint` calls under ``root``."""
     if root.is_dir():
         for leftover in root.glob(f".{PREFIX}*"):
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def latest_checkpoint(root: Path) -> Path | None:
+    """The newest complete checkpoint, after removing leftovers of interrupted writes."""
+    remove_leftovers(root)
     found = checkpoints(root)
     return found[-1] if found else None
 
 
+def restore_latest(root: Path, load: Callable[[Path], T], warn: Callable[[str], None]) -> tuple[Path, T] | None:
+    """(checkpoint, ``load(checkpoint)``) for the newest checkpoint under ``root`` that loads; one that raises
+    :class:`CorruptFile` is reported through ``warn`` and the previous one tried. None where ``root`` holds
+    no checkpoint; :class:`CorruptFile` naming each one where none loads."""
+    remove_leftovers(root)
+    errors = []
+    for checkpoint in reversed(checkpoints(root)):
+        try:
+            return checkpoint, load(checkpoint)
+        except CorruptFile as error:
+            errors.append(str(error))
+            warn(f"checkpoint {checkpoint} is unusable: {error}; trying the previous one")
+    if errors:
+        raise CorruptFile(f"no usable checkpoint in {root}: " + "; ".join(errors))
+    return None
+
+
 def read_state(checkpoint: Path) -> dict[str, Any]:
-    """The ``state.json`` of a checkpoint."""
-    return json.loads((checkpoint / "state.json").read_text())
+    """The ``state.json`` of a checkpoint (:class:`CorruptFile` if it does not read back)."""
+    return read_json(checkpoint / "state.json", STATE_KEYS)

@@ -17,7 +17,7 @@ from types import ModuleType, SimpleNamespace
 
 import execgym
 
-COMMANDS = ("quickstart", "run", "sweep", "leaderboard", "evaluate", "list_envs")
+COMMANDS = ("quickstart", "run", "sweep", "tune", "leaderboard", "evaluate", "list_envs")
 """Modules of :mod:`execgym.experiments`, one per subcommand, in the order ``--help`` lists them."""
 EXTRAS = {"torch": "agents", "stable_baselines3": "agents", "sb3_contrib": "agents", "tensorboard": "agents",
           "ray": "ray", "optuna": "tune"}

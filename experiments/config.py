@@ -16,15 +16,23 @@
     seeds: [0, 1, 2]
     output: runs/ppo              # relative to the working directory
 
-Every mistake is a ``ConfigError`` naming the key: unknown keys, wrong types,
-unknown env ids or algorithms, invalid env parameters, and an SB3 algorithm
-that does not fit the env's action masks (``maskable_ppo`` exactly where actions
-are masked, e.g. BasketSequence-v0; ``ppo`` and ``trpo`` elsewhere).
+Every mistake is a ``ConfigError`` naming the file and the key: unknown keys, wrong
+types, unknown env ids or algorithms, invalid env parameters, seeds or budgets
+outside the training seeds' range (:func:`check_seed_range`), and an SB3
+algorithm that does not fit the env's action masks (``maskable_ppo`` exactly
+where actions are masked, e.g. BasketSequence-v0; ``ppo`` and ``trpo`` elsewhere).
+
+YAML is read with :class:`ConfigLoader`: PyYAML's safe loader (YAML 1.1), except
+that numbers in scientific notation without a dot or an exponent sign
+(``3e-4``, ``1E5``) are numbers, as in YAML 1.2, not strings. Every config the
+command line reads goes through it, and so do ``--set`` and ``--grid`` values.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,15 +40,36 @@ from typing import Any
 
 import yaml
 
-from execgym.noise import TRAINING_SEEDS_FROM
+from execgym.noise import TRAINING_SEEDS_FROM, TRAINING_SEEDS_PER_RUN
 from execgym.registry import PROBLEMS, problem
 
 ALGORITHMS = ("ppo", "trpo", "maskable_ppo", "qlearning")
 SB3_ALGORITHMS = ("ppo", "trpo", "maskable_ppo")
 
 
+MAX_SEED = (2**63 - TRAINING_SEEDS_FROM) // TRAINING_SEEDS_PER_RUN - 1
+"""The largest run seed: its training env seeds (:func:`execgym.experiments.trainers.training_seed`) stay
+below 2**63, the largest seed every env accepts in a list of seeds."""
+
+
 class ConfigError(ValueError):
-    """An invalid experiment config; the message names the key."""
+    """An invalid experiment config; the message names the file and the key."""
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading ``3e-4``, ``1E5``, ``-2e+3`` and ``.5e-3`` as floats (YAML 1.1 reads a
+    number in scientific notation as a string unless it has a dot and a signed exponent)."""
+
+
+ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+
+
+def load_yaml(text: str) -> Any:
+    """``text`` read as YAML by :class:`ConfigLoader`."""
+    return yaml.load(text, Loader=ConfigLoader)
 
 
 @dataclass(frozen=True)
@@ -72,33 +101,80 @@ class ExperimentConfig:
     training: TrainingConfig
     seeds: tuple[int, ...] = (0,)
     output: Path = Path("runs/experiment")
+    source: str = field(default="config", compare=False, metadata={"key": False})
+    """Where the config was read (a file, with its ``--set`` overrides), for error messages; not a key."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for YAML and JSON), the inverse of :func:`parse_config`."""
         data = dataclasses.asdict(self)
+        del data["source"]
         data["seeds"], data["output"] = list(self.seeds), str(self.output)
         return data
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two runs the same run: :meth:`to_dict` without ``seeds`` and ``output`` (a run folder
+        may be moved, and gain seeds)."""
+        return {key: value for key, value in self.to_dict().items() if key not in ("seeds", "output")}
 
     def env_params(self):
         """The validated params object of the env."""
         return problem(self.env.id).params(**self.env.params)
 
 
-def load_config(path: str | Path) -> ExperimentConfig:
-    """Read and validate the YAML config at ``path``."""
+def read_config_data(path: str | Path) -> Any:
+    """The YAML data of the config file at ``path`` (:func:`load_yaml`), unvalidated."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        return load_yaml(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path} is not valid YAML: {error}") from None
-    return parse_config(data, source=str(path))
+
+
+def load_config(path: str | Path, settings: dict[str, Any] | None = None) -> ExperimentConfig:
+    """Read and validate the YAML config at ``path``, with each dotted key of ``settings`` (``--set``
+    overrides) set first (:func:`with_settings`); errors name the file and the overrides."""
+    data = read_config_data(path)
+    source = str(path)
+    if settings:
+        source += " with " + ", ".join(f"{key}={value!r}" for key, value in settings.items())
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected a mapping, got {type(data).__name__}")
+        try:
+            data = with_settings(data, settings)
+        except ValueError as error:
+            raise ConfigError(f"{source}: {error}") from None
+    return parse_config(data, source=source)
+
+
+def with_settings(data: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """A copy of config data with each dotted key of ``settings`` set (missing mappings are created)."""
+    data = copy.deepcopy(data)
+    for key, value in settings.items():
+        node = data
+        *parents, leaf = key.split(".")
+        for part in parents:
+            if node.get(part) is None:
+                node[part] = {}
+            if not isinstance(node[part], dict):
+                raise ValueError(f"{key}: {part} is not a mapping in the config")
+            node = node[part]
+        node[leaf] = value
+    return data
+
+
+def differing_keys(first: Any, second: Any, prefix: str = "") -> list[str]:
+    """The dotted keys at which two configs' plain data differ (``prefix`` is the key of both)."""
+    if isinstance(first, dict) and isinstance(second, dict):
+        return [key for name in sorted(set(first) | set(second), key=str)
+                for key in differing_keys(first.get(name), second.get(name), f"{prefix}.{name}" if prefix else name)]
+    return [] if first == second else [prefix]
 
 
 def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
-    """Validate plain data (as loaded from YAML) into an :class:`ExperimentConfig`."""
-    config = _build(ExperimentConfig, data, source)
+    """Validate plain data (as loaded from YAML) into an :class:`ExperimentConfig` read from ``source``."""
+    config = dataclasses.replace(_build(ExperimentConfig, data, source), source=source)
     if config.env.id not in PROBLEMS:
         raise ConfigError(f"{source}: env.id {config.env.id!r} is not an execgym env; choose from {sorted(PROBLEMS)}")
     if config.agent.algo not in ALGORITHMS:
@@ -115,6 +191,7 @@ def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
                           "(seeds from 2**40 on are the training episodes')")
     if not config.seeds or len(set(config.seeds)) != len(config.seeds) or min(config.seeds) < 0:
         raise ConfigError(f"{source}: seeds must be a non-empty list of distinct integers >= 0, got {list(config.seeds)}")
+    check_seed_range(config)
     if config.agent.discretisation and config.agent.algo != "qlearning":
         raise ConfigError(f"{source}: agent.discretisation applies to qlearning only (algo is {config.agent.algo!r})")
     try:
@@ -131,6 +208,21 @@ def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
     return config
 
 
+def check_seed_range(config: ExperimentConfig) -> None:
+    """Raise ``ConfigError`` unless every seed's training env seeds fit their range: run seed ``s`` trains on
+    env seeds from 2**40 + s * 2**32 (:func:`execgym.experiments.trainers.training_seed`), one per step at
+    most and one per parallel env, so ``total_steps + num_envs`` must stay within 2**32 (the next run seed's
+    range) and every seed at most :data:`MAX_SEED`."""
+    source = config.source
+    if max(config.seeds) > MAX_SEED:
+        raise ConfigError(f"{source}: seeds must be at most {MAX_SEED} (a seed's training episodes use env seeds "
+                          f"from 2**40 + seed * 2**32 on, which must stay below 2**63), got {max(config.seeds)}")
+    budget = config.training.total_steps + config.agent.num_envs
+    if budget > TRAINING_SEEDS_PER_RUN:
+        raise ConfigError(f"{source}: training.total_steps + agent.num_envs must be at most 2**32 = "
+                          f"{TRAINING_SEEDS_PER_RUN:,} (each seed trains on its own 2**32 env seeds), got {budget:,}")
+
+
 def _build(cls, data: Any, source: str, path: str = ""):
     """``cls`` (a dataclass) from a mapping, checking keys and field types recursively;
     ``path`` is the dotted key of ``data`` within the config (empty at the top)."""
@@ -138,12 +230,13 @@ def _build(cls, data: Any, source: str, path: str = ""):
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(data) - set(names))
+    keys = [f for f in dataclasses.fields(cls) if f.metadata.get("key", True)]
+    names = [f.name for f in keys]
+    unknown = sorted(set(data) - set(names), key=str)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: {names}")
     values = {}
-    for f in dataclasses.fields(cls):
+    for f in keys:
         key = f"{path}.{f.name}" if path else f.name
         if f.name not in data:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:

@@ -1,31 +1,34 @@
 """``execgym evaluate``: score a trained agent, a baseline or the oracle against the exact optimum.
 
-    execgym evaluate --run runs/ppo [--run-seed 0]          # the latest checkpoint of a run
+    execgym evaluate --run runs/ppo [--run-seed 0]          # the latest checkpoint of a run that loads
     execgym evaluate --baseline twap [--param shares=5e5]   # a baseline, on any parameters
     execgym evaluate --oracle --env OptimalExec-v0          # the oracle itself (regret 0)
     execgym evaluate --baseline vwap --env TwapVwapSwitch-v0 --param buckets=390 --reference twap
                                                             # against a baseline where no oracle can be built
 
 Prints the score (return, oracle value, regret in the env's units and % with
-95 % CIs); ``--json`` prints it as JSON instead. ``--reference NAME`` compares
-with one of the env's baselines (or "oracle") instead of the oracle, which is
-then not built; without it an oracle estimated to take longer than
-``--max-oracle-seconds`` to build is refused with that estimate
-(:func:`execgym.score`).
+95 % CIs); ``--json`` prints it as strict JSON instead (an undefined number
+is ``null``, with a ``_note``). A corrupt latest checkpoint is reported and the
+previous one scored. ``--reference NAME`` compares with one of the env's
+baselines (or "oracle") instead of the oracle, which is then not built; without
+it an oracle estimated to take longer than ``--max-oracle-seconds`` to build is
+refused with that estimate (:func:`execgym.score`).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
+from functools import partial
 from pathlib import Path
 
 from execgym.registry import PROBLEMS, problem
 from execgym.scoring import MAX_ORACLE_SECONDS, score
 from execgym.experiments.arguments import integer_at_least, number_or_yaml
-from execgym.experiments.checkpoints import latest_checkpoint
+from execgym.experiments.checkpoints import restore_latest
 from execgym.experiments.config import load_config
+from execgym.experiments.files import json_text
+from execgym.experiments.progress import warn
 
 NAME = "evaluate"
 HELP = "score a saved run, a baseline or the oracle against the exact optimum"
@@ -71,13 +74,14 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--param applies to --baseline and --oracle; a run uses its own config's parameters")
         config = load_config(args.run / "config.yaml")
         seed = config.seeds[0] if args.run_seed is None else args.run_seed
-        checkpoint = latest_checkpoint(args.run / f"seed_{seed}" / "checkpoints")
-        if checkpoint is None:
-            raise ValueError(f"{args.run}/seed_{seed} has no checkpoint")
         env_id, params = config.env.id, config.env_params()
         from execgym.experiments.trainers import load_policy   # needs the agents extra; baselines do not
 
-        policy, label = load_policy(config, checkpoint), f"{config.agent.algo} ({checkpoint})"
+        restored = restore_latest(args.run / f"seed_{seed}" / "checkpoints", partial(load_policy, config), warn)
+        if restored is None:
+            raise ValueError(f"{args.run}/seed_{seed} has no checkpoint")
+        checkpoint, policy = restored
+        label = f"{config.agent.algo} ({checkpoint})"
     else:
         env_id = args.env
         params = problem(env_id).params(**parse_params(args.param))
@@ -85,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     result = score(policy, env_id, episodes=args.episodes, seed=args.seed, params=params, reference=args.reference,
                    max_oracle_seconds=args.max_oracle_seconds)
     if args.json:
-        print(json.dumps({"policy": label, **dataclasses.asdict(result)}, indent=1))
+        print(json_text({"policy": label, **dataclasses.asdict(result)}))
     else:
         print(f"{label}\n{result.summary()}")
     return 0

@@ -30,6 +30,7 @@ from execgym.experiments.machine import cpu_model
 from execgym.experiments.config import ExperimentConfig, load_config
 from execgym.experiments.files import write_text_atomically
 from execgym.experiments.plots import save_png
+from execgym.experiments.results import ONE_SEED, interval_text
 from execgym.experiments.sweep import add_cluster_arguments, describe, run_trials
 from execgym.experiments.sweep_plan import parse_seeds, plan, record
 from execgym.experiments.sweep_report import curves_figure, load_results, summarise, write_report
@@ -136,12 +137,12 @@ def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], d
                 continue
             wall += row["wall_seconds"]
             cells[AGENT_COLUMNS[config.agent.algo]] = (
-                f"{row['regret_pct_mean']:.2f} ± {row['regret_pct_ci95']:.2f} ({row['seeds']} seeds; IQM "
+                f"{interval_text(row['regret_pct_mean'], row['regret_pct_ci95'], 2, ONE_SEED)} ({row['seeds']} seeds; IQM "
                 f"{row['regret_pct_iqm']:.2f} [{row['regret_pct_iqm_low']:.2f}, {row['regret_pct_iqm_high']:.2f}])")
             curves[CURVE_LABELS[config.agent.algo]] = results["default"]
         baselines = market["baselines"]
         best = min(baselines, key=lambda b: baselines[b]["regret_pct"])
-        best_cell = f"{best}: {baselines[best]['regret_pct']:.2f} ± {baselines[best]['regret_pct_ci95']:.2f}"
+        best_cell = f"{best}: {interval_text(baselines[best]['regret_pct'], baselines[best]['regret_pct_ci95'], 2)}"
         plot = plot_name(env_id, params)
         if curves:
             reference = {name: value["regret_pct"] for name, value in baselines.items()
@@ -155,7 +156,7 @@ def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], d
     for (env_id, params), market in markets.items():
         for name, value in market["baselines"].items():
             lines.append(f"| {env_id} | {params or 'defaults'} | {name} | "
-                         f"{value['regret_pct']:.2f} ± {value['regret_pct_ci95']:.2f} |")
+                         f"{interval_text(value['regret_pct'], value['regret_pct_ci95'], 2)} |")
     lines += ["", "## Compute", "",
               f"{wall / 3600:.2f} CPU-hours of training and evaluation (the sum of the trials' wall times; each "
               "trial ran on one CPU) on "

@@ -28,7 +28,11 @@ from execgym import grids
 from execgym.grids import TabularView
 from execgym.policy import Oracle, Policy
 from execgym.experiments.config import ExperimentConfig
+from execgym.experiments.files import read_file, read_json
 from execgym.experiments.tensorboard_log import ScalarLog
+
+HYPERPARAMETERS = frozenset(QLearningConfig.__dataclass_fields__) - {"num_envs"}
+"""The fields of :class:`QLearningConfig` a config sets in ``agent.hyperparameters`` (``num_envs`` is ``agent.num_envs``)."""
 
 
 def qlearning_config(config: ExperimentConfig) -> QLearningConfig:
@@ -38,11 +42,31 @@ def qlearning_config(config: ExperimentConfig) -> QLearningConfig:
     hyperparameters = dict(config.agent.hyperparameters)
     if "num_envs" in hyperparameters:
         raise ValueError("set agent.num_envs, not agent.hyperparameters.num_envs")
-    valid = set(QLearningConfig.__dataclass_fields__) - {"num_envs"}
-    unknown = sorted(set(hyperparameters) - valid)
+    unknown = sorted(set(hyperparameters) - HYPERPARAMETERS, key=str)
     if unknown:
-        raise ValueError(f"unknown qlearning hyperparameter(s) {unknown}; valid: {sorted(valid)}")
-    return QLearningConfig(**hyperparameters, num_envs=config.agent.num_envs)
+        raise ValueError(f"agent.hyperparameters: unknown qlearning hyperparameter(s) {unknown}; "
+                         f"valid: {sorted(HYPERPARAMETERS)}")
+    try:
+        return QLearningConfig(**hyperparameters, num_envs=config.agent.num_envs)
+    except ValueError as error:
+        raise ValueError(f"agent.hyperparameters: {error}") from None
+
+
+TABLE_BYTES_PER_ENTRY = 8 + 8 + 1
+"""Bytes per (state, action) of a Q-learning agent: its Q-value (float64), visit count (int64) and mask."""
+
+
+def check_qlearning_config(config: ExperimentConfig) -> None:
+    """Raise ``ValueError`` (or ``ConfigError`` for memory) now for what :class:`QLearningTrainer` would
+    reject later: the tabular view's options, the hyperparameters, and a table larger than the memory
+    available."""
+    from execgym.experiments.trainers import check_memory
+
+    qlearning_config(config)
+    grid = tabular_view(config)
+    check_memory(config, grid.num_states * grid.num_actions * TABLE_BYTES_PER_ENTRY,
+                 f"the Q-table of {grid.num_states:,} states x {grid.num_actions:,} actions",
+                 "the grid of agent.discretisation")
 
 
 def tabular_view(config: ExperimentConfig) -> TabularView:
@@ -56,10 +80,15 @@ def tabular_view(config: ExperimentConfig) -> TabularView:
         raise ValueError(f"qlearning with agent.discretisation {config.agent.discretisation}: {error}") from None
 
 
+def _read_agent(path: Path) -> QLearning:
+    with np.load(path) as saved:
+        return QLearning.from_state_dict({key: saved[key] for key in saved.files})
+
+
 def _load_agent(checkpoint: Path) -> tuple[QLearning, int]:
-    with np.load(checkpoint / "qtable.npz") as saved:
-        agent = QLearning.from_state_dict({key: saved[key] for key in saved.files})
-    return agent, json.loads((checkpoint / "round.json").read_text())["round"]
+    """The agent and the last round done saved in ``checkpoint`` (:class:`CorruptFile` naming a file that
+    does not read back)."""
+    return read_file(checkpoint / "qtable.npz", _read_agent), read_json(checkpoint / "round.json", ["round"])["round"]
 
 
 def load_qlearning_policy(config: ExperimentConfig, checkpoint: Path) -> Policy:

@@ -1,4 +1,17 @@
-"""``execgym run CONFIG [--seed N] [--resume]``: train an agent from a YAML config, scored against the oracle.
+"""``execgym run CONFIG [--set KEY=VALUE ...] [--total-steps N] [--seed N] [--resume]``: train an agent from a
+YAML config, scored against the oracle.
+
+``--set`` overrides any dotted key of the config (``--set agent.num_envs=16``,
+``--set agent.hyperparameters.learning_rate=1e-4``; values read as YAML), and
+``--total-steps N`` sets the training budget (scaling ``training.eval_every``
+down to keep the config's number of evaluations where it would exceed N), so
+a config can be tried at a small budget without copying it. The effective
+config is what the output's ``config.yaml`` holds.
+
+Everything that can be checked is checked before the output folder is
+created: the config's keys and types, the agent's hyperparameters (for SB3 a
+model is built on the config's vector env), the memory the agent needs, and
+the seeds' and the evaluation's ranges.
 
 For each seed, under ``<output>/seed_<seed>/``:
 
@@ -10,43 +23,70 @@ For each seed, under ``<output>/seed_<seed>/``:
   beside the oracle's; only for execution envs, whose oracle has a schedule),
   written atomically once the seed is done.
 
-``<output>/result.json`` and ``summary.md`` aggregate the seeds (mean ± spread).
-A run killed at any moment continues with ``--resume`` from the last
-checkpoint of each unfinished seed; finished seeds are kept as they are.
+``<output>/result.json`` and ``summary.md`` aggregate every finished seed in
+the folder (mean ± spread). Away from a terminal, a log line on standard
+error reports each seed's progress every 5 % of its steps.
+
+``--resume`` continues a run killed at any moment: finished seeds are kept as
+they are, unfinished ones continue from their last checkpoint (a corrupt one
+is reported and the previous one used; a seed without a checkpoint starts
+over). It needs the config the run started with (``--set`` overrides
+included; the output folder may have moved, and seeds may be added). A run
+that stopped before its first checkpoint is simply started over, with or
+without ``--resume``. A seed that fails does not stop the others; the command
+then reports it and exits with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import shutil
 import time
-from dataclasses import replace
+import traceback
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import yaml
-from tqdm import tqdm
 
-from execgym.experiments.checkpoints import latest_checkpoint, read_state, save_checkpoint
-from execgym.experiments.config import ExperimentConfig, load_config
+from execgym.experiments.arguments import integer_at_least, parse_settings
+from execgym.experiments.checkpoints import checkpoints, read_state, restore_latest, save_checkpoint
+from execgym.experiments.config import ConfigError, ExperimentConfig, differing_keys, load_config, parse_config
 from execgym.experiments.evaluation import TENSORBOARD_LAYOUT, evaluate, observation_paths, tensorboard_scalars
-from execgym.experiments.files import write_text_atomically
+from execgym.experiments.files import (CorruptFile, check_writable, remove_stale_temporaries, write_json_atomically,
+                                       write_text_atomically)
 from execgym.experiments.plots import inventory_figure, save_png
+from execgym.experiments.progress import Progress, warn
+from execgym.experiments.results import aggregate_results, finished_results, read_result, seed_result, seed_summary
 from execgym.experiments.tensorboard_log import ScalarLog, truncate_events
-from execgym.experiments.trainers import check_trainer_config, make_trainer
+from execgym.experiments.trainers import Trainer, check_trainer_config, make_trainer
 from execgym.registry import make_oracle
-from execgym.scoring import Estimate
 
 NAME = "run"
 HELP = "train an agent from a YAML config and score it against the oracle"
 TRAJECTORY_EPISODES = 200
+AGGREGATE_FILES = ("result.json", "summary.md")
+
+
+class SeedsFailed(ValueError):
+    """Some seeds of a run failed; ``aggregate`` is that of the finished seeds (None if there are none)."""
+
+    def __init__(self, message: str, aggregate: dict[str, Any] | None) -> None:
+        super().__init__(message)
+        self.aggregate = aggregate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``execgym run``."""
     parser.add_argument("config", type=Path, help="YAML experiment config (see experiments/configs/)")
-    parser.add_argument("--seed", type=int, action="append", dest="seeds", metavar="N",
+    parser.add_argument("--set", action="append", default=[], dest="settings", metavar="KEY=VALUE",
+                        help="override a dotted config key, value read as YAML (repeatable), e.g. "
+                             "--set agent.hyperparameters.learning_rate=1e-4 --set env.params.side=buy")
+    parser.add_argument("--total-steps", type=integer_at_least(1), metavar="N",
+                        help="training budget per seed (training.total_steps; training.eval_every is scaled down "
+                             "to keep the config's number of evaluations if it exceeds N)")
+    parser.add_argument("--seed", type=integer_at_least(0), action="append", dest="seeds", metavar="N",
                         help="train only this seed (repeatable); default: the config's seeds")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run in the config's output folder")
@@ -55,56 +95,198 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the experiment of the parsed options; prints where the results are."""
-    config = load_config(args.config)
-    if args.output is not None:
-        config = replace(config, output=args.output)
-    if args.seeds:
-        config = replace(config, seeds=tuple(args.seeds))
-    summary = run_experiment(config, resume=args.resume)
+    config = effective_config(args.config, parse_settings(args.settings), args.total_steps, args.seeds, args.output)
+    try:
+        summary = run_experiment(config, resume=args.resume)
+    except SeedsFailed as error:
+        if error.aggregate is not None:
+            print(error.aggregate["text"])
+        raise
     print(summary["text"])
     print(f"results in {config.output}/ (TensorBoard: tensorboard --logdir {config.output})")
     return 0
 
 
+def effective_config(path: Path, settings: dict[str, Any], total_steps: int | None = None,
+                     seeds: list[int] | None = None, output: Path | None = None) -> ExperimentConfig:
+    """The config at ``path`` with the ``--set`` ``settings``, the ``--total-steps`` budget (:func:`budget_settings`),
+    and the ``--seed`` and ``--output`` choices."""
+    config = load_config(path, settings)
+    if total_steps is not None:
+        config = load_config(path, budget_settings(config, settings, total_steps))
+    changes = {**({"seeds": list(seeds)} if seeds else {}), **({"output": str(output)} if output else {})}
+    return parse_config({**config.to_dict(), **changes}, source=config.source) if changes else config
+
+
+def budget_settings(config: ExperimentConfig, settings: dict[str, Any], total_steps: int) -> dict[str, Any]:
+    """``settings`` with ``training.total_steps`` = ``total_steps``, and ``training.eval_every`` scaled down to keep
+    ``config``'s number of evaluations where it exceeds ``total_steps`` (unless ``settings`` sets it)."""
+    if "training.total_steps" in settings:
+        raise ValueError("--total-steps and --set training.total_steps both set the budget: give one of them")
+    budget = {**settings, "training.total_steps": total_steps}
+    every = config.training.eval_every
+    if every > total_steps and "training.eval_every" not in settings:
+        evaluations = max(1, config.training.total_steps // every)
+        budget["training.eval_every"] = max(1, total_steps // evaluations)
+        print(f"--total-steps {total_steps:,}: training.eval_every {every:,} exceeds it; evaluating every "
+              f"{budget['training.eval_every']:,} steps ({evaluations} evaluation(s), as in the config)")
+    return budget
+
+
 def run_experiment(config: ExperimentConfig, resume: bool = False) -> dict[str, Any]:
-    """Train every seed of ``config`` (continuing unfinished ones if ``resume``) and aggregate them."""
+    """Train every seed of ``config`` (continuing unfinished ones if ``resume``) and aggregate every finished
+    seed of the output folder. A seed that fails is reported and the others go on; then
+    :class:`SeedsFailed` is raised."""
     check_trainer_config(config)
-    out = config.output
-    stored = out / "config.yaml"
-    if out.exists() and any(out.iterdir()) and not resume:
-        raise ValueError(f"output folder {out} is not empty: pass --resume to continue that run, "
-                         "or choose another output")
-    if resume and stored.exists():
-        previous = yaml.safe_load(stored.read_text())
-        if {k: v for k, v in previous.items() if k != "seeds"} != \
-                {k: v for k, v in config.to_dict().items() if k != "seeds"}:
-            raise ValueError(f"{stored} differs from this config: a run resumes only with the config it started with")
+    prepare_output(config, resume)
+    failed = {}
+    for seed in config.seeds:
+        try:
+            run_seed(config, seed, config.output / f"seed_{seed}", resume)
+        except Exception as error:  # noqa: BLE001 - one seed's failure must not stop the others
+            foreseen = isinstance(error, (ValueError, OSError))   # a bad file or folder: its message says it all
+            if not foreseen:
+                traceback.print_exc()
+            failed[seed] = str(error) if foreseen else f"{type(error).__name__}: {error}"
+            warn(f"seed {seed} failed: {failed[seed]}")
+    aggregate = write_aggregate(config, failed)
+    if failed:
+        where = f"; the finished seeds' aggregate is in {config.output / 'result.json'}" if aggregate else ""
+        raise SeedsFailed(f"seed(s) {sorted(failed)} failed: "
+                          + "; ".join(f"seed {seed}: {error}" for seed, error in failed.items()) + where, aggregate)
+    return aggregate
+
+
+def has_progress(output: Path) -> bool:
+    """Whether any seed under ``output`` has a checkpoint or a result."""
+    return any((folder / "result.json").exists() or checkpoints(folder / "checkpoints")
+               for folder in output.glob("seed_*"))
+
+
+def prepare_output(config: ExperimentConfig, resume: bool) -> None:
+    """Make ``config.output`` ready and write the effective config to its ``config.yaml``.
+
+    A non-empty folder is refused unless ``resume`` (then its stored config must be this one, but for
+    ``output`` and ``seeds``: :func:`check_same_run`) or it holds a run stopped before its first
+    checkpoint (started over). Stale temporaries of interrupted writes are removed."""
+    out, stored = config.output, config.output / "config.yaml"
+    seeds = list(config.seeds)
+    if out.exists() and any(out.iterdir()):
+        if not has_progress(out) and stored.exists():
+            warn(f"{out} holds a run that stopped before its first checkpoint: starting it over")
+            for path in out.glob("seed_*"):
+                shutil.rmtree(path)
+            for name in AGGREGATE_FILES:
+                (out / name).unlink(missing_ok=True)
+        elif not resume:
+            raise ValueError(f"output folder {out} is not empty: pass --resume to continue that run, "
+                             "or choose another output")
+        elif stored.exists():
+            seeds = [*check_same_run(config, stored).seeds, *seeds]
     out.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(stored, yaml.safe_dump(config.to_dict(), sort_keys=False))
-    results = [run_seed(config, seed, out / f"seed_{seed}", resume) for seed in config.seeds]
-    aggregate = aggregate_results(config, results)
-    write_text_atomically(out / "summary.md", aggregate["text"] + "\n")
-    write_text_atomically(out / "result.json", json.dumps(aggregate, indent=1))
+    remove_stale_temporaries(out)
+    data = {**config.to_dict(), "seeds": list(dict.fromkeys(seeds))}
+    write_text_atomically(stored, yaml.safe_dump(data, sort_keys=False))
+
+
+def check_same_run(config: ExperimentConfig, stored: Path) -> ExperimentConfig:
+    """The config stored at ``stored``, if it is ``config``'s run (equal :meth:`ExperimentConfig.identity`);
+    ValueError naming the file and the differing keys otherwise."""
+    try:
+        previous = load_config(stored)
+    except ConfigError as error:
+        raise ValueError(f"the stored config of this run does not read back: {error}. Move {stored} away to "
+                         f"resume with {config.source} regardless") from None
+    before, now = previous.identity(), config.identity()
+    differing = differing_keys(before, now)
+    if differing:
+        changes = ", ".join(f"{key} ({_at(before, key)!r} there, {_at(now, key)!r} now)" for key in differing)
+        raise ValueError(f"{stored} differs from this config ({config.source}) at {changes}: a run resumes only "
+                         "with the config it started with (--set overrides included; its output folder and "
+                         "seeds may change)")
+    return previous
+
+
+def _at(data: dict[str, Any], key: str) -> Any:
+    """The value at dotted ``key`` of nested mappings (None where absent)."""
+    for part in key.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def write_aggregate(config: ExperimentConfig, failed: dict[int, str]) -> dict[str, Any] | None:
+    """Write ``<output>/result.json`` and ``summary.md`` from every finished seed in the output folder (None,
+    and no aggregate, if there is none); ``failed`` (seed: error) and unreadable results are listed."""
+    results, unreadable = finished_results(config.output)
+    for seed, error in unreadable.items():
+        warn(f"seed {seed} is left out of the aggregate: {error}")
+    failed = {**unreadable, **failed}
+    if not results:
+        for name in AGGREGATE_FILES:
+            (config.output / name).unlink(missing_ok=True)
+        return None
+    aggregate = aggregate_results(config, results, failed)
+    write_text_atomically(config.output / "summary.md", aggregate["text"] + "\n")
+    write_json_atomically(config.output / "result.json", aggregate)
     return aggregate
 
 
 def run_seed(config: ExperimentConfig, seed: int, folder: Path, resume: bool) -> dict[str, Any]:
-    """Train one seed to ``config.training.total_steps``, evaluating and checkpointing on the way."""
-    result_path = folder / "result.json"
+    """Train one seed to ``config.training.total_steps``, evaluating and checkpointing on the way.
+
+    With ``resume``, a finished seed's result is returned as it is (one that does not read back is rebuilt
+    from the last checkpoint), an unfinished one continues from its newest checkpoint that loads (a corrupt
+    one is reported and the previous one used), and one without a checkpoint starts over. Everything is
+    loaded, and the folders checked writable, before the TensorBoard history is cut back to the checkpoint.
+    """
+    result_path, log_dir, checkpoint_root = folder / "result.json", folder / "tensorboard", folder / "checkpoints"
+    for path in (folder, log_dir):
+        remove_stale_temporaries(path)
     if resume and result_path.exists():
-        return json.loads(result_path.read_text())
-    log_dir, checkpoint_root = folder / "tensorboard", folder / "checkpoints"
-    checkpoint = latest_checkpoint(checkpoint_root) if resume else None
-    state = read_state(checkpoint) if checkpoint else {"steps": 0, "curve": [], "wall_seconds": 0.0}
-    truncate_events(log_dir, state["steps"] if checkpoint else -1)
-    trainer = make_trainer(config, seed, log_dir, checkpoint)
+        try:
+            return read_result(result_path)
+        except CorruptFile as error:
+            warn(f"{error}: rebuilding it from the last checkpoint")
+    try:
+        restored = restore_latest(checkpoint_root, partial(_restore, config, seed, log_dir), warn) if resume else None
+    except CorruptFile as error:
+        raise CorruptFile(f"{error}; delete {folder} to train seed {seed} again from scratch") from None
+    if restored is None:
+        if folder.exists():
+            shutil.rmtree(folder)
+        state = {"steps": 0, "curve": [], "wall_seconds": 0.0}
+        trainer = make_trainer(config, seed, log_dir)
+    else:
+        _, (state, trainer) = restored
+    for path in (log_dir, checkpoint_root):
+        check_writable(path)
+    if restored is not None:
+        truncate_events(log_dir, state["steps"])
+    train(config, seed, trainer, state, log_dir, checkpoint_root, fresh=restored is None)
+    result = seed_result(config, seed, state)
+    write_outputs(config, folder, result, trainer)
+    return result
+
+
+def _restore(config: ExperimentConfig, seed: int, log_dir: Path, checkpoint: Path) -> tuple[dict[str, Any], Trainer]:
+    """The state and the trainer saved in ``checkpoint`` (:class:`CorruptFile` if a file does not read back)."""
+    state = read_state(checkpoint)
+    return state, make_trainer(config, seed, log_dir, checkpoint)
+
+
+def train(config: ExperimentConfig, seed: int, trainer: Trainer, state: dict[str, Any], log_dir: Path,
+          checkpoint_root: Path | None, fresh: bool,
+          on_evaluation: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """Train ``trainer`` to the config's budget from ``state`` (steps, curve, wall seconds so far), updating it:
+    at each milestone evaluate, log to TensorBoard, checkpoint (unless ``checkpoint_root`` is None) and call
+    ``on_evaluation(point)``; evaluate at the end if the last step was no milestone."""
     params, training = config.env_params(), config.training
     log = ScalarLog(log_dir)
-    if not checkpoint:
+    if fresh:
         log.layout(TENSORBOARD_LAYOUT)
     seconds_before, started = state["wall_seconds"], time.perf_counter()
-    progress = tqdm(total=training.total_steps, initial=min(trainer.steps, training.total_steps),
-                    desc=f"{config.agent.algo} seed {seed}", unit="step", unit_scale=True, disable=None)
+    progress = Progress(f"{config.agent.algo} seed {seed}", training.total_steps, trainer.steps,
+                        state["curve"][-1] if state["curve"] else None)
 
     def on_milestone(steps: int) -> None:
         point = evaluate(trainer.policy(), config.env.id, params, training.eval_episodes, training.eval_seed,
@@ -114,30 +296,22 @@ def run_seed(config: ExperimentConfig, seed: int, folder: Path, resume: bool) ->
         state["wall_seconds"] = seconds_before + time.perf_counter() - started
         log.add(tensorboard_scalars(point), steps)
         log.flush()
-        save_checkpoint(checkpoint_root, steps, state, trainer.save)
-        progress.set_postfix(regret=f"{point['regret_pct']:.2f}%")
+        if checkpoint_root is not None:
+            save_checkpoint(checkpoint_root, steps, state, trainer.save)
+        progress.evaluated(point)
+        if on_evaluation is not None:
+            on_evaluation(point)
 
-    def on_progress(steps: int) -> None:
-        progress.update(min(steps, training.total_steps) - progress.n)
-
-    trainer.learn(training.total_steps, training.eval_every, on_milestone, on_progress)
-    if state["steps"] != trainer.steps or not state["curve"]:
-        on_milestone(trainer.steps)
-    progress.close()
-    log.close()
-    result = seed_result(config, seed, state)
-    write_outputs(config, folder, result, trainer)
-    return result
-
-
-def seed_result(config: ExperimentConfig, seed: int, state: dict[str, Any]) -> dict[str, Any]:
-    """The JSON result of one seed: the final evaluation and the learning curve."""
-    return {"env_id": config.env.id, "algo": config.agent.algo, "seed": seed, "steps": state["steps"],
-            "wall_seconds": state["wall_seconds"], "eval_episodes": config.training.eval_episodes,
-            "eval_seed": config.training.eval_seed, "final": state["curve"][-1], "curve": state["curve"]}
+    try:
+        trainer.learn(training.total_steps, training.eval_every, on_milestone, progress.update)
+        if state["steps"] != trainer.steps or not state["curve"]:
+            on_milestone(trainer.steps)
+    finally:
+        progress.close()
+        log.close()
 
 
-def write_outputs(config: ExperimentConfig, folder: Path, result: dict[str, Any], trainer) -> None:
+def write_outputs(config: ExperimentConfig, folder: Path, result: dict[str, Any], trainer: Trainer) -> None:
     """trajectory.png (if the oracle has an inventory schedule), summary.md, then result.json (last: its
     presence marks the seed as done)."""
     params = config.env_params()
@@ -150,50 +324,4 @@ def write_outputs(config: ExperimentConfig, folder: Path, result: dict[str, Any]
         save_png(inventory_figure(params, inventories, oracle.schedule, label=config.agent.algo),
                  folder / "trajectory.png")
     write_text_atomically(folder / "summary.md", seed_summary(result) + "\n")
-    write_text_atomically(folder / "result.json", json.dumps(result, indent=1))
-
-
-def seed_summary(result: dict[str, Any]) -> str:
-    """Markdown summary of one seed."""
-    final = result["final"]
-    lines = [f"# {result['algo']} on {result['env_id']}, seed {result['seed']}", "",
-             f"{result['steps']:,} steps in {result['wall_seconds']:.1f} s (training and evaluation); evaluation on "
-             f"{result['eval_episodes']:,} episodes (seeds from {result['eval_seed']}), 95 % CI.", "",
-             "| reference | return | optimum | regret | regret % |", "|---|---:|---:|---:|---:|",
-             _row("exact oracle", final)]
-    lines += [_row(name, value) for name, value in final.items() if isinstance(value, dict)]
-    lines += ["", "| steps | return | regret % |", "|---:|---:|---:|"]
-    lines += [f"| {p['steps']:,} | {p['return']:.3f} ± {p['return_half_width']:.3f} | "
-              f"{p['regret_pct']:.3f} ± {p['regret_pct_half_width']:.3f} |" for p in result["curve"]]
-    return "\n".join(lines)
-
-
-def _row(name: str, point: dict[str, float]) -> str:
-    return (f"| {name} | {point['return']:.3f} ± {point['return_half_width']:.3f} | {point['oracle_return']:.3f} | "
-            f"{point['regret']:.3f} ± {point['regret_half_width']:.3f} | "
-            f"{point['regret_pct']:.3f} ± {point['regret_pct_half_width']:.3f} |")
-
-
-def aggregate_results(config: ExperimentConfig, results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Final regret % across seeds: mean, standard deviation, 95 % CI of the mean (t), min and max."""
-    regrets = np.array([r["final"]["regret_pct"] for r in results])
-    n = len(regrets)
-    estimate = Estimate.of(regrets)
-    spread, half_width = (estimate.std if n > 1 else 0.0), estimate.half_width
-    aggregate = {"env_id": config.env.id, "algo": config.agent.algo, "seeds": [r["seed"] for r in results],
-                 "regret_pct_mean": float(regrets.mean()), "regret_pct_std": spread,
-                 "regret_pct_ci95": half_width, "regret_pct_min": float(regrets.min()),
-                 "regret_pct_max": float(regrets.max()),
-                 "wall_seconds": float(sum(r["wall_seconds"] for r in results)),
-                 "per_seed": [{"seed": r["seed"], "steps": r["steps"], "wall_seconds": r["wall_seconds"],
-                               **{k: r["final"][k] for k in ("return", "oracle_return", "regret_pct",
-                                                            "regret_pct_half_width")}} for r in results]}
-    lines = [f"# {config.agent.algo} on {config.env.id}: {n} seed(s)", "",
-             f"final regret vs the exact oracle: {aggregate['regret_pct_mean']:.3f} % (std across seeds "
-             f"{spread:.3f}, 95 % CI of the mean ± {half_width:.3f}; min {regrets.min():.3f}, max {regrets.max():.3f})",
-             "", "| seed | steps | wall time (s) | return | oracle | regret % |", "|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {p['seed']} | {p['steps']:,} | {p['wall_seconds']:.0f} | {p['return']:.3f} | "
-              f"{p['oracle_return']:.3f} | {p['regret_pct']:.3f} ± {p['regret_pct_half_width']:.3f} |"
-              for p in aggregate["per_seed"]]
-    aggregate["text"] = "\n".join(lines)
-    return aggregate
+    write_json_atomically(folder / "result.json", result)

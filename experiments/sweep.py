@@ -37,7 +37,6 @@ from execgym.experiments.sweep_report import write_report
 
 NAME = "sweep"
 HELP = "train a config over seeds and a grid of settings on Ray, aggregated with confidence intervals"
-INSTALL_RAY = "execgym sweep runs on Ray, which is not installed: pip install -c constraints.txt 'execgym[ray]'"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,13 +79,27 @@ def run_trial(config_data: dict[str, Any], seed: int) -> dict[str, Any]:
     return run_seed(config, seed, config.output / f"seed_{seed}", resume=True)
 
 
-def import_ray():
-    """The ``ray`` module, or a ValueError saying how to install it."""
+def import_ray(command: str = NAME):
+    """The ``ray`` module, or a ValueError saying that ``execgym <command>`` needs it and how to install it."""
     try:
         import ray
     except ImportError:
-        raise ValueError(INSTALL_RAY) from None
+        raise ValueError(f"execgym {command} runs on Ray, which is not installed: "
+                         "pip install -c constraints.txt 'execgym[ray]'") from None
     return ray
+
+
+def start_ray(address: str | None, cpus: int | None, command: str = NAME):
+    """Ray, connected to the cluster at ``address`` or started on this machine with ``cpus`` CPUs (default:
+    all), unless already initialised; returns ``(ray, started_here)`` (whoever started it shuts it down)."""
+    ray = import_ray(command)
+    if ray.is_initialized():
+        return ray, False
+    if address is not None:
+        ray.init(address=address)
+    else:
+        ray.init(num_cpus=cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    return ray, True
 
 
 def run_trials(trials: list[Trial], address: str | None = None, cpus: int | None = None,
@@ -96,13 +109,7 @@ def run_trials(trials: list[Trial], address: str | None = None, cpus: int | None
     pending = [trial for trial in trials if not trial.done]
     if not pending:
         return []
-    ray = import_ray()
-    started_here = not ray.is_initialized()
-    if started_here:
-        if address is not None:
-            ray.init(address=address)
-        else:
-            ray.init(num_cpus=cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    ray, started_here = start_ray(address, cpus)
     task = ray.remote(num_cpus=1, max_retries=1, retry_exceptions=True)(work)
     running = {task.remote(trial.config.to_dict(), trial.seed): trial for trial in pending}
     failed = []
@@ -114,7 +121,7 @@ def run_trials(trials: list[Trial], address: str | None = None, cpus: int | None
             try:
                 ray.get(ready)
             except ray.exceptions.RayError as error:
-                failed.append((trial, _error_summary(error)))
+                failed.append((trial, error_summary(error)))
             progress.update(1)
     if started_here:
         ray.shutdown()
@@ -126,7 +133,7 @@ def describe(failed: list[tuple[Trial, str]]) -> list[str]:
     return [f"{trial.folder}: {error}" for trial, error in failed]
 
 
-def _error_summary(error: Exception) -> str:
+def error_summary(error: Exception) -> str:
     """The last line of a Ray error's message that names the original exception."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return lines[-1] if lines else type(error).__name__

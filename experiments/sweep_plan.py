@@ -19,7 +19,6 @@ continues unfinished ones from their last checkpoint.
 
 from __future__ import annotations
 
-import copy
 import itertools
 import re
 from dataclasses import dataclass
@@ -28,9 +27,10 @@ from typing import Any
 
 import yaml
 
-from execgym.experiments.arguments import number_or_yaml
-from execgym.experiments.config import ExperimentConfig, parse_config
-from execgym.experiments.files import write_text_atomically
+from execgym.experiments.arguments import number_or_yaml, split_setting
+from execgym.experiments.config import ExperimentConfig, load_yaml, parse_config, with_settings
+from execgym.experiments.files import CorruptFile, write_text_atomically
+from execgym.experiments.results import read_result
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,12 @@ class Trial:
 
     @property
     def done(self) -> bool:
-        return (self.folder / "result.json").exists()
+        """Whether the trial's result.json exists and reads back (a corrupt one is rebuilt by rerunning)."""
+        try:
+            read_result(self.folder / "result.json")
+        except (CorruptFile, FileNotFoundError):
+            return False
+        return True
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -70,11 +75,7 @@ def parse_grid(settings: list[str]) -> dict[str, list[Any]]:
     """``["key=v1,v2", ...]`` as {key: [values]} (values read as YAML); ValueError naming a bad setting."""
     grid: dict[str, list[Any]] = {}
     for setting in settings:
-        key, sep, values = setting.partition("=")
-        key = key.strip()
-        if not sep or not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", key) or not values.strip():
-            raise ValueError(f"--grid: {setting!r} is not key=v1,v2,... with a dotted key such as "
-                             "agent.hyperparameters.learning_rate=1e-4,3e-4")
+        key, values = split_setting("--grid", setting, "KEY=V1,V2,...", "agent.hyperparameters.learning_rate=1e-4,3e-4")
         if key in grid:
             raise ValueError(f"--grid: {key} is given twice")
         grid[key] = [number_or_yaml(value) for value in _split_values(values)]
@@ -105,22 +106,6 @@ def point_name(settings: dict[str, Any]) -> str:
     return ",".join(f"{key.rsplit('.', 1)[-1]}={_UNSAFE.sub('_', str(value))}" for key, value in settings.items())
 
 
-def with_settings(data: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
-    """A copy of config data with each dotted key of ``settings`` set (missing mappings are created)."""
-    data = copy.deepcopy(data)
-    for key, value in settings.items():
-        node = data
-        *parents, leaf = key.split(".")
-        for part in parents:
-            if node.get(part) is None:
-                node[part] = {}
-            if not isinstance(node[part], dict):
-                raise ValueError(f"--grid: {key}: {part} is not a mapping in the config")
-            node = node[part]
-        node[leaf] = value
-    return data
-
-
 def plan(config: ExperimentConfig, grid: dict[str, list[Any]], seeds: tuple[int, ...], folder: Path) -> list[Trial]:
     """Every trial of the sweep, grid points in product order, seeds within each; each point's config is
     validated (a ConfigError names the key and the point)."""
@@ -128,9 +113,12 @@ def plan(config: ExperimentConfig, grid: dict[str, list[Any]], seeds: tuple[int,
     for values in itertools.product(*grid.values()):
         settings = dict(zip(grid, values))
         name = point_name(settings)
-        data = with_settings(config.to_dict(), settings)
+        try:
+            data = with_settings(config.to_dict(), settings)
+        except ValueError as error:
+            raise ValueError(f"--grid: {error}") from None
         data["seeds"], data["output"] = list(seeds), str(folder / name)
-        point_config = parse_config(data, source=f"grid point {name}")
+        point_config = parse_config(data, source=f"{config.source}, grid point {name}")
         trials += [Trial(name, settings, point_config, seed) for seed in seeds]
     if len({trial.point for trial in trials}) * len(seeds) != len(trials):
         raise ValueError("--grid: two grid points have the same folder name; use values that print differently")
@@ -144,7 +132,7 @@ def record(folder: Path, config: ExperimentConfig, grid: dict[str, list[Any]], s
     spec = {"config": {k: v for k, v in config.to_dict().items() if k not in ("seeds", "output")},
             "grid": grid, "seeds": list(seeds)}
     stored = folder / "sweep.yaml"
-    if stored.exists() and yaml.safe_load(stored.read_text()) != spec:
+    if stored.exists() and load_yaml(stored.read_text()) != spec:
         raise ValueError(f"{stored} describes another sweep (config, grid or seeds differ): choose another "
                          "--output, or rerun with the same arguments to resume it")
     folder.mkdir(parents=True, exist_ok=True)

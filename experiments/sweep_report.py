@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from scipy import stats  # noqa: E402
 from execgym.scoring import Estimate  # noqa: E402
 from execgym.experiments.files import write_text_atomically  # noqa: E402
 from execgym.experiments.plots import save_png  # noqa: E402
+from execgym.experiments.results import ONE_SEED, interval_text, read_result  # noqa: E402
 from execgym.experiments.sweep_plan import Trial  # noqa: E402
 
 SUMMARY_COLUMNS = ("env_id", "algo", "point", "seeds", "regret_pct_mean", "regret_pct_ci95", "regret_pct_iqm",
@@ -58,7 +59,7 @@ def load_results(trials: list[Trial]) -> dict[str, list[dict[str, Any]]]:
     results: dict[str, list[dict[str, Any]]] = {}
     for trial in trials:
         if trial.done:
-            results.setdefault(trial.point, []).append(json.loads((trial.folder / "result.json").read_text()))
+            results.setdefault(trial.point, []).append(read_result(trial.folder / "result.json"))
     return results
 
 
@@ -79,10 +80,12 @@ def summarise(results: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
 
 
 def csv_text(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
+    """``rows`` as CSV; an undefined number (nan, e.g. the CI of one seed) is an empty cell."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows({column: row[column] for column in columns} for row in rows)
+    writer.writerows({column: "" if isinstance(row[column], float) and not math.isfinite(row[column]) else row[column]
+                      for column in columns} for row in rows)
     return buffer.getvalue()
 
 
@@ -102,7 +105,8 @@ def markdown(rows: list[dict[str, Any]], title: str, failed: list[str] = ()) -> 
              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         lines.append(f"| {row['env_id']} | {row['algo']} | {row['point']} | {row['seeds']} | "
-                     f"{row['regret_pct_mean']:.3f} ± {row['regret_pct_ci95']:.3f} | {row['regret_pct_iqm']:.3f} "
+                     f"{interval_text(row['regret_pct_mean'], row['regret_pct_ci95'], alone=ONE_SEED)} | "
+                     f"{row['regret_pct_iqm']:.3f} "
                      f"[{row['regret_pct_iqm_low']:.3f}, {row['regret_pct_iqm_high']:.3f}] | "
                      f"{row['regret_pct_min']:.3f} | {row['regret_pct_max']:.3f} | {row['steps']:,} | "
                      f"{row['wall_seconds']:.0f} |")

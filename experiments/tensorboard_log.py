@@ -7,7 +7,7 @@ continue from C without a gap or a duplicate point.
 
 from __future__ import annotations
 
-import os
+from functools import partial
 from pathlib import Path
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -15,6 +15,8 @@ from tensorboard.backend.event_processing.event_file_loader import RawEventFileL
 from tensorboard.compat.proto import event_pb2
 from tensorboard.summary.writer.record_writer import RecordWriter
 from torch.utils.tensorboard import SummaryWriter
+
+from execgym.experiments.files import TEMPORARY_SUFFIX, write_atomically
 
 EVENT_FILE_MARK = "tfevents"
 
@@ -42,14 +44,15 @@ class ScalarLog:
 
 
 def event_files(log_dir: Path) -> list[Path]:
-    """Every event file under ``log_dir`` (any depth)."""
-    return sorted(path for path in Path(log_dir).rglob(f"*{EVENT_FILE_MARK}*") if path.is_file())
+    """Every event file under ``log_dir`` (any depth), not the temporaries of interrupted rewrites."""
+    return sorted(path for path in Path(log_dir).rglob(f"*{EVENT_FILE_MARK}*")
+                  if path.is_file() and not (path.name.startswith(".") and path.name.endswith(TEMPORARY_SUFFIX)))
 
 
 def truncate_events(log_dir: Path, last_step: int) -> int:
     """Drop the events logged at steps after ``last_step`` from every event file; returns how many.
 
-    Each file is rewritten beside itself and renamed over the original, so an
+    Each file is rewritten atomically (:func:`execgym.experiments.files.write_atomically`), so an
     interruption leaves either the old file or the new one.
     """
     dropped = 0
@@ -59,15 +62,15 @@ def truncate_events(log_dir: Path, last_step: int) -> int:
         if len(kept) == len(records):
             continue
         dropped += len(records) - len(kept)
-        temporary = path.with_name(f".{path.name}.tmp")
-        with open(temporary, "wb") as file:
-            writer = RecordWriter(file)
-            for record in kept:
-                writer.write(record)
-            writer.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
+        write_atomically(path, partial(_write_records, kept))
     return dropped
+
+
+def _write_records(records: list[bytes], file) -> None:
+    writer = RecordWriter(file)
+    for record in records:
+        writer.write(record)
+    writer.flush()
 
 
 def read_scalars(log_dir: Path) -> dict[str, list[tuple[int, float]]]:

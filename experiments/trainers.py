@@ -9,22 +9,30 @@ and a trainer built with ``checkpoint=`` that folder continues from it. Training
 
 from __future__ import annotations
 
+import inspect
 import json
+import math
+from functools import partial
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
+import numpy as np
 import torch
+from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
+from stable_baselines3.common.preprocessing import get_action_dim, get_obs_shape
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecMonitor
 
-from execgym.agents.sb3 import build_model, load_model
-from execgym.noise import TRAINING_SEEDS_FROM
+from execgym.agents.sb3 import ALGORITHMS, MASKABLE, build_model, load_model, model_kwargs
+from execgym.noise import TRAINING_SEEDS_FROM, TRAINING_SEEDS_PER_RUN
 from execgym.policy import Oracle, Policy
 from execgym.registry import problem
 from execgym.sb3 import NativeVecEnv, as_policy
-from execgym.experiments.config import ExperimentConfig
+from execgym.experiments.config import ConfigError, ExperimentConfig
+from execgym.experiments.files import json_text, read_file
+from execgym.experiments.machine import available_memory
 
 Milestone = Callable[[int], None]
 Progress = Callable[[int], None]
@@ -32,7 +40,7 @@ Progress = Callable[[int], None]
 
 def training_seed(seed: int, steps: int) -> int:
     """The first env seed of run ``seed`` (re)starting at ``steps``; its slots use the following seeds."""
-    return TRAINING_SEEDS_FROM + seed * 2**32 + steps
+    return TRAINING_SEEDS_FROM + seed * TRAINING_SEEDS_PER_RUN + steps
 
 
 class Trainer(Protocol):
@@ -82,17 +90,18 @@ class SB3Trainer:
         # The policies are small MLPs: torch's intra-op threads only add synchronisation, and on a busy
         # machine they stall (MaskablePPO on BasketSequence ran 16x slower with 2 threads on 2 shared cores).
         torch.set_num_threads(1)
-        spec = problem(config.env.id)
-        vector_env = spec.vector_env_class(num_envs=config.agent.num_envs, params=config.env_params())
-        self.env = VecMonitor(NativeVecEnv(vector_env))
+        self.env = sb3_env(config)
+        pending: list[tuple[str, float, tuple[str, ...]]] = []
         if checkpoint is None:
             self.model = build_model(config.agent.algo, self.env, config.agent.hyperparameters, seed)
         else:
-            self.model = load_model(config.agent.algo, checkpoint / "model.zip", env=self.env)
+            self.model = read_file(checkpoint / "model.zip",
+                                   lambda path: load_model(config.agent.algo, path, env=self.env))
+            pending = read_file(checkpoint / "pending_log.json", _read_pending_log)
             set_random_seed(training_seed(seed, self.model.num_timesteps) % 2**32)
         self.model.set_logger(configure(str(log_dir), ["tensorboard"]))
-        if checkpoint is not None:
-            self._restore_pending_log(checkpoint)
+        for key, value, excluded in pending:
+            self.model.logger.record(key, value, exclude=excluded or None)
         self.env.seed(training_seed(seed, self.model.num_timesteps))
 
     @property
@@ -113,13 +122,25 @@ class SB3Trainer:
         writes them with the next rollout's statistics, which a resumed run must still do)."""
         self.model.save(folder / "model.zip")
         logger = self.model.logger
-        pending = [[key, float(value), list(logger.name_to_excluded.get(key, ()))]
+        pending = [[key, _finite_or_text(float(value)), list(logger.name_to_excluded.get(key, ()))]
                    for key, value in logger.name_to_value.items()]
-        (folder / "pending_log.json").write_text(json.dumps(pending))
+        (folder / "pending_log.json").write_text(json_text(pending))
 
-    def _restore_pending_log(self, checkpoint: Path) -> None:
-        for key, value, excluded in json.loads((checkpoint / "pending_log.json").read_text()):
-            self.model.logger.record(key, value, exclude=tuple(excluded) or None)
+
+def _finite_or_text(value: float) -> float | str:
+    """``value``, or its text ("nan", "inf") where strict JSON has no number for it (``float`` reads it back)."""
+    return value if math.isfinite(value) else str(value)
+
+
+def _read_pending_log(path: Path) -> list[tuple[str, float, tuple[str, ...]]]:
+    """The (key, value, excluded formats) records of a checkpoint's ``pending_log.json``."""
+    return [(str(key), float(value), tuple(map(str, excluded))) for key, value, excluded in json.loads(path.read_text())]
+
+
+def sb3_env(config: ExperimentConfig) -> VecMonitor:
+    """The config's native vector env (``agent.num_envs`` episodes) as a monitored SB3 ``VecEnv``."""
+    vector_env = problem(config.env.id).vector_env_class(num_envs=config.agent.num_envs, params=config.env_params())
+    return VecMonitor(NativeVecEnv(vector_env))
 
 
 def make_trainer(config: ExperimentConfig, seed: int, log_dir: Path, checkpoint: Path | None = None) -> Trainer:
@@ -132,15 +153,74 @@ def make_trainer(config: ExperimentConfig, seed: int, log_dir: Path, checkpoint:
 
 
 def check_trainer_config(config: ExperimentConfig) -> None:
-    """Raise ``ValueError`` now for hyperparameters the agent would reject later."""
-    if config.agent.algo == "qlearning":
-        from execgym.experiments.qlearning_trainer import qlearning_config
+    """Raise :class:`ConfigError` (naming the config's file and key) now for what the trainer would reject
+    later: hyperparameters unknown to the agent or of the wrong type, memory beyond what is available, and,
+    for SB3, any setting the algorithm's constructor refuses (a model is built on the config's vector env;
+    it costs milliseconds)."""
+    try:
+        if config.agent.algo == "qlearning":
+            from execgym.experiments.qlearning_trainer import check_qlearning_config
 
-        qlearning_config(config)
-    else:
-        from execgym.agents.sb3 import model_kwargs
+            check_qlearning_config(config)
+        else:
+            _check_sb3_config(config)
+    except ConfigError:
+        raise
+    except ValueError as error:
+        raise ConfigError(f"{config.source}: {error}") from None
 
-        model_kwargs(config.agent.algo, config.agent.hyperparameters)
+
+def _check_sb3_config(config: ExperimentConfig) -> None:
+    algo, hyperparameters = config.agent.algo, config.agent.hyperparameters
+    try:
+        kwargs = model_kwargs(algo, hyperparameters)
+    except ValueError as error:
+        raise ValueError(f"agent.hyperparameters: {error}") from None
+    one = problem(config.env.id).vector_env_class(num_envs=1, params=config.env_params())
+    num_envs = config.agent.num_envs
+    check_memory(config, rollout_buffer_bytes(algo, kwargs, num_envs, one.single_observation_space,
+                                              one.single_action_space),
+                 f"the rollout buffer of agent.num_envs {num_envs:,} x n_steps {_n_steps(algo, kwargs):,}",
+                 "agent.num_envs or agent.hyperparameters.n_steps")
+    try:
+        build_model(algo, sb3_env(config), hyperparameters, config.seeds[0])
+    except Exception as error:  # noqa: BLE001 - whatever the constructor refuses is a setting of the config
+        raise ValueError(f"agent.hyperparameters: {algo} refuses them ({type(error).__name__}: {error})") from None
+
+
+def _n_steps(algo: str, kwargs: dict[str, Any]) -> int:
+    """The rollout length of ``algo`` with constructor arguments ``kwargs`` (its own default if not set)."""
+    return kwargs.get("n_steps", inspect.signature(ALGORITHMS[algo].__init__).parameters["n_steps"].default)
+
+
+def rollout_buffer_bytes(algo: str, kwargs: dict[str, Any], num_envs: int, observation_space: spaces.Space,
+                         action_space: spaces.Space) -> int:
+    """Bytes of the rollout buffer ``algo`` allocates with ``kwargs`` on ``num_envs`` envs: n_steps × num_envs
+    rows of an observation and an action (in their spaces' dtypes), six float32 scalars (reward, return,
+    episode start, value, log-probability, advantage) and, for a maskable algorithm, float32 action masks."""
+    row = (int(np.prod(get_obs_shape(observation_space))) * np.dtype(observation_space.dtype).itemsize
+           + get_action_dim(action_space) * np.dtype(action_space.dtype).itemsize + 6 * 4)
+    if algo in MASKABLE:
+        row += 4 * _mask_size(action_space)
+    return _n_steps(algo, kwargs) * num_envs * row
+
+
+def _mask_size(action_space: spaces.Space) -> int:
+    """Entries of an action mask of ``action_space`` (one per choice of each discrete component)."""
+    if isinstance(action_space, spaces.Discrete):
+        return int(action_space.n)
+    if isinstance(action_space, spaces.MultiBinary):
+        return 2 * int(np.prod(action_space.n))
+    return int(np.sum(action_space.nvec))
+
+
+def check_memory(config: ExperimentConfig, needed: int, what: str, lower: str) -> None:
+    """Raise :class:`ConfigError` if ``what`` needs more than the memory available (``needed`` bytes);
+    the message says which keys to ``lower``."""
+    available = available_memory()
+    if available is not None and needed > available:
+        raise ConfigError(f"{config.source}: {what} needs about {needed / 2**30:,.1f} GiB, more than the "
+                          f"{available / 2**30:,.1f} GiB of memory available: lower {lower}")
 
 
 def load_policy(config: ExperimentConfig, checkpoint: Path) -> Policy:
@@ -149,7 +229,7 @@ def load_policy(config: ExperimentConfig, checkpoint: Path) -> Policy:
         from execgym.experiments.qlearning_trainer import load_qlearning_policy
 
         return load_qlearning_policy(config, checkpoint)
-    return sb3_policy(config, load_model(config.agent.algo, checkpoint / "model.zip"))
+    return sb3_policy(config, read_file(checkpoint / "model.zip", partial(load_model, config.agent.algo)))
 
 
 def sb3_policy(config: ExperimentConfig, model) -> Policy:

@@ -50,6 +50,13 @@ def test_estimate_uses_student_t():
     assert estimate.half_width == pytest.approx(4.302652729911275 / np.sqrt(3))
 
 
+def test_an_estimate_of_one_value_has_no_interval_and_says_so():
+    alone = Estimate.of(np.array([2.5]))
+    assert alone.mean == 2.5 and np.isnan(alone.half_width) and np.isnan(alone.std)
+    assert str(alone) == "2.5 (one value: no interval)"
+    assert str(Estimate.of(np.array([1.0, 2.0, 3.0]))) == "2 ± 2.5"
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(episodes=1), "episodes must be an integer >= 2"),
     (dict(confidence=1.5), r"confidence must be in \(0, 1\)"),

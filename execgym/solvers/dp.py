@@ -159,8 +159,8 @@ def backward_induction(mdp: FiniteMDP) -> DPSolution:
     return DPSolution(values=values, q_values=q_values, policy=policy)
 
 
-def policy_values(mdp: FiniteMDP, policy: np.ndarray) -> np.ndarray:
-    """(T+1, S): exact expected return-to-go of the deterministic Markov policy ``policy`` (T, S)."""
+def _checked_policy(mdp: FiniteMDP, policy) -> np.ndarray:
+    """``policy`` as a (T, S) integer array of allowed actions; ValueError otherwise."""
     T, S, A = mdp.rewards.shape
     policy = np.asarray(policy)
     if policy.dtype.kind not in "iu":
@@ -173,6 +173,13 @@ def policy_values(mdp: FiniteMDP, policy: np.ndarray) -> np.ndarray:
     if forbidden.any():
         t, s = np.argwhere(forbidden)[0]
         raise ValueError(f"policy picks masked action {policy[t, s]} at stage {t}, state {s}")
+    return policy
+
+
+def policy_values(mdp: FiniteMDP, policy: np.ndarray) -> np.ndarray:
+    """(T+1, S): exact expected return-to-go of the deterministic Markov policy ``policy`` (T, S)."""
+    T, S, _ = mdp.rewards.shape
+    policy = _checked_policy(mdp, policy)
     values = np.empty((T + 1, S))
     values[T] = mdp.terminal_values
     states = np.arange(S)
@@ -182,3 +189,18 @@ def policy_values(mdp: FiniteMDP, policy: np.ndarray) -> np.ndarray:
         values[t] = (mdp.rewards[t, states, chosen]
                      + (mdp.probabilities[t, states, chosen] * values[t + 1][successors]).sum(axis=-1))
     return values
+
+
+def state_distributions(mdp: FiniteMDP, policy: np.ndarray, start: int) -> np.ndarray:
+    """(T+1, S): the probability of each state at each stage t = 0..T (stage T: after the last decision)
+    when the deterministic Markov policy ``policy`` (T, S) acts from state ``start`` at stage 0."""
+    T, S, _ = mdp.rewards.shape
+    policy = _checked_policy(mdp, policy)
+    distributions = np.zeros((T + 1, S))
+    distributions[0, start] = 1.0
+    states = np.arange(S)
+    for t in range(T):
+        chosen = policy[t]
+        np.add.at(distributions[t + 1], mdp.next_states[t, states, chosen],
+                  distributions[t][:, None] * mdp.probabilities[t, states, chosen])
+    return distributions

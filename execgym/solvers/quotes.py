@@ -35,6 +35,29 @@ the root lies right of that closed form, which starts the Newton iteration
 below (F is decreasing: a root outside [0, δ_max] puts the optimum at the
 nearer end).
 
+The exponential case is computed in logarithms throughout, since h spans far
+more than float64's range (ln h reaches 4·10⁵ at γ = 10 on the default market
+of MarketMaking, and neighbouring levels differ by thousands in ln h): only
+ln h is carried, with the log-ratios Δ⁺, Δ⁻ = ln h(q±1) − ln h(q) (finite
+whatever their size), and
+
+    E/h(q) = (1−p_b)·[(1−p_a) + p_a·e^{Δ⁻−γδ_a}] + p_b·[(1−p_a)·e^{Δ⁺−γδ_b} + p_a·e^{−γ(δ_b+δ_a)}],
+    ρ = [(1−p_a)·e^{Δ⁺} + p_a·e^{−γδ_a}] / [(1−p_a) + p_a·e^{Δ⁻−γδ_a}]
+
+are nested two-term mixtures, whose logarithms ln((1−p)·e^a + p·e^b) are
+computed by :func:`log_mix` as max(a, b) + log1p(w·expm1(−|a − b|)), w the
+weight of the smaller exponent (by log-add-exp where that sum is below −½):
+no overflow, and values of size O(γ) keep their relative accuracy as γ → 0
+(where a plain log-add-exp would leave them an absolute error of 1e-16,
+relative 1e-16/γ). The margin enters only through z = γδ − ln ρ > 0
+(r = −expm1(−z)):
+
+    (log r)' = γ/expm1(z),     (log r)'' = −γ²/(expm1(z)·(−expm1(−z))),
+
+which tend to the risk-neutral 1/(δ + c) and −1/(δ + c)² as γ → 0 (z → γ·(δ + c))
+instead of cancelling, so Newton's iteration settles in as few steps at
+γ = 1e-9 as at γ = 0.1, and the optimum tends to the risk-neutral one.
+
 The two sides interact only through the both-fill term (p_b·p_a·C, or the
 cross terms of E), which is O(dt²). They are solved jointly: every iteration
 takes one Newton step on each side's condition against the other side's last
@@ -70,6 +93,8 @@ import numpy as np
 TOLERANCE = 1e-10
 MAX_ITERATIONS = 100
 SAFETY_POINTS = 17
+MAX_EXPONENT = 700.0
+"""Largest argument given to exp/expm1 (e^{709.8} overflows float64)."""
 
 
 @dataclass(frozen=True)
@@ -135,25 +160,27 @@ class SpreadMargin:
 
 @dataclass(frozen=True)
 class UtilityMargin:
-    """Exponential-utility margin r(δ) = 1 − ρ·e^{−γδ} (ρ > 0 per inventory level)."""
+    """Exponential-utility margin r(δ) = 1 − ρ·e^{−γδ} = −expm1(−z), z = γδ − ln ρ, from ``log_rho`` = ln ρ per
+    inventory level (module docstring: never ρ itself, which overflows)."""
 
-    rho: np.ndarray
+    log_rho: np.ndarray
     gamma: float
 
     @property
     def zero(self) -> np.ndarray:
         """The depth where r = 0: ln(ρ)/γ."""
-        return np.log(self.rho) / self.gamma
+        return self.log_rho / self.gamma
 
     def log_slopes(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """((log r)', (log r)'') = (γ/(y − 1), −γ²·y/(y − 1)²) with y = e^{γδ}/ρ."""
-        y = np.exp(self.gamma * depth) / self.rho
-        inverse = 1.0 / (y - 1.0)
-        return self.gamma * inverse, -self.gamma**2 * y * inverse * inverse
+        """((log r)', (log r)'') = (γ/expm1(z), −γ²/(expm1(z)·(−expm1(−z)))): finite for every z > 0, and
+        exact relative to their size as γ → 0 (z = γ·(δ + c) + O(γ²), (log r)' → 1/(δ + c))."""
+        z = self.gamma * depth - self.log_rho
+        grow = np.expm1(np.minimum(z, MAX_EXPONENT))
+        return self.gamma / grow, -self.gamma**2 / (grow * -np.expm1(np.minimum(-z, MAX_EXPONENT)))
 
     def linear_root(self, decay: float) -> np.ndarray:
         """The maximiser under linear fills: (ln ρ + ln(1 + γ/k))/γ."""
-        return (np.log(self.rho) + np.log1p(self.gamma / decay)) / self.gamma
+        return (self.log_rho + np.log1p(self.gamma / decay)) / self.gamma
 
 
 @dataclass(frozen=True)
@@ -253,7 +280,10 @@ def _quoted_sides(levels: int) -> np.ndarray:
 
 def _neighbour_steps(values: np.ndarray) -> np.ndarray:
     """(2, L): [v(q+1) − v(q), v(q−1) − v(q)], 0 where the neighbour does not exist."""
-    return np.stack([np.append(values[1:] - values[:-1], 0.0), np.insert(values[:-1] - values[1:], 0, 0.0)])
+    steps = np.zeros((2,) + values.shape)
+    steps[0, :-1] = values[1:] - values[:-1]
+    steps[1, 1:] = -steps[0, :-1]
+    return steps
 
 
 def risk_neutral_value(continuation: np.ndarray, depth: np.ndarray, probability: np.ndarray) -> np.ndarray:
@@ -265,14 +295,34 @@ def risk_neutral_value(continuation: np.ndarray, depth: np.ndarray, probability:
     return g + (probability * (depth + steps)).sum(axis=0) - probability[0] * probability[1] * (steps[0] + steps[1])
 
 
+def log_mix(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """ln((1 − p)·e^a + p·e^b), elementwise for p in [0, 1] and finite a, b.
+
+    With w the weight of the smaller exponent and g >= 0 the gap: max(a, b) + log1p(w·expm1(−g)), which
+    never overflows (w·expm1(−g) lies in (−w, 0]) and keeps its relative accuracy as a, b → 0, while
+    w·expm1(−g) > −½; otherwise (the larger exponent carries little weight) np.logaddexp of the log-terms.
+    """
+    low_weight = np.where(a >= b, p, 1 - p)
+    excess = low_weight * np.expm1(-np.abs(a - b))
+    result = np.maximum(a, b) + np.log1p(np.maximum(excess, -0.5))
+    heavy = excess <= -0.5
+    if heavy.any():
+        with np.errstate(divide="ignore"):
+            result = np.where(heavy, np.logaddexp(np.log1p(-p) + a, np.log(p) + b), result)
+    return result
+
+
 def utility_value(log_h: np.ndarray, depth: np.ndarray, probability: np.ndarray, gamma: float) -> np.ndarray:
     """log h(q) + log E at every level for quotes ``depth`` (2, L, ...) filling with ``probability``
-    (2, L, ...); trailing axes broadcast."""
+    (2, L, ...); trailing axes broadcast. With Δ± = log h(q±1) − log h(q), E/h(q) =
+    (1 − p_b)·[(1 − p_a) + p_a·e^{Δ⁻−γδ_a}] + p_b·[(1 − p_a)·e^{Δ⁺−γδ_b} + p_a·e^{−γ(δ_b+δ_a)}], each bracket and
+    the whole a :func:`log_mix`: finite whatever the spread of log h, exact relative to its size as γ → 0."""
     extra = (1,) * (depth.ndim - 2)
-    ratios = np.exp(_neighbour_steps(log_h)).reshape((2,) + log_h.shape + extra)  # [h(q+1)/h(q), h(q−1)/h(q)]
-    p, e = probability, probability * np.exp(-gamma * depth)
-    expected = (1 - p[0]) * (1 - p[1]) + e[0] * (1 - p[1]) * ratios[0] + (1 - p[0]) * e[1] * ratios[1] + e[0] * e[1]
-    return log_h.reshape(log_h.shape + extra) + np.log(expected)
+    up, down = _neighbour_steps(log_h).reshape((2,) + log_h.shape + extra)  # ln h(q+1)/h(q), ln h(q−1)/h(q)
+    (p_b, p_a), (gain_b, gain_a) = probability, -gamma * depth
+    no_bid = log_mix(p_a, np.zeros_like(gain_a), down + gain_a)
+    bid = log_mix(p_a, up + gain_b, gain_b + gain_a)
+    return log_h.reshape(log_h.shape + extra) + log_mix(p_b, no_bid, bid)
 
 
 def risk_neutral_quotes(fills: FillModel, continuation: np.ndarray, guess: StepQuotes | None = None) -> StepQuotes:
@@ -299,15 +349,16 @@ def risk_neutral_quotes(fills: FillModel, continuation: np.ndarray, guess: StepQ
 
 def utility_quotes(fills: FillModel, log_h: np.ndarray, gamma: float, guess: StepQuotes | None = None) -> StepQuotes:
     """Minimise E at every level of ``log_h`` = log h(q') over q' = −Q̄..Q̄; ``value`` is log h(q) + log min E
-    (ratios h(q±1)/h(q) keep every number moderate); ``guess`` as in :func:`risk_neutral_quotes`. Never
+    (in logarithms throughout: module docstring); ``guess`` as in :func:`risk_neutral_quotes`. Never
     certified: every level is checked by the grid search of the safety net."""
-    ratios = np.exp(_neighbour_steps(log_h))  # [h(q+1)/h(q), h(q−1)/h(q)]
+    steps = _neighbour_steps(log_h)  # [ln h(q+1)/h(q), ln h(q−1)/h(q)]
     quoted = _quoted_sides(log_h.shape[0])
 
     def margins(other_p, other_depth):
-        other_e = other_p * np.exp(-gamma * other_depth)
-        rho = ((1 - other_p) * ratios + other_e) / ((1 - other_p) + other_e * ratios[::-1])
-        return UtilityMargin(rho.ravel(), gamma)
+        # ln ρ = ln[(1−p_o)·e^{Δ_s} + p_o·e^{−γδ_o}] − ln[(1−p_o) + p_o·e^{Δ_o − γδ_o}], o the other side
+        gain = -gamma * other_depth
+        log_rho = log_mix(other_p, steps, gain) - log_mix(other_p, np.zeros_like(gain), steps[::-1] + gain)
+        return UtilityMargin(log_rho.ravel(), gamma)
 
     def value_of(depth):
         return -utility_value(log_h, depth, np.where(quoted, fills.probability(depth), 0.0), gamma)
@@ -330,7 +381,10 @@ def grid_quotes(probabilities: np.ndarray, depths: np.ndarray, continuation: np.
     ``gamma`` None) or log h(q') (exponential utility). Returns (bid index (L,), ask index (L,), value (L,)),
     ties to the lowest flat index (bid·M + ask); the value as in :func:`risk_neutral_value` or
     :func:`utility_value`. Both objectives are affine in the level's neighbour terms, so each level's M²
-    candidates are one row of a (L, 3) @ (3, M²) product: O(L·M²) time and memory.
+    candidates are one row of a (L, 4) @ (4, M²) product: O(L·M²) time and memory. The utility is ranked by
+    E − 1 = A + expm1(Δ⁺)·x_b(1 − p_a) + expm1(Δ⁻)·(1 − p_b)x_a (A its value at Δ± = 0; exact relative to
+    its size as γ → 0), or where e^{Δ±} would overflow by e^{−M}·E, M = max(Δ⁺, Δ⁻), and the chosen pair
+    scored by :func:`utility_value`.
     """
     levels, m = continuation.shape[0], depths.shape[0]
     quoted = _quoted_sides(levels)
@@ -340,17 +394,32 @@ def grid_quotes(probabilities: np.ndarray, depths: np.ndarray, continuation: np.
         p_a = (probabilities if ask_quoted else np.zeros(m))[None, :]
         if gamma is None:  # J = p_b·δ_b + p_a·δ_a + Δ⁺·p_b(1 − p_a) + Δ⁻·p_a(1 − p_b)
             basis = (p_b * depths[:, None] + p_a * depths[None, :], p_b * (1 - p_a), p_a * (1 - p_b))
-        else:              # E = (1 − p_b)(1 − p_a) + x_b·x_a + U·x_b(1 − p_a) + D·(1 − p_b)x_a, x = p·e^{−γδ}
+        else:              # E = (1 − p_b)(1 − p_a) + x_b·x_a + e^{Δ⁺}·x_b(1 − p_a) + e^{Δ⁻}·(1 − p_b)x_a, x = p·e^{−γδ}
             x_b, x_a = p_b * np.exp(-gamma * depths[:, None]), p_a * np.exp(-gamma * depths[None, :])
-            basis = ((1 - p_b) * (1 - p_a) + x_b * x_a, x_b * (1 - p_a), (1 - p_b) * x_a)
+            e_b, e_a = np.expm1(-gamma * depths[:, None]), np.expm1(-gamma * depths[None, :])
+            at_zero = p_b * (1 - p_a) * e_b + (1 - p_b) * p_a * e_a + p_b * p_a * np.expm1(
+                -gamma * (depths[:, None] + depths[None, :]))
+            basis = ((1 - p_b) * (1 - p_a) + x_b * x_a, at_zero, x_b * (1 - p_a), (1 - p_b) * x_a)
         rows.append(np.stack([np.broadcast_to(b, (m, m)).ravel() for b in basis]))
-    neighbours = _neighbour_steps(continuation) if gamma is None else np.exp(_neighbour_steps(continuation))
-    weights = np.stack([np.ones(levels), neighbours[0], neighbours[1]], axis=1)
+    steps = _neighbour_steps(continuation)
+    if gamma is None:
+        weights = np.stack([np.ones(levels), steps[0], steps[1]], axis=1)
+    else:
+        scaled = steps.max(axis=0) > MAX_EXPONENT
+        shift = np.where(scaled, steps.max(axis=0), 0.0)
+        zero, one = np.zeros(levels), np.ones(levels)
+        minus_one = np.stack([zero, one, *np.expm1(np.minimum(steps, MAX_EXPONENT))])  # weights of E − 1
+        rescaled = np.stack([np.exp(-shift), zero, *np.exp(steps - shift)])             # weights of e^{−M}·E
+        weights = np.where(scaled, rescaled, minus_one).T
     pattern = np.where(quoted[0] & quoted[1], 0, np.where(quoted[1], 1, 2))
     objective = np.empty((levels, m * m))
     for index, basis in enumerate(rows):
         chosen = pattern == index
         objective[chosen] = weights[chosen] @ basis
     best = (objective.argmax if gamma is None else objective.argmin)(axis=1)
-    top = objective[np.arange(levels), best]
-    return best // m, best % m, continuation + (top if gamma is None else np.log(top))
+    bid, ask = best // m, best % m
+    if gamma is None:
+        return bid, ask, continuation + objective[np.arange(levels), best]
+    chosen = np.stack([depths[bid], depths[ask]])
+    return bid, ask, utility_value(continuation, chosen, np.where(quoted, probabilities[np.stack([bid, ask])], 0.0),
+                                   gamma)

@@ -29,6 +29,7 @@ from execgym.scoring import Estimate
 from execgym.experiments.machine import cpu_model
 from execgym.experiments.config import load_config
 from execgym.experiments.files import write_text_atomically
+from execgym.experiments.results import ONE_SEED, interval_text
 from execgym.experiments.run import run_experiment
 
 CONFIGS = Path(__file__).parents[1] / "configs"
@@ -80,13 +81,14 @@ def main(argv: list[str] | None = None) -> None:
         references = [reference] + (["exact oracle"] if reference != "exact oracle" else [])
         for shown in references:
             regrets = np.array(final_regrets(aggregate, shown, config.output))
-            estimate = Estimate.of(regrets) if len(regrets) > 1 else Estimate(float(regrets[0]), float("nan"), 0.0)
+            estimate = Estimate.of(regrets)
             if shown == reference:
                 met = "yes" if estimate.mean <= target and wall <= TIME_LIMIT_SECONDS else "NO"
                 goal = f"≤ {target} % in ≤ 15 min"
             else:
                 met, goal = "", "(the price of the grid)"
-            rows.append(f"| {name} | {config.env.id} | {shown} | {estimate.mean:.3f} ± {estimate.half_width:.3f} | "
+            rows.append(f"| {name} | {config.env.id} | {shown} | "
+                        f"{interval_text(estimate.mean, estimate.half_width, alone=ONE_SEED)} | "
                         f"{', '.join(f'{r:.3f}' for r in regrets)} | {aggregate['per_seed'][0]['steps']:,} | "
                         f"{wall / 60:.1f} | {goal} | {met} |")
         print(rows[-1], f"(this session {elapsed:.0f} s)", flush=True)

@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from stable_baselines3 import PPO
+from stable_baselines3.common.vec_env import VecVideoRecorder
 
 import execgym
 import execgym.sb3
@@ -124,3 +125,19 @@ def test_the_core_imports_without_sb3_or_torch():
                                cwd=Path(__file__).parents[2])
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "[]"
+
+
+def test_images_are_the_native_frames_and_vec_video_recorder_records_them(tmp_path):
+    adapter = NativeVecEnv(OptimalExecVectorEnv(num_envs=2, periods=3, render_mode="rgb_array"))
+    assert adapter.render_mode == "rgb_array"
+    adapter.reset()
+    images = adapter.get_images()
+    np.testing.assert_array_equal(images[1], adapter.env.render()[1])
+    recorder = VecVideoRecorder(adapter, str(tmp_path / "videos"), record_video_trigger=lambda step: step == 0,
+                                video_length=3)
+    recorder.reset()
+    for _ in range(4):
+        recorder.step(np.zeros((2, 1), dtype=np.float32))
+    recorder.close()
+    videos = list((tmp_path / "videos").glob("*.mp4"))
+    assert len(videos) == 1 and videos[0].stat().st_size > 0

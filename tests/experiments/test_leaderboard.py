@@ -5,6 +5,7 @@ import yaml
 
 from execgym.experiments import leaderboard
 from execgym.experiments.cli import main
+from execgym.experiments.config import parse_config
 
 TINY = {"env": {"id": "LimitOrMarket-v0", "params": {"lots": 4, "deadline": 3}},
         "agent": {"algo": "qlearning", "num_envs": 16},
@@ -18,6 +19,19 @@ def test_every_committed_config_is_offered_and_unknown_names_are_listed():
     assert {config.agent.algo for config in configs.values()} == {"ppo", "trpo", "qlearning", "maskable_ppo"}
     with pytest.raises(ValueError, match=r"unknown config\(s\) \['nope'\]; choose from"):
         leaderboard.benchmark_configs(["nope"])
+
+
+def test_an_agent_of_one_seed_shows_no_interval_and_no_nan(tmp_path):
+    config = parse_config(TINY)
+    result = {"env_id": "LimitOrMarket-v0", "algo": "qlearning", "seed": 0, "steps": 3_000, "wall_seconds": 2.0,
+              "final": {"regret_pct": 4.5}, "curve": [{"steps": 1_500, "regret_pct": 9.0},
+                                                      {"steps": 3_000, "regret_pct": 4.5}]}
+    markets = {leaderboard.market_key(config): {
+        "configs": {"qlearning_tiny": (config, {"default": [result]})},
+        "baselines": {"always_market": {"regret_pct": 12.0, "regret_pct_ci95": 0.5}}}}
+    text = leaderboard.leaderboard_text(markets, (0,), [], tmp_path)
+    assert "4.50 (one seed: no interval) (1 seeds; IQM 4.50 [4.50, 4.50])" in text
+    assert "always_market: 12.00 ± 0.50" in text and "nan" not in text
 
 
 pytest.importorskip("ray")

@@ -84,6 +84,29 @@ def test_interquartile_mean_and_interval_are_those_of_the_middle_half():
     assert summary == pytest.approx((2.0, 4.302652729911275 / np.sqrt(3)))
 
 
+def test_a_trial_whose_result_does_not_read_back_is_not_done(tmp_path):
+    from execgym.experiments.results import POINT_KEYS, RESULT_KEYS
+
+    trial, = plan(parse_config(TINY), {}, (0,), tmp_path)
+    assert not trial.done
+    trial.folder.mkdir(parents=True)
+    result = {**dict.fromkeys(RESULT_KEYS, 0), "final": dict.fromkeys(POINT_KEYS, 0.0)}
+    (trial.folder / "result.json").write_text(json.dumps(result))
+    assert trial.done
+    (trial.folder / "result.json").write_text(json.dumps(result)[:30])
+    assert not trial.done                       # rerunning the sweep rebuilds it from the last checkpoint
+
+
+def test_a_point_of_one_seed_has_no_interval_and_no_nan_in_its_summaries():
+    rows = sweep_report.summarise({"p": [{"env_id": "E", "algo": "a", "steps": 1, "wall_seconds": 1.0,
+                                          "final": {"regret_pct": 1.25}}]})
+    text = sweep_report.markdown(rows, "title")
+    assert "| 1.250 (one seed: no interval) |" in text and "nan" not in text
+    header, row = sweep_report.csv_text(rows, sweep_report.SUMMARY_COLUMNS).splitlines()
+    cells = dict(zip(header.split(","), row.split(",")))
+    assert cells["regret_pct_mean"] == "1.25" and cells["regret_pct_ci95"] == ""
+
+
 def test_curves_are_matched_by_evaluation_when_seeds_evaluate_at_different_steps():
     runs = [{"curve": [{"steps": 100, "regret_pct": 4.0}, {"steps": 200, "regret_pct": 1.0}]},
             {"curve": [{"steps": 104, "regret_pct": 2.0}, {"steps": 206, "regret_pct": 3.0},

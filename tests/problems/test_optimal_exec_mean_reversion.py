@@ -1,6 +1,7 @@
 """OptimalExec under a mean-reverting (Ornstein–Uhlenbeck) price: exact schedule costs, the LQ feedback's
 agreement with seed 000's "base rate + opportunistic adjustment" formula, and the oracle's exactness check."""
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -10,7 +11,7 @@ import execgym
 from execgym.baselines import SchedulePolicy
 from execgym.problems.optimal_exec import dynamics, schedule
 from execgym.problems.optimal_exec.env import OptimalExecVectorEnv
-from execgym.problems.optimal_exec.lq_oracle import CLIP_TOLERANCE, clip_probability, initial_state, lq_problem
+from execgym.problems.optimal_exec.lq_oracle import CLIP_TOLERANCE, breach_probabilities, initial_state, lq_problem
 from execgym.problems.optimal_exec.oracle import make_oracle
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.scoring import Estimate, run_episodes
@@ -90,13 +91,47 @@ def test_lq_feedback_is_the_seed_formula_in_its_remaining_horizon_form_at_every_
     assert first == pytest.approx(literal, rel=1e-12)
 
 
-def test_oracle_refuses_mean_reversion_its_action_space_cannot_follow():
-    p = OptimalExecParams(mean_reversion=2.0)
-    problem = lq_problem(p)
-    assert clip_probability(p, problem, solve_lq(problem)) > 0.5
-    with pytest.raises(ValueError, match=r"probability up to .* \(more than 1e-06\)"):
+def simulated_breaches(params, paths, seed):
+    """(paths, decision periods, 2) whether the unclipped LQ feedback breaks each one-way limit (buying back,
+    selling more than is held) along simulated Gaussian state paths: an independent check of the normal
+    tails that breach_probabilities propagates."""
+    problem = lq_problem(params)
+    solution = solve_lq(problem)
+    a = problem.arrays()
+    rng = np.random.default_rng(seed)
+    state = np.tile(initial_state(params), (paths, 1))
+    out = np.empty((paths, problem.steps, 2), dtype=bool)
+    for k in range(problem.steps):
+        trade = solution.control(k, state)[:, 0]
+        out[:, k] = np.stack([trade < 0.0, trade > state[:, 0]], axis=1)
+        noise = rng.multivariate_normal(np.zeros(problem.n), a["W"][k], size=paths)
+        state = state @ a["A"][k].T + trade[:, None] * a["B"][k][:, 0] + a["c"][k] + noise
+    return out
+
+
+@pytest.mark.parametrize("mean_reversion", [0.5, 2.0, 5.0])
+def test_refusal_reports_the_expected_number_of_breaches_and_bounds_on_their_probability(mean_reversion):
+    """The message's numbers are what it says they are: the mean count of (period, limit) breaches per
+    episode, and a lower and an upper bound on the probability of at least one, all against simulation."""
+    p = OptimalExecParams(mean_reversion=mean_reversion)
+    with pytest.raises(ValueError) as refusal:
         make_oracle(p)
-    assert CLIP_TOLERANCE == 1e-6
+    message = str(refusal.value)
+    numbers = re.search(r"on average ([\d.e+-]+) per episode .* between ([\d.e+-]+) \(the likeliest single breach\) "
+                        r"and ([\d.e+-]+) \(the union bound, capped at 1\)", message)
+    assert numbers is not None, message
+    expected, likeliest, union = (float(x) for x in numbers.groups())
+    problem = lq_problem(p)
+    breaches = breach_probabilities(p, problem, solve_lq(problem))
+    assert expected == float(f"{breaches.sum():.2g}") and union == min(expected, 1.0) and likeliest <= union
+    simulated = simulated_breaches(p, 20_000, seed=1)
+    count = simulated.sum(axis=(1, 2))
+    assert abs(count.mean() - breaches.sum()) < 4 * count.std() / np.sqrt(count.size)
+    np.testing.assert_allclose(simulated.mean(axis=0), breaches, atol=0.015)
+    any_breach = count > 0
+    assert breaches.max() - 0.015 < any_breach.mean() < min(breaches.sum(), 1.0) + 0.015
+    if mean_reversion >= 2.0:
+        assert expected > 1.0   # a count, not a probability
 
 
 def test_mean_reverting_env_runs_and_reverts():
@@ -197,7 +232,6 @@ def test_seed_formula_in_remaining_horizon_form_is_optimal_as_a_policy_and_liter
 
 def test_one_way_refusal_suggests_two_way_trading_and_the_suggestion_works():
     p = OptimalExecParams(mean_reversion=2.0)
-    with pytest.raises(ValueError, match=r"probability up to .* \(more than 1e-06\).*set two_way=True and "
-                                         r"half_spread=0"):
+    with pytest.raises(ValueError, match=r"at most 1e-06; set two_way=True and half_spread=0"):
         make_oracle(p)
     assert make_oracle(replace(p, two_way=True, half_spread=0.0)).clip_probability < CLIP_TOLERANCE

@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+import mpmath
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -42,6 +43,37 @@ def test_closed_form_formulas_equal_the_sums_over_the_sinh_trajectory():
     assert closed_form.kappa(AC_EXAMPLE) == pytest.approx(np.arccosh(1 + 1e-6 * 0.09 * 2500 / 250 / 2.375e-6 / 2),
                                                           rel=1e-12)
     assert closed_form.kappa(AC_EXAMPLE) == pytest.approx(0.6, abs=0.01)
+
+
+def closed_form_reference(p):
+    """κ, E[IS] and Var[IS] of the sinh trajectory in 50-digit arithmetic, κ from acosh(1 + x) as written
+    and E, V summed over the trajectory (no closed form): an independent high-precision reference."""
+    mpmath.mp.dps = 50
+    tau, X, T = mpmath.mpf(p.tau), mpmath.mpf(p.shares), mpmath.mpf(p.horizon)
+    x = mpmath.mpf(p.risk_aversion) * mpmath.mpf(p.volatility) ** 2 * tau**2 / (2 * mpmath.mpf(p.eta_tilde))
+    k = mpmath.acosh(1 + x) / tau
+    held = [X * mpmath.sinh(k * (T - j * tau)) / mpmath.sinh(k * T) for j in range(p.periods + 1)]
+    trades = [held[j] - held[j + 1] for j in range(p.periods)]
+    shortfall = (mpmath.mpf(p.permanent_impact) / 2 * X**2 + mpmath.mpf(p.half_spread) * X
+                 + mpmath.mpf(p.eta_tilde) / tau * mpmath.fsum(n**2 for n in trades))
+    variance = mpmath.mpf(p.volatility) ** 2 * tau * mpmath.fsum(h**2 for h in held[1:])
+    return float(k), float(shortfall), float(variance)
+
+
+@pytest.mark.parametrize("risk_aversion", [1e-30, 1e-20, 1e-17, 1e-12, 1e-6, 1e-3])
+@pytest.mark.parametrize("periods", [1, 5, 250])
+def test_closed_form_keeps_full_precision_for_small_and_large_risk_aversion(risk_aversion, periods):
+    """Against 50-digit arithmetic, e.g. on the minimum-impact trajectory of the classic Udacity example
+    (T = N = 250 days, λ = 1e-17, 12 % annual volatility), where acosh(1 + x) loses 1.1e-4 of κ and the
+    variance's first form ~1e-16/(κT)² of V (and rounds κ to 0 below λ ≈ 1e-25), and at λ = 1e-3 over 250
+    days, where sinh(κT) overflows."""
+    p = OptimalExecParams.from_market_data(price=50.0, annual_volatility=0.12, daily_volume=5e6, spread=0.125,
+                                           shares=1e6, horizon=float(periods), periods=periods,
+                                           risk_aversion=risk_aversion)
+    k, shortfall, variance = closed_form_reference(p)
+    assert closed_form.kappa(p) == pytest.approx(k, rel=1e-14)
+    assert closed_form.expected_shortfall(p) == pytest.approx(shortfall, rel=1e-13)
+    assert closed_form.variance(p) == pytest.approx(variance, rel=1e-13, abs=0 if variance else 1e-300)
 
 
 def test_zero_risk_aversion_gives_twap():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, example, given, settings, strategies as st
 
-from execgym.solvers.dp import FiniteMDP, backward_induction, policy_values
+from execgym.solvers.dp import FiniteMDP, backward_induction, policy_values, state_distributions
 
 
 def random_mdp(rng, T, S, A, K, masked=True, integer_rewards=False):
@@ -79,11 +79,25 @@ def test_values_q_values_and_policy_equal_brute_force_over_all_policies(seed, T,
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 1_000_000), T=st.integers(1, 4), S=st.integers(1, 4), A=st.integers(1, 3),
        K=st.integers(1, 3))
-def test_policy_values_of_any_policy_equal_forward_evaluation(seed, T, S, A, K):
+def test_policy_values_and_state_distributions_of_any_policy_equal_forward_evaluation(seed, T, S, A, K):
     rng = np.random.default_rng(seed)
     mdp = random_mdp(rng, T, S, A, K, masked=False)
     policy = rng.integers(0, A, (T, S))
-    np.testing.assert_allclose(policy_values(mdp, policy), forward_values(mdp, policy), rtol=1e-12, atol=1e-12)
+    values = policy_values(mdp, policy)
+    np.testing.assert_allclose(values, forward_values(mdp, policy), rtol=1e-12, atol=1e-12)
+    start = int(rng.integers(0, S))
+    distributions = state_distributions(mdp, policy, start)
+    expected = np.eye(S)[start]
+    for t in range(T):
+        np.testing.assert_allclose(distributions[t], expected, rtol=1e-12, atol=1e-15)
+        transition = np.zeros((S, S))
+        for s in range(S):
+            np.add.at(transition[s], mdp.next_states[t, s, policy[t, s]], mdp.probabilities[t, s, policy[t, s]])
+        expected = expected @ transition
+    np.testing.assert_allclose(distributions[T], expected, rtol=1e-12, atol=1e-15)
+    rewards = mdp.rewards[np.arange(T)[:, None], np.arange(S), policy]
+    value = (distributions[:T] * rewards).sum() + distributions[T] @ mdp.terminal_values
+    assert value == pytest.approx(values[0, start], rel=1e-12, abs=1e-12)
 
 
 def test_on_a_larger_mdp_the_optimum_is_attained_and_beats_random_policies():

@@ -67,6 +67,12 @@ batched :class:`BasketSequenceVectorEnv`.
 still allowed (all False at the end), and ``cost``, the expected cost of the
 trades done so far, bps (noise excluded).
 
+``render_mode``: None (default), ``"rgb_array"``, a picture of the episode so
+far: the cost so far and the cost of each trade beside those of the oracle's
+order (Held–Karp; the 2-opt order above 16 trades), with the trades done and
+that order; or ``"ansi"``, a short text of the current state. The vector env
+renders one per slot (:mod:`execgym.rendering`).
+
 ## Oracle
 
 ``execgym.make_oracle("BasketSequence-v0", **fields)`` (:mod:`.oracle`): the
@@ -89,6 +95,7 @@ import numpy as np
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.basket_sequence import dynamics
 from execgym.problems.basket_sequence.params import BasketSequenceParams
+from execgym.rendering import Line, Panel, Readout, Scene, Sketch
 
 
 def observation_space(params: BasketSequenceParams) -> gym.spaces.Box:
@@ -100,6 +107,55 @@ def _info(batch: dynamics.Batch) -> dict[str, np.ndarray]:
     return {"action_mask": dynamics.action_masks(batch), "cost": batch.cost.copy()}
 
 
+def order_costs(params: BasketSequenceParams, order) -> np.ndarray:
+    """The expected cost of each trade of ``order`` (trade indices) in turn, bps of W: a_j for the first,
+    then d_ij of each consecutive pair."""
+    order = np.asarray(order, dtype=np.int64)
+    return np.concatenate([params.first_costs[order[:1]], params.costs[order[:-1], order[1:]]])
+
+
+def _reference(params: BasketSequenceParams, oracle) -> tuple[np.ndarray, np.ndarray, str]:
+    """(the oracle's order, the cost of each of its trades, its name)."""
+    return oracle.order, order_costs(params, oracle.order), "2-opt" if oracle.bound_only else "Held–Karp"
+
+
+def _done(scene: Scene) -> list[int]:
+    return [int(action.item()) for action in scene.trace.actions]
+
+
+def _cumulative(scene: Scene) -> list[Line]:
+    lines = [Line("agent", scene.trace.series("cost"))]
+    if scene.reference is not None:
+        _, costs, name = scene.reference
+        lines.append(Line(f"{name} order", np.concatenate([[0.0], np.cumsum(costs)]), color=1, oracle=True))
+    return lines
+
+
+def _each(scene: Scene) -> list[Line]:
+    costs = np.diff(scene.trace.series("cost"))
+    lines = [Line("agent", costs, x=np.arange(1, costs.size + 1))]
+    if scene.reference is not None:
+        _, costs, name = scene.reference
+        lines.append(Line(f"{name} order", costs, x=np.arange(1, costs.size + 1), color=1, oracle=True))
+    return lines
+
+
+def _orders(scene: Scene) -> str:
+    text = "done: " + (" ".join(map(str, _done(scene))) or "-")
+    if scene.reference is None:
+        return text
+    order, _, name = scene.reference
+    return f"{text}   {name}: {' '.join(map(str, order.tolist()))}"
+
+
+SKETCH = Sketch(
+    title="BasketSequence", xlabel="trades done", horizon=lambda params: params.trades,
+    panels=(Panel("cost so far (bps of W)", _cumulative, legend="upper left"),
+            Panel("cost of the trade (bps of W)", _each)),
+    readouts=(Readout("cost", "cost", "{:.3f} bps"),), reward_units="bps", reference=_reference,
+    caption=_orders)
+
+
 PROBLEM = BatchedProblem(
     params_class=BasketSequenceParams,
     dynamics=dynamics,
@@ -108,6 +164,7 @@ PROBLEM = BatchedProblem(
     controls=lambda params, actions, n: actions,
     reset_info=_info,
     step_info=lambda transition: _info(transition.batch),
+    sketch=SKETCH,
 )
 
 

@@ -72,6 +72,12 @@ lots sold so far over S_0, bps of the order); after a step
 also ``limit_filled`` and ``market_sold`` (lots, in the step; the deadline's
 market order counts as sold by market).
 
+``render_mode``: None (default), ``"rgb_array"``, a picture of the episode so
+far: the lots left beside their expectation under the oracle's policy, and the
+mid, with the last actions and the oracle's action in the current state; or
+``"ansi"``, a short text of the current state. The vector env renders one per
+slot (:mod:`execgym.rendering`).
+
 ## Oracle
 
 ``execgym.make_oracle("LimitOrMarket-v0", **fields)`` (:mod:`.oracle`): exact
@@ -93,7 +99,9 @@ import numpy as np
 
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.limit_or_market import dynamics
+from execgym.problems.limit_or_market.oracle import expected_lots_left
 from execgym.problems.limit_or_market.params import LimitOrMarketParams
+from execgym.rendering import Line, Panel, Readout, Scene, Sketch
 
 
 def observation_space(params: LimitOrMarketParams) -> gym.spaces.Box:
@@ -131,6 +139,41 @@ def _step_info(transition: dynamics.Transition) -> dict[str, np.ndarray]:
             "market_sold": transition.market_sold.astype(np.float64)}
 
 
+def action_name(params: LimitOrMarketParams, action: int) -> str:
+    """``limit@d`` (a limit order d ticks behind the touch) or ``market f%`` (a market order for ⌈f·n⌉)."""
+    if action < params.depths:
+        return f"limit@{action}"
+    return f"market {params.market_fractions[action - params.depths]:.0%}"
+
+
+def _lots_left(scene: Scene) -> list[Line]:
+    lines = [Line("agent", scene.trace.series("lots_left"), steps=True)]
+    if scene.reference is not None:
+        lines.append(Line("oracle E[lots left]", scene.reference[0], color=1, oracle=True))
+    return lines
+
+
+def _actions(scene: Scene) -> str:
+    trace, params = scene.trace, scene.params
+    text = ", ".join(action_name(params, a.item()) for a in trace.actions[-4:]) or "-"
+    if scene.reference is None or trace.infos[-1]["lots_left"] == 0 or trace.elapsed >= params.deadline:
+        return f"last actions: {text}"
+    now = scene.reference[1][trace.elapsed, int(trace.infos[-1]["lots_left"])]
+    return f"last actions: {text}   oracle now: {action_name(params, int(now))}"
+
+
+SKETCH = Sketch(
+    title="LimitOrMarket", xlabel="step", horizon=lambda params: params.deadline,
+    panels=(Panel("lots left", _lots_left),
+            Panel("mid (ticks from arrival)",
+                  lambda scene: [Line("mid", scene.trace.series("mid_ticks"), steps=True)])),
+    readouts=(Readout("lots left", "lots_left", "{:.0f}"), Readout("mid", "mid_ticks", "{:+.0f} ticks"),
+              Readout("improvement", "improvement_bps", "{:+.3f} bps")),
+    reward_units="bps",
+    reference=lambda params, oracle: (expected_lots_left(params, oracle.solution.policy), oracle.solution.policy),
+    caption=_actions)
+
+
 PROBLEM = BatchedProblem(
     params_class=LimitOrMarketParams,
     dynamics=dynamics,
@@ -139,6 +182,7 @@ PROBLEM = BatchedProblem(
     controls=checked_actions,
     reset_info=_reset_info,
     step_info=_step_info,
+    sketch=SKETCH,
 )
 
 

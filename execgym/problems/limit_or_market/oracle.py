@@ -32,7 +32,7 @@ from scipy.special import gammaln, xlog1py, xlogy
 from execgym.policy import Oracle, OracleCost
 from execgym.problems.limit_or_market.dynamics import decode, market_costs
 from execgym.problems.limit_or_market.params import LimitOrMarketParams
-from execgym.solvers.dp import DPSolution, FiniteMDP, backward_induction, policy_values
+from execgym.solvers.dp import DPSolution, FiniteMDP, backward_induction, policy_values, state_distributions
 
 MAX_ENTRIES = 20_000_000
 """Largest K·(N+1)²·(L+1+F) the oracle builds (the MDP's transition table, about 0.5 GB of arrays at the cap)."""
@@ -165,3 +165,10 @@ def make_oracle(params: LimitOrMarketParams) -> LimitOrMarketOracle:
     solution = backward_induction(mdp(params))
     return LimitOrMarketOracle(policy=ActionTablePolicy(params, solution.policy),
                                expected_return=float(solution.values[0, params.lots]), solution=solution)
+
+
+def expected_lots_left(params: LimitOrMarketParams, table) -> np.ndarray:
+    """(K+1,): E[lots left after t steps], t = 0..K, acting ``table[t, n]`` (K, N+1) from the start (N lots);
+    0 after step K, whose deadline market order sells what is left."""
+    distributions = state_distributions(mdp(params), checked_table(params, table), params.lots)
+    return np.append(distributions[:-1] @ np.arange(params.lots + 1), 0.0)

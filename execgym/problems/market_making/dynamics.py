@@ -18,7 +18,9 @@ The quotes rest from the start of the step at the mid S, fills come first and
 the inventory after them, q', is held through the price move (and penalised).
 Reward, objective "risk_neutral": ΔW − penalty, so Σ reward = Π, the penalised
 profit X_N + q_N·S_N − (X_0 + q_0·S_0) − φ·Σ q²·dt − α·q_N². Objective
-"cara": 0 until the last step, then u(Π) = (1 − e^{−γΠ})/γ. Currency units.
+"cara": 0 until the last step, then u(Π) = (1 − e^{−γΠ})/γ (:func:`utility`). Currency units.
+Where u(Π) is below the most negative float64 (Π < −min(709.78, ln(γ·1.8e308))/γ,
+e.g. Π < −71 at γ = 10) both envs raise ValueError instead of returning −inf.
 
 U_b, U_a, U_S are streams 0, 1, 2 of :func:`execgym.noise.uniforms` at step
 n: functions of (seed, episode, step) only, never of the quotes, so two
@@ -56,6 +58,9 @@ from execgym.problems.market_making.params import MarketMakingParams
 
 STREAMS = 3
 BID_FILL, ASK_FILL, PRICE = range(STREAMS)
+MAX_UTILITY_EXPONENT = 709.78
+"""Largest −γΠ whose expm1 is taken (just below ln of the largest float64, 709.7827, beyond which Python's
+math.expm1 raises OverflowError)."""
 
 
 class Variant(NamedTuple):
@@ -122,8 +127,36 @@ def advance(v: Variant, m: Market, n: int, q: int, cash: float, mid: float, prof
     profit += gain
     reward = gain
     if v.cara:
-        reward = -math.expm1(-m.risk_aversion * profit) / m.risk_aversion if terminated else 0.0
+        reward = utility(m.risk_aversion, profit) if terminated else 0.0
     return bid_filled, ask_filled, q, cash, mid + move, profit, reward, terminated
+
+
+@register_jitable(inline="always")
+def utility(gamma: float, profit: float) -> float:
+    """u(Π) = (1 − e^{−γΠ})/γ = −expm1(−γΠ)/γ, currency; −inf where it is below the most negative float64
+    (Π < −min(709.78, ln(γ·1.8e308))/γ), which the envs refuse (:func:`check_utility`)."""
+    exponent = -gamma * profit
+    return -math.expm1(exponent) / gamma if exponent <= MAX_UTILITY_EXPONENT else -math.inf
+
+
+def check_utility(params: MarketMakingParams, reward, profit) -> None:
+    """ValueError where a reward (any shape) is not finite: the utility of an episode's penalised profit
+    ``profit`` (same shape) below the most negative float64."""
+    reward, profit = np.asarray(reward), np.asarray(profit)
+    if np.isfinite(reward).all():
+        return
+    gamma = params.risk_aversion
+    worst = float(profit[~np.isfinite(reward)].min())
+    raise ValueError(
+        f"the utility u(Π) = (1 − e^{{−γΠ}})/γ of an episode's penalised profit Π = {worst:.6g} is below the "
+        f"most negative float64 at risk_aversion = {gamma:g} (u is finite for Π >= {_lowest_profit(gamma):.6g} "
+        "there): lower risk_aversion for strategies that can lose this much")
+
+
+def _lowest_profit(gamma: float) -> float:
+    """About the lowest Π whose utility :func:`utility` returns finite: −min(709.78, ln(γ·F))/γ, F the largest
+    float64."""
+    return -min(MAX_UTILITY_EXPONENT, float(np.log(gamma) + np.log(np.finfo(np.float64).max))) / gamma
 
 
 @register_jitable(inline="always")
@@ -292,6 +325,8 @@ def step(params: MarketMakingParams, batch: Batch, depths: np.ndarray) -> Transi
     (bid_filled, ask_filled, inventory, cash, mid, profit, reward, terminated) = _step_loop(v)(
         m, batch.key, batch.elapsed, batch.inventory, batch.cash, batch.mid, batch.profit, depths,
         params.fill_probabilities(depths))
+    if v.cara:
+        check_utility(params, reward, profit)
     new = Batch(seed=batch.seed, episode=batch.episode, key=batch.key, elapsed=batch.elapsed + 1, inventory=inventory,
                 cash=cash, mid=mid, profit=profit)
     return Transition(batch=new, reward=reward, terminated=terminated, bid_filled=bid_filled, ask_filled=ask_filled)

@@ -53,6 +53,8 @@ mark-to-market wealth W = X + q·S, and q' the inventory after the step's fills:
   currency units. E[u] saturates at 1/γ, so regrets in utility units look
   tiny: compare strategies by their certainty equivalent −ln E[e^{−γΠ}]/γ
   (``oracle.certainty_equivalent``, :func:`~.oracle.policy_certainty_equivalent`).
+  Where u(Π) is below the most negative float64 (Π < −71 at γ = 10; the
+  bound is −min(709.78, ln(γ·1.8e308))/γ) the step raises ValueError.
 
 ## Episode End
 
@@ -68,6 +70,12 @@ batched :class:`MarketMakingVectorEnv`.
 ``info`` (after reset and per step): ``inventory`` q (shares), ``cash`` X,
 ``mid_price`` S, ``wealth`` X + q·S and ``profit`` Π so far (currency); after
 a step also ``bid_filled`` and ``ask_filled`` (0 or 1).
+
+``render_mode``: None (default), ``"rgb_array"``, a picture of the episode so
+far: the inventory, and the mid with the bid and ask quoted beside the oracle's
+quotes at the same states (the current one included); or ``"ansi"``, a short
+text of the current state. The vector env renders one per slot
+(:mod:`execgym.rendering`).
 
 ## Oracle
 
@@ -91,6 +99,7 @@ import numpy as np
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.market_making import dynamics
 from execgym.problems.market_making.params import MarketMakingParams
+from execgym.rendering import Line, Panel, Readout, Scene, Sketch
 
 
 def observation_space(params: MarketMakingParams) -> gym.spaces.Box:
@@ -142,6 +151,34 @@ def _step_info(transition: dynamics.Transition) -> dict[str, np.ndarray]:
             "ask_filled": transition.ask_filled.astype(np.float64)}
 
 
+def _quotes(scene: Scene) -> list[Line]:
+    """The mid, the bid and ask quoted at each step (mid ∓ depth), and the oracle's at the states visited
+    (the current one included while the episode runs)."""
+    trace, params = scene.trace, scene.params
+    mid = scene.trace.series("mid_price")
+    lines = [Line("mid", mid)]
+    depths = depths_of(params, np.array(trace.actions), trace.elapsed) if trace.actions else np.zeros((0, 2))
+    quoted = mid[:trace.elapsed]
+    lines += [Line("bid", quoted - depths[:, 0], color=2, steps=True),
+              Line("ask", quoted + depths[:, 1], color=3, steps=True)]
+    if scene.reference is not None:
+        states = min(len(trace.observations), params.steps)
+        optimal = scene.reference.depths(np.array(trace.observations[:states]))
+        lines += [Line("oracle bid", mid[:states] - optimal[:, 0], color=2, oracle=True, steps=True),
+                  Line("oracle ask", mid[:states] + optimal[:, 1], color=3, oracle=True, steps=True)]
+    return lines
+
+
+SKETCH = Sketch(
+    title="MarketMaking", xlabel="step n", horizon=lambda params: params.steps,
+    panels=(Panel("inventory q (shares)",
+                  lambda scene: [Line("inventory", scene.trace.series("inventory"), steps=True)]),
+            Panel("price (currency/share)", _quotes)),
+    readouts=(Readout("inventory", "inventory", "{:+.0f} sh"), Readout("mid", "mid_price", "{:.4f}"),
+              Readout("cash", "cash", "{:,.2f}"), Readout("profit", "profit", "{:,.2f}")),
+    reward_units="currency", reference=lambda params, oracle: oracle.policy)
+
+
 PROBLEM = BatchedProblem(
     params_class=MarketMakingParams,
     dynamics=dynamics,
@@ -150,6 +187,7 @@ PROBLEM = BatchedProblem(
     controls=depths_of,
     reset_info=_reset_info,
     step_info=_step_info,
+    sketch=SKETCH,
 )
 
 
@@ -177,10 +215,12 @@ class MarketMakingEnv(EpisodeEnv):
         self._check_running()
         n = self._elapsed
         depths = self._depths(action)
-        bid_filled, ask_filled, self._inventory, self._cash, self._mid, self._profit, reward, terminated = (
-            dynamics.advance(self._variant, self._market, n, self._inventory, self._cash, self._mid, self._profit,
-                             *depths, *self.params.fill_probabilities(depths).tolist(), self._bid_draws[n],
-                             self._ask_draws[n], self._shocks[n]))
+        outcome = dynamics.advance(self._variant, self._market, n, self._inventory, self._cash, self._mid,
+                                   self._profit, *depths, *self.params.fill_probabilities(depths).tolist(),
+                                   self._bid_draws[n], self._ask_draws[n], self._shocks[n])
+        if self._variant.cara:
+            dynamics.check_utility(self.params, outcome[6], outcome[5])
+        bid_filled, ask_filled, self._inventory, self._cash, self._mid, self._profit, reward, terminated = outcome
         self._elapsed = n + 1
         info = self._info()
         info["bid_filled"], info["ask_filled"] = (1.0 if bid_filled else 0.0), (1.0 if ask_filled else 0.0)

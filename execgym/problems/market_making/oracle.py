@@ -13,6 +13,25 @@ factor out (E[e^{−γΠ}] = θ_0(q_0)), so (step, inventory) is the whole state
 and the observation carries it. ``expected_return``: V_0(q_0) (currency), or
 E[u(Π)] = (1 − θ_0(q_0))/γ for the utility objective.
 
+Exponential utility in numbers. θ spans far more than float64's range, so the
+recursion carries ln θ_n and ln h_n (the one-step solver works with the
+log-ratios of neighbouring levels only: :mod:`execgym.solvers.quotes`), finite
+at every γ; the value is E[u] = −expm1(ln θ_0)/γ, exact also as γ → 0, where
+it tends to the risk-neutral V_0 (as do the quotes, by O(γ)), and
+``certainty_equivalent`` = −ln θ_0/γ. Where E[u] is beyond float64
+(ln θ_0 > ln(γ·1.8e308)) :func:`make_oracle` raises ValueError naming the range
+of γ at which it is not (:func:`_representable_range`). Large values of θ_0 are
+exact, not rounding: a quote at δ_max still fills with probability p(δ_max)
+per step (3.9e-4 on the default market), so every policy can be pushed to
+inventories where the price risk per step, e^{γ²q²σ²dt/2}, outweighs the
+chance of leaving them, and E[e^{−γΠ}] is dominated by such episodes. On the
+default market, ln θ_0 >= 268 at γ = 0.3 for any policy (50 bid fills in a
+row, then 150 steps at Q̄ = 50: the test suite computes the bound), where the
+oracle's ln θ_0 = 284.5 and E[u] = −1.2e124, though the typical episode
+earns Π ≈ 50: episodes that rare never occur in a sample, so its mean
+utility does not estimate E[u] there. Markets whose quotes can be moved out
+of reach (δ_max = 50) keep ln θ_0 < 0 up to γ ≈ 1.
+
 Cost: O(N·(2Q̄+1)·I) time for continuous depths, I the iterations of the
 one-step solver (about 5–15), and O(N·(2Q̄+1)·(M+1)²) on a grid of M + 1
 depths; memory O(N·(2Q̄+1)) for the quote tables.
@@ -23,7 +42,7 @@ value iteration on the same one-step maximisation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -35,6 +54,11 @@ from execgym.solvers.quotes import (FillModel, grid_quotes, risk_neutral_quotes,
                                    utility_value)
 from execgym.validation import require_int
 
+UTILITY_SOLVES = 4
+"""Most solves (at other risk aversions) spent on the range of risk aversions at which E[u] is a float64,
+for the message of :func:`_expected_return` where it is not."""
+LOG_MAX = float(np.log(np.finfo(np.float64).max)) - 1e-6
+"""ln of the largest float64, less a margin for rounding."""
 BUILD_OVERHEAD = 0.015
 """Seconds of an oracle build that do not grow with the problem (:func:`build_cost`)."""
 SECONDS_PER_STEP = 6.4e-4
@@ -83,9 +107,73 @@ def _recursion_ends(params: MarketMakingParams) -> tuple[np.ndarray, np.ndarray]
     return -params.terminal_penalty * q**2, running_reward(params, q)
 
 
-def _expected_return(params: MarketMakingParams, start: float) -> float:
-    """E[Σ reward] from the recursion's start value: V_0(q_0), or E[u] = (1 − θ_0(q_0))/γ under "cara"."""
-    return float(-np.expm1(start) / params.risk_aversion) if params.objective == "cara" else float(start)
+def _utility(gamma: float, log_theta: float) -> float:
+    """E[u] = (1 − θ)/γ from ln θ = ln E[e^{−γΠ}]: −expm1(ln θ)/γ, exact also as γ → 0 (inf where beyond float64)."""
+    with np.errstate(over="ignore"):
+        return float(-np.expm1(log_theta) / gamma)
+
+
+def _expected_return(params: MarketMakingParams, start: float, log_theta_at) -> float:
+    """E[Σ reward] from the recursion's start value: V_0(q_0), or E[u] = (1 − θ_0(q_0))/γ under "cara".
+
+    Where E[u] is beyond float64, ValueError naming the risk aversions at which it is not
+    (:func:`_representable_range`; ``log_theta_at(γ')`` gives ln θ_0(q_0) at another γ').
+    """
+    if params.objective != "cara":
+        return float(start)
+    gamma = params.risk_aversion
+    utility = _utility(gamma, start)
+    if np.isfinite(utility):
+        return utility
+    low, high = _representable_range(gamma, start, log_theta_at)
+    raise ValueError(
+        f"with risk_aversion = {gamma:g} the expected utility E[u(Π)] = (1 − E[e^{{−γΠ}}])/γ is about "
+        f"−e^{{{start - np.log(gamma):.6g}}}, beyond float64 (ln E[e^{{−γΠ}}] = {start:.6g}); with these params "
+        f"it is representable for every risk_aversion <= {_three_digits(low, np.floor):.3g} and not above "
+        f"{_three_digits(high, np.ceil):.3g}. The certainty equivalent −ln E[e^{{−γΠ}}]/γ stays finite "
+        f"({-start / gamma:.6g} here; policy_certainty_equivalent gives it for any quotes)")
+
+
+def _representable_range(gamma: float, log_theta: float, log_theta_at) -> tuple[float, float]:
+    """(low, high): E[u] is a float64 at every risk aversion <= low and not at ``gamma`` nor above high, from
+    ln θ = ``log_theta`` at ``gamma`` (where it is not) and ``log_theta_at(γ')``.
+
+    The γ' where it is form an interval (1/F, γ*], F the largest float64: the certainty equivalent
+    −ln E[e^{−γΠ}]/γ cannot fall as γ falls (for one random variable it decreases with γ, and so does
+    its optimum over policies), so below a representable γ, ln θ(γ') <= (γ'/γ)·ln(γF) <= ln(γ'F); and
+    below a γ where it is not, the certainty equivalent there bounds γ* from below
+    (:func:`_representable_below`). Bisection on ln γ' from that bound at ``gamma``, every trial where
+    E[u] overflows raising the low end by its own bound, until high/low < 1.01 or after
+    :data:`UTILITY_SOLVES` trials.
+    """
+    low, high = _representable_below(-log_theta / gamma), gamma
+    for _ in range(UTILITY_SOLVES):
+        if high / low < 1.01:
+            break
+        trial = float(np.sqrt(low * high))
+        log_theta_trial = log_theta_at(trial)
+        if np.isfinite(_utility(trial, log_theta_trial)):
+            low = trial
+        else:
+            low, high = max(low, _representable_below(-log_theta_trial / trial)), trial
+    return low, high
+
+
+def _representable_below(certainty_equivalent: float) -> float:
+    """The largest γ' with γ'·|CE| <= ln(γ'·F) (F the largest float64, less 1e-6 in the log), for a certainty
+    equivalent CE < 0 at some γ > γ': E[u] is finite at every γ'' <= γ' (:func:`_representable_range`). The
+    larger root, by the iteration γ' ← (ln F + ln γ')/|CE| from above (slope 1/(γ'·|CE|) ≈ 1/700 near it)."""
+    loss = -certainty_equivalent
+    gamma = LOG_MAX / loss
+    for _ in range(20):
+        gamma = (LOG_MAX + np.log(gamma)) / loss
+    return float(gamma)
+
+
+def _three_digits(value: float, rounding) -> float:
+    """``value`` rounded to 3 significant digits by ``rounding`` (np.floor or np.ceil)."""
+    unit = 10.0 ** (np.floor(np.log10(value)) - 2)
+    return float(rounding(value / unit) * unit)
 
 
 def _certainty_equivalent(params: MarketMakingParams, start: float) -> float:
@@ -170,8 +258,10 @@ def _start_value(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray) -
 
 def policy_value(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray) -> float:
     """The exact E[Σ reward] of quoting the depths ``bid``, ``ask`` (N, 2Q̄+1) at (step, inventory), in the
-    env's reward units (−inf under "cara" when E[e^{−γΠ}] overflows: see :func:`policy_certainty_equivalent`)."""
-    return _expected_return(params, _start_value(params, bid, ask))
+    env's reward units (under "cara", ValueError where E[u] is beyond float64: the certainty equivalent,
+    :func:`policy_certainty_equivalent`, is finite there)."""
+    return _expected_return(params, _start_value(params, bid, ask),
+                            lambda gamma: _start_value(replace(params, risk_aversion=gamma), bid, ask))
 
 
 def policy_certainty_equivalent(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray) -> float:
@@ -224,9 +314,11 @@ def build_cost(params: MarketMakingParams) -> OracleCost:
 def make_oracle(params: MarketMakingParams) -> QuoteOracle:
     """The optimal policy of ``params`` and its exact value (module docstring)."""
     tables = solve(params)
-    start = tables.values[0, params.initial_inventory + params.max_inventory]
-    return QuoteOracle(policy=QuotePolicy(params, tables.bid, tables.ask),
-                       expected_return=_expected_return(params, start), tables=tables,
+    level = params.initial_inventory + params.max_inventory
+    start = tables.values[0, level]
+    expected = _expected_return(params, start,
+                                lambda gamma: solve(replace(params, risk_aversion=gamma)).values[0, level])
+    return QuoteOracle(policy=QuotePolicy(params, tables.bid, tables.ask), expected_return=expected, tables=tables,
                        certainty_equivalent=_certainty_equivalent(params, start))
 
 

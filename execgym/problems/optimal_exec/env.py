@@ -105,6 +105,12 @@ set some fields; keyword arguments override them.
 (shares), ``price`` (mid, currency per share). After ``reset``: ``inventory``,
 ``shortfall``, ``price``.
 
+``render_mode``: None (default), ``"rgb_array"``, a picture of the episode so
+far: the holdings beside the oracle's optimal schedule (along the expected price
+path where the optimum adapts to prices) and the mid price; or ``"ansi"``, a
+short text of the current state. The vector env renders one per slot
+(:mod:`execgym.rendering`).
+
 ## Oracle
 
 ``execgym.make_oracle("OptimalExec-v0", **fields)``: the optimal policy from
@@ -125,6 +131,7 @@ import numpy as np
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.optimal_exec import dynamics
 from execgym.problems.optimal_exec.params import OptimalExecParams
+from execgym.rendering import Line, Panel, Readout, Scene, Sketch
 
 
 def observation_space(params: OptimalExecParams) -> gym.spaces.Box:
@@ -171,6 +178,22 @@ def _fractions(actions, n: int) -> np.ndarray:
     return dynamics.action_to_fraction(actions.reshape(n))
 
 
+def _holdings(scene: Scene) -> list[Line]:
+    lines = [Line("agent", scene.trace.series("inventory"))]
+    if scene.reference is not None:
+        lines.append(Line("oracle schedule", scene.reference, color=1, oracle=True))
+    return lines
+
+
+SKETCH = Sketch(
+    title="OptimalExec", xlabel="period k", horizon=lambda params: params.periods,
+    panels=(Panel("holdings x_k (shares)", _holdings),
+            Panel("mid price S_k (currency/share)", lambda scene: [Line("mid", scene.trace.series("price"))])),
+    readouts=(Readout("inventory", "inventory", "{:,.0f} sh"), Readout("mid", "price", "{:.4f}"),
+              Readout("shortfall", "shortfall", "{:,.2f}")),
+    reward_units="bps", reference=lambda params, oracle: oracle.schedule)
+
+
 PROBLEM = BatchedProblem(
     params_class=OptimalExecParams,
     dynamics=dynamics,
@@ -179,6 +202,7 @@ PROBLEM = BatchedProblem(
     controls=lambda params, actions, n: _fractions(actions, n),
     reset_info=_reset_info,
     step_info=_step_info,
+    sketch=SKETCH,
 )
 
 

@@ -25,10 +25,11 @@ For the random walk the optimal schedule is deterministic (the gain on d is
 zero). Under mean reversion the optimal policy is linear in (x, d, p), and the
 state is Gaussian along it, so the probability that it asks for a trade the
 action space cannot express (one-way: buying back or more than is held;
-two-way: more than m·X either way) is computed exactly per period; the oracle
-refuses parameters where the union of these events is more likely than
-:data:`CLIP_TOLERANCE`, and reports the bound otherwise. The Riccati
-recursion runs in O(N).
+two-way: more than m·X either way) is computed exactly per period; their sum,
+the expected number of such trades per episode, bounds the probability of any
+(the union bound). The oracle refuses parameters where that sum exceeds
+:data:`CLIP_TOLERANCE`, and reports it as ``clip_probability`` otherwise. The
+Riccati recursion runs in O(N).
 """
 
 from __future__ import annotations
@@ -140,23 +141,29 @@ def _limits(params: OptimalExecParams) -> list[tuple[np.ndarray, float, float]]:
     return [(zero, 1.0, 0.0), (unit, -1.0, 0.0)]
 
 
-def clip_probability(params: OptimalExecParams, problem: LQProblem, solution: LQSolution) -> float:
-    """Union bound, over the decision periods, of the probability that the unclipped optimal policy
-    breaks one of the action space's limits: the state is Gaussian along it, so each term is a
-    normal tail, propagated exactly (a limit broken with certainty counts 1)."""
+def breach_probabilities(params: OptimalExecParams, problem: LQProblem, solution: LQSolution) -> np.ndarray:
+    """(decision periods, limits): the probability that the unclipped optimal policy breaks each of the
+    action space's limits (:func:`_limits`) in each decision period. The state is Gaussian along the
+    policy, so each is a normal tail, propagated exactly (a limit broken with certainty gives 1).
+
+    Their sum is the expected number of breaches over an episode, and so, by the union bound, at least the
+    probability of any (a probability only when below 1); their maximum is at most that probability.
+    """
     a = problem.arrays()
-    mean, covariance, total = initial_state(params), np.zeros((problem.n, problem.n)), 0.0
+    mean, covariance = initial_state(params), np.zeros((problem.n, problem.n))
+    limits = _limits(params)
+    out = np.empty((problem.steps, len(limits)))
     for k in range(problem.steps):
         gain, offset = solution.gain[k, 0], solution.offset[k, 0]
-        for coefficient, on_trade, constant in _limits(params):
+        for index, (coefficient, on_trade, constant) in enumerate(limits):
             direction = coefficient + on_trade * gain
             centre = direction @ mean + on_trade * offset + constant
             spread = float(np.sqrt(max(direction @ covariance @ direction, 0.0)))
-            total += float(ndtr(-centre / spread)) if spread > 0 else float(centre < -1e-9 * params.shares)
+            out[k, index] = float(ndtr(-centre / spread)) if spread > 0 else float(centre < -1e-9 * params.shares)
         closed_loop = a["A"][k] + a["B"][k] @ solution.gain[k]
         mean = closed_loop @ mean + a["B"][k] @ solution.offset[k] + a["c"][k]
         covariance = closed_loop @ covariance @ closed_loop.T + a["W"][k]
-    return total
+    return out
 
 
 def mean_holdings(params: OptimalExecParams, problem: LQProblem, solution: LQSolution) -> np.ndarray:
@@ -187,14 +194,17 @@ def make_lq_oracle(params: OptimalExecParams) -> Oracle:
         raise ValueError(f"with these parameters ({params.variant}) the optimal schedule trades in both "
                          "directions, which one-way trading cannot express; set two_way=True (and "
                          "half_spread=0) to allow it")
-    clipped = clip_probability(params, problem, solution)
-    if clipped > CLIP_TOLERANCE:
+    breaches = breach_probabilities(params, problem, solution)
+    expected = float(breaches.sum())
+    if expected > CLIP_TOLERANCE:
         fix = ("raise max_trade" if params.two_way
                else "set two_way=True and half_spread=0, or lower mean_reversion or volatility")
         raise ValueError(
-            f"with mean_reversion={params.mean_reversion:g} the optimal policy would need a trade the action "
-            f"space cannot express with probability up to {clipped:.2g} (more than {CLIP_TOLERANCE:g}): the "
-            f"oracle would not be exact; {fix}")
+            f"with mean_reversion={params.mean_reversion:g} the optimal policy would ask for trades the action "
+            f"space cannot express: on average {expected:.2g} per episode (the expected number of (period, "
+            f"limit) breaches), and at least one with a probability between {breaches.max():.2g} (the likeliest "
+            f"single breach) and {min(expected, 1.0):.2g} (the union bound, capped at 1); the oracle is exact "
+            f"only where the expected number is at most {CLIP_TOLERANCE:g}; {fix}")
     if not params.two_way:
         holdings = np.clip(holdings, 0.0, None)
     holdings[0] = params.shares
@@ -205,7 +215,7 @@ def make_lq_oracle(params: OptimalExecParams) -> Oracle:
                   schedule=holdings,
                   expected_shortfall=float(schedule.expected_shortfall(params, holdings)) if deterministic else None,
                   variance=float(schedule.variance(params, holdings)) if deterministic else None,
-                  clip_probability=clipped)
+                  clip_probability=expected)
 
 
 def monotone_drift_range(params: OptimalExecParams) -> tuple[float, float]:

@@ -57,6 +57,11 @@ returns the natively batched :class:`PortfolioExecVectorEnv`.
 ``shortfall`` (currency), ``holdings`` (m,), ``prices`` (m,). After ``reset``:
 ``holdings``, ``shortfall``, ``prices``.
 
+``render_mode``: None (default), ``"rgb_array"``, a picture of the episode so
+far: each asset's holdings beside the oracle's optimal schedule, and each mid's
+move since arrival (bps); or ``"ansi"``, a short text of the current state. The
+vector env renders one per slot (:mod:`execgym.rendering`).
+
 ## Oracle
 
 ``execgym.make_oracle("PortfolioExec-v0", **fields)``: the optimal linear
@@ -75,6 +80,7 @@ import numpy as np
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.portfolio_exec import dynamics
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
+from execgym.rendering import Line, Panel, Readout, Scene, Sketch
 
 
 def observation_space(params: PortfolioExecParams) -> gym.spaces.Box:
@@ -122,6 +128,31 @@ def _step_info(transition: dynamics.Transition) -> dict[str, np.ndarray]:
             **_reset_info(transition.batch)}
 
 
+def _holdings(scene: Scene) -> list[Line]:
+    """One line per asset, and the oracle's schedule of each, dashed in its colour."""
+    held = scene.trace.series("holdings")
+    lines = [Line(f"asset {i}", held[:, i], color=i) for i in range(held.shape[1])]
+    if scene.reference is not None:
+        lines += [Line("", scene.reference[:, i], color=i, oracle=True) for i in range(held.shape[1])]
+    return lines
+
+
+def _price_moves(scene: Scene) -> list[Line]:
+    """Each asset's mid price move since arrival, bps."""
+    prices = scene.trace.series("prices")
+    moves = (prices / prices[0] - 1.0) * 1e4
+    return [Line("", moves[:, i], color=i) for i in range(moves.shape[1])]
+
+
+SKETCH = Sketch(
+    title="PortfolioExec", xlabel="period k", horizon=lambda params: params.periods,
+    panels=(Panel("holdings (shares)\ndashed: oracle", _holdings),
+            Panel("mid move since arrival (bps)", _price_moves)),
+    readouts=(Readout("holdings", "holdings", "{:,.0f}"), Readout("mids", "prices", "{:.3f}"),
+              Readout("shortfall", "shortfall", "{:,.2f}")),
+    reward_units="bps", reference=lambda params, oracle: oracle.schedule)
+
+
 PROBLEM = BatchedProblem(
     params_class=PortfolioExecParams,
     dynamics=dynamics,
@@ -130,6 +161,7 @@ PROBLEM = BatchedProblem(
     controls=lambda params, actions, n: _fractions(actions, n, params.assets),
     reset_info=_reset_info,
     step_info=_step_info,
+    sketch=SKETCH,
 )
 
 

@@ -97,6 +97,12 @@ price. After a step also ``traded`` v and ``bucket_price`` P_t, the price the
 bucket traded at. VWAP pace's tracking error is its impact cost exactly:
 v_t = m_t/Σm makes the price terms cancel, whatever the prices.
 
+``render_mode``: None (default), ``"rgb_array"``, a picture of the episode so
+far: the remaining order beside the oracle's path on the episode's day type, the
+price and the market VWAP, with the paces taken and the oracle's; or ``"ansi"``,
+a short text of the current state. The vector env renders one per slot
+(:mod:`execgym.rendering`).
+
 ## Oracle
 
 ``execgym.make_oracle("TwapVwapSwitch-v0", **fields)`` (:mod:`.oracle`):
@@ -122,6 +128,10 @@ import numpy as np
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.twap_vwap import dynamics
 from execgym.problems.twap_vwap.params import TwapVwapParams
+from execgym.rendering import Line, Panel, Readout, Scene, Sketch
+
+PACES = "TVP"
+"""The letter of each action in the text renders: TWAP, VWAP, POV."""
 
 
 def observation_space(params: TwapVwapParams) -> gym.spaces.Box:
@@ -154,6 +164,36 @@ def _step_info(transition: dynamics.Transition) -> dict[str, np.ndarray]:
     return {**_reset_info(transition.batch), "traded": transition.traded, "bucket_price": transition.bucket_price}
 
 
+def _day(scene: Scene) -> int:
+    return int(scene.trace.infos[0]["day_type"])
+
+
+def _remaining(scene: Scene) -> list[Line]:
+    lines = [Line("agent", scene.trace.series("remaining"))]
+    if scene.reference is not None:
+        lines.append(Line("oracle", scene.reference.holdings[_day(scene)], color=1, oracle=True))
+    return lines
+
+
+def _paces(scene: Scene) -> str:
+    taken = "".join(PACES[action.item()] for action in scene.trace.actions) or "-"
+    text = f"day type {_day(scene)}, paces (TWAP, VWAP, POV): {taken}"
+    if scene.reference is None:
+        return text
+    return f"{text}   oracle: {''.join(PACES[a] for a in scene.reference.paces[_day(scene)])}"
+
+
+SKETCH = Sketch(
+    title="TwapVwapSwitch", xlabel="bucket t", horizon=lambda params: params.buckets,
+    panels=(Panel("remaining x (fraction of the order)", _remaining),
+            Panel("price (bps of arrival)", lambda scene: [
+                Line("price", scene.trace.series("price")),
+                Line("market VWAP", scene.trace.series("market_vwap"), color=2)])),
+    readouts=(Readout("remaining", "remaining", "{:.3f}"), Readout("price", "price", "{:+.2f} bps"),
+              Readout("shortfall", "shortfall", "{:.3f} bps")),
+    reward_units="bps", reference=lambda params, oracle: oracle, caption=_paces)
+
+
 PROBLEM = BatchedProblem(
     params_class=TwapVwapParams,
     dynamics=dynamics,
@@ -162,6 +202,7 @@ PROBLEM = BatchedProblem(
     controls=checked_actions,
     reset_info=_reset_info,
     step_info=_step_info,
+    sketch=SKETCH,
 )
 
 
