@@ -59,15 +59,17 @@ UTILITY_SOLVES = 4
 for the message of :func:`_expected_return` where it is not."""
 LOG_MAX = float(np.log(np.finfo(np.float64).max)) - 1e-6
 """ln of the largest float64, less a margin for rounding."""
-BUILD_OVERHEAD = 0.015
+BUILD_OVERHEAD = 0.012
 """Seconds of an oracle build that do not grow with the problem (:func:`build_cost`)."""
-SECONDS_PER_STEP = 6.4e-4
+SECONDS_PER_STEP = 5e-4
 """Build seconds per step of the recursion apart from its states (continuous depths)."""
-SECONDS_PER_STATE = 3.8e-7
+SECONDS_PER_STATE = 3.2e-7
 """Build seconds per (step, inventory) state with continuous depths, risk neutral (measured with the above: 200
-steps × 21, 101 and 801 levels in 0.14, 0.16 and 0.20 s, 50 × 21 in 0.048 s, 500 × 201 in 0.35 s)."""
-UTILITY_FACTOR = 2.6
-"""How much longer the exponential-utility recursion takes (measured: 0.41 s against 0.16 s by default)."""
+steps × 21, 101 and 801 levels in 0.07–0.14, 0.11–0.16 and 0.15–0.20 s, 500 × 201 in 0.18–0.35 s, on an idle
+and a busy machine)."""
+UTILITY_FACTOR = 3.3
+"""How much longer the exponential-utility recursion takes (measured: 0.39–0.44 s against 0.11–0.16 s by
+default)."""
 SECONDS_PER_GRID_STEP = 2.3e-4
 """Build seconds per step of the recursion on a tick grid apart from its candidates."""
 SECONDS_PER_CANDIDATE = 1.9e-9
