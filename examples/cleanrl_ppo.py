@@ -180,6 +180,7 @@ class ScoredActor:
 def train(args: Args, log=print) -> tuple[Agent, gym.vector.SyncVectorEnv, list[float]]:
     """PPO for ``args.total_timesteps`` steps; returns the agent, its envs and every finished episode's return."""
     torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
     torch.set_num_threads(1)              # a 64x64 MLP: more threads only add synchronisation on a busy machine
     envs = gym.vector.SyncVectorEnv([make_env(args.env_id) for _ in range(args.num_envs)],
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
@@ -228,7 +229,7 @@ def train(args: Args, log=print) -> tuple[Agent, gym.vector.SyncVectorEnv, list[
         b_obs, b_actions, b_masks = obs.reshape((-1,) + obs_shape), actions.flatten(0, 1), masks.flatten(0, 1)
         b_logprobs, b_advantages, b_returns = logprobs.reshape(-1), advantages.reshape(-1), returns.reshape(-1)
         for _ in range(args.update_epochs):
-            for mb in np.array_split(np.random.permutation(batch_size), args.num_minibatches):
+            for mb in np.array_split(rng.permutation(batch_size), args.num_minibatches):
                 _, newlogprob, entropy, newvalue = agent.act(
                     b_obs[mb], b_masks[mb] if masked else None,
                     b_actions[mb] if agent.continuous else b_actions[mb].long())
