@@ -195,6 +195,22 @@ def test_validation_boundaries():
     PortfolioExecParams(**two(covariance=((1.0, 0.2 + 1e-13), (0.2, 1.0))))
 
 
+@pytest.mark.parametrize("gamma, smallest", [
+    (((-2e-8, 0.0), (0.0, -4e-8)), "-4e-08"),              # negative definite: trading would move prices its way
+    (((2e-8, 0.0), (0.0, -4e-8)), "-4e-08"),
+    (((2e-8, 5e-8), (5e-8, 4e-8)), "-2.1e-08"),            # indefinite: 3e-8 − √26·1e-8
+    (((2e-8, 1e-7), (-1e-7, 4e-8)), None),                  # asymmetric, symmetric part diag(2e-8, 4e-8): valid
+    (((2e-8, 0.0), (0.0, -1e-19)), None),                   # a rounding-level negative eigenvalue is tolerated
+])
+def test_permanent_impact_needs_a_positive_semi_definite_symmetric_part(gamma, smallest):
+    if smallest is None:
+        assert PortfolioExecParams(**two(permanent_impact=gamma)).permanent_impact == gamma
+        return
+    with pytest.raises(ValueError, match=rf"the symmetric part of permanent_impact must be positive semi-definite "
+                                         rf"\(.*\); its smallest eigenvalue is {smallest}$"):
+        PortfolioExecParams(**two(permanent_impact=gamma))
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(market_loadings=(0.5, 1.5)), r"market_loadings must lie in \[-1, 1\]"),
     (dict(cross_impact=1.0), r"cross_impact must be in \[0, 1\), got 1\.0"),

@@ -28,7 +28,8 @@ from execgym.validation import params_from_kwargs, require_int, require_real
 
 TRADING_DAYS = 250.0
 SYMMETRY_TOLERANCE = 1e-10
-"""Relative asymmetry of the covariance tolerated (rounding)."""
+"""Relative asymmetry of the covariance tolerated, and relative negative eigenvalue of the covariance and of
+the permanent impact's symmetric part (rounding)."""
 
 
 def _matrix(name: str, value, size: int) -> tuple[tuple[float, ...], ...]:
@@ -83,7 +84,10 @@ class PortfolioExecParams:
     temporary_impact: tuple[tuple[float, ...], ...] | None = None
     """H: temporary impact with cross-impact, currency per share per (share/day); see the class docstring."""
     permanent_impact: tuple[tuple[float, ...], ...] | None = None
-    """Γ: permanent impact with cross-impact, currency per share per share."""
+    """Γ: permanent impact with cross-impact, currency per share per share; its symmetric part positive
+    semi-definite: the permanent cost ½·XᵀΓX of any book is then >= 0, as OptimalExec's γ >= 0 (a negative
+    one would pay the trader for moving prices against himself, a price-manipulation arbitrage). The
+    oracle's convexity needs only the symmetric part of H − (τ/2)·Γ positive definite (checked too)."""
     half_spreads: tuple[float, ...] | None = None
     """ε: per asset, currency per share (>= 0)."""
     risk_aversion: float = 5e-7
@@ -123,7 +127,12 @@ class PortfolioExecParams:
         if _min_eigenvalue(sigma) < -SYMMETRY_TOLERANCE * scale:
             raise ValueError(f"covariance must be positive semi-definite; its smallest eigenvalue is "
                              f"{_min_eigenvalue(sigma):.3g}")
-        convexity = _min_eigenvalue(np.array(self.temporary_impact) - 0.5 * self.tau * np.array(self.permanent_impact))
+        gamma = np.array(self.permanent_impact)
+        if _min_eigenvalue(gamma) < -SYMMETRY_TOLERANCE * float(np.abs(gamma).max()):
+            raise ValueError(f"the symmetric part of permanent_impact must be positive semi-definite (the permanent "
+                             f"cost ½·XᵀΓX of a book must not be negative); its smallest eigenvalue is "
+                             f"{_min_eigenvalue(gamma):.3g}")
+        convexity = _min_eigenvalue(np.array(self.temporary_impact) - 0.5 * self.tau * gamma)
         if convexity <= 0:
             raise ValueError(
                 "the symmetric part of temporary_impact − (tau/2)·permanent_impact must be positive definite for "
