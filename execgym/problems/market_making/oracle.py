@@ -15,7 +15,9 @@ E[u(Π)] = (1 − θ_0(q_0))/γ for the utility objective.
 
 Cost: O(N·(2Q̄+1)·I) time for continuous depths, I the iterations of the
 one-step solver (about 5–15), and O(N·(2Q̄+1)·(M+1)²) on a grid of M + 1
-depths; memory O(N·(2Q̄+1)) for the quote tables.
+depths; memory O(N·(2Q̄+1)) for the quote tables, at most :data:`MAX_CELLS` cells.
+Parameters whose backward induction leaves float64's range (a quote or value
+not finite, or an expected utility beyond it) raise ``ValueError``.
 
 :func:`discounted_quotes` solves the infinite-horizon discounted variant by
 value iteration on the same one-step maximisation.
@@ -95,8 +97,26 @@ class QuoteTables:
     certified: np.ndarray
 
 
+MAX_CELLS = 2 * 10**7
+"""Most (step, inventory) cells of the oracle's tables (some 500 MB)."""
+
+
 def solve(params: MarketMakingParams) -> QuoteTables:
-    """Backward induction (module docstring) for ``params``."""
+    """Backward induction (module docstring) for ``params``; ValueError beyond :data:`MAX_CELLS` cells, or where
+    a value or quote leaves float64's range (an overflow, or a value whose logarithm is −inf)."""
+    if params.steps * params.levels > MAX_CELLS:
+        raise ValueError(f"the oracle's tables would have steps·(2·max_inventory + 1) = "
+                         f"{params.steps * params.levels:,} cells, more than {MAX_CELLS:,}: lower steps or "
+                         "max_inventory")
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            return _induction(params)
+    except FloatingPointError as error:
+        raise ValueError(f"the backward induction for {params!r} leaves float64's range ({error}): its parameters "
+                         "are too extreme for the oracle") from None
+
+
+def _induction(params: MarketMakingParams) -> QuoteTables:
     levels, steps = params.levels, params.steps
     bid, ask = np.empty((steps, levels)), np.empty((steps, levels))
     values = np.empty((steps + 1, levels))
@@ -196,8 +216,14 @@ def make_oracle(params: MarketMakingParams) -> QuoteOracle:
     """The optimal policy of ``params`` and its exact value (module docstring)."""
     tables = solve(params)
     start = tables.values[0, params.initial_inventory + params.max_inventory]
+    with np.errstate(over="ignore"):      # an expected utility beyond float64 is refused below
+        expected = _expected_return(params, start)
+    if not np.isfinite(expected):
+        raise ValueError(f"the optimal expected utility E[u(Π)] = (1 − e^{start:.4g})/γ is beyond float64 (its "
+                         f"certainty equivalent is {_certainty_equivalent(params, start):.6g}; "
+                         "policy_certainty_equivalent values quote tables): lower risk_aversion")
     return QuoteOracle(policy=QuotePolicy(params, tables.bid, tables.ask),
-                       expected_return=_expected_return(params, start), tables=tables,
+                       expected_return=expected, tables=tables,
                        certainty_equivalent=_certainty_equivalent(params, start))
 
 
