@@ -30,6 +30,7 @@ whose rows of slots not done are not meaningful.
 from __future__ import annotations
 
 import abc
+import math
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable, ClassVar
@@ -65,6 +66,27 @@ class BatchedProblem:
     """transition -> info arrays (b, ...) after a step."""
 
 
+def require_finite_step(env, call: str, observations: np.ndarray, rewards: np.ndarray | None) -> None:
+    """Raise ``RuntimeError`` naming ``env``, the call, the first slot with a non-finite observation entry or
+    reward and the env's parameters (whose extreme values take the arithmetic beyond float64), unless every
+    entry of ``observations`` (slots, *obs) and ``rewards`` (slots,) is finite (one pass over each array)."""
+    if np.isfinite(observations).all() and (rewards is None or np.isfinite(rewards).all()):
+        return
+    rows = observations.reshape(len(observations), -1)
+    bad_obs = ~np.isfinite(rows).all(axis=1)
+    bad = bad_obs if rewards is None else bad_obs | ~np.isfinite(rewards)
+    slot = int(np.argmax(bad))
+    what = []
+    if bad_obs[slot]:
+        what.append(f"observation entries {np.flatnonzero(~np.isfinite(rows[slot])).tolist()} of "
+                    f"{rows[slot].tolist()}")
+    if rewards is not None and not np.isfinite(rewards[slot]):
+        what.append(f"reward {float(rewards[slot])!r}")
+    where = f" in slot {slot}" if len(observations) > 1 else ""
+    raise RuntimeError(f"{type(env).__name__}.{call} produced a non-finite {' and '.join(what)}{where}, beyond "
+                       f"float64's range, with the parameters {env.params!r}")
+
+
 def next_episodes(problem: BatchedProblem, params, batch, done: np.ndarray):
     """``batch`` with the slots ``done`` replaced by the next episode of their stream (autoreset)."""
     fresh = problem.dynamics.start(params, batch.seed[done], batch.episode[done] + np.uint64(1))
@@ -75,8 +97,9 @@ class EpisodeEnv(gym.Env, abc.ABC):
     """Base of the single-episode envs that run a problem's per-episode step on plain Python floats (the
     step their vector env compiles over its batch): params, spaces and the noise stream of each reset.
 
-    A subclass sets ``problem`` and implements ``reset`` (calling :meth:`_start_episode` for the episode's
-    noise key), ``step`` (calling :meth:`_check_running` first) and ``_finished``.
+    A subclass sets ``problem`` and implements ``_reset`` (calling :meth:`_start_episode` for the episode's
+    noise key), ``_step`` and ``_finished``; :meth:`reset` and :meth:`step` call them, refuse a step outside
+    an episode and check that the observation and reward are finite (:func:`require_finite_step`).
     """
 
     problem: ClassVar[BatchedProblem]
@@ -94,6 +117,27 @@ class EpisodeEnv(gym.Env, abc.ABC):
         super().reset(seed=seed)
         self._stream = reset_streams(seed, 1, self._stream, self.np_random)
         return episode_keys(*self._stream)[0]
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        observation, info = self._reset(seed)
+        if not math.isfinite(sum(observation.tolist())):     # float32 entries: the sum cannot overflow float64
+            require_finite_step(self, "reset", observation[None], None)
+        return observation, info
+
+    def step(self, action):
+        self._check_running()
+        result = self._step(action)
+        if not (math.isfinite(result[1]) and math.isfinite(sum(result[0].tolist()))):
+            require_finite_step(self, "step", result[0][None], np.array([result[1]]))
+        return result
+
+    @abc.abstractmethod
+    def _reset(self, seed: int | None) -> tuple[np.ndarray, dict]:
+        """Start an episode (the noise stream of ``seed``, see :meth:`_start_episode`): (observation, info)."""
+
+    @abc.abstractmethod
+    def _step(self, action) -> tuple[np.ndarray, float, bool, bool, dict]:
+        """One step of the episode under way: (observation, reward, terminated, truncated, info)."""
 
     @abc.abstractmethod
     def _finished(self) -> bool:
@@ -128,7 +172,9 @@ class BatchedVectorEnv(VectorEnv):
         current = None if self._batch is None else (self._batch.seed, self._batch.episode)
         self._batch = dynamics.start(self.params, *reset_streams(seed, self.num_envs, current,
                                                                  np.random.default_rng()))
-        return dynamics.observe(self.params, self._batch), with_masks(self.problem.reset_info(self._batch))
+        observations = dynamics.observe(self.params, self._batch)
+        require_finite_step(self, "reset", observations, None)
+        return observations, with_masks(self.problem.reset_info(self._batch))
 
     def step(self, actions):
         if self._batch is None:
@@ -138,10 +184,13 @@ class BatchedVectorEnv(VectorEnv):
                                                                                    self.num_envs))
         done = transition.terminated
         self._batch = transition.batch
-        final_obs = dynamics.observe(self.params, self._batch) if done.any() else None
+        final_obs = None
         if done.any():
+            final_obs = dynamics.observe(self.params, self._batch)
+            require_finite_step(self, "step (final observations)", final_obs, None)
             self._batch = next_episodes(self.problem, self.params, self._batch, done)
         info = same_step_info(self.problem.step_info(transition), done, final_obs,
                               self.problem.reset_info(self._batch))
-        return (dynamics.observe(self.params, self._batch), transition.reward, done,
-                np.zeros(self.num_envs, dtype=bool), info)
+        observations = dynamics.observe(self.params, self._batch)
+        require_finite_step(self, "step", observations, transition.reward)
+        return observations, transition.reward, done, np.zeros(self.num_envs, dtype=bool), info

@@ -153,14 +153,13 @@ class LimitOrMarketEnv(EpisodeEnv):
         super().__init__(params, **kwargs)
         self._market, self._tables = dynamics.scalar_market(self.params)
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def _reset(self, seed: int | None):
         self._key = self._start_episode(seed)
         self._move_draws = dynamics.episode_moves(self.params, self._key)
         self._elapsed, self._lots_left, self._mid, self._improvement = 0, self.params.lots, 0, 0.0
         return self._observation(), {"lots_left": float(self._lots_left), "mid_ticks": 0.0, "improvement_bps": 0.0}
 
-    def step(self, action):
-        self._check_running()
+    def _step(self, action):
         k = self._elapsed
         filled, sold, move, lots_left, reward, realised = dynamics.advance(
             self._market, *self._tables, self._key, k, self._lots_left, self._mid, self._action(action),

@@ -166,15 +166,14 @@ class MarketMakingEnv(EpisodeEnv):
         super().__init__(params, **kwargs)
         self._variant, self._market = dynamics.market(self.params)
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def _reset(self, seed: int | None):
         self._bid_draws, self._ask_draws, self._shocks = dynamics.episode_noise(self.params,
                                                                                 self._start_episode(seed))
         self._elapsed, self._inventory = 0, self.params.initial_inventory
         self._cash, self._mid, self._profit = 0.0, self.params.mid_price, 0.0
         return self._observation(), self._info()
 
-    def step(self, action):
-        self._check_running()
+    def _step(self, action):
         n = self._elapsed
         depths = self._depths(action)
         bid_filled, ask_filled, self._inventory, self._cash, self._mid, self._profit, reward, terminated = (

@@ -193,14 +193,13 @@ class OptimalExecEnv(EpisodeEnv):
         super().__init__(params, **kwargs)
         self._variant, self._market, self._schedules = dynamics.scalar_market(self.params)
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def _reset(self, seed: int | None):
         self._shocks = dynamics.episode_shocks(self.params, self._start_episode(seed))
         self._elapsed, self._inventory = 0, self.params.shares
         self._price, self._shortfall, self._last_trade = self.params.arrival_price, 0.0, 0.0
         return self._observation(), {"inventory": self._inventory, "shortfall": 0.0, "price": self._price}
 
-    def step(self, action):
-        self._check_running()
+    def _step(self, action):
         k = self._elapsed
         traded, _, remaining, move, cost, _, reward, execution_price = dynamics.advance(
             self._variant, self._market, *self._schedules, k, self._inventory, self._price, self._last_trade, self._shocks[k],

@@ -145,15 +145,14 @@ class PortfolioExecEnv(EpisodeEnv):
         self._market, self._book = dynamics.scalar_market(self.params)
         self._assets = self.params.assets
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def _reset(self, seed: int | None):
         self._shocks = dynamics.episode_shocks(self.params, self._start_episode(seed))
         self._elapsed, self._shortfall = 0, 0.0
         self._holdings, self._prices = list(self.params.holdings), list(self._book.prices)
         return self._observation(), {"holdings": np.array(self._holdings), "shortfall": 0.0,
                                      "prices": np.array(self._prices)}
 
-    def step(self, action):
-        self._check_running()
+    def _step(self, action):
         market, book = self._market, self._book
         m, k = self._assets, self._elapsed
         fractions = _episode_fractions(action, m)

@@ -179,14 +179,13 @@ class TwapVwapEnv(EpisodeEnv):
         self._thresholds = profiles.thresholds
         self._observation_shape = (1, self.params.observation_size)
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def _reset(self, seed: int | None):
         self._day, self._shocks = dynamics.episode_noise(self._market, self._thresholds, self._start_episode(seed))
         self._elapsed, self._remaining, self._price = 0, 1.0, 0.0
         self._impact_cost = self._shortfall = self._market_value = self._market_volume = 0.0
         return self._observation(), self._info()
 
-    def step(self, action):
-        self._check_running()
+    def _step(self, action):
         t, price = self._elapsed, self._price
         (traded, reward, self._remaining, self._price, self._impact_cost, self._shortfall, self._market_value,
          self._market_volume) = dynamics.advance(
