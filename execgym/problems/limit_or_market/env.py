@@ -94,6 +94,7 @@ import numpy as np
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.limit_or_market import dynamics
 from execgym.problems.limit_or_market.params import LimitOrMarketParams
+from execgym.validation import INTEGER_KINDS, action_array
 
 
 def observation_space(params: LimitOrMarketParams) -> gym.spaces.Box:
@@ -108,12 +109,10 @@ def action_space(params: LimitOrMarketParams) -> gym.spaces.Discrete:
 
 def checked_actions(params: LimitOrMarketParams, actions, n: int) -> np.ndarray:
     """``actions`` of n episodes as (n,) int64; ValueError unless they are n integers in 0..L+F."""
-    actions = np.asarray(actions)
+    actions = action_array(actions, f"Discrete({params.num_actions})", INTEGER_KINDS)
     if actions.size != n or actions.ndim > 1:
         expected = "an integer" if n == 1 else f"{n} integers (shape ({n},))"
         raise ValueError(f"action must be {expected}, got shape {actions.shape}")
-    if actions.dtype.kind not in "iu":
-        raise ValueError(f"action must be an integer in 0..{params.num_actions - 1}, got dtype {actions.dtype}")
     actions = actions.reshape(n).astype(np.int64)
     if (actions < 0).any() or (actions >= params.num_actions).any():
         raise ValueError(f"action must be in 0..{params.num_actions - 1} (limit depths 0..{params.max_depth}, then "

@@ -122,6 +122,7 @@ import numpy as np
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.twap_vwap import dynamics
 from execgym.problems.twap_vwap.params import TwapVwapParams
+from execgym.validation import INTEGER_KINDS, action_array
 
 
 def observation_space(params: TwapVwapParams) -> gym.spaces.Box:
@@ -131,9 +132,9 @@ def observation_space(params: TwapVwapParams) -> gym.spaces.Box:
 
 def checked_actions(params: TwapVwapParams, actions, n: int) -> np.ndarray:
     """``actions`` of n episodes as (n,) int64, checked: integers in 0..A−1 (0 TWAP, 1 VWAP, 2 POV)."""
-    actions = np.asarray(actions)
+    actions = action_array(actions, f"Discrete({params.num_actions})", INTEGER_KINDS)
     last = params.num_actions - 1
-    if actions.dtype.kind not in "iu" or actions.size != n or actions.ndim > 1:
+    if actions.size != n or actions.ndim > 1:
         expected = "an integer" if n == 1 else f"{n} integers (shape ({n},))"
         raise ValueError(f"action must be {expected} in 0..{last} (0 TWAP, 1 VWAP{', 2 POV' if last == 2 else ''}), "
                          f"got {actions!r}")
