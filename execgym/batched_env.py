@@ -25,6 +25,11 @@ The vector env autoresets in Gymnasium's SAME_STEP mode with the infos of
 ``SyncVectorEnv(..., autoreset_mode=AutoresetMode.SAME_STEP)``
 (:mod:`execgym.vector_info`); its ``final_obs`` is a float32 array (n, *obs)
 whose rows of slots not done are not meaningful.
+
+Both envs check at every reset and step that the observations and rewards are
+finite, and raise ``RuntimeError`` naming the env, the slot and the values
+otherwise (:func:`require_finite_step`): the params' ranges keep the arithmetic
+finite, so this is a guard, not a path of normal use.
 """
 
 from __future__ import annotations

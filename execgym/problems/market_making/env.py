@@ -54,6 +54,9 @@ mark-to-market wealth W = X + q·S, and q' the inventory after the step's fills:
   currency units. E[u] saturates at 1/γ, so regrets in utility units look
   tiny: compare strategies by their certainty equivalent −ln E[e^{−γΠ}]/γ
   (``oracle.certainty_equivalent``, :func:`~.oracle.policy_certainty_equivalent`).
+  An episode whose profit falls below −709.78/γ has a utility beyond float64:
+  its last step raises ``RuntimeError`` (the parameters keep such episodes to
+  price moves of more than three standard deviations, see ``risk_aversion``).
 
 ## Episode End
 
