@@ -35,11 +35,17 @@ The vector env autoresets in Gymnasium's SAME_STEP mode with the infos of
 ``SyncVectorEnv(..., autoreset_mode=AutoresetMode.SAME_STEP)``
 (:mod:`execgym.vector_info`); its ``final_obs`` is a float32 array (n, *obs)
 whose rows of slots not done are not meaningful.
+
+Both envs check at every reset and step that the observations and rewards are
+finite, and raise ``RuntimeError`` naming the env, the slot and the values
+otherwise (:func:`require_finite_step`): the params' ranges keep the arithmetic
+finite, so this is a guard, not a path of normal use.
 """
 
 from __future__ import annotations
 
 import abc
+import math
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable, ClassVar
@@ -79,6 +85,27 @@ class BatchedProblem:
     """What its renders show (:mod:`execgym.rendering`)."""
 
 
+def require_finite_step(env, call: str, observations: np.ndarray, rewards: np.ndarray | None) -> None:
+    """Raise ``RuntimeError`` naming ``env``, the call, the first slot with a non-finite observation entry or
+    reward and the env's parameters (whose extreme values take the arithmetic beyond float64), unless every
+    entry of ``observations`` (slots, *obs) and ``rewards`` (slots,) is finite (one pass over each array)."""
+    if np.isfinite(observations).all() and (rewards is None or np.isfinite(rewards).all()):
+        return
+    rows = observations.reshape(len(observations), -1)
+    bad_obs = ~np.isfinite(rows).all(axis=1)
+    bad = bad_obs if rewards is None else bad_obs | ~np.isfinite(rewards)
+    slot = int(np.argmax(bad))
+    what = []
+    if bad_obs[slot]:
+        what.append(f"observation entries {np.flatnonzero(~np.isfinite(rows[slot])).tolist()} of "
+                    f"{rows[slot].tolist()}")
+    if rewards is not None and not np.isfinite(rewards[slot]):
+        what.append(f"reward {float(rewards[slot])!r}")
+    where = f" in slot {slot}" if len(observations) > 1 else ""
+    raise RuntimeError(f"{type(env).__name__}.{call} produced a non-finite {' and '.join(what)}{where}, beyond "
+                       f"float64's range, with the parameters {env.params!r}")
+
+
 def next_episodes(problem: BatchedProblem, params, batch, done: np.ndarray):
     """``batch`` with the slots ``done`` replaced by the next episode of their stream (autoreset)."""
     fresh = problem.dynamics.start(params, batch.seed[done], batch.episode[done] + np.uint64(1))
@@ -90,8 +117,9 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env, abc.ABC):
     step their vector env compiles over its batch): params, spaces, the noise stream of each reset and
     rendering.
 
-    A subclass sets ``problem`` and implements ``reset`` (calling :meth:`_start_episode` for the episode's
-    noise key), ``step`` (calling :meth:`_check_running` first) and ``_finished``.
+    A subclass sets ``problem`` and implements ``_reset`` (calling :meth:`_start_episode` for the episode's
+    noise key), ``_step`` and ``_finished``; :meth:`reset` and :meth:`step` call them, refuse a step outside
+    an episode and check that the observation and reward are finite (:func:`require_finite_step`).
     """
 
     problem: ClassVar[BatchedProblem]
@@ -105,21 +133,6 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env, abc.ABC):
         self._stream: tuple[np.ndarray, np.ndarray] | None = None
         self._trace: Trace | None = None
         self._renderer = None if render_mode is None else Renderer(self.problem.sketch, self.params, render_mode)
-        if self._renderer is not None:
-            # This instance's reset and step also record the episode; without a render mode the class's
-            # own run, with no cost at all.
-            self.reset, self.step = self._recorded_reset, self._recorded_step
-
-    def _recorded_reset(self, *, seed: int | None = None, options: dict | None = None):
-        observation, info = type(self).reset(self, seed=seed, options=options)
-        self._trace = Trace.started(observation, info)
-        return observation, info
-
-    def _recorded_step(self, action):
-        result = type(self).step(self, action)
-        observation, reward, _, _, info = result
-        self._trace.record(action, observation, reward, info)
-        return result
 
     def render(self) -> np.ndarray | str | None:
         """The episode so far: an (H, W, 3) uint8 picture (``"rgb_array"``) or a text (``"ansi"``);
@@ -136,6 +149,32 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env, abc.ABC):
         super().reset(seed=seed)
         self._stream = reset_streams(seed, 1, self._stream, self.np_random)
         return episode_keys(*self._stream)[0]
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        observation, info = self._reset(seed)
+        if not math.isfinite(sum(observation.tolist())):     # float32 entries: the sum cannot overflow float64
+            require_finite_step(self, "reset", observation[None], None)
+        if self._renderer is not None:
+            self._trace = Trace.started(observation, info)
+        return observation, info
+
+    def step(self, action):
+        self._check_running()
+        result = self._step(action)
+        observation, reward, _, _, info = result
+        if not (math.isfinite(reward) and math.isfinite(sum(observation.tolist()))):
+            require_finite_step(self, "step", observation[None], np.array([reward]))
+        if self._renderer is not None:
+            self._trace.record(action, observation, reward, info)
+        return result
+
+    @abc.abstractmethod
+    def _reset(self, seed: int | None) -> tuple[np.ndarray, dict]:
+        """Start an episode (the noise stream of ``seed``, see :meth:`_start_episode`): (observation, info)."""
+
+    @abc.abstractmethod
+    def _step(self, action) -> tuple[np.ndarray, float, bool, bool, dict]:
+        """One step of the episode under way: (observation, reward, terminated, truncated, info)."""
 
     @abc.abstractmethod
     def _finished(self) -> bool:
@@ -174,6 +213,7 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         self._batch = dynamics.start(self.params, *reset_streams(seed, self.num_envs, current,
                                                                  np.random.default_rng()))
         observations, info = dynamics.observe(self.params, self._batch), self.problem.reset_info(self._batch)
+        require_finite_step(self, "reset", observations, None)
         if self._renderer is not None:
             self._traces = SlotTraces(observations, info)
         return observations, with_masks(info)
@@ -188,9 +228,11 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         self._batch = transition.batch
         final_obs = dynamics.observe(self.params, self._batch) if done.any() or self._renderer is not None else None
         if done.any():
+            require_finite_step(self, "step (final observations)", final_obs, None)
             self._batch = next_episodes(self.problem, self.params, self._batch, done)
         step_info, reset_info = self.problem.step_info(transition), self.problem.reset_info(self._batch)
         observations = dynamics.observe(self.params, self._batch)
+        require_finite_step(self, "step", observations, transition.reward)
         if self._renderer is not None:
             self._traces.record(actions, final_obs, transition.reward, step_info, done, observations, reset_info)
         return (observations, transition.reward, done, np.zeros(self.num_envs, dtype=bool),

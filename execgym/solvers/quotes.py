@@ -118,9 +118,12 @@ class FillModel:
         if not self.poisson:
             return np.full_like(depth, -k), np.zeros_like(depth)
         u = self.rate_dt * np.exp(-k * depth)
-        em1 = np.expm1(u)
-        ratio = u / em1
-        return -k * ratio, k * k * ratio * (em1 - u * (em1 + 1.0)) / em1
+        capped = np.minimum(u, MAX_EXPONENT)      # beyond it u/(e^u − 1) is 0 to float64 precision
+        em1 = np.expm1(capped)
+        positive = em1 > 0.0                      # u/(e^u − 1) → 1 and the curvature term → 0 as u underflows
+        ratio = np.divide(u, em1, out=np.ones_like(u), where=positive)
+        bend = np.divide(em1 - capped * (em1 + 1.0), em1, out=np.zeros_like(u), where=positive)
+        return -k * ratio, k * k * ratio * bend
 
 
     @cached_property
@@ -131,9 +134,12 @@ class FillModel:
         depth = np.linspace(0.0, self.max_depth, 2001)
         p, u = self.probability(depth), self.rate_dt * np.exp(-self.decay * depth)
         if not self.poisson:
-            curvature = 1.0 / (self.decay * p)
+            numerator, denominator = np.ones_like(p), self.decay * p
         else:
-            curvature = (2 * (1 - p) * u - p * (1 - u)) / (self.decay * (1 - p) ** 2 * u**2)
+            numerator, denominator = 2 * (1 - p) * u - p * (1 - u), self.decay * (1 - p) ** 2 * u**2
+        # where p or 1 − p underflows the curvature is +inf (it grows without bound there)
+        with np.errstate(over="ignore"):
+            curvature = np.divide(numerator, denominator, out=np.full_like(p, np.inf), where=denominator > 0.0)
         return 0.99 * float(curvature.min())
 
 
@@ -222,14 +228,17 @@ def _joint_depths(fills: FillModel, quoted: np.ndarray, margins, guess: np.ndarr
     for iteration in range(MAX_ITERATIONS):
         previous = depth
         margin = margins(probability[::-1], depth.reshape(quoted.shape)[::-1])
-        edge = margin.zero
-        if iteration == 0 and guess is None:
-            depth = np.clip(margin.linear_root(fills.decay), 0.0, max_depth)
-        depth = np.where(~moving | (edge < depth), depth, max_depth)
-        p1, p2 = fills.log_slopes(depth)
-        r1, r2 = margin.log_slopes(depth)
-        newton = depth - (p1 + r1) / (p2 + r2)
-        newton = np.where(newton > edge, newton, 0.5 * (depth + edge))
+        # where a margin is never positive on [0, δ_max] (its edge at or beyond δ_max: the side is set to δ_max
+        # below) its edge and slopes may be infinite or undefined; the steps there are discarded
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            edge = margin.zero
+            if iteration == 0 and guess is None:
+                depth = np.clip(margin.linear_root(fills.decay), 0.0, max_depth)
+            depth = np.where(~moving | (edge < depth), depth, max_depth)
+            p1, p2 = fills.log_slopes(depth)
+            r1, r2 = margin.log_slopes(depth)
+            newton = depth - (p1 + r1) / (p2 + r2)
+            newton = np.where(newton > edge, newton, 0.5 * (depth + edge))
         new = np.where(moving, np.where(edge < max_depth, np.clip(newton, 0.0, max_depth), max_depth), depth)
         moved = np.abs(new - previous)
         depth = new

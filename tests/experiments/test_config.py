@@ -38,7 +38,7 @@ def test_a_valid_config_round_trips_through_yaml(tmp_path):
     (with_("seeds", [0, "a"]), r"seeds\[1\]: expected an integer"),
     (with_("env.id", "CartPole-v1"), "env.id 'CartPole-v1' is not an execgym env"),
     (with_("agent.algo", "dqn"), "agent.algo 'dqn' is unknown"),
-    (with_("env.params", {"shares": -1}), r"env.params: shares must be in \(0, inf\]"),
+    (with_("env.params", {"shares": -1}), r"env.params: shares must be in \[1e-06, 1e\+12\], got -1"),
     (with_("env.params", {"sigma": 1}), r"env.params: unknown parameter\(s\) \['sigma'\]"),
     (with_("training.eval_episodes", 1), "training.eval_episodes must be >= 2"),
     (with_("seeds", [1, 1]), "seeds must be a non-empty list of distinct integers"),

@@ -26,7 +26,7 @@ def test_defaults_are_the_documented_liquid_stock():
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("shares", 0.0, r"shares must be in \(0, inf\]"),
+    ("shares", 0.0, r"shares must be in \[1e-06, 1e\+12\], got 0\.0"),
     ("shares", float("nan"), "shares must be in"),
     ("side", "short", "side must be one of 'sell', 'buy'"),
     ("arrival_price", -1.0, "arrival_price must be in"),

@@ -145,9 +145,9 @@ def two(**changes):
      r"covariance must have shape \(m, m\) = \(2, 2\), got \(3, 3\)"),
     (two(covariance=(1.0, 1.0)), r"covariance must have shape \(m, m\) = \(2, 2\), got \(2,\)"),
     (two(covariance=((1.0, 0.2), (0.2,))), "covariance must be an m×m matrix of numbers"),
-    (two(covariance=((1.0, np.nan), (np.nan, 1.0))), r"covariance must be finite, got nan at \[0\]\[1\]"),
-    (two(temporary_impact=((2e-7, np.inf), (0.0, 4e-7))), r"temporary_impact must be finite, got inf at \[0\]\[1\]"),
-    (two(permanent_impact=((2e-8, 0.0), (0.0, np.nan))), r"permanent_impact must be finite, got nan at \[1\]\[1\]"),
+    (two(covariance=((1.0, np.nan), (np.nan, 1.0))), r"covariance\[0\]\[1\] must be finite, got nan"),
+    (two(temporary_impact=((2e-7, np.inf), (0.0, 4e-7))), r"temporary_impact\[0\]\[1\] must be finite, got inf"),
+    (two(permanent_impact=((2e-8, 0.0), (0.0, np.nan))), r"permanent_impact\[1\]\[1\] must be finite, got nan"),
     (two(permanent_impact=((2e-8, 0.0, 0.0),)), r"permanent_impact must have shape \(m, m\) = \(2, 2\)"),
     (two(temporary_impact=((2e-7, 0.0), (0.0, 0.0))), r"symmetric part of temporary_impact − \(tau/2\)·"
                                                       r"permanent_impact must be positive definite"),
@@ -155,12 +155,12 @@ def two(**changes):
     (two(temporary_impact=((2e-7, 3e-7), (3e-7, 4e-7))), r"smallest eigenvalue is -1\.73e-08"),
     # τ/2·Γ eats the temporary impact: η − τγ/2 = 2e-7 − 2e-7 = 0 with N = 1
     (two(periods=1, permanent_impact=((4e-7, 0.0), (0.0, 4e-8))), "must be positive definite for the cost to be"),
-    (two(half_spreads=(0.01, -0.01)), r"half_spreads\[1\] must be finite and >= 0, got -0\.01"),
-    (two(half_spreads=(0.01, np.nan)), r"half_spreads\[1\] must be finite and >= 0, got nan"),
+    (two(half_spreads=(0.01, -0.01)), r"half_spreads\[1\] must be in \[0, inf\], got -0\.01"),
+    (two(half_spreads=(0.01, np.nan)), r"half_spreads\[1\] must be in \[0, inf\], got nan"),
     (two(half_spreads=(0.01,)), r"half_spreads must be 2 numbers \(one per asset\), got shape \(1,\)"),
-    (two(arrival_prices=(100.0, 0.0)), r"arrival_prices\[1\] must be finite and > 0, got 0\.0"),
-    (two(arrival_prices=(-1.0, 50.0)), r"arrival_prices\[0\] must be finite and > 0, got -1\.0"),
-    (two(arrival_prices=(np.nan, 50.0)), r"arrival_prices\[0\] must be finite and > 0, got nan"),
+    (two(arrival_prices=(100.0, 0.0)), r"arrival_prices\[1\] must be in \[1e-06, 1e\+09\], got 0\.0"),
+    (two(arrival_prices=(-1.0, 50.0)), r"arrival_prices\[0\] must be in \[1e-06, 1e\+09\], got -1\.0"),
+    (two(arrival_prices=(np.nan, 50.0)), r"arrival_prices\[0\] must be in \[1e-06, 1e\+09\], got nan"),
     (two(arrival_prices=(100.0, 50.0, 80.0)), r"arrival_prices must be 2 numbers \(one per asset\), got shape \(3,\)"),
     (two(holdings=(0.0, 0.0)), "holdings must have at least one nonzero entry"),
     (two(holdings=(1e6, np.nan)), r"holdings\[1\] must be finite, got nan"),
@@ -170,11 +170,12 @@ def two(**changes):
     (two(periods=0), r"periods must be an integer in \[1, 100000\], got 0"),
     (two(periods=100_001), r"periods must be an integer in \[1, 100000\], got 100001"),
     (two(periods=2.0), "periods must be an integer, got 2.0"),
-    (two(horizon=0.0), r"horizon must be in \(0, inf\], got 0\.0"),
-    (two(horizon=-1.0), r"horizon must be in \(0, inf\], got -1\.0"),
-    (two(horizon=np.nan), r"horizon must be in \(0, inf\], got nan"),
-    (two(risk_aversion=-1e-9), r"risk_aversion must be in \[0, inf\], got -1e-09"),
-    (two(risk_aversion=np.nan), r"risk_aversion must be in \[0, inf\], got nan"),
+    (two(horizon=0.0), r"horizon must be in \[1e-06, 10000\], got 0\.0"),
+    (two(horizon=-1.0), r"horizon must be in \[1e-06, 10000\], got -1\.0"),
+    (two(horizon=np.nan), r"horizon must be in \[1e-06, 10000\], got nan"),
+    (two(risk_aversion=-1e-9),
+     r"risk_aversion must be in \[0, 8000\] \(risk_aversion·Σ\|holdings\|·arrival_prices in \[0, 1e\+12\]\), got -1e-09"),
+    (two(risk_aversion=np.nan), r"risk_aversion must be in \[0, 8000\] .*, got nan"),
     (two(risk_aversion=True), "risk_aversion must be a real number, got True"),
 ])
 def test_invalid_parameters_raise_naming_the_parameter_and_range(kwargs, message):
@@ -195,13 +196,29 @@ def test_validation_boundaries():
     PortfolioExecParams(**two(covariance=((1.0, 0.2 + 1e-13), (0.2, 1.0))))
 
 
+@pytest.mark.parametrize("gamma, smallest", [
+    (((-2e-8, 0.0), (0.0, -4e-8)), "-4e-08"),              # negative definite: trading would move prices its way
+    (((2e-8, 0.0), (0.0, -4e-8)), "-4e-08"),
+    (((2e-8, 5e-8), (5e-8, 4e-8)), "-2.1e-08"),            # indefinite: 3e-8 − √26·1e-8
+    (((2e-8, 1e-7), (-1e-7, 4e-8)), None),                  # asymmetric, symmetric part diag(2e-8, 4e-8): valid
+    (((2e-8, 0.0), (0.0, -1e-19)), None),                   # a rounding-level negative eigenvalue is tolerated
+])
+def test_permanent_impact_needs_a_positive_semi_definite_symmetric_part(gamma, smallest):
+    if smallest is None:
+        assert PortfolioExecParams(**two(permanent_impact=gamma)).permanent_impact == gamma
+        return
+    with pytest.raises(ValueError, match=rf"the symmetric part of permanent_impact must be positive semi-definite "
+                                         rf"\(.*\); its smallest eigenvalue is {smallest}$"):
+        PortfolioExecParams(**two(permanent_impact=gamma))
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(market_loadings=(0.5, 1.5)), r"market_loadings must lie in \[-1, 1\]"),
     (dict(cross_impact=1.0), r"cross_impact must be in \[0, 1\), got 1\.0"),
     (dict(cross_impact=-0.1), r"cross_impact must be in \[0, 1\)"),
-    (dict(spreads=(0.02, 0.0)), r"spreads\[1\] must be finite and > 0, got 0\.0"),
+    (dict(spreads=(0.02, 0.0)), r"spreads\[1\] must be in \(0, inf\], got 0\.0"),
     (dict(daily_volumes=(1e7,)), r"daily_volumes must be 2 numbers"),
-    (dict(annual_volatilities=(0.2, -0.1)), r"annual_volatilities\[1\] must be finite and > 0"),
+    (dict(annual_volatilities=(0.2, -0.1)), r"annual_volatilities\[1\] must be in \(0, inf\]"),
     (dict(permanent_volume_fraction=0.0), r"permanent_volume_fraction must be in \(0, inf\]"),
     (dict(temporary_volume_fraction=-1.0), r"temporary_volume_fraction must be in \(0, inf\]"),
 ])

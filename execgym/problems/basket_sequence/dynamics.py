@@ -34,6 +34,7 @@ from numba.extending import register_jitable
 
 from execgym.noise import episode_keys, normal_quantile, standard_normals, uniform_draw
 from execgym.problems.basket_sequence.params import BasketSequenceParams
+from execgym.validation import INTEGER_KINDS, action_array
 
 
 class Variant(NamedTuple):
@@ -218,8 +219,8 @@ def checked_actions(params: BasketSequenceParams, done: np.ndarray, actions) -> 
     """``actions`` as (b,) int64, checked against the done flags ``done`` (b, n): integers in 0..n−1, none
     already done."""
     b, n = done.shape[0], params.trades
-    actions = np.asarray(actions)
-    if actions.dtype.kind not in "iu" or actions.size != b or actions.ndim > 1:
+    actions = action_array(actions, f"Discrete({n})", INTEGER_KINDS)
+    if actions.size != b or actions.ndim > 1:
         raise ValueError(f"action must be {'an integer' if b == 1 else f'{b} integers (shape ({b},))'} in "
                          f"0..{n - 1}, got {actions!r}")
     actions = actions.reshape(b).astype(np.int64)

@@ -182,7 +182,7 @@ class BasketSequenceEnv(EpisodeEnv):
         self._variant, self._market, self._table = dynamics.scalar_market(self.params)
         self._done: np.ndarray | None = None
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def _reset(self, seed: int | None):
         n = self.params.trades
         self._shocks = dynamics.episode_shocks(self.params, self._start_episode(seed))
         self._done = np.zeros(n, dtype=bool)
@@ -190,8 +190,7 @@ class BasketSequenceEnv(EpisodeEnv):
         self._steps, self._last, self._cost = 0, -1, 0.0
         return self._obs.copy(), {"action_mask": ~self._done, "cost": 0.0}
 
-    def step(self, action):
-        self._check_running()
+    def _step(self, action):
         j = self._trade(action)
         cost = self._table[dynamics.cost_index(self._market, self._last, j)]
         reward = dynamics.trade_reward(self._variant, self._market, cost, self._shocks[self._steps])

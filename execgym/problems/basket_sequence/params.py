@@ -53,42 +53,41 @@ import numpy as np
 
 from execgym.problems.basket_sequence.market import random_basket
 from execgym.solvers.sequencing import MAX_EXACT
-from execgym.validation import params_from_kwargs, require_int, require_real
+from execgym.validation import (params_from_kwargs, real_array, require_bool, require_entries, require_int,
+                                require_real)
 
 DEFAULT_TRADES = 8
 MAX_TRADES = 256
 CORRELATION_TOLERANCE = 1e-10
 """Tolerance on the correlation's symmetry, unit diagonal and smallest eigenvalue (rounding)."""
 CONSTRUCTION = ("notionals", "sides", "correlation", "impact_bps")
+NOTIONALS = (1e-6, 1e15)
+"""Range of a trade's notional, currency: from a millionth of a currency unit to a quadrillion."""
+MAX_COST_BPS = 1e9
+"""Largest magnitude of a cost or of its noise, bps of the basket's notional (10⁵ times the notional): the
+costs of an order of 256 trades then add up far inside float64."""
+MAX_SEED = 2**63 - 1
 
 
-def _array(name: str, value, shape: tuple[int, ...], what: str) -> np.ndarray:
-    try:
-        array = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be {what}, got {value!r}") from None
+def _array(name: str, value, shape: tuple[int, ...], what: str, low: float = -math.inf,
+           high: float = math.inf) -> np.ndarray:
+    """``value`` as a float64 array of ``shape`` with every entry finite and in [low, high], else ValueError
+    naming ``name`` (and the first offending entry)."""
+    array = real_array(name, value, what)
     if array.shape != shape:
         raise ValueError(f"{name} must have shape {shape} ({what}), got {array.shape}")
-    bad = np.argwhere(~np.isfinite(array))
-    if bad.size:
-        index = tuple(int(i) for i in bad[0])
-        raise ValueError(f"{name}{list(index)} must be finite, got {float(array[index])!r}")
+    require_entries(name, array, low=low, high=high)
     return array
 
 
-def _vector(name: str, value, n: int, low: float | None = None, low_open: bool = False) -> tuple[float, ...]:
-    array = _array(name, value, (n,), f"{n} numbers, one per trade (trades = {n})")
-    if low is not None:
-        bad = np.flatnonzero(array <= low if low_open else array < low)
-        if bad.size:
-            raise ValueError(f"{name}[{bad[0]}] must be {'>' if low_open else '>='} {low:g}, "
-                             f"got {float(array[bad[0]])!r}")
-    return tuple(float(v) for v in array)
+def _vector(name: str, value, n: int, low: float = -math.inf, high: float = math.inf) -> tuple[float, ...]:
+    return tuple(_array(name, value, (n,), f"{n} numbers, one per trade (trades = {n})", low, high).tolist())
 
 
-def _matrix(name: str, value, n: int) -> tuple[tuple[float, ...], ...]:
-    array = _array(name, value, (n, n), f"an n×n matrix with n = trades = {n}")
-    return tuple(tuple(float(v) for v in row) for row in array)
+def _matrix(name: str, value, n: int, low: float = -math.inf, high: float = math.inf
+            ) -> tuple[tuple[float, ...], ...]:
+    array = _array(name, value, (n, n), f"an n×n matrix with n = trades = {n}", low, high)
+    return tuple(tuple(row) for row in array.tolist())
 
 
 def _length(value) -> int | None:
@@ -107,32 +106,34 @@ class BasketSequenceParams:
     """n: number of trades (2 to 256). Default: the length of the arrays given, else 8. The exact oracle
     handles up to 16 (see ``heuristic``)."""
     notionals: tuple[float, ...] | None = None
-    """N_i: each trade's notional, currency (> 0)."""
+    """N_i: each trade's notional, currency, in :data:`NOTIONALS` = [10⁻⁶, 10¹⁵]."""
     sides: tuple[int, ...] | None = None
     """s_i: +1 buy, −1 sell."""
     correlation: tuple[tuple[float, ...], ...] | None = None
     """ρ: correlation of the names' returns (n×n, symmetric, unit diagonal, positive semi-definite)."""
     impact_bps: tuple[float, ...] | None = None
-    """b_i: price impact of trade i alone, bps of price (>= 0): its cost per unit notional and the move it causes."""
+    """b_i: price impact of trade i alone, bps of price, in [0, 10⁹] (:data:`MAX_COST_BPS`): its cost per unit
+    notional and the move it causes."""
     cross_impact: float = 0.5
     """κ: fraction of the previous trade's impact still in prices when the next trade starts (0 to 1)."""
     hedge_credit: float = 1.0
     """h: share of a favourable leftover move the next trade captures (0 to 1)."""
     cost_matrix: tuple[tuple[float, ...], ...] | None = None
-    """d: user-supplied cost of trade j right after trade i, bps (n×n, finite; diagonal unused). Replaces the
+    """d: user-supplied cost of trade j right after trade i, bps (n×n, each in [−10⁹, 10⁹]:
+    :data:`MAX_COST_BPS`; diagonal unused). Replaces the
     construction: leave ``notionals``, ``sides``, ``correlation``, ``impact_bps`` unset and ``cross_impact``,
     ``hedge_credit``, ``instance_seed`` at their defaults."""
     start_costs: tuple[float, ...] | None = None
-    """a: user-supplied cost of each trade when it goes first, bps (finite). Only with ``cost_matrix``
+    """a: user-supplied cost of each trade when it goes first, bps (each in [−10⁹, 10⁹]). Only with ``cost_matrix``
     (default then: 0 for every trade)."""
     cost_noise: float = 0.1
-    """σ: standard deviation of the Gaussian noise added to each step's cost, bps (>= 0). Zero mean and the
+    """σ: standard deviation of the Gaussian noise added to each step's cost, bps, in [0, 10⁹]. Zero mean and the
     same draws for every policy on a seed, so it changes neither expected costs nor paired differences."""
     heuristic: bool = False
     """Oracle option (no effect on the env): with more than 16 trades, True makes the oracle the
     nearest-neighbour + 2-opt order, labelled a bound (``bound_only``), instead of raising."""
     instance_seed: int = 0
-    """Seed of :func:`~.market.random_basket` for the construction inputs not given (>= 0)."""
+    """Seed of :func:`~.market.random_basket` for the construction inputs not given (0 to 2⁶³ − 1)."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__.__get__(self)
@@ -140,10 +141,9 @@ class BasketSequenceParams:
         set_("trades", n)
         set_("cross_impact", require_real("cross_impact", self.cross_impact, low=0.0, high=1.0))
         set_("hedge_credit", require_real("hedge_credit", self.hedge_credit, low=0.0, high=1.0))
-        set_("cost_noise", require_real("cost_noise", self.cost_noise, low=0.0))
-        set_("instance_seed", require_int("instance_seed", self.instance_seed, low=0))
-        if not isinstance(self.heuristic, bool):
-            raise ValueError(f"heuristic must be True or False, got {self.heuristic!r}")
+        set_("cost_noise", require_real("cost_noise", self.cost_noise, low=0.0, high=MAX_COST_BPS))
+        set_("instance_seed", require_int("instance_seed", self.instance_seed, low=0, high=MAX_SEED))
+        set_("heuristic", require_bool("heuristic", self.heuristic))
         if self.cost_matrix is not None:
             self._check_user_matrix(set_, n)
             return
@@ -153,10 +153,10 @@ class BasketSequenceParams:
         if any(getattr(self, name) is None for name in CONSTRUCTION):
             drawn = random_basket(n, self.instance_seed)
         value = {name: drawn[name] if getattr(self, name) is None else getattr(self, name) for name in CONSTRUCTION}
-        set_("notionals", _vector("notionals", value["notionals"], n, low=0.0, low_open=True))
+        set_("notionals", _vector("notionals", value["notionals"], n, low=NOTIONALS[0], high=NOTIONALS[1]))
         set_("sides", self._checked_sides(value["sides"], n))
         set_("correlation", self._checked_correlation(value["correlation"], n))
-        set_("impact_bps", _vector("impact_bps", value["impact_bps"], n, low=0.0))
+        set_("impact_bps", _vector("impact_bps", value["impact_bps"], n, low=0.0, high=MAX_COST_BPS))
 
     def _resolved_trades(self) -> int:
         if self.trades is not None:
@@ -174,9 +174,9 @@ class BasketSequenceParams:
         if given or changed:
             raise ValueError(f"cost_matrix replaces the construction: leave {', '.join(given + changed)} at the "
                              "default")
-        set_("cost_matrix", _matrix("cost_matrix", self.cost_matrix, n))
+        set_("cost_matrix", _matrix("cost_matrix", self.cost_matrix, n, low=-MAX_COST_BPS, high=MAX_COST_BPS))
         if self.start_costs is not None:
-            set_("start_costs", _vector("start_costs", self.start_costs, n))
+            set_("start_costs", _vector("start_costs", self.start_costs, n, low=-MAX_COST_BPS, high=MAX_COST_BPS))
 
     @staticmethod
     def _checked_sides(value, n: int) -> tuple[int, ...]:

@@ -102,6 +102,7 @@ from execgym.problems.limit_or_market import dynamics
 from execgym.problems.limit_or_market.oracle import expected_lots_left
 from execgym.problems.limit_or_market.params import LimitOrMarketParams
 from execgym.rendering import Line, Panel, Readout, Scene, Sketch
+from execgym.validation import INTEGER_KINDS, action_array
 
 
 def observation_space(params: LimitOrMarketParams) -> gym.spaces.Box:
@@ -116,12 +117,10 @@ def action_space(params: LimitOrMarketParams) -> gym.spaces.Discrete:
 
 def checked_actions(params: LimitOrMarketParams, actions, n: int) -> np.ndarray:
     """``actions`` of n episodes as (n,) int64; ValueError unless they are n integers in 0..L+F."""
-    actions = np.asarray(actions)
+    actions = action_array(actions, f"Discrete({params.num_actions})", INTEGER_KINDS)
     if actions.size != n or actions.ndim > 1:
         expected = "an integer" if n == 1 else f"{n} integers (shape ({n},))"
         raise ValueError(f"action must be {expected}, got shape {actions.shape}")
-    if actions.dtype.kind not in "iu":
-        raise ValueError(f"action must be an integer in 0..{params.num_actions - 1}, got dtype {actions.dtype}")
     actions = actions.reshape(n).astype(np.int64)
     if (actions < 0).any() or (actions >= params.num_actions).any():
         raise ValueError(f"action must be in 0..{params.num_actions - 1} (limit depths 0..{params.max_depth}, then "
@@ -197,14 +196,13 @@ class LimitOrMarketEnv(EpisodeEnv):
         super().__init__(params, **kwargs)
         self._market, self._tables = dynamics.scalar_market(self.params)
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def _reset(self, seed: int | None):
         self._key = self._start_episode(seed)
         self._move_draws = dynamics.episode_moves(self.params, self._key)
         self._elapsed, self._lots_left, self._mid, self._improvement = 0, self.params.lots, 0, 0.0
         return self._observation(), {"lots_left": float(self._lots_left), "mid_ticks": 0.0, "improvement_bps": 0.0}
 
-    def step(self, action):
-        self._check_running()
+    def _step(self, action):
         k = self._elapsed
         filled, sold, move, lots_left, reward, realised = dynamics.advance(
             self._market, *self._tables, self._key, k, self._lots_left, self._mid, self._action(action),

@@ -45,6 +45,11 @@ from execgym.validation import params_from_kwargs, require_int, require_real
 MAX_LOTS = 1000
 MAX_DEADLINE = 10_000
 MAX_DEPTH = 100
+TICK_BPS = (1e-6, 1e4)
+"""Range of one tick, bps of the arrival mid: from 10⁻¹⁰ of the price to the whole price."""
+MAX_MARKET_ORDERS = 100
+MAX_FILL_DECAY = 1e3
+"""Largest κ, per tick: beyond it no order behind the touch ever fills (e^{−1000} underflows)."""
 EXPONENTIAL_FILLS = ("touch_fill_probability", "fill_decay")
 
 
@@ -59,17 +64,19 @@ class LimitOrMarketParams:
     max_depth: int = 4
     """L: the deepest limit order, ticks behind the touch (0 to 100); limit orders rest at d = 0..L."""
     tick_bps: float = 2.0
-    """One tick in bps of the arrival mid S_0 (> 0)."""
+    """One tick in bps of the arrival mid S_0, in :data:`TICK_BPS` = [10⁻⁶, 10⁴]."""
     spread_ticks: int = 1
     """The bid–ask spread, ticks (>= 1); the half spread h = spread/2 is what a market order pays."""
     book_lots: int | None = 4
-    """B: lots at each price level of the bid a market order walks (>= 1); None: the bid absorbs any size."""
+    """B: lots at each price level of the bid a market order walks (1 to 1000: a level of 1000 lots or more
+    absorbs any order, as None does); None: the bid absorbs any size."""
     market_fractions: tuple[float, ...] = (0.5, 1.0)
-    """Market orders offered: each sells ⌈f·n⌉ of the n lots left (f in (0, 1], distinct, increasing)."""
+    """Market orders offered: each sells ⌈f·n⌉ of the n lots left (f in (0, 1], distinct, increasing; 1 to 100
+    of them: :data:`MAX_MARKET_ORDERS`)."""
     touch_fill_probability: float = 0.2
     """p_0 in [0, 1]: a lot at the touch (d = 0) fills within a step with this probability (no adverse move)."""
     fill_decay: float = 0.5
-    """κ >= 0, per tick: p(d) = p_0·e^{−κ·d}."""
+    """κ, per tick, in [0, 1000] (:data:`MAX_FILL_DECAY`): p(d) = p_0·e^{−κ·d}."""
     fill_probabilities: tuple[float, ...] | None = None
     """A table of p(d) for d = 0..L (each in [0, 1], non-increasing), replacing p_0·e^{−κ·d}: leave
     ``touch_fill_probability`` and ``fill_decay`` at their defaults when giving it."""
@@ -85,14 +92,14 @@ class LimitOrMarketParams:
         set_("lots", require_int("lots", self.lots, low=1, high=MAX_LOTS))
         set_("deadline", require_int("deadline", self.deadline, low=1, high=MAX_DEADLINE))
         set_("max_depth", require_int("max_depth", self.max_depth, low=0, high=MAX_DEPTH))
-        set_("tick_bps", require_real("tick_bps", self.tick_bps, low=0.0, low_open=True))
+        set_("tick_bps", require_real("tick_bps", self.tick_bps, low=TICK_BPS[0], high=TICK_BPS[1]))
         set_("spread_ticks", require_int("spread_ticks", self.spread_ticks, low=1, high=MAX_DEPTH))
         if self.book_lots is not None:
-            set_("book_lots", require_int("book_lots", self.book_lots, low=1))
+            set_("book_lots", require_int("book_lots", self.book_lots, low=1, high=MAX_LOTS))
         set_("market_fractions", self._checked_fractions())
         set_("touch_fill_probability",
              require_real("touch_fill_probability", self.touch_fill_probability, low=0.0, high=1.0))
-        set_("fill_decay", require_real("fill_decay", self.fill_decay, low=0.0))
+        set_("fill_decay", require_real("fill_decay", self.fill_decay, low=0.0, high=MAX_FILL_DECAY))
         if self.fill_probabilities is not None:
             set_("fill_probabilities", self._checked_table())
         set_("move_probability", require_real("move_probability", self.move_probability, low=0.0, high=1.0))
@@ -112,8 +119,9 @@ class LimitOrMarketParams:
         except TypeError:
             raise ValueError(f"market_fractions must be a sequence of fractions in (0, 1], got "
                              f"{self.market_fractions!r}") from None
-        if not items:
-            raise ValueError("market_fractions must offer at least one market order (e.g. (1.0,))")
+        if isinstance(self.market_fractions, (str, bytes)) or not 1 <= len(items) <= MAX_MARKET_ORDERS:
+            raise ValueError(f"market_fractions must offer at least one market order and at most "
+                             f"{MAX_MARKET_ORDERS} (fractions in (0, 1], e.g. (1.0,)), got {self.market_fractions!r}")
         checked = tuple(require_real(f"market_fractions[{i}]", f, low=0.0, high=1.0, low_open=True)
                         for i, f in enumerate(items))
         if any(b <= a for a, b in zip(checked, checked[1:])):

@@ -26,9 +26,10 @@ step by step, and the parameters with their units are in :mod:`.dynamics` and
 
 ``Box(-1, 1, (2,), float32)``: [bid, ask], mapped to depths
 δ = (a + 1)/2·δ_max in [0, δ_max]; values outside [−1, 1] are clipped to it,
-NaN or a wrong shape raises ``ValueError``. With ``tick_size`` h:
+NaN, a wrong shape or an action that is not real numbers (None, booleans,
+strings, complex numbers) raises ``ValueError``. With ``tick_size`` h:
 ``MultiDiscrete([M + 1, M + 1])`` (M = δ_max/h), depths i·h; indices out of
-range raise. :func:`depth_actions` is the inverse map.
+range and anything but integers raise. :func:`depth_actions` is the inverse map.
 
 ## Observation Space
 
@@ -100,6 +101,7 @@ from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.market_making import dynamics
 from execgym.problems.market_making.params import MarketMakingParams
 from execgym.rendering import Line, Panel, Readout, Scene, Sketch
+from execgym.validation import INTEGER_KINDS, REAL_KINDS, action_array
 
 
 def observation_space(params: MarketMakingParams) -> gym.spaces.Box:
@@ -123,17 +125,25 @@ def depth_actions(params: MarketMakingParams, depths) -> np.ndarray:
     return (2.0 * depths / params.max_depth - 1.0).astype(np.float32)
 
 
+def _action_array(params: MarketMakingParams, actions, space) -> np.ndarray:
+    """``actions`` as an array of integers (tick grid) or real numbers, else ValueError naming ``space``."""
+    return action_array(actions, space, INTEGER_KINDS if params.discrete else REAL_KINDS)
+
+
+def _space_name(params: MarketMakingParams) -> str:
+    """The single-episode action space in words, for messages."""
+    return f"MultiDiscrete([{params.ticks + 1}, {params.ticks + 1}])" if params.discrete else "Box(-1, 1, (2,))"
+
+
 def depths_of(params: MarketMakingParams, actions, n: int) -> np.ndarray:
-    """(n, 2) depths of the actions of n episodes (see Action Space); ValueError on a wrong shape, NaN or a
-    tick index out of range."""
-    actions = np.asarray(actions)
+    """(n, 2) depths of the actions of n episodes (see Action Space); ValueError on a wrong shape or type, NaN
+    or a tick index out of range."""
+    actions = _action_array(params, actions, _space_name(params))
     if actions.size != 2 * n or actions.ndim > 2 or (actions.ndim == 2 and actions.shape != (n, 2)):
         expected = "(2,)" if n == 1 else f"({n}, 2)"
         raise ValueError(f"action must have shape {expected} ([bid, ask]), got {actions.shape}")
     actions = actions.reshape(n, 2)
     if params.discrete:
-        if actions.dtype.kind not in "iu":
-            raise ValueError(f"action must be integer tick counts in 0..{params.ticks}, got dtype {actions.dtype}")
         if (actions < 0).any() or (actions > params.ticks).any():
             raise ValueError(f"action must be tick counts in 0..{params.ticks} (max_depth / tick_size), got "
                              f"{actions.min()}..{actions.max()}")
@@ -204,15 +214,14 @@ class MarketMakingEnv(EpisodeEnv):
         super().__init__(params, **kwargs)
         self._variant, self._market = dynamics.market(self.params)
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def _reset(self, seed: int | None):
         self._bid_draws, self._ask_draws, self._shocks = dynamics.episode_noise(self.params,
                                                                                 self._start_episode(seed))
         self._elapsed, self._inventory = 0, self.params.initial_inventory
         self._cash, self._mid, self._profit = 0.0, self.params.mid_price, 0.0
         return self._observation(), self._info()
 
-    def step(self, action):
-        self._check_running()
+    def _step(self, action):
         n = self._elapsed
         depths = self._depths(action)
         outcome = dynamics.advance(self._variant, self._market, n, self._inventory, self._cash, self._mid,
@@ -231,19 +240,17 @@ class MarketMakingEnv(EpisodeEnv):
 
     def _depths(self, action) -> tuple[float, float]:
         """(δ_b, δ_a) of one action, as :func:`depths_of` maps a batch of them (same errors)."""
-        action = np.asarray(action)
+        params = self.params
+        action = _action_array(params, action, self.action_space)
         if action.size != 2 or action.ndim > 2 or (action.ndim == 2 and action.shape != (1, 2)):
             raise ValueError(f"action must have shape (2,) ([bid, ask]), got {action.shape}")
-        params = self.params
         if params.discrete:
-            if action.dtype.kind not in "iu":
-                raise ValueError(f"action must be integer tick counts in 0..{params.ticks}, got dtype {action.dtype}")
             bid, ask = action.ravel().tolist()
             if not (0 <= bid <= params.ticks and 0 <= ask <= params.ticks):
                 raise ValueError(f"action must be tick counts in 0..{params.ticks} (max_depth / tick_size), got "
                                  f"{min(bid, ask)}..{max(bid, ask)}")
             return bid * params.tick_size, ask * params.tick_size
-        bid, ask = (action if action.dtype.kind in "fiu" else action.astype(np.float64)).ravel().tolist()
+        bid, ask = action.ravel().tolist()
         if bid != bid or ask != ask:
             raise ValueError("action contains NaN; actions must be numbers in [-1, 1]")
         return dynamics.quote_depth(params.max_depth, bid), dynamics.quote_depth(params.max_depth, ask)

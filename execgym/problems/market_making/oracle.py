@@ -34,7 +34,9 @@ of reach (δ_max = 50) keep ln θ_0 < 0 up to γ ≈ 1.
 
 Cost: O(N·(2Q̄+1)·I) time for continuous depths, I the iterations of the
 one-step solver (about 5–15), and O(N·(2Q̄+1)·(M+1)²) on a grid of M + 1
-depths; memory O(N·(2Q̄+1)) for the quote tables.
+depths; memory O(N·(2Q̄+1)) for the quote tables, at most :data:`MAX_CELLS` cells.
+Parameters whose backward induction leaves float64's range (a quote or value
+not finite, or an expected utility beyond it) raise ``ValueError``.
 
 :func:`discounted_quotes` solves the infinite-horizon discounted variant by
 value iteration on the same one-step maximisation.
@@ -200,8 +202,26 @@ class QuoteTables:
     certified: np.ndarray
 
 
+MAX_CELLS = 2 * 10**7
+"""Most (step, inventory) cells of the oracle's tables (some 500 MB)."""
+
+
 def solve(params: MarketMakingParams) -> QuoteTables:
-    """Backward induction (module docstring) for ``params``."""
+    """Backward induction (module docstring) for ``params``; ValueError beyond :data:`MAX_CELLS` cells, or where
+    a value or quote leaves float64's range (an overflow, or a value whose logarithm is −inf)."""
+    if params.steps * params.levels > MAX_CELLS:
+        raise ValueError(f"the oracle's tables would have steps·(2·max_inventory + 1) = "
+                         f"{params.steps * params.levels:,} cells, more than {MAX_CELLS:,}: lower steps or "
+                         "max_inventory")
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            return _induction(params)
+    except FloatingPointError as error:
+        raise ValueError(f"the backward induction for {params!r} leaves float64's range ({error}): its parameters "
+                         "are too extreme for the oracle") from None
+
+
+def _induction(params: MarketMakingParams) -> QuoteTables:
     levels, steps = params.levels, params.steps
     bid, ask = np.empty((steps, levels)), np.empty((steps, levels))
     values = np.empty((steps + 1, levels))

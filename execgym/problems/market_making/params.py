@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from execgym.validation import params_from_kwargs, require_choice, require_int, require_real
+from execgym.validation import params_from_kwargs, require_choice, require_int, require_real, require_scaled
 
 FILL_PROBABILITIES = ("poisson", "linear")
 PRICE_SHOCKS = ("gaussian", "binomial")
@@ -48,38 +48,63 @@ TICK_TOLERANCE = 1e-9
 MAX_TICKS = 100
 """Most ticks per side: the oracle searches (ticks + 1)² pairs per inventory level and step."""
 
+# The ranges below keep every quantity the envs, the oracle and the baselines compute finite, and are far
+# wider than any market; each field's docstring states its range and reason.
+MAX_PRICE = 1e9
+"""Largest |mid_price|, currency per share."""
+MAX_MOVE = 1e9
+"""Largest σ·√T and |μ|·T: the price's standard deviation and drift over the horizon, currency per share."""
+TIMES = (1e-9, 1e9)
+"""Range of the horizon, in its own unit of time."""
+ARRIVALS = (1e-9, 1e12)
+"""Range of A·T, the market orders expected at the mid over the horizon (per side)."""
+DEPTHS = (1e-9, 1e9)
+"""Range of max_depth, currency."""
+DEPTH_DECAYS = (1e-6, 1e6)
+"""Range of k·δ_max, the decay of the arrival rate across the quotable depths: below it the depth barely
+changes the fills, above it no quote beyond the touch ever fills."""
+MAX_PENALTY = 1e12
+"""Largest φ·T and α, currency per share²."""
+RISK_AVERSIONS = (1e-9, 700.0)
+"""Range of γ·δ_max, the exponent of the utility e^{γδ} of a fill's spread at the deepest quote: below it
+the utility is the risk-neutral objective to float64 precision (and 1 − e^{−γδ} cancels), above it
+e^{γδ} leaves float64."""
 
 @dataclass(frozen=True)
 class MarketMakingParams:
     """A market maker's market and objective (module docstring). Frozen; validated on construction."""
 
     mid_price: float = 100.0
-    """S_0, currency per share."""
+    """S_0, currency per share, in [−10⁹, 10⁹] (:data:`MAX_PRICE`; nothing needs it positive)."""
     volatility: float = 2.0
-    """σ, currency per share per √time."""
+    """σ, currency per share per √time, >= 0 with σ·√T <= 10⁹ (:data:`MAX_MOVE`)."""
     drift: float = 0.0
-    """μ, currency per share per unit time."""
+    """μ, currency per share per unit time, with |μ|·T <= 10⁹ (:data:`MAX_MOVE`)."""
     horizon: float = 1.0
-    """T, units of time."""
+    """T, units of time, in :data:`TIMES` = [10⁻⁹, 10⁹]."""
     steps: int = 200
-    """N, decision steps of length dt = T/N."""
+    """N, decision steps of length dt = T/N (1 to 10⁶)."""
     arrival_rate: float = 140.0
-    """A, market orders per unit time reaching a quote at the mid (depth 0), per side."""
+    """A, market orders per unit time reaching a quote at the mid (depth 0), per side, with A·T in
+    :data:`ARRIVALS` = [10⁻⁹, 10¹²]."""
     depth_decay: float = 1.5
-    """k, per currency: the arrival rate at depth δ is A·e^{−kδ}."""
+    """k, per currency: the arrival rate at depth δ is A·e^{−kδ}; k·δ_max in :data:`DEPTH_DECAYS` =
+    [10⁻⁶, 10⁶]."""
     max_inventory: int = 50
-    """Q̄, shares: inventory stays in [−Q̄, Q̄]."""
+    """Q̄, shares: inventory stays in [−Q̄, Q̄] (1 to 10⁵)."""
     initial_inventory: int = 0
     """q_0, shares, in [−Q̄, Q̄]."""
     inventory_penalty: float = 0.2
-    """φ, currency per share² per unit time: the running penalty φ·q²·dt per step."""
+    """φ, currency per share² per unit time: the running penalty φ·q²·dt per step; >= 0 with
+    φ·T <= 10¹² (:data:`MAX_PENALTY`)."""
     terminal_penalty: float = 0.5
-    """α, currency per share²: the liquidation penalty α·q_T² at the end."""
+    """α, currency per share²: the liquidation penalty α·q_T² at the end, in [0, 10¹²] (:data:`MAX_PENALTY`)."""
     max_depth: float = 5.0
-    """δ_max, currency: quotes lie at depths [0, δ_max] from the mid on each side."""
+    """δ_max, currency: quotes lie at depths [0, δ_max] from the mid on each side; in :data:`DEPTHS` =
+    [10⁻⁹, 10⁹]."""
     tick_size: float | None = None
     """None: continuous depths (Box actions); a tick h: depths 0, h, ..., δ_max (MultiDiscrete actions;
-    δ_max must be a whole number of ticks)."""
+    δ_max must be a whole number of ticks, 1 to 100: :data:`MAX_TICKS`)."""
     fill_probability: str = "poisson"
     """"poisson": 1 − exp(−A·e^{−kδ}·dt); "linear": A·e^{−kδ}·dt (needs A·dt <= 1)."""
     price_shocks: str = "gaussian"
@@ -87,23 +112,33 @@ class MarketMakingParams:
     objective: str = "risk_neutral"
     """"risk_neutral" (expected penalised profit) or "cara" (expected exponential utility of it)."""
     risk_aversion: float | None = None
-    """γ, per currency: required with objective="cara", not accepted otherwise."""
+    """γ, per currency: required with objective="cara", not accepted otherwise. γ·δ_max in
+    :data:`RISK_AVERSIONS` = [10⁻⁹, 700] (the utility e^{γδ} of a fill's spread stays within float64), and
+    An episode whose penalised profit Π falls below about −709.78/γ has a utility beyond float64: its last step
+    raises ValueError (:func:`.dynamics.check_utility`); where the oracle's E[u] itself is beyond float64,
+    :func:`~.oracle.make_oracle` raises ValueError naming the risk aversions at which it is not."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__.__get__(self)
-        set_("mid_price", require_real("mid_price", self.mid_price))
-        set_("volatility", require_real("volatility", self.volatility, low=0.0))
-        set_("drift", require_real("drift", self.drift))
-        set_("horizon", require_real("horizon", self.horizon, low=0.0, low_open=True))
+        set_("mid_price", require_real("mid_price", self.mid_price, low=-MAX_PRICE, high=MAX_PRICE))
+        set_("horizon", require_real("horizon", self.horizon, low=TIMES[0], high=TIMES[1]))
+        horizon = self.horizon
+        set_("volatility", require_scaled("volatility", self.volatility, scale=1.0 / math.sqrt(horizon), low=0.0,
+                                          high=MAX_MOVE, ratio="volatility·√horizon"))
+        set_("drift", require_scaled("drift", self.drift, scale=1.0 / horizon, low=-MAX_MOVE, high=MAX_MOVE,
+                                     ratio="drift·horizon"))
         set_("steps", require_int("steps", self.steps, low=1, high=10**6))
-        set_("arrival_rate", require_real("arrival_rate", self.arrival_rate, low=0.0, low_open=True))
-        set_("depth_decay", require_real("depth_decay", self.depth_decay, low=0.0, low_open=True))
+        set_("arrival_rate", require_scaled("arrival_rate", self.arrival_rate, scale=1.0 / horizon,
+                                            low=ARRIVALS[0], high=ARRIVALS[1], ratio="arrival_rate·horizon"))
+        set_("max_depth", require_real("max_depth", self.max_depth, low=DEPTHS[0], high=DEPTHS[1]))
+        set_("depth_decay", require_scaled("depth_decay", self.depth_decay, scale=1.0 / self.max_depth,
+                                           low=DEPTH_DECAYS[0], high=DEPTH_DECAYS[1], ratio="depth_decay·max_depth"))
         set_("max_inventory", require_int("max_inventory", self.max_inventory, low=1, high=10**5))
         set_("initial_inventory", require_int("initial_inventory", self.initial_inventory,
                                               low=-self.max_inventory, high=self.max_inventory))
-        set_("inventory_penalty", require_real("inventory_penalty", self.inventory_penalty, low=0.0))
-        set_("terminal_penalty", require_real("terminal_penalty", self.terminal_penalty, low=0.0))
-        set_("max_depth", require_real("max_depth", self.max_depth, low=0.0, low_open=True))
+        set_("inventory_penalty", require_scaled("inventory_penalty", self.inventory_penalty, scale=1.0 / horizon,
+                                                 low=0.0, high=MAX_PENALTY, ratio="inventory_penalty·horizon"))
+        set_("terminal_penalty", require_real("terminal_penalty", self.terminal_penalty, low=0.0, high=MAX_PENALTY))
         set_("fill_probability", require_choice("fill_probability", self.fill_probability, FILL_PROBABILITIES))
         set_("price_shocks", require_choice("price_shocks", self.price_shocks, PRICE_SHOCKS))
         set_("objective", require_choice("objective", self.objective, OBJECTIVES))
@@ -117,7 +152,9 @@ class MarketMakingParams:
     def _check_tick_size(self, set_) -> None:
         if self.tick_size is None:
             return
-        tick = require_real("tick_size", self.tick_size, low=0.0, high=self.max_depth, low_open=True)
+        tick = require_real("tick_size", self.tick_size, low=self.max_depth / MAX_TICKS * (1.0 - TICK_TOLERANCE),
+                            high=self.max_depth, reason=f"max_depth / tick_size must be a whole number of ticks in "
+                                                        f"1..{MAX_TICKS}")
         ticks = self.max_depth / tick
         if abs(ticks - round(ticks)) > TICK_TOLERANCE * ticks or round(ticks) > MAX_TICKS:
             raise ValueError(f"max_depth / tick_size must be a whole number of ticks in 1..{MAX_TICKS}, got "
@@ -128,7 +165,9 @@ class MarketMakingParams:
         if self.objective == "cara":
             if self.risk_aversion is None:
                 raise ValueError("objective='cara' needs risk_aversion (γ > 0, per currency)")
-            set_("risk_aversion", require_real("risk_aversion", self.risk_aversion, low=0.0, low_open=True))
+            set_("risk_aversion", require_scaled("risk_aversion", self.risk_aversion, scale=1.0 / self.max_depth,
+                                                 low=RISK_AVERSIONS[0], high=RISK_AVERSIONS[1],
+                                                 ratio="risk_aversion·max_depth"))
         elif self.risk_aversion is not None:
             raise ValueError(f"risk_aversion is used only with objective='cara', got risk_aversion = "
                              f"{self.risk_aversion!r} with objective = {self.objective!r}; for risk aversion under "

@@ -159,10 +159,8 @@ def fraction_of(action: float) -> float:
 
 
 def action_to_fraction(actions: np.ndarray) -> np.ndarray:
-    """:func:`fraction_of` of every action, in one compiled pass; NaN raises."""
+    """:func:`fraction_of` of every action (an array of real numbers), in one compiled pass; NaN raises."""
     actions = np.asarray(actions)
-    if actions.dtype.kind not in "fiu":
-        actions = actions.astype(np.float64)
     fractions, finite = _fractions_of(actions.ravel())
     if not finite:
         raise ValueError(NAN_ACTION)

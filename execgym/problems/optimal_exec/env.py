@@ -44,7 +44,8 @@ n = lo + f·(hi − lo), f = (a + 1)/2, in the period's trade range [lo, hi]
 
 Whatever remains at the last period is traded then, whatever the action,
 unless the target is soft (``target_penalty``). Actions outside [−1, 1] are
-clipped to it; NaN or a wrong shape raises ``ValueError``.
+clipped to it; NaN, a wrong shape or an action that is not real numbers (None,
+booleans, strings, complex numbers) raises ``ValueError``.
 
 ## Observation Space
 
@@ -132,6 +133,7 @@ from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.optimal_exec import dynamics
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.rendering import Line, Panel, Readout, Scene, Sketch
+from execgym.validation import REAL_KINDS, action_array
 
 
 def observation_space(params: OptimalExecParams) -> gym.spaces.Box:
@@ -159,9 +161,13 @@ def _step_info(transition: dynamics.Transition) -> dict[str, np.ndarray]:
             **_reset_info(transition.batch)}
 
 
-def _fraction(action) -> float:
-    """The fraction of the trade range one action asks for (:func:`dynamics.action_to_fraction`)."""
-    action = np.asarray(action, dtype=np.float64)
+ACTION_SPACE = "Box(-1, 1, (1,))"
+
+
+def _fraction(action, space) -> float:
+    """The fraction of the trade range one action asks for (:func:`dynamics.action_to_fraction`); errors name
+    the action space ``space``."""
+    action = action_array(action, space, REAL_KINDS)
     if action.size != 1 or action.ndim > 1:
         raise ValueError(f"action must have shape (1,), got {action.shape}")
     value = float(action.reshape(()))
@@ -171,7 +177,7 @@ def _fraction(action) -> float:
 
 
 def _fractions(actions, n: int) -> np.ndarray:
-    actions = np.asarray(actions)
+    actions = action_array(actions, ACTION_SPACE, REAL_KINDS)
     if actions.size != n or actions.ndim > 2 or (actions.ndim == 2 and actions.shape[1] != 1):
         expected = "(1,)" if n == 1 else f"({n}, 1) or ({n},)"
         raise ValueError(f"action must have shape {expected}, got {actions.shape}")
@@ -217,18 +223,17 @@ class OptimalExecEnv(EpisodeEnv):
         super().__init__(params, **kwargs)
         self._variant, self._market, self._schedules = dynamics.scalar_market(self.params)
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def _reset(self, seed: int | None):
         self._shocks = dynamics.episode_shocks(self.params, self._start_episode(seed))
         self._elapsed, self._inventory = 0, self.params.shares
         self._price, self._shortfall, self._last_trade = self.params.arrival_price, 0.0, 0.0
         return self._observation(), {"inventory": self._inventory, "shortfall": 0.0, "price": self._price}
 
-    def step(self, action):
-        self._check_running()
+    def _step(self, action):
         k = self._elapsed
         traded, _, remaining, move, cost, _, reward, execution_price = dynamics.advance(
             self._variant, self._market, *self._schedules, k, self._inventory, self._price, self._last_trade, self._shocks[k],
-            _fraction(action))
+            _fraction(action, self.action_space))
         self._elapsed, self._inventory, self._last_trade = k + 1, remaining, traded
         self._price += move
         self._shortfall += cost

@@ -27,12 +27,43 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from execgym.validation import (params_from_kwargs, require_choice, require_int, require_per_period,
-                                require_real)
+from execgym.validation import (params_from_kwargs, real_array, require_bool, require_choice, require_entries,
+                                require_int, require_per_period, require_real, require_scaled)
 
 SIDES = ("sell", "buy")
 IMPACT_EXPONENTS = (0.5, 1.5)
 """The range of α, the temporary impact's exponent."""
+
+# The ranges below keep every quantity the envs, the oracles and the baselines compute (prices, costs,
+# rewards in bps, observations in float32) finite, and are far wider than any market: each is stated, with
+# its reason, in the docstring of the field it bounds.
+SHARES = (1e-6, 1e12)
+"""Range of an order (and of a finite trade cap), shares: from a millionth of a share (fractional units)
+to 10¹², more than the shares outstanding of any listed company."""
+PRICES = (1e-6, 1e9)
+"""Range of a price, currency per share: from a millionth of a currency unit to a billion."""
+HORIZONS = (1e-6, 1e4)
+"""Range of a horizon, days: from about a tenth of a second to forty years."""
+PRICE_SCALES = (1e-8, 1e2)
+"""Range of σ√T/S0, the price's standard deviation over the horizon relative to the arrival price: the
+observed price move is divided by σ√T, so a smaller ratio would overflow float32 observations; a larger
+one is a price expected to move a hundred times its level."""
+MAX_RELATIVE_COST = 1e3
+"""Largest price move or cost per share that one parameter may cause, as a multiple of the arrival price
+(impacts on the whole order, the half spread, the drift over the horizon): a thousand times the price."""
+MIN_RELATIVE_IMPACT = 1e-12
+"""Smallest temporary cost per share at the average trading rate, relative to the arrival price (10⁻⁸ bps):
+the convexity the solvers rest on comes from the temporary impact, which must not vanish below the
+precision of the other costs."""
+MAX_RELATIVE_PENALTY = 1e12
+"""Largest penalty weight relative to the order (λ·X·S0, c·X/S0, ρ·X/S0): penalties this strong already
+act as hard constraints, and larger ones overflow the rewards of extreme trades."""
+IMPACT_MULTIPLIERS = (1e-6, 1e6)
+"""Range of an ``impact_profile`` multiplier."""
+MAX_REVERSION = 1e6
+"""Largest mean-reversion speed θ, per day (a half-life of 0.06 s)."""
+TWO_WAY_TRADES = (1e-6, 1e3)
+"""Range of ``max_trade``: two-way trades of up to a millionth to a thousand times the order per period."""
 
 
 @dataclass(frozen=True)
@@ -51,75 +82,95 @@ class OptimalExecParams:
     """
 
     shares: float = 1_000_000.0
-    """X: shares to trade over the horizon (> 0)."""
+    """X: shares to trade over the horizon, in :data:`SHARES` = [10⁻⁶, 10¹²]."""
     side: str = "sell"
     """'sell' liquidates a long position, 'buy' acquires one."""
     arrival_price: float = 100.0
-    """S0: mid-price when the order arrives, currency per share (> 0)."""
+    """S0: mid-price when the order arrives, currency per share, in :data:`PRICES` = [10⁻⁶, 10⁹]."""
     volatility: float = 100.0 * 0.25 / 250**0.5
-    """σ: currency per share per √day (> 0). Default: 25 % annual at $100, 250 trading days."""
+    """σ: currency per share per √day, with σ√T/S0 in :data:`PRICE_SCALES` = [10⁻⁸, 100] (it normalises the
+    observed price move). Default: 25 % annual at $100, 250 trading days."""
     horizon: float = 1.0
-    """T: days to complete the order (> 0)."""
+    """T: days to complete the order, in :data:`HORIZONS` = [10⁻⁶, 10⁴]."""
     periods: int = 13
     """N: number of trading periods of length τ = T/N (1 to 100 000)."""
     permanent_impact: float = 0.02 / (0.1 * 10_000_000)
-    """γ: permanent price move per share traded, currency per share per share (>= 0)."""
+    """γ: permanent price move per share traded, currency per share per share, >= 0 with γX/S0 <= 1000
+    (:data:`MAX_RELATIVE_COST`: the whole order moves the price by at most a thousand times its level)."""
     temporary_impact: float = 0.02 / (0.01 * 10_000_000)
-    """η: temporary cost per share per unit trading rate, currency per share per (share/day) (> γτ/2)."""
+    """η: temporary cost per share per unit trading rate, currency per share per (share/day), > γτ/2 and with
+    ηX/(T·S0), the cost per share at the average rate v̄ = X/T relative to the price, in [10⁻¹², 1000]
+    (:data:`MIN_RELATIVE_IMPACT`, :data:`MAX_RELATIVE_COST`)."""
     half_spread: float = 0.01
-    """ε: fixed cost per share traded (half the bid-ask spread), currency per share (>= 0)."""
+    """ε: fixed cost per share traded (half the bid-ask spread), currency per share, in [0, 1000·S0]."""
     risk_aversion: float = 5e-7
-    """λ: weight of the shortfall's variance in the objective, per unit currency (>= 0)."""
+    """λ: weight of the shortfall's variance in the objective, per unit currency, >= 0 with λ·X·S0 <= 10¹²
+    (:data:`MAX_RELATIVE_PENALTY`; the default is 50)."""
     drift: float = 0.0
-    """μ: expected price change, currency per share per day (any sign)."""
+    """μ: expected price change, currency per share per day, either sign with |μ|·T/S0 <= 1000
+    (:data:`MAX_RELATIVE_COST`)."""
     mean_reversion: float = 0.0
-    """θ: speed at which the price reverts to ``price_mean``, per day (>= 0; 0 is the random walk)."""
+    """θ: speed at which the price reverts to ``price_mean``, per day, in [0, 10⁶] (0 is the random walk;
+    :data:`MAX_REVERSION`)."""
     price_mean: float | None = None
-    """μ̄: the level the price reverts to, currency per share (default: the arrival price)."""
+    """μ̄: the level the price reverts to, currency per share, in :data:`PRICES` (default: the arrival
+    price)."""
     impact_profile: tuple[float, ...] | None = None
-    """w_k: one positive multiplier of η per period, so period k's temporary impact is η_k = η·w_k
-    (None: constant η). Each η_k must exceed γτ/2."""
+    """w_k: one multiplier of η per period, in :data:`IMPACT_MULTIPLIERS` = [10⁻⁶, 10⁶], so period k's
+    temporary impact is η_k = η·w_k (None: constant η). Each η_k must exceed γτ/2."""
     impact_exponent: float = 1.0
     """α: temporary cost per share η_k·v̄·(v/v̄)^α at the trading rate v = |n|/τ, with v̄ = X/T the
     average rate (0.5 to 1.5). α = 1 is linear impact η_k·v; at v = v̄ every α costs the same."""
     impact_table: tuple[tuple[float, ...], ...] | None = None
     """g_k(j): a user-supplied temporary cost per share for each period k (rows, N) at trade sizes
-    j·X/J, j = 0..J (columns, J >= 1), currency per share, >= 0; linear in between, so period k's
+    j·X/J, j = 0..J (columns, J >= 1), currency per share, in [0, 1000·S0]; linear in between, so period k's
     cost per share is ε + g_k(|n|). Replaces η, ``impact_profile`` and ``impact_exponent``
     (which must then be left at their defaults); trades above X are not allowed (one-way only)."""
     trade_caps: tuple[float, ...] | None = None
-    """u_k: most shares period k may trade (one number >= 0 per period, +inf allowed; Σu_k >= X).
-    None: no caps. Not with ``two_way``."""
+    """u_k: most shares period k may trade (one number per period in [0, 10¹²] (:data:`SHARES`) or +inf;
+    Σu_k >= X). None: no caps. Not with ``two_way``."""
     smoothness: float = 0.0
-    """c: penalty c·(n_k − n_{k−1})² on the change between consecutive trades, currency per share²
-    (>= 0). When positive the observation carries the previous trade."""
+    """c: penalty c·(n_k − n_{k−1})² on the change between consecutive trades, currency per share², >= 0
+    with c·X/S0 <= 10¹² (:data:`MAX_RELATIVE_PENALTY`). When positive the observation carries the previous
+    trade."""
     target_penalty: float | None = None
     """ρ: None (default) makes completion hard: the last period trades whatever is left. A number
-    (>= γ/2, currency per share²) makes it soft: nothing is forced, and the x_N shares left after
-    the last period cost ρ·x_N², valued at the final mid-price."""
+    (currency per share², >= γ/2 with ρ·X/S0 <= 10¹², :data:`MAX_RELATIVE_PENALTY`) makes it soft: nothing
+    is forced, and the x_N shares left after the last period cost ρ·x_N², valued at the final mid-price."""
     two_way: bool = False
     """Let trades go both ways (buying back during a sell, or selling more than is held): the
     action then maps to n = a·m·X (m = ``max_trade``). Needed by the exact adaptive policy under
     mean reversion. Not with ``trade_caps``."""
     max_trade: float = 1.0
-    """m: in two-way mode the largest trade per period, as a multiple of X (> 0)."""
+    """m: in two-way mode the largest trade per period, as a multiple of X, in :data:`TWO_WAY_TRADES` =
+    [10⁻⁶, 1000]."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__.__get__(self)
-        set_("shares", require_real("shares", self.shares, low=0.0, low_open=True))
+        set_("shares", require_real("shares", self.shares, low=SHARES[0], high=SHARES[1]))
         set_("side", require_choice("side", self.side, SIDES))
-        set_("arrival_price", require_real("arrival_price", self.arrival_price, low=0.0, low_open=True))
-        set_("volatility", require_real("volatility", self.volatility, low=0.0, low_open=True))
-        set_("horizon", require_real("horizon", self.horizon, low=0.0, low_open=True))
+        set_("arrival_price", require_real("arrival_price", self.arrival_price, low=PRICES[0], high=PRICES[1]))
+        set_("horizon", require_real("horizon", self.horizon, low=HORIZONS[0], high=HORIZONS[1]))
         set_("periods", require_int("periods", self.periods, low=1, high=100_000))
-        set_("permanent_impact", require_real("permanent_impact", self.permanent_impact, low=0.0))
-        set_("temporary_impact", require_real("temporary_impact", self.temporary_impact, low=0.0, low_open=True))
-        set_("half_spread", require_real("half_spread", self.half_spread, low=0.0))
-        set_("risk_aversion", require_real("risk_aversion", self.risk_aversion, low=0.0))
-        set_("drift", require_real("drift", self.drift))
-        set_("mean_reversion", require_real("mean_reversion", self.mean_reversion, low=0.0))
+        price, per_share = self.arrival_price, self.arrival_price / self.shares    # S0 and S0/X
+        set_("volatility", require_scaled("volatility", self.volatility, scale=price / math.sqrt(self.horizon),
+                                          low=PRICE_SCALES[0], high=PRICE_SCALES[1],
+                                          ratio="volatility·√horizon/arrival_price"))
+        set_("permanent_impact", require_scaled("permanent_impact", self.permanent_impact, scale=per_share, low=0.0,
+                                                high=MAX_RELATIVE_COST, ratio="permanent_impact·shares/arrival_price"))
+        set_("temporary_impact", require_scaled(
+            "temporary_impact", self.temporary_impact, scale=per_share * self.horizon, low=MIN_RELATIVE_IMPACT,
+            high=MAX_RELATIVE_COST, ratio="temporary_impact·shares/(horizon·arrival_price)"))
+        set_("half_spread", require_scaled("half_spread", self.half_spread, scale=price, low=0.0,
+                                           high=MAX_RELATIVE_COST, ratio="half_spread/arrival_price"))
+        set_("risk_aversion", require_scaled("risk_aversion", self.risk_aversion, scale=1.0 / self.notional,
+                                             low=0.0, high=MAX_RELATIVE_PENALTY,
+                                             ratio="risk_aversion·shares·arrival_price"))
+        set_("drift", require_scaled("drift", self.drift, scale=price / self.horizon, low=-MAX_RELATIVE_COST,
+                                     high=MAX_RELATIVE_COST, ratio="drift·horizon/arrival_price"))
+        set_("mean_reversion", require_real("mean_reversion", self.mean_reversion, low=0.0, high=MAX_REVERSION))
         if self.price_mean is not None:
-            set_("price_mean", require_real("price_mean", self.price_mean, low=0.0, low_open=True))
+            set_("price_mean", require_real("price_mean", self.price_mean, low=PRICES[0], high=PRICES[1]))
         if self.eta_tilde <= 0.0:
             raise ValueError(
                 f"temporary_impact must exceed permanent_impact * tau / 2 = {self.permanent_impact * self.tau / 2:g} "
@@ -131,7 +182,7 @@ class OptimalExecParams:
         """Validate the fields of the model variants (profile, exponent, caps, smoothness, target, two-way)."""
         if self.impact_profile is not None:
             set_("impact_profile", require_per_period("impact_profile", self.impact_profile, self.periods,
-                                                      low_open=True))
+                                                      low=IMPACT_MULTIPLIERS[0], high=IMPACT_MULTIPLIERS[1]))
             floor = 0.5 * self.permanent_impact * self.tau
             for k, eta in enumerate(self.impact_per_period):
                 if eta <= floor:
@@ -142,41 +193,40 @@ class OptimalExecParams:
                                              low=IMPACT_EXPONENTS[0], high=IMPACT_EXPONENTS[1]))
         if self.impact_table is not None:
             set_("impact_table", self._checked_table())
-        set_("smoothness", require_real("smoothness", self.smoothness, low=0.0))
+        per_share = self.arrival_price / self.shares
+        set_("smoothness", require_scaled("smoothness", self.smoothness, scale=per_share, low=0.0,
+                                          high=MAX_RELATIVE_PENALTY, ratio="smoothness·shares/arrival_price"))
         if self.target_penalty is not None:
-            set_("target_penalty", require_real("target_penalty", self.target_penalty,
-                                                low=0.5 * self.permanent_impact))
-        if not isinstance(self.two_way, bool):
-            raise ValueError(f"two_way must be True or False, got {self.two_way!r}")
-        set_("max_trade", require_real("max_trade", self.max_trade, low=0.0, low_open=True))
+            set_("target_penalty", require_real(
+                "target_penalty", self.target_penalty, low=0.5 * self.permanent_impact,
+                high=MAX_RELATIVE_PENALTY * per_share, reason=f"at least permanent_impact/2, and "
+                f"target_penalty·shares/arrival_price at most {MAX_RELATIVE_PENALTY:g}"))
+        set_("two_way", require_bool("two_way", self.two_way))
+        set_("max_trade", require_real("max_trade", self.max_trade, low=TWO_WAY_TRADES[0], high=TWO_WAY_TRADES[1]))
         if self.impact_table is not None and self.two_way:
             raise ValueError("impact_table cannot be combined with two_way=True (the table covers trades of 0..X)")
         if self.trade_caps is not None:
             if self.two_way:
                 raise ValueError("trade_caps cannot be combined with two_way=True (caps bound one-way trades)")
-            set_("trade_caps", require_per_period("trade_caps", self.trade_caps, self.periods, allow_inf=True))
+            set_("trade_caps", require_per_period("trade_caps", self.trade_caps, self.periods, high=SHARES[1],
+                                                  allow_inf=True))
             total = math.fsum(self.trade_caps)
             if total < self.shares:
                 raise ValueError(f"trade_caps are infeasible: they sum to {total:g} shares, fewer than "
                                  f"shares = {self.shares:g}; raise the caps or lower shares")
 
     def _checked_table(self) -> tuple[tuple[float, ...], ...]:
-        """``impact_table`` validated: N rows of J + 1 >= 2 finite numbers >= 0, and no other impact shape set."""
+        """``impact_table`` validated: N rows of J + 1 >= 2 numbers in [0, 1000·S0], and no other impact shape
+        set."""
         if self.impact_profile is not None or self.impact_exponent != 1.0:
             raise ValueError("impact_table replaces impact_profile and impact_exponent: leave those at their "
                              "defaults (None and 1)")
-        try:
-            table = np.array(self.impact_table, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError("impact_table must be N rows of J + 1 numbers (costs per share)") from None
+        table = real_array("impact_table", self.impact_table, "N rows of J + 1 numbers (costs per share)")
         if table.ndim != 2 or table.shape[0] != self.periods or table.shape[1] < 2:
             raise ValueError(f"impact_table must have shape (periods, J + 1) = ({self.periods}, J + 1) with J >= 1, "
                              f"got {table.shape}")
-        bad = ~(np.isfinite(table) & (table >= 0))
-        if bad.any():
-            k, j = np.argwhere(bad)[0]
-            raise ValueError(f"impact_table[{k}][{j}] must be finite and >= 0, got {table[k, j]!r}")
-        return tuple(tuple(float(v) for v in row) for row in table)
+        require_entries("impact_table", table, low=0.0, high=MAX_RELATIVE_COST * self.arrival_price)
+        return tuple(tuple(row) for row in table.tolist())
 
     @classmethod
     def from_market_data(cls, *, price: float, annual_volatility: float, daily_volume: float, spread: float,

@@ -108,7 +108,7 @@ def action_fraction(action: float) -> float:
 
 
 def action_fractions(actions: np.ndarray) -> np.ndarray:
-    """:func:`action_fraction` of every entry of ``actions`` (any shape), compiled; NaN raises."""
+    """:func:`action_fraction` of every entry of ``actions`` (real numbers, any shape), compiled; NaN raises."""
     actions = np.asarray(actions)
     if actions.dtype.char not in "fd":     # float32 and float64 are read as they are
         actions = actions.astype(np.float64)

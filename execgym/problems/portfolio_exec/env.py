@@ -22,8 +22,9 @@ a correlated random walk with daily covariance Σ. Dynamics and units:
 
 ``Box(-1, 1, shape=(m,), float32)``: a_i maps to the fraction f_i = (a_i + 1)/2
 of asset i's remaining position traded this period (towards zero). The last
-period trades whatever is left. Actions outside [−1, 1] are clipped; NaN or a
-wrong shape raises ``ValueError``.
+period trades whatever is left. Actions outside [−1, 1] are clipped; NaN, a
+wrong shape or an action that is not real numbers (None, booleans, strings,
+complex numbers) raises ``ValueError``.
 
 ## Observation Space
 
@@ -81,6 +82,7 @@ from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.portfolio_exec import dynamics
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
 from execgym.rendering import Line, Panel, Readout, Scene, Sketch
+from execgym.validation import REAL_KINDS, action_array
 
 
 def observation_space(params: PortfolioExecParams) -> gym.spaces.Box:
@@ -98,18 +100,20 @@ def action_space(params: PortfolioExecParams) -> gym.spaces.Box:
 
 def _fractions(actions, n: int, m: int) -> np.ndarray:
     """The fractions (n, m) of a batch of actions (:func:`dynamics.action_fractions`); ValueError for a wrong
-    shape or NaN."""
-    actions = np.asarray(actions)
+    shape, NaN or an action that is not real numbers."""
+    actions = action_array(actions, f"Box(-1, 1, ({m},))", REAL_KINDS)
     if actions.size != n * m or (actions.ndim == 2 and actions.shape != (n, m)) or actions.ndim > 2:
         expected = f"({m},)" if n == 1 else f"({n}, {m})"
         raise ValueError(f"action must have shape {expected}, got {actions.shape}")
     return dynamics.action_fractions(actions).reshape(n, m)
 
 
-def _episode_fractions(action, m: int) -> list[float]:
-    """:func:`_fractions` of one action, as a list of m floats (the same bits)."""
-    if not (type(action) is np.ndarray and action.dtype.char in "fd"):     # float32/64 arrays convert exactly
-        action = np.asarray(action, dtype=np.float64)
+def _episode_fractions(action, m: int, space) -> list[float]:
+    """:func:`_fractions` of one action, as a list of m floats (the same bits); errors name the action space
+    ``space``."""
+    action = action_array(action, space, REAL_KINDS)
+    if action.dtype.char not in "fd":     # float32/64 arrays convert exactly
+        action = action.astype(np.float64)
     if action.size != m or (action.ndim == 2 and action.shape != (1, m)) or action.ndim > 2:
         raise ValueError(f"action must have shape ({m},), got {action.shape}")
     values = (action if action.ndim == 1 else action.reshape(m)).tolist()
@@ -177,18 +181,17 @@ class PortfolioExecEnv(EpisodeEnv):
         self._market, self._book = dynamics.scalar_market(self.params)
         self._assets = self.params.assets
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def _reset(self, seed: int | None):
         self._shocks = dynamics.episode_shocks(self.params, self._start_episode(seed))
         self._elapsed, self._shortfall = 0, 0.0
         self._holdings, self._prices = list(self.params.holdings), list(self._book.prices)
         return self._observation(), {"holdings": np.array(self._holdings), "shortfall": 0.0,
                                      "prices": np.array(self._prices)}
 
-    def step(self, action):
-        self._check_running()
+    def _step(self, action):
         market, book = self._market, self._book
         m, k = self._assets, self._elapsed
-        fractions = _episode_fractions(action, m)
+        fractions = _episode_fractions(action, m, self.action_space)
         traded, remaining, prices, execution_prices = [0.0] * m, [0.0] * m, [0.0] * m, [0.0] * m
         cost, reward = dynamics.advance(market, m, book.spreads, book.eta, book.gamma, book.loadings, book.sigma, k,
                                         self._holdings, self._prices, self._shocks[k], fractions, 0, traded,

@@ -24,44 +24,74 @@ from functools import cached_property
 
 import numpy as np
 
-from execgym.validation import params_from_kwargs, require_int, require_real
+from execgym.problems.optimal_exec.params import (HORIZONS, MAX_RELATIVE_COST, MAX_RELATIVE_PENALTY, PRICE_SCALES,
+                                                  PRICES, SHARES)
+from execgym.validation import (interval, params_from_kwargs, real_array, require_entries, require_int,
+                                require_real, require_scaled)
 
 TRADING_DAYS = 250.0
 SYMMETRY_TOLERANCE = 1e-10
-"""Relative asymmetry of the covariance tolerated (rounding)."""
+"""Relative asymmetry of the covariance tolerated, and relative negative eigenvalue of the covariance and of
+the permanent impact's symmetric part (rounding)."""
+MAX_ASSETS = 1000
+"""Most assets in a book."""
+MAX_ORACLE_ENTRIES = 10**7
+"""Largest periods·assets²: the oracle stores N m×m matrices (80 MB each at this size)."""
 
 
-def _matrix(name: str, value, size: int) -> tuple[tuple[float, ...], ...]:
-    try:
-        array = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an m×m matrix of numbers, got {value!r}") from None
+def _matrix(name: str, value, size: int) -> np.ndarray:
+    """``value`` as a finite (m, m) float64 array, else ValueError naming ``name``."""
+    array = real_array(name, value, "an m×m matrix of numbers")
     if array.shape != (size, size):
         raise ValueError(f"{name} must have shape (m, m) = ({size}, {size}), got {array.shape}")
-    if not np.isfinite(array).all():
-        i, j = np.argwhere(~np.isfinite(array))[0]
-        raise ValueError(f"{name} must be finite, got {float(array[i, j])!r} at [{i}][{j}]")
-    return tuple(tuple(float(v) for v in row) for row in array)
+    require_entries(name, array)
+    return array
 
 
-def _vector(name: str, value, size: int | None, low: float | None = None, low_open: bool = False
-            ) -> tuple[float, ...]:
-    try:
-        array = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a sequence of numbers, got {value!r}") from None
+def _vector(name: str, value, size: int | None, low: float = -math.inf, high: float = math.inf,
+            low_open: bool = False) -> np.ndarray:
+    """``value`` as a non-empty float64 vector (of ``size`` entries unless None), each finite and in [low, high]
+    ((low, high] with ``low_open``), else ValueError naming ``name`` (and the first offending entry)."""
+    array = real_array(name, value, "a sequence of numbers")
     if array.ndim != 1 or array.size == 0 or (size is not None and array.size != size):
         expected = "a non-empty sequence" if size is None else f"{size} numbers (one per asset)"
         raise ValueError(f"{name} must be {expected}, got shape {array.shape}")
-    for i, v in enumerate(array):
-        if not math.isfinite(v) or (low is not None and (v <= low if low_open else v < low)):
-            bound = "" if low is None else (f" and > {low:g}" if low_open else f" and >= {low:g}")
-            raise ValueError(f"{name}[{i}] must be finite{bound}, got {float(v)!r}")
-    return tuple(float(v) for v in array)
+    require_entries(name, array, low=low, high=high, low_open=low_open)
+    return array
+
+
+def _rows(array: np.ndarray) -> tuple[tuple[float, ...], ...]:
+    return tuple(tuple(row) for row in array.tolist())
+
+
+def _require_at_most(name: str, values: np.ndarray, limits: np.ndarray, ratio: str) -> None:
+    """Raise, naming the first entry of ``values`` whose magnitude exceeds its limit (``limits`` broadcast to
+    ``values``; ``ratio`` states the bound for the message)."""
+    limits = np.broadcast_to(limits, values.shape)
+    bad = np.argwhere(np.abs(values) > limits)
+    if bad.size:
+        index = tuple(int(i) for i in bad[0])
+        raise ValueError(f"{name}{''.join(f'[{i}]' for i in index)} must be at most {float(limits[index]):g} in "
+                         f"magnitude ({ratio}), got {float(values[index])!r}")
 
 
 def _min_eigenvalue(matrix: np.ndarray) -> float:
     return float(np.linalg.eigvalsh(0.5 * (matrix + matrix.T))[0])
+
+
+def _checked_holdings(value) -> tuple[float, ...]:
+    """``holdings``: 1 to :data:`MAX_ASSETS` entries, each 0 or of magnitude in :data:`SHARES`, not all 0."""
+    holdings = _vector("holdings", value, None)
+    if holdings.size > MAX_ASSETS:
+        raise ValueError(f"holdings must have at most {MAX_ASSETS} assets, got {holdings.size}")
+    size = np.abs(holdings)
+    bad = np.flatnonzero((size != 0.0) & ((size < SHARES[0]) | (size > SHARES[1])))
+    if bad.size:
+        raise ValueError(f"holdings[{bad[0]}] must be 0 or of magnitude in {interval(*SHARES)}, got "
+                         f"{float(holdings[bad[0]])!r}")
+    if not size.any():
+        raise ValueError("holdings must have at least one nonzero entry")
+    return tuple(holdings.tolist())
 
 
 @dataclass(frozen=True)
@@ -75,60 +105,101 @@ class PortfolioExecParams:
     """
 
     holdings: tuple[float, ...] = (1_000_000.0, 500_000.0, -400_000.0)
-    """X: signed shares per asset (> 0 sell, < 0 buy back); at least one nonzero."""
+    """X: signed shares per asset (> 0 sell, < 0 buy back), 1 to 1000 assets (:data:`MAX_ASSETS`); each 0 or
+    of magnitude in [10⁻⁶, 10¹²] (the range of OptimalExec's ``shares``), at least one nonzero."""
     arrival_prices: tuple[float, ...] = (100.0, 50.0, 80.0)
-    """S0: mid-prices at arrival, currency per share (> 0)."""
+    """S0: mid-prices at arrival, currency per share, each in [10⁻⁶, 10⁹] (OptimalExec's range)."""
     covariance: tuple[tuple[float, ...], ...] | None = None
-    """Σ: covariance of daily price changes, currency²/(share²·day); symmetric positive semi-definite."""
+    """Σ: covariance of daily price changes, currency²/(share²·day); symmetric positive semi-definite, with
+    each asset's σ_i√T/S0_i (σ_i² = Σ_ii) 0 or in [10⁻⁸, 100] (OptimalExec's range: it normalises the
+    observed price moves)."""
     temporary_impact: tuple[tuple[float, ...], ...] | None = None
-    """H: temporary impact with cross-impact, currency per share per (share/day); see the class docstring."""
+    """H: temporary impact with cross-impact, currency per share per (share/day); see the class docstring.
+    Each |H_ij|·X̄/(T·S0_i) <= 1000 (X̄ = max_i |X_i|: the cost per share of asset i when asset j trades
+    the book's largest position at the average rate, relative to asset i's price; OptimalExec's bound), and
+    the symmetric part of H − (τ/2)·Γ positive definite (the cost is then convex)."""
     permanent_impact: tuple[tuple[float, ...], ...] | None = None
-    """Γ: permanent impact with cross-impact, currency per share per share."""
+    """Γ: permanent impact with cross-impact, currency per share per share. Each |Γ_ij|·X̄/S0_i <= 1000
+    (as for OptimalExec's γ), and the symmetric part positive semi-definite: the permanent cost ½·XᵀΓX of
+    any book is then >= 0, as OptimalExec's γ >= 0 (a negative one would pay the trader for moving prices
+    against himself, a price-manipulation arbitrage). The oracle's convexity needs only the symmetric part
+    of H − (τ/2)·Γ positive definite (checked too)."""
     half_spreads: tuple[float, ...] | None = None
-    """ε: per asset, currency per share (>= 0)."""
+    """ε: per asset, currency per share, each in [0, 1000·S0_i]."""
     risk_aversion: float = 5e-7
-    """λ: weight of the shortfall's variance, per unit currency (>= 0)."""
+    """λ: weight of the shortfall's variance, per unit currency, >= 0 with λ·Σ_i|X_i|·S0_i <= 10¹²
+    (OptimalExec's bound)."""
     horizon: float = 1.0
-    """T: days (> 0)."""
+    """T: days, in [10⁻⁶, 10⁴] (OptimalExec's range)."""
     periods: int = 13
-    """N: trading periods of length τ = T/N (1 to 100 000)."""
+    """N: trading periods of length τ = T/N (1 to 100 000, and N·m² <= 10⁷: :data:`MAX_ORACLE_ENTRIES`)."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__.__get__(self)
-        holdings = _vector("holdings", self.holdings, None)
-        if not any(holdings):
-            raise ValueError("holdings must have at least one nonzero entry")
-        set_("holdings", holdings)
-        m = len(holdings)
-        set_("arrival_prices", _vector("arrival_prices", self.arrival_prices, m, low=0.0, low_open=True))
-        set_("risk_aversion", require_real("risk_aversion", self.risk_aversion, low=0.0))
-        set_("horizon", require_real("horizon", self.horizon, low=0.0, low_open=True))
+        set_("holdings", _checked_holdings(self.holdings))
+        m = len(self.holdings)
+        prices = _vector("arrival_prices", self.arrival_prices, m, low=PRICES[0], high=PRICES[1])
+        set_("arrival_prices", tuple(prices.tolist()))
+        set_("horizon", require_real("horizon", self.horizon, low=HORIZONS[0], high=HORIZONS[1]))
         set_("periods", require_int("periods", self.periods, low=1, high=100_000))
+        if self.periods * m * m > MAX_ORACLE_ENTRIES:
+            raise ValueError(f"periods·assets² must be <= {MAX_ORACLE_ENTRIES:g} (the oracle stores N m×m "
+                             f"matrices), got {self.periods}·{m}² = {self.periods * m * m:g}")
+        set_("risk_aversion", require_scaled("risk_aversion", self.risk_aversion, scale=1.0 / self.notional,
+                                             low=0.0, high=MAX_RELATIVE_PENALTY,
+                                             ratio="risk_aversion·Σ|holdings|·arrival_prices"))
         market = ("covariance", "temporary_impact", "permanent_impact", "half_spreads")
         if any(getattr(self, name) is None for name in market):
             defaults = default_market(self.arrival_prices)
             for name in market:
                 if getattr(self, name) is None:
                     set_(name, getattr(defaults, name))
-        set_("half_spreads", _vector("half_spreads", self.half_spreads, m, low=0.0))
-        for name in ("covariance", "temporary_impact", "permanent_impact"):
-            set_(name, _matrix(name, getattr(self, name), m))
-        sigma = np.array(self.covariance)
+        spreads = _vector("half_spreads", self.half_spreads, m, low=0.0)
+        _require_at_most("half_spreads", spreads, MAX_RELATIVE_COST * prices,
+                         f"half_spreads[i]/arrival_prices[i] <= {MAX_RELATIVE_COST:g}")
+        set_("half_spreads", tuple(spreads.tolist()))
+        set_("covariance", _rows(self._checked_covariance(prices)))
+        largest = float(np.abs(self.shares).max())
+        for name, scale, ratio in (
+                ("temporary_impact", self.horizon / largest, "|H_ij|·max|holdings|/(horizon·arrival_prices[i])"),
+                ("permanent_impact", 1.0 / largest, "|Γ_ij|·max|holdings|/arrival_prices[i]")):
+            matrix = _matrix(name, getattr(self, name), m)
+            _require_at_most(name, matrix, MAX_RELATIVE_COST * scale * prices[:, None],
+                             f"{ratio} <= {MAX_RELATIVE_COST:g}")
+            set_(name, _rows(matrix))
+        gamma = np.array(self.permanent_impact)
+        if _min_eigenvalue(gamma) < -SYMMETRY_TOLERANCE * float(np.abs(gamma).max()):
+            raise ValueError(f"the symmetric part of permanent_impact must be positive semi-definite (the permanent "
+                             f"cost ½·XᵀΓX of a book must not be negative); its smallest eigenvalue is "
+                             f"{_min_eigenvalue(gamma):.3g}")
+        convexity = _min_eigenvalue(np.array(self.temporary_impact) - 0.5 * self.tau * gamma)
+        if convexity <= 0:
+            raise ValueError(
+                "the symmetric part of temporary_impact − (tau/2)·permanent_impact must be positive definite for "
+                f"the cost to be convex; its smallest eigenvalue is {convexity:.3g} (use more periods, a larger "
+                "temporary impact or less cross-impact)")
+
+    def _checked_covariance(self, prices: np.ndarray) -> np.ndarray:
+        """``covariance``: finite, symmetric and positive semi-definite up to rounding, each σ_i√T/S0_i 0 or in
+        :data:`PRICE_SCALES`."""
+        sigma = _matrix("covariance", self.covariance, len(prices))
         scale = max(float(np.abs(sigma).max()), np.finfo(float).tiny)
         asymmetry = np.abs(sigma - sigma.T)
         if asymmetry.max() > SYMMETRY_TOLERANCE * scale:
             i, j = np.unravel_index(np.argmax(asymmetry), asymmetry.shape)
             raise ValueError(f"covariance must be symmetric; covariance[{i}][{j}] = {sigma[i, j]:g} but "
                              f"covariance[{j}][{i}] = {sigma[j, i]:g}")
-        if _min_eigenvalue(sigma) < -SYMMETRY_TOLERANCE * scale:
-            raise ValueError(f"covariance must be positive semi-definite; its smallest eigenvalue is "
-                             f"{_min_eigenvalue(sigma):.3g}")
-        convexity = _min_eigenvalue(np.array(self.temporary_impact) - 0.5 * self.tau * np.array(self.permanent_impact))
-        if convexity <= 0:
-            raise ValueError(
-                "the symmetric part of temporary_impact − (tau/2)·permanent_impact must be positive definite for "
-                f"the cost to be convex; its smallest eigenvalue is {convexity:.3g} (use more periods, a larger "
-                "temporary impact or less cross-impact)")
+        smallest = _min_eigenvalue(sigma)
+        if smallest < -SYMMETRY_TOLERANCE * scale:
+            raise ValueError(f"covariance must be positive semi-definite; its smallest eigenvalue is {smallest:.3g}")
+        ratio = np.sqrt(np.clip(np.diag(sigma), 0.0, None) * self.horizon) / prices
+        bad = np.flatnonzero((ratio != 0.0) & ((ratio < PRICE_SCALES[0]) | (ratio > PRICE_SCALES[1])))
+        if bad.size:
+            i = bad[0]
+            raise ValueError(f"covariance[{i}][{i}] must make √(covariance[i][i]·horizon)/arrival_prices[i] 0 or in "
+                             f"{interval(*PRICE_SCALES)} (it normalises the observed price moves), got "
+                             f"covariance[{i}][{i}] = {sigma[i, i]!r}, a ratio of {ratio[i]:.3g}")
+        return sigma
 
     @classmethod
     def from_market_data(cls, *, shares, prices, annual_volatilities, daily_volumes, spreads,

@@ -129,6 +129,7 @@ from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.twap_vwap import dynamics
 from execgym.problems.twap_vwap.params import TwapVwapParams
 from execgym.rendering import Line, Panel, Readout, Scene, Sketch
+from execgym.validation import INTEGER_KINDS, action_array
 
 PACES = "TVP"
 """The letter of each action in the text renders: TWAP, VWAP, POV."""
@@ -141,9 +142,9 @@ def observation_space(params: TwapVwapParams) -> gym.spaces.Box:
 
 def checked_actions(params: TwapVwapParams, actions, n: int) -> np.ndarray:
     """``actions`` of n episodes as (n,) int64, checked: integers in 0..A−1 (0 TWAP, 1 VWAP, 2 POV)."""
-    actions = np.asarray(actions)
+    actions = action_array(actions, f"Discrete({params.num_actions})", INTEGER_KINDS)
     last = params.num_actions - 1
-    if actions.dtype.kind not in "iu" or actions.size != n or actions.ndim > 1:
+    if actions.size != n or actions.ndim > 1:
         expected = "an integer" if n == 1 else f"{n} integers (shape ({n},))"
         raise ValueError(f"action must be {expected} in 0..{last} (0 TWAP, 1 VWAP{', 2 POV' if last == 2 else ''}), "
                          f"got {actions!r}")
@@ -220,14 +221,13 @@ class TwapVwapEnv(EpisodeEnv):
         self._thresholds = profiles.thresholds
         self._observation_shape = (1, self.params.observation_size)
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def _reset(self, seed: int | None):
         self._day, self._shocks = dynamics.episode_noise(self._market, self._thresholds, self._start_episode(seed))
         self._elapsed, self._remaining, self._price = 0, 1.0, 0.0
         self._impact_cost = self._shortfall = self._market_value = self._market_volume = 0.0
         return self._observation(), self._info()
 
-    def step(self, action):
-        self._check_running()
+    def _step(self, action):
         t, price = self._elapsed, self._price
         (traded, reward, self._remaining, self._price, self._impact_cost, self._shortfall, self._market_value,
          self._market_volume) = dynamics.advance(

@@ -36,10 +36,23 @@ from numbers import Real
 import numpy as np
 
 from execgym.problems.optimal_exec.variants import intraday_volume
-from execgym.validation import params_from_kwargs, require_int, require_per_period, require_real
+from execgym.validation import (params_from_kwargs, real_array, require_entries, require_int, require_per_period,
+                                require_real)
 
 DEFAULT_BUCKETS = 13
 MAX_BUCKETS = 10_000
+MAX_DAY_TYPES = 100
+VOLUMES = (1e-9, 1e9)
+"""Range of a bucket's market volume, units of the reference daily volume V."""
+IMPACTS = (1e-9, 1e9)
+"""Range of a bucket's impact η, bps of arrival notional (trading the whole order in a bucket: 10⁹ bps is
+10⁵ times the order's value)."""
+MAX_VOLATILITY = 1e6
+"""Largest σ, bps per bucket (a price move of a hundred times the price)."""
+MAX_RISK_AVERSION = 1e6
+"""Largest λ, per bps."""
+ORDER_SIZES = (1e-9, 1e9)
+"""Range of X/V, the order in units of the reference daily volume."""
 BASE_IMPACT = 100.0
 """η̄, bps: the impact of trading the whole order in a bucket with a 1/B share of the day's volume, away from
 the open."""
@@ -68,8 +81,9 @@ def default_impact(volumes: np.ndarray) -> np.ndarray:
     return BASE_IMPACT * premium / (buckets * volumes)
 
 
-def _rows(name: str, value, buckets: int) -> tuple:
-    """``value`` as B positive floats (a tuple) or R >= 1 rows of B (a tuple of tuples), checked."""
+def _rows(name: str, value, buckets: int, bounds: tuple[float, float]) -> tuple:
+    """``value`` as B floats in ``bounds`` (a tuple) or 1 to :data:`MAX_DAY_TYPES` rows of B (a tuple of tuples),
+    checked."""
     try:
         items = list(value)
     except TypeError:
@@ -79,6 +93,8 @@ def _rows(name: str, value, buckets: int) -> tuple:
         raise ValueError(f"{name} must not be empty: give {buckets} numbers (one per bucket) or rows of them")
     flat = all(isinstance(item, Real) and not isinstance(item, bool) for item in items)
     rows = [items] if flat else items
+    if len(rows) > MAX_DAY_TYPES:
+        raise ValueError(f"{name} must have at most {MAX_DAY_TYPES} rows (day types), got {len(rows)}")
     checked = []
     for r, row in enumerate(rows):
         label = name if flat else f"{name}[{r}]"
@@ -86,7 +102,7 @@ def _rows(name: str, value, buckets: int) -> tuple:
             raise ValueError(f"{label} must be a row of {buckets} numbers (one per bucket), got {row!r}")
         if len(row) != buckets:
             raise ValueError(f"{label} must have one entry per bucket (buckets = {buckets}), got {len(row)}")
-        checked.append(require_per_period(label, row, buckets, low=0.0, low_open=True))
+        checked.append(require_per_period(label, row, buckets, low=bounds[0], high=bounds[1]))
     return checked[0] if flat else tuple(checked)
 
 
@@ -108,55 +124,57 @@ class TwapVwapParams:
     buckets: int = DEFAULT_BUCKETS
     """B, decision buckets (time steps) in the day, 1..10,000."""
     volume_profiles: tuple | None = None
-    """Market volume m_{r,t} in each bucket, in units of the reference daily volume V: B positive numbers (one
-    day type) or R rows of B (R day types). None: one day type, :func:`u_shaped_profile` (summing to 1)."""
+    """Market volume m_{r,t} in each bucket, in units of the reference daily volume V: B numbers in
+    :data:`VOLUMES` = [10⁻⁹, 10⁹] (one day type) or R rows of B (R = 1 to 100 day types). None: one day type,
+    :func:`u_shaped_profile` (summing to 1)."""
     day_probabilities: tuple | None = None
     """p_r, probability of each day type (R numbers in [0, 1] summing to 1). None: 1/R each."""
     impact: tuple | None = None
-    """η_{r,t}, bps of arrival notional: trading a fraction v of the order in bucket t costs η·v². B positive
-    numbers (every day type alike) or R rows of B. None: :func:`default_impact` of the volume profiles."""
+    """η_{r,t}, bps of arrival notional: trading a fraction v of the order in bucket t costs η·v². B numbers in
+    :data:`IMPACTS` = [10⁻⁹, 10⁹] (every day type alike) or R rows of B. None: :func:`default_impact` of the
+    volume profiles."""
     volatility: float = 50.0
-    """σ, bps of the arrival price per bucket: the standard deviation of a bucket's price move, >= 0."""
+    """σ, bps of the arrival price per bucket: the standard deviation of a bucket's price move, in [0, 10⁶]
+    (:data:`MAX_VOLATILITY`)."""
     risk_aversion: float = 2e-4
-    """λ, per bps: the risk penalty λσ²x'² for holding x' through a bucket's price move, >= 0."""
+    """λ, per bps: the risk penalty λσ²x'² for holding x' through a bucket's price move, in [0, 10⁶]
+    (:data:`MAX_RISK_AVERSION`)."""
     pov_rate: float | None = None
     """ρ in (0, 1]: adds action 2, POV, trading min(x, ρ·m_{r,t}/order_size) (ρ times the bucket's market
     volume, as a fraction of the order). None: two actions, TWAP and VWAP."""
     order_size: float = 0.1
-    """X/V, the order in units of the reference daily volume, > 0 (used by POV)."""
+    """X/V, the order in units of the reference daily volume, in :data:`ORDER_SIZES` = [10⁻⁹, 10⁹] (used by
+    POV)."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__.__get__(self)
         set_("buckets", require_int("buckets", self.buckets, low=1, high=MAX_BUCKETS))
         if self.volume_profiles is not None:
-            set_("volume_profiles", _rows("volume_profiles", self.volume_profiles, self.buckets))
+            set_("volume_profiles", _rows("volume_profiles", self.volume_profiles, self.buckets, VOLUMES))
         day_types = self.day_types
         if self.day_probabilities is not None:
             set_("day_probabilities", self._checked_probabilities(day_types))
         if self.impact is not None:
-            impact = _rows("impact", self.impact, self.buckets)
+            impact = _rows("impact", self.impact, self.buckets, IMPACTS)
             rows = len(impact) if isinstance(impact[0], tuple) else None
             if rows is not None and rows != day_types:
                 raise ValueError(f"impact must have one row per day type ({day_types}, the rows of volume_profiles) "
                                  f"or be one row of {self.buckets} numbers, got {rows} rows")
             set_("impact", impact)
-        set_("volatility", require_real("volatility", self.volatility, low=0.0))
-        set_("risk_aversion", require_real("risk_aversion", self.risk_aversion, low=0.0))
+        set_("volatility", require_real("volatility", self.volatility, low=0.0, high=MAX_VOLATILITY))
+        set_("risk_aversion", require_real("risk_aversion", self.risk_aversion, low=0.0, high=MAX_RISK_AVERSION))
         if self.pov_rate is not None:
             set_("pov_rate", require_real("pov_rate", self.pov_rate, low=0.0, high=1.0, low_open=True))
-        set_("order_size", require_real("order_size", self.order_size, low=0.0, low_open=True))
+        set_("order_size", require_real("order_size", self.order_size, low=ORDER_SIZES[0], high=ORDER_SIZES[1]))
 
     def _checked_probabilities(self, day_types: int) -> tuple[float, ...]:
-        try:
-            items = [float(p) for p in self.day_probabilities]
-        except (TypeError, ValueError):
-            raise ValueError(f"day_probabilities must be {day_types} numbers in [0, 1] (one per day type), got "
-                             f"{self.day_probabilities!r}") from None
-        if len(items) != day_types:
+        items = real_array("day_probabilities", self.day_probabilities,
+                           f"{day_types} numbers in [0, 1] (one per day type)")
+        if items.ndim != 1 or len(items) != day_types:
             raise ValueError(f"day_probabilities must have one entry per day type ({day_types}, the rows of "
-                             f"volume_profiles), got {len(items)}")
-        for r, p in enumerate(items):
-            require_real(f"day_probabilities[{r}]", p, low=0.0, high=1.0)
+                             f"volume_profiles), got shape {items.shape}")
+        require_entries("day_probabilities", items, low=0.0, high=1.0)
+        items = items.tolist()
         if abs(math.fsum(items) - 1.0) > PROBABILITY_TOLERANCE:
             raise ValueError(f"day_probabilities must sum to 1 (within {PROBABILITY_TOLERANCE:g}), got "
                              f"{math.fsum(items)!r}")
