@@ -23,6 +23,7 @@ result says that there is no oracle, why, and what building it would take.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,9 @@ from execgym.policy import Oracle, OracleCost, Policy
 from execgym.registry import Problem, problem
 
 MAX_BATCH = 65_536
+MAX_STANDARD_ERRORS = 5.0
+"""How far (in standard errors) the oracle's Monte-Carlo mean may lie from its exact value before
+:func:`score` warns (a false alarm has probability about 6e-7)."""
 MAX_ORACLE_SECONDS = 60.0
 """Longest estimated oracle build :func:`score` starts by default (``max_oracle_seconds``)."""
 ORACLE = "oracle"
@@ -98,6 +102,9 @@ class ScoreResult:
     info: dict[str, Estimate] = field(default_factory=dict)
     oracle_note: str = ""
     oracle_cost: OracleCost | None = None
+    warning: str = ""
+    """Set when the oracle's Monte-Carlo mean on these episodes is far from its exact value
+    (:func:`sample_warning`): the regret measured on them then does not estimate the regret in expectation."""
 
     def summary(self) -> str:
         """A few lines for a terminal."""
@@ -114,6 +121,8 @@ class ScoreResult:
         lines += [f"  {name:<15} {estimate}" for name, estimate in self.info.items()]
         if self.oracle_note:
             lines.append(f"  {self.oracle_note}")
+        if self.warning:
+            lines.append(f"  warning: {self.warning}")
         return "\n".join(lines)
 
 
@@ -198,6 +207,9 @@ def score(policy, env_id: str = "OptimalExec-v0", episodes: int = 10_000, seed: 
     regrets = reference_returns - policy_returns
     value = exact if exact is not None else float(reference_returns.mean())
     scale = 100.0 / abs(value) if value != 0 else np.nan
+    warning = "" if exact is None else sample_warning(exact, reference_returns)
+    if warning:
+        warnings.warn(f"{spec.env_id}: {warning}", stacklevel=2)
     return ScoreResult(
         env_id=spec.env_id, episodes=episodes, seed=seed, units=spec.reward_units,
         policy_return=Estimate.of(policy_returns, confidence),
@@ -207,7 +219,25 @@ def score(policy, env_id: str = "OptimalExec-v0", episodes: int = 10_000, seed: 
         oracle_return=exact,
         info={key: Estimate.of(values, confidence) for key, values in finals.items()
               if not np.isnan(values).all()},
-        oracle_note=note, oracle_cost=None if exact is not None else oracles.cost)
+        oracle_note=note, oracle_cost=None if exact is not None else oracles.cost, warning=warning)
+
+
+def sample_warning(exact: float, returns: np.ndarray) -> str:
+    """Why the oracle's returns ``returns`` on the scored episodes cannot measure regret, or "" where they can:
+    their mean lies more than :data:`MAX_STANDARD_ERRORS` standard errors from the oracle's exact expected
+    return (beyond a relative 1e-9 where the return does not vary). That happens where E[Σ reward] is
+    dominated by episodes too rare to appear in the sample (e.g. the exponential utility of MarketMaking-v0's
+    "cara" objective at a high risk aversion): the paired regret on these episodes is then not the regret in
+    expectation, however many digits it shows."""
+    mean = float(returns.mean())
+    standard_error = float(returns.std(ddof=1)) / np.sqrt(returns.shape[0])
+    gap = abs(mean - exact)
+    if gap <= max(MAX_STANDARD_ERRORS * standard_error, 1e-9 * abs(exact)):
+        return ""
+    distance = f"{gap / standard_error:.3g} standard errors" if standard_error > 0 else "beyond rounding"
+    return (f"the oracle's mean return on these {returns.shape[0]:,} episodes, {mean:.6g}, is {distance} from its "
+            f"exact expected return {exact:.6g}: the expectation is dominated by episodes too rare to appear in "
+            "the sample, so the regret measured on them is not the regret in expectation")
 
 
 class _OracleSource:

@@ -63,6 +63,7 @@ def test_invalid_views_raise():
         LimitOrMarketGrid(SMALL).env_actions(np.zeros(1, np.int64), np.array([5]))
 
 
+@pytest.mark.slow
 def test_qlearning_run_learns_the_optimum(tmp_path):
     """A small order where the best fixed depth loses 19 % of the optimum and a market order 680 %."""
     params = {"lots": 4, "deadline": 4, "max_depth": 2, "book_lots": 2, "move_probability": 0.1}

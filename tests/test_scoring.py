@@ -66,3 +66,28 @@ def test_an_estimate_of_one_value_has_no_interval_and_says_so():
 def test_bad_arguments_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         execgym.score(lambda obs: np.zeros((len(obs), 1)), **kwargs)
+
+
+def test_an_oracle_sample_far_from_its_exact_value_is_flagged():
+    """Under "cara" at γ = 0.3 E[u] = −1.2e124 (exact: tests/problems/test_market_making_utility.py) is set by
+    episodes too rare for any sample, where every sampled utility is near +3.3: the paired regret of such a
+    sample cannot be the regret in expectation, and the result says so."""
+    with pytest.warns(UserWarning, match="dominated by episodes too rare"):
+        result = execgym.score("symmetric", "MarketMaking-v0", episodes=2000, objective="cara", risk_aversion=0.3)
+    assert result.oracle_return < -1e120 and abs(result.reference_return.mean) < 10
+    assert "warning: the oracle's mean return on these 2,000 episodes" in result.summary()
+
+
+def test_no_warning_where_the_sample_estimates_the_exact_value(recwarn):
+    result = execgym.score("twap", "OptimalExec-v0", episodes=2000)
+    assert result.warning == "" and "warning" not in result.summary()
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
+
+
+def test_sample_warning_counts_standard_errors_and_allows_rounding_of_constant_returns():
+    from execgym.scoring import sample_warning
+    returns = np.array([0.0, 2.0] * 50)                 # mean 1, standard error 0.1005
+    assert sample_warning(1.4, returns) == ""          # 3.98 standard errors
+    assert "5.97 standard errors" in sample_warning(1.6, returns)
+    assert sample_warning(2.0 * (1 + 1e-12), np.full(10, 2.0)) == ""
+    assert "beyond rounding" in sample_warning(2.1, np.full(10, 2.0))

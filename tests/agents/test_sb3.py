@@ -118,6 +118,7 @@ def test_as_policy_needs_an_env_id_only_for_maskable_models():
     assert policy(obs).tolist() == [7]
 
 
+@pytest.mark.slow
 def test_the_core_imports_without_sb3_or_torch():
     code = ("import sys, execgym; "
             "print(sorted(m for m in ('torch', 'stable_baselines3', 'sb3_contrib', 'execgym.sb3') if m in sys.modules))")

@@ -37,6 +37,7 @@ def test_an_agent_of_one_seed_shows_no_interval_and_no_nan(tmp_path):
 pytest.importorskip("ray")
 
 
+@pytest.mark.slow
 def test_leaderboard_trains_scores_the_baselines_and_writes_the_table_and_plots(tmp_path, monkeypatch):
     configs = tmp_path / "configs"
     configs.mkdir()

@@ -32,6 +32,7 @@ def final_result(config):
     return json.loads((config.output / "seed_0" / "result.json").read_text())["final"]
 
 
+@pytest.mark.slow
 def test_portfolio_run_writes_every_output_scored_against_the_grid_optimum_and_the_lq_oracle(tmp_path):
     config = config_of(tmp_path, "portfolio")
     run_experiment(config)

@@ -54,6 +54,7 @@ def expected_milestones(total, every, rollout):
     return milestones + [steps]
 
 
+@pytest.mark.slow
 def test_ppo_killed_mid_training_resumes_without_gap_or_duplicate(tmp_path):
     agent = {"algo": "ppo", "num_envs": 8, "hyperparameters": {"n_steps": 26, "batch_size": 104, "n_epochs": 2}}
     total, every = 60 * ROLLOUT, 5 * ROLLOUT
@@ -78,6 +79,7 @@ def test_ppo_killed_mid_training_resumes_without_gap_or_duplicate(tmp_path):
     assert json.loads((config.output / "result.json").read_text())["per_seed"][0]["steps"] == total
 
 
+@pytest.mark.slow
 def test_qlearning_killed_and_resumed_equals_the_uninterrupted_run_exactly(tmp_path):
     agent = {"algo": "qlearning", "num_envs": 64, "discretisation": {"lots": 10, "max_trade_lots": 4},
              "hyperparameters": {"step_size_exponent": 0.8}}

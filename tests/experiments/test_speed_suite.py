@@ -6,6 +6,7 @@ from execgym.registry import PROBLEMS
 from experiments.benchmarks import speed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("env_id", sorted(PROBLEMS) + [speed.REFERENCE])
 def test_runners_step_every_env_through_episode_ends(env_id):
     assert speed.scalar_run(env_id, 60)() == 60                 # 60 steps: every env's default episode ends

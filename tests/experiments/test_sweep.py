@@ -134,6 +134,7 @@ def local_ray():
     ray.shutdown()
 
 
+@pytest.mark.slow
 def test_a_failing_trial_is_retried_once_then_reported(local_ray, tmp_path):
     trials = plan(parse_config(TINY), {}, (0, 1), tmp_path)
     marker = tmp_path / "attempts"
@@ -157,6 +158,7 @@ def _sweep_command(config_path, output):
             "--output", str(output)] + [arg for setting in GRID for arg in ("--grid", setting)]
 
 
+@pytest.mark.slow
 def test_sweep_of_2_seeds_by_2_points_resumes_after_being_killed(tmp_path):
     config_path, output = tmp_path / "tiny.yaml", tmp_path / "sweep"
     config_path.write_text(yaml.safe_dump(TINY))

@@ -45,6 +45,7 @@ def study_of(folder):
         optuna.storages.journal.JournalFileBackend(str(folder / "study.journal"))))
 
 
+@pytest.mark.slow
 def test_a_tiny_study_writes_every_output_and_its_best_config_reproduces_the_best_trial(tmp_path, capsys):
     output = tmp_path / "study"
     assert main(["tune", str(write_config(tmp_path)), "--trials", "4", "--startup-trials", "2",
@@ -165,6 +166,7 @@ def test_a_study_whose_every_trial_fails_stops_after_as_many_failures_as_trials(
     assert [trial.state for trial in tuning.open_study().get_trials()] == [TrialState.FAIL] * 3
 
 
+@pytest.mark.slow
 def test_a_continued_study_keeps_its_finished_trials_and_reruns_an_interrupted_one(tmp_path, stubbed, capsys):
     space = tmp_path / "space.yaml"
     space.write_text("epsilon_end: {choices: [0.0, 0.2]}\nepsilon_decay_fraction: {low: 0.1, high: 0.9}\n")
