@@ -39,7 +39,10 @@ whose rows of slots not done are not meaningful.
 Both envs check at every reset and step that the observations and rewards are
 finite, and raise ``RuntimeError`` naming the env, the slot and the values
 otherwise (:func:`require_finite_step`): the params' ranges keep the arithmetic
-finite, so this is a guard, not a path of normal use.
+finite, so this is a guard, not a path of normal use. The one documented
+exception is refused first by its own step, with a ValueError that says why:
+MarketMaking-v0's exponential utility of an episode that loses more than
+float64 can express (:func:`execgym.problems.market_making.dynamics.check_utility`).
 """
 
 from __future__ import annotations

@@ -25,12 +25,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from typing import TYPE_CHECKING
+
 import gymnasium as gym
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from execgym.validation import require_choice
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 RENDER_MODES = ("rgb_array", "ansi")
 RENDER_FPS = 4
@@ -210,9 +213,14 @@ class PicklesWithoutRenderer:
 
 
 def oracle_of(params):
-    """The oracle of the problem whose params class ``params`` is (:mod:`execgym.registry`)."""
+    """The oracle of the problem whose params class ``params`` is (:mod:`execgym.registry`); ValueError where it
+    refuses them or its estimated build time exceeds :data:`execgym.scoring.MAX_ORACLE_SECONDS`."""
     from execgym.registry import PROBLEMS   # the registry imports every env, and every env this module
+    from execgym.scoring import MAX_ORACLE_SECONDS
     problem = next(p for p in PROBLEMS.values() if p.params_class is type(params))
+    cost = problem.oracle_cost(params)
+    if cost.refusal is not None or cost.seconds > MAX_ORACLE_SECONDS:
+        raise ValueError(f"building it would take {cost}")
     return problem.oracle_factory(params)
 
 
@@ -302,6 +310,9 @@ class Renderer:
         return np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
 
     def _new_figure(self) -> Figure:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg   # only envs that draw load matplotlib
+        from matplotlib.figure import Figure
+
         figure = Figure(figsize=(FRAME_WIDTH / DPI, FRAME_HEIGHT / DPI), dpi=DPI)
         FigureCanvasAgg(figure)
         figure.subplots_adjust(left=0.13, right=0.98, bottom=0.09, top=0.88, hspace=0.12)   # fixed: no layout pass

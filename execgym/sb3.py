@@ -39,7 +39,13 @@ from typing import Any, Callable
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
-from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
+
+try:
+    from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
+except ModuleNotFoundError as error:
+    raise ModuleNotFoundError(f"execgym.sb3 needs stable-baselines3 ({error.name} is not installed): "
+                              "pip install -c constraints.txt -e '.[agents]' (from a clone) or "
+                              "pip install 'execgym[agents]'", name=error.name) from error
 
 from execgym.registry import problem
 

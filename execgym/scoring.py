@@ -193,7 +193,7 @@ def score(policy, env_id: str = "OptimalExec-v0", episodes: int = 10_000, seed: 
     params = spec.params(params, **kwargs)
     oracles = _OracleSource(spec, params, oracle, max_oracle_seconds)
     policy = resolve_policy(policy, spec, params, oracles)
-    if reference is None:
+    if reference is None or (isinstance(reference, str) and reference == ORACLE):
         best = oracles.get()
         reference_policy, name, exact, note = best.policy, ORACLE, best.expected_return, ""
     else:

@@ -41,7 +41,7 @@ from gymnasium.vector.utils import batch_space
 from execgym.batching import replace_rows
 from execgym.noise import episode_keys, reset_streams, standard_normals, uniforms
 from execgym.solvers.dp import PROBABILITY_TOLERANCE, FiniteMDP
-from execgym.validation import require_int, require_real
+from execgym.validation import INTEGER_KINDS, action_array, require_int, require_real
 
 STREAMS = 2
 MOVE_STREAM = 0
@@ -146,8 +146,8 @@ class TabularDynamics:
 
     def _checked_actions(self, batch: Batch, actions) -> np.ndarray:
         n, A = len(batch), self.mdp.actions
-        actions = np.asarray(actions)
-        if actions.dtype.kind not in "iu" or actions.size != n or actions.ndim > 1:
+        actions = action_array(actions, f"Discrete({A})", INTEGER_KINDS)
+        if actions.size != n or actions.ndim > 1:
             raise ValueError(f"action must be {'an integer' if n == 1 else f'{n} integers (shape ({n},))'}, "
                              f"got {actions!r}")
         actions = actions.reshape(n).astype(np.int64)

@@ -26,14 +26,10 @@ def integer_at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
-def number_or_yaml(text: str) -> Any:
-    """A setting's value from the command line: an int or float where ``text`` is one (``5e5`` included), else
-    ``text`` read as YAML by the configs' loader (``true``, ``[1, 2]``, ``relu``)."""
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
+def yaml_value(text: str) -> Any:
+    """A setting's value from the command line: ``text`` read as YAML by the configs' loader, so the same text
+    means the same in a file and on the command line (``5e5`` and ``3e-4`` are numbers, ``true``, ``[1, 2]``,
+    ``relu``; ``nan`` stays text, which a numeric setting refuses)."""
     return load_yaml(text)
 
 
@@ -54,5 +50,5 @@ def parse_settings(texts: list[str]) -> dict[str, Any]:
         key, value = split_setting("--set", text, "KEY=VALUE", "agent.hyperparameters.learning_rate=1e-4")
         if key in settings:
             raise ValueError(f"--set: {key} is given twice")
-        settings[key] = number_or_yaml(value)
+        settings[key] = yaml_value(value)
     return settings

@@ -60,18 +60,11 @@ def remove_leftovers(root: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def latest_checkpoint(root: Path) -> Path | None:
-    """The newest complete checkpoint, after removing leftovers of interrupted writes."""
-    remove_leftovers(root)
-    found = checkpoints(root)
-    return found[-1] if found else None
-
-
 def restore_latest(root: Path, load: Callable[[Path], T], warn: Callable[[str], None]) -> tuple[Path, T] | None:
     """(checkpoint, ``load(checkpoint)``) for the newest checkpoint under ``root`` that loads; one that raises
     :class:`CorruptFile` is reported through ``warn`` and the previous one tried. None where ``root`` holds
-    no checkpoint; :class:`CorruptFile` naming each one where none loads."""
-    remove_leftovers(root)
+    no checkpoint; :class:`CorruptFile` naming each one where none loads. It only reads (a run still writing
+    its next checkpoint is left alone): the run itself removes its leftovers (:func:`remove_leftovers`)."""
     errors = []
     for checkpoint in reversed(checkpoints(root)):
         try:

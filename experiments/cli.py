@@ -16,29 +16,18 @@ from collections.abc import Sequence
 from types import ModuleType, SimpleNamespace
 
 import execgym
+from execgym.experiments.extras import missing_extra_message
 
 COMMANDS = ("quickstart", "run", "sweep", "tune", "leaderboard", "evaluate", "list_envs")
 """Modules of :mod:`execgym.experiments`, one per subcommand, in the order ``--help`` lists them."""
-EXTRAS = {"torch": "agents", "stable_baselines3": "agents", "sb3_contrib": "agents", "tensorboard": "agents",
-          "ray": "ray", "optuna": "tune"}
-"""Top-level modules of the optional extras: module -> the extra that installs it."""
-
-
-def install_hint(extra: str) -> str:
-    """The command that installs ``extra`` (run from a clone, or from PyPI)."""
-    return f"pip install -c constraints.txt -e '.[{extra}]' (from a clone) or pip install 'execgym[{extra}]'"
-
-
-def missing_extra(module: str, extra: str, missing: str) -> SimpleNamespace:
-    """A stand-in for command ``module`` whose import failed for want of ``missing`` (part of ``extra``):
-    it takes any arguments and fails with the install command."""
+def missing_extra(module: str, message: str) -> SimpleNamespace:
+    """A stand-in for command ``module`` whose import failed for want of an optional extra (``message`` says
+    which): it takes any arguments and fails with the install command."""
     def run(args: argparse.Namespace) -> int:
-        raise ValueError(f"this command needs the optional extra {extra!r} ({missing} is not installed): "
-                         f"{install_hint(extra)}")
+        raise ValueError(message)
 
     return SimpleNamespace(
-        NAME=module, HELP=f"(needs the optional extra {extra!r}: not installed)",
-        __doc__=f"execgym {module} needs the optional extra {extra!r} ({missing} is not installed): {install_hint(extra)}",
+        NAME=module, HELP="(needs an optional extra that is not installed)", __doc__=f"execgym {module}: {message}",
         add_arguments=lambda parser: parser.add_argument("arguments", nargs=argparse.REMAINDER), run=run)
 
 
@@ -47,10 +36,10 @@ def load_command(module: str) -> ModuleType | SimpleNamespace:
     try:
         return importlib.import_module(f"execgym.experiments.{module}")
     except ModuleNotFoundError as error:
-        missing = (error.name or "").split(".")[0]
-        if missing not in EXTRAS:
+        message = missing_extra_message(error)
+        if message is None:
             raise
-        return missing_extra(module, EXTRAS[missing], missing)
+        return missing_extra(module, message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,12 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the subcommand named in ``argv`` (default: ``sys.argv[1:]``); returns the exit code.
 
-    Bad arguments exit with code 2 and a usage message; invalid parameters or
-    unwritable output return 1 with a one-line error on stderr.
+    Bad arguments exit with code 2 and a usage message; invalid parameters,
+    unwritable output or a missing optional extra return 1 with a one-line error
+    on stderr.
     """
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
+    except ModuleNotFoundError as error:
+        message = missing_extra_message(error)
+        if message is None:
+            raise
+        print(f"execgym {args.command}: error: {message}", file=sys.stderr)
+        return 1
     except (ValueError, OSError) as error:
         print(f"execgym {args.command}: error: {error}", file=sys.stderr)
         return 1

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from execgym.registry import PROBLEMS, problem
 from execgym.scoring import MAX_ORACLE_SECONDS, score
-from execgym.experiments.arguments import integer_at_least, number_or_yaml
+from execgym.experiments.arguments import integer_at_least, yaml_value
 from execgym.experiments.checkpoints import restore_latest
 from execgym.experiments.config import load_config
 from execgym.experiments.files import json_text
@@ -63,7 +63,7 @@ def parse_params(pairs: list[str]) -> dict:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise ValueError(f"--param must look like NAME=VALUE, got {pair!r}")
-        params[name] = number_or_yaml(value)
+        params[name] = yaml_value(value)
     return params
 
 

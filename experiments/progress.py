@@ -23,7 +23,7 @@ LINE_EVERY = 0.05
 """Fraction of the total steps between two log lines (at most 20 lines per seed, whatever the budget)."""
 
 
-class Progress:
+class SeedProgress:
     """Progress of a seed's training towards ``total`` steps, from ``initial`` (a resumed run's steps, whose
     latest evaluation is ``latest``)."""
 

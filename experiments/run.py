@@ -51,13 +51,14 @@ import numpy as np
 import yaml
 
 from execgym.experiments.arguments import integer_at_least, parse_settings
-from execgym.experiments.checkpoints import checkpoints, read_state, restore_latest, save_checkpoint
+from execgym.experiments.checkpoints import (checkpoints, read_state, remove_leftovers, restore_latest,
+                                             save_checkpoint)
 from execgym.experiments.config import ConfigError, ExperimentConfig, differing_keys, load_config, parse_config
 from execgym.experiments.evaluation import TENSORBOARD_LAYOUT, evaluate, observation_paths, tensorboard_scalars
 from execgym.experiments.files import (CorruptFile, check_writable, remove_stale_temporaries, write_json_atomically,
                                        write_text_atomically)
 from execgym.experiments.plots import inventory_figure, save_png
-from execgym.experiments.progress import Progress, warn
+from execgym.experiments.progress import SeedProgress, warn
 from execgym.experiments.results import aggregate_results, finished_results, read_result, seed_result, seed_summary
 from execgym.experiments.tensorboard_log import ScalarLog, truncate_events
 from execgym.experiments.trainers import Trainer, check_trainer_config, make_trainer
@@ -80,12 +81,7 @@ class SeedsFailed(ValueError):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``execgym run``."""
     parser.add_argument("config", type=Path, help="YAML experiment config (see experiments/configs/)")
-    parser.add_argument("--set", action="append", default=[], dest="settings", metavar="KEY=VALUE",
-                        help="override a dotted config key, value read as YAML (repeatable), e.g. "
-                             "--set agent.hyperparameters.learning_rate=1e-4 --set env.params.side=buy")
-    parser.add_argument("--total-steps", type=integer_at_least(1), metavar="N",
-                        help="training budget per seed (training.total_steps; training.eval_every is scaled down "
-                             "to keep the config's number of evaluations if it exceeds N)")
+    add_override_arguments(parser)
     parser.add_argument("--seed", type=integer_at_least(0), action="append", dest="seeds", metavar="N",
                         help="train only this seed (repeatable); default: the config's seeds")
     parser.add_argument("--resume", action="store_true",
@@ -105,6 +101,16 @@ def run(args: argparse.Namespace) -> int:
     print(summary["text"])
     print(f"results in {config.output}/ (TensorBoard: tensorboard --logdir {config.output})")
     return 0
+
+
+def add_override_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--set`` and ``--total-steps``, which :func:`effective_config` applies (``execgym run`` and ``tune``)."""
+    parser.add_argument("--set", action="append", default=[], dest="settings", metavar="KEY=VALUE",
+                        help="override a dotted config key, value read as YAML (repeatable), e.g. "
+                             "--set agent.hyperparameters.learning_rate=1e-4 --set env.params.side=buy")
+    parser.add_argument("--total-steps", type=integer_at_least(1), metavar="N",
+                        help="training budget per seed (training.total_steps; training.eval_every is scaled down "
+                             "to keep the config's number of evaluations if it exceeds N)")
 
 
 def effective_config(path: Path, settings: dict[str, Any], total_steps: int | None = None,
@@ -242,6 +248,7 @@ def run_seed(config: ExperimentConfig, seed: int, folder: Path, resume: bool) ->
     result_path, log_dir, checkpoint_root = folder / "result.json", folder / "tensorboard", folder / "checkpoints"
     for path in (folder, log_dir):
         remove_stale_temporaries(path)
+    remove_leftovers(checkpoint_root)
     if resume and result_path.exists():
         try:
             return read_result(result_path)
@@ -285,7 +292,7 @@ def train(config: ExperimentConfig, seed: int, trainer: Trainer, state: dict[str
     if fresh:
         log.layout(TENSORBOARD_LAYOUT)
     seconds_before, started = state["wall_seconds"], time.perf_counter()
-    progress = Progress(f"{config.agent.algo} seed {seed}", training.total_steps, trainer.steps,
+    progress = SeedProgress(f"{config.agent.algo} seed {seed}", training.total_steps, trainer.steps,
                         state["curve"][-1] if state["curve"] else None)
 
     def on_milestone(steps: int) -> None:

@@ -17,7 +17,7 @@ Aggregates (:mod:`execgym.experiments.sweep_report`): ``summary.md``, ``summary.
 (mean regret % vs the oracle with its 95 % CI, and the interquartile mean, per
 grid point), ``trials.csv`` and ``regret_curves.png``.
 
-Ray is an optional extra: ``pip install -c constraints.txt 'execgym[ray]'``.
+Ray is an optional extra: ``pip install -c constraints.txt -e '.[ray]'`` from a clone.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from execgym.experiments.arguments import integer_at_least
 from execgym.experiments.config import load_config, parse_config
+from execgym.experiments.extras import install_hint
 from execgym.experiments.run import run_seed
 from execgym.experiments.sweep_plan import Trial, parse_grid, parse_seeds, plan, record
 from execgym.experiments.sweep_report import write_report
@@ -84,8 +85,7 @@ def import_ray(command: str = NAME):
     try:
         import ray
     except ImportError:
-        raise ValueError(f"execgym {command} runs on Ray, which is not installed: "
-                         "pip install -c constraints.txt 'execgym[ray]'") from None
+        raise ValueError(f"execgym {command} runs on Ray, which is not installed: {install_hint('ray')}") from None
     return ray
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from execgym.experiments.arguments import number_or_yaml, split_setting
+from execgym.experiments.arguments import yaml_value, split_setting
 from execgym.experiments.config import ExperimentConfig, load_yaml, parse_config, with_settings
 from execgym.experiments.files import CorruptFile, write_text_atomically
 from execgym.experiments.results import read_result
@@ -78,7 +78,7 @@ def parse_grid(settings: list[str]) -> dict[str, list[Any]]:
         key, values = split_setting("--grid", setting, "KEY=V1,V2,...", "agent.hyperparameters.learning_rate=1e-4,3e-4")
         if key in grid:
             raise ValueError(f"--grid: {key} is given twice")
-        grid[key] = [number_or_yaml(value) for value in _split_values(values)]
+        grid[key] = [yaml_value(value) for value in _split_values(values)]
     return grid
 
 

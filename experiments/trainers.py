@@ -29,13 +29,14 @@ from execgym.agents.sb3 import ALGORITHMS, MASKABLE, build_model, load_model, mo
 from execgym.noise import TRAINING_SEEDS_FROM, TRAINING_SEEDS_PER_RUN
 from execgym.policy import Oracle, Policy
 from execgym.registry import problem
+from execgym.scoring import MAX_ORACLE_SECONDS
 from execgym.sb3 import NativeVecEnv, as_policy
 from execgym.experiments.config import ConfigError, ExperimentConfig
 from execgym.experiments.files import json_text, read_file
 from execgym.experiments.machine import available_memory
 
 Milestone = Callable[[int], None]
-Progress = Callable[[int], None]
+ProgressCallback = Callable[[int], None]
 
 
 def training_seed(seed: int, steps: int) -> int:
@@ -48,7 +49,7 @@ class Trainer(Protocol):
     references: dict[str, Oracle]
     """Optima to score against besides the env's oracle (e.g. a discretised problem's), by name."""
 
-    def learn(self, total_steps: int, every: int, on_milestone: Milestone, on_progress: Progress) -> None: ...
+    def learn(self, total_steps: int, every: int, on_milestone: Milestone, on_progress: ProgressCallback) -> None: ...
 
     def policy(self) -> Policy: ...
 
@@ -58,7 +59,7 @@ class Trainer(Protocol):
 class _MilestoneCallback(BaseCallback):
     """Calls ``on_milestone`` once a rollout's training is done and the step count has crossed a milestone."""
 
-    def __init__(self, every: int, on_milestone: Milestone, on_progress: Progress) -> None:
+    def __init__(self, every: int, on_milestone: Milestone, on_progress: ProgressCallback) -> None:
         super().__init__()
         self.every, self.on_milestone, self.on_progress = every, on_milestone, on_progress
         self.next_milestone = 0
@@ -108,7 +109,7 @@ class SB3Trainer:
     def steps(self) -> int:
         return self.model.num_timesteps
 
-    def learn(self, total_steps: int, every: int, on_milestone: Milestone, on_progress: Progress) -> None:
+    def learn(self, total_steps: int, every: int, on_milestone: Milestone, on_progress: ProgressCallback) -> None:
         remaining = total_steps - self.steps
         if remaining > 0:
             self.model.learn(total_timesteps=remaining, reset_num_timesteps=False,
@@ -154,10 +155,12 @@ def make_trainer(config: ExperimentConfig, seed: int, log_dir: Path, checkpoint:
 
 def check_trainer_config(config: ExperimentConfig) -> None:
     """Raise :class:`ConfigError` (naming the config's file and key) now for what the trainer would reject
-    later: hyperparameters unknown to the agent or of the wrong type, memory beyond what is available, and,
-    for SB3, any setting the algorithm's constructor refuses (a model is built on the config's vector env;
-    it costs milliseconds)."""
+    later: hyperparameters unknown to the agent or of the wrong type, memory beyond what is available, for
+    SB3 any setting the algorithm's constructor refuses (a model is built on the config's vector env; it costs
+    milliseconds), and an env whose oracle, which every evaluation scores against, cannot be built
+    (:func:`check_oracle`)."""
     try:
+        check_oracle(config)
         if config.agent.algo == "qlearning":
             from execgym.experiments.qlearning_trainer import check_qlearning_config
 
@@ -168,6 +171,22 @@ def check_trainer_config(config: ExperimentConfig) -> None:
         raise
     except ValueError as error:
         raise ConfigError(f"{config.source}: {error}") from None
+
+
+def check_oracle(config: ExperimentConfig) -> None:
+    """ValueError unless the oracle of the config's env builds: its estimated build time
+    (:attr:`execgym.registry.Problem.oracle_cost`) is within :data:`execgym.scoring.MAX_ORACLE_SECONDS`, and
+    it accepts the parameters (it is then built once)."""
+    spec, params = problem(config.env.id), config.env_params()
+    cost = spec.oracle_cost(params)
+    if cost.refusal is not None or cost.seconds > MAX_ORACLE_SECONDS:
+        raise ValueError(f"env: every evaluation scores the agent against the oracle of {config.env.id}, and it "
+                         f"cannot be built for these parameters: {cost} (at most {MAX_ORACLE_SECONDS:g} s)")
+    try:
+        spec.oracle_factory(params)
+    except ValueError as error:
+        raise ValueError(f"env: every evaluation scores the agent against the oracle of {config.env.id}, which "
+                         f"refuses these parameters: {error}") from None
 
 
 def _check_sb3_config(config: ExperimentConfig) -> None:

@@ -37,7 +37,7 @@ Parallel: with ``--workers K``, ``--cpus N`` or ``--address``, K Ray tasks (one
 CPU each; default: one per CPU of Ray) each run trials of the shared journal
 until the study has its trials; with ``--address`` the output folder must be on
 a file system every node of the cluster sees. Ray is an optional extra:
-``pip install -c constraints.txt 'execgym[ray]'``.
+``pip install -c constraints.txt -e '.[ray]'`` from a clone.
 
 Outputs, rewritten atomically after each trial (:mod:`execgym.experiments.tune_report`):
 ``best.yaml`` (the config with the best trial's hyperparameters, ready for
@@ -56,7 +56,7 @@ import math
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -65,9 +65,9 @@ import optuna
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
-from execgym.experiments.arguments import integer_at_least
-from execgym.experiments.config import ExperimentConfig, load_config, parse_config
+from execgym.experiments.config import ExperimentConfig, parse_config
 from execgym.experiments import run as runner
+from execgym.experiments.arguments import integer_at_least, parse_settings
 from execgym.experiments.files import write_text_atomically
 from execgym.experiments.sweep import add_cluster_arguments, error_summary, start_ray
 from execgym.experiments.trainers import check_trainer_config, make_trainer
@@ -100,10 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--startup-trials", type=integer_at_least(0), default=5,
                         help="random trials before TPE models the results, and complete trials before pruning "
                              "(default: 5)")
-    parser.add_argument("--total-steps", type=integer_at_least(1),
-                        help="training steps of each trial (default: the config's training.total_steps)")
-    parser.add_argument("--eval-every", type=integer_at_least(1),
-                        help="steps between evaluations, where trials may be pruned (default: the config's)")
+    runner.add_override_arguments(parser)
     parser.add_argument("--workers", type=integer_at_least(1),
                         help="trials run at once as Ray tasks (default without --cpus or --address: 1, no Ray)")
     add_cluster_arguments(parser)
@@ -162,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     record(tuning)
     study = tuning.open_study()
     fail_interrupted(study, tuning.storage())
-    progress = Progress(tuning, study)
+    progress = StudyProgress(tuning, study)
     progress.update()
     first = len(study.trials)
     if args.workers is None and args.cpus is None and args.address is None:
@@ -181,10 +178,7 @@ def run(args: argparse.Namespace) -> int:
 
 def tuning_of(args: argparse.Namespace) -> Tuning:
     """The study's settings from the options: the config (with its budget overrides), the space, the seed."""
-    config = load_config(args.config)
-    overrides = {"total_steps": args.total_steps, "eval_every": args.eval_every}
-    training = replace(config.training, **{key: value for key, value in overrides.items() if value is not None})
-    config = parse_config({**config.to_dict(), "training": asdict(training)}, source=str(args.config))
+    config = runner.effective_config(args.config, parse_settings(args.settings), args.total_steps)
     check_trainer_config(config)
     algo = config.agent.algo
     space = load_space(args.space, algo) if args.space else DEFAULT_SPACES[algo]
@@ -313,7 +307,7 @@ def train(config: ExperimentConfig, seed: int, folder: Path,
     return state["curve"]
 
 
-def run_on_ray(tuning: Tuning, trials: int, first: int, progress: Progress, workers: int | None,
+def run_on_ray(tuning: Tuning, trials: int, first: int, progress: StudyProgress, workers: int | None,
                address: str | None, cpus: int | None) -> list[str]:
     """:func:`run_trials` in ``workers`` Ray tasks (default: one per CPU of Ray, at most one per trial left),
     reporting progress while they run; returns the errors of tasks that failed."""
@@ -341,7 +335,7 @@ def run_on_ray(tuning: Tuning, trials: int, first: int, progress: Progress, work
     return errors
 
 
-class Progress:
+class StudyProgress:
     """A line on the terminal per trial finished, and the study's outputs rewritten after each (study.png at
     most every :data:`PLOT_EVERY_SECONDS`: drawing it takes about a second)."""
 

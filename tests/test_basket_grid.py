@@ -126,7 +126,7 @@ def test_tabular_view_registry_builds_the_basket_grid_and_refuses_options():
     (lambda: BasketGrid(BasketSequenceParams(trades=13)), r"up to 12 trades.*trades = 13"),
     (lambda: BasketGrid({"trades": 4}), "params must be a BasketSequenceParams"),
     (lambda: BasketGrid(P5).env_actions(np.array([0]), np.array([5])), r"actions must lie in 0\.\.4"),
-    (lambda: BasketGrid(P5).env_actions(np.array([0]), np.array([0.0])), "actions must be integers"),
+    (lambda: BasketGrid(P5).env_actions(np.array([0]), np.array([0.0])), "action must be integers for the action space Discrete"),
     (lambda: DiscreteVectorEnv(BasketSequenceVectorEnv(num_envs=2), BasketGrid(P5)), "params differ"),
 ])
 def test_invalid_grids_actions_and_envs_raise(make, message):

@@ -190,7 +190,7 @@ def test_tabular_view_registry_builds_the_quote_grid_and_refuses_continuous_defa
     (lambda: QuoteGrid({"tick_size": 0.5}), "params must be a MarketMakingParams"),
     (lambda: QuoteGrid(MarketMakingParams(tick_size=0.1)), r"20,301·2,601 = 52,802,901 entries, more than 10,000,000"),
     (lambda: QuoteGrid(SMALL).env_actions(np.array([0]), np.array([25])), r"actions must lie in 0\.\.24"),
-    (lambda: QuoteGrid(SMALL).env_actions(np.array([0]), np.array([1.0])), "actions must be integers"),
+    (lambda: QuoteGrid(SMALL).env_actions(np.array([0]), np.array([1.0])), "action must be integers for the action space Discrete"),
     (lambda: DiscreteVectorEnv(MarketMakingVectorEnv(num_envs=2, params=SMALL),
                                QuoteGrid(MarketMakingParams(steps=12, max_inventory=3, tick_size=1.0,
                                                             max_depth=2.0))), "params differ"),

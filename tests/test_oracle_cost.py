@@ -41,6 +41,8 @@ def test_past_the_sizes_an_oracle_accepts_the_estimate_says_it_refuses():
         problem("BasketSequence-v0").params(trades=40, heuristic=True)).refusal is None
     assert "more than 20,000,000" in problem("LimitOrMarket-v0").oracle_cost(
         problem("LimitOrMarket-v0").params(lots=1_000)).refusal
+    assert "more than 20,000,000" in problem("MarketMaking-v0").oracle_cost(
+        problem("MarketMaking-v0").params(steps=2_000, max_inventory=10_000)).refusal
     no_solver = problem("OptimalExec-v0").oracle_cost(problem("OptimalExec-v0").params(mean_reversion=2.0,
                                                                                          impact_exponent=0.5))
     assert math.isnan(no_solver.seconds) and str(no_solver).startswith("no exact oracle: ")

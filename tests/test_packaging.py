@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from execgym.experiments.config import parse_config
+from execgym.experiments.run import run_experiment
+
 ROOT = Path(__file__).parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 SETUPTOOLS = PYPROJECT["tool"]["setuptools"]
@@ -106,3 +109,10 @@ def test_the_core_wheel_runs_the_quickstart_without_torch(distributions, tmp_pat
     refused = subprocess.run([str(command), "run", "config.yaml"], capture_output=True, text=True, timeout=120,
                              cwd=tmp_path)
     assert refused.returncode == 1 and "execgym[agents]" in refused.stderr
+    run = tmp_path / "qlearning"
+    run_experiment(parse_config({"env": {"id": "OptimalExec-v0"}, "agent": {"algo": "qlearning", "num_envs": 8},
+                                 "training": {"total_steps": 500, "eval_every": 500, "eval_episodes": 10},
+                                 "output": str(run)}))
+    evaluated = subprocess.run([str(command), "evaluate", "--run", str(run), "--episodes", "10"], capture_output=True,
+                               text=True, timeout=120, cwd=tmp_path)
+    assert evaluated.returncode == 1 and "needs the optional extra 'agents'" in evaluated.stderr, evaluated.stderr

@@ -201,7 +201,7 @@ def test_tabular_view_registry_builds_the_portfolio_grid_with_its_defaults():
     (lambda: PortfolioLotGrid(P, 5, max_trade_lots=6), r"max_trade_lots must be an integer in \[1, 5\]"),
     (lambda: PortfolioLotGrid({"holdings": (1.0, 2.0)}, 5), "params must be a PortfolioExecParams"),
     (lambda: PortfolioLotGrid(P, 5, 2).fractions(np.array([0]), np.array([9])), r"actions must lie in 0\.\.8"),
-    (lambda: PortfolioLotGrid(P, 5, 2).fractions(np.array([0]), np.array([1.0])), "actions must be integers"),
+    (lambda: PortfolioLotGrid(P, 5, 2).fractions(np.array([0]), np.array([1.0])), "action must be integers for the action space Discrete"),
     (lambda: DiscreteVectorEnv(PortfolioExecVectorEnv(num_envs=2, params=P), PortfolioLotGrid(
         PortfolioExecParams(**{**BOOK, "risk_aversion": 0.0}, periods=4), 5)), "params differ"),
     (lambda: DiscreteEnv(execgym.PROBLEMS["OptimalExec-v0"].env_class(), PortfolioLotGrid(P, 5)),

@@ -46,6 +46,13 @@ def test_a_reference_replaces_the_oracle_and_the_paired_difference_is_the_differ
         execgym.score("vwap", "OptimalExec-v0", reference="twap", oracle=execgym.make_oracle("OptimalExec-v0"))
 
 
+def test_the_oracle_named_as_the_reference_is_the_oracle():
+    named = execgym.score("vwap", "OptimalExec-v0", episodes=500, seed=2, reference="oracle")
+    assert named == execgym.score("vwap", "OptimalExec-v0", episodes=500, seed=2)
+    assert named.oracle_return == execgym.make_oracle("OptimalExec-v0").expected_return and "no oracle" not in \
+        named.summary()
+
+
 def test_a_full_trading_day_of_twap_vwap_scores_against_a_baseline_quickly_with_the_oracle_estimate():
     result = execgym.score("vwap", "TwapVwapSwitch-v0", episodes=200, reference="twap", buckets=390)
     assert result.oracle_return is None and result.reference == "twap"

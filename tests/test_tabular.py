@@ -213,7 +213,7 @@ def test_invalid_actions_and_arguments_raise():
         env.step(1)
     with pytest.raises(ValueError, match=r"action must lie in 0\.\.1"):
         env.step(2)
-    with pytest.raises(ValueError, match="action must be an integer"):
+    with pytest.raises(ValueError, match="action must be integers for the action space Discrete"):
         env.step(0.0)
     env.step(0)
     env.step(1)

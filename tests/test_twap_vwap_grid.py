@@ -163,7 +163,7 @@ def test_tabular_view_registry_builds_the_pace_grid():
     (lambda: PaceGrid({"buckets": 6}), "params must be a TwapVwapParams"),
     (lambda: PaceGrid(TwapVwapParams(pov_rate=0.1)), r"14·262,316·3 = .* more than 10,000,000"),
     (lambda: PaceGrid(SMALL).env_actions(np.array([0]), np.array([3])), r"actions must lie in 0\.\.2"),
-    (lambda: PaceGrid(SMALL).env_actions(np.array([0]), np.array([1.0])), "actions must be integers"),
+    (lambda: PaceGrid(SMALL).env_actions(np.array([0]), np.array([1.0])), "action must be integers for the action space Discrete"),
     (lambda: DiscreteVectorEnv(TwapVwapVectorEnv(num_envs=2, params=SMALL),
                                PaceGrid(replace(SMALL, volatility=5.0))), "params differ"),
 ])

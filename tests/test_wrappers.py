@@ -215,7 +215,7 @@ def test_invalid_actions_and_envs_raise():
     grid = LotGrid(OptimalExecParams(), 10, max_trade_lots=4)
     with pytest.raises(ValueError, match=r"actions must lie in 0\.\.4 \(max_trade_lots\)"):
         grid.fractions(np.array([10]), np.array([5]))
-    with pytest.raises(ValueError, match="actions must be integers"):
+    with pytest.raises(ValueError, match="action must be integers for the action space Discrete"):
         grid.fractions(np.array([10]), np.array([0.5]))
     with pytest.raises(ValueError, match="params must be an OptimalExecParams"):
         LotGrid({"shares": 1.0}, 10)

@@ -20,7 +20,7 @@ from gymnasium.vector.utils import batch_space
 from execgym.policy import Oracle, Policy
 from execgym.registry import problem
 from execgym.solvers.dp import FiniteMDP
-from execgym.validation import require_int
+from execgym.validation import INTEGER_KINDS, action_array, require_int
 
 DiscretePolicy = Callable[[np.ndarray], np.ndarray]
 """Integer array of grid states (n,) in, integer array of grid actions (n,) out."""
@@ -81,9 +81,7 @@ def lot_counts(lots, max_trade_lots, max_lots: int) -> tuple[int, int]:
 def checked_actions(actions, count: int, meaning: str, bound: str) -> np.ndarray:
     """Grid ``actions`` as int64, checked: integers (``meaning``, for the message) in 0..count−1 (``bound``
     names count − 1 in the message)."""
-    actions = np.asarray(actions)
-    if actions.dtype.kind not in "iu":
-        raise ValueError(f"actions must be integers ({meaning}), got dtype {actions.dtype}")
+    actions = action_array(actions, f"Discrete({count}) ({meaning})", INTEGER_KINDS)
     if actions.size and ((actions < 0).any() or (actions >= count).any()):
         raise ValueError(f"actions must lie in 0..{count - 1} ({bound}), got {actions.min()}..{actions.max()}")
     return actions.astype(np.int64)

@@ -16,7 +16,7 @@ library versions), to ``experiments/benchmarks/SPEED.md``. Rows:
   docs name) and :func:`execgym.score` of its oracle on 100,000 episodes;
 * one period of OptimalExec-v0 as the envs run it (plain Python for one
   episode, numba-compiled over 16,384) against the same period in plain numpy
-  (:mod:`execgym.experiments.benchmarks.numpy_reference`): the measurement behind the
+  (:mod:`experiments.benchmarks.numpy_reference`): the measurement behind the
   compiled dynamics;
 * PPO and TRPO wall time per 100,000 training steps on OptimalExec-v0 through
   the SB3 adapter (:class:`execgym.sb3.NativeVecEnv`) against SB3's
@@ -24,7 +24,7 @@ library versions), to ``experiments/benchmarks/SPEED.md``. Rows:
 
 Each env steps a fixed cycle of actions (valid in every state: BasketSequence's
 trades in the order listed), so the timings measure the env, not a policy.
-Targets (issue "Speed"): scalar OptimalExec-v0 at least CartPole's rate, every
+Targets: scalar OptimalExec-v0 at least CartPole's rate, every
 env within 2× of it; native at 16,384 envs >= 40 M agent-steps/s for
 OptimalExec-v0 and >= 15 M for the others, and >= 100× ``SyncVectorEnv`` at
 1,024; ``score()`` on 100,000 OptimalExec-v0 episodes under 1 s.

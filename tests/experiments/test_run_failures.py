@@ -216,6 +216,18 @@ def test_evaluate_scores_the_previous_checkpoint_when_the_newest_is_corrupt(tmp_
     assert f"checkpoint {newest} is unusable" in captured.err and json.loads(captured.out)["policy"].endswith(f"({older})")
 
 
+def test_evaluate_leaves_a_checkpoint_being_written_alone(tmp_path, capsys):
+    """A run may be writing its next checkpoint while it is evaluated: evaluate only reads."""
+    config = config_of(tmp_path)
+    run_experiment(config)
+    root = config.output / "seed_0" / "checkpoints"
+    being_written = root / ".step_000000999999.tmpdir"
+    being_written.mkdir()
+    before = sorted(path.name for path in root.iterdir())
+    assert main(["evaluate", "--run", str(config.output), "--episodes", "10", "--json"]) == 0
+    assert sorted(path.name for path in root.iterdir()) == before and being_written.is_dir()
+
+
 @pytest.mark.slow
 def test_the_aggregate_covers_every_finished_seed_of_the_folder(tmp_path):
     config = config_of(tmp_path, seeds=(0, 1))

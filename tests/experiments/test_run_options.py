@@ -4,7 +4,7 @@ checks made before an output folder is created."""
 import pytest
 import yaml
 
-from execgym.experiments.arguments import number_or_yaml, parse_settings
+from execgym.experiments.arguments import yaml_value, parse_settings
 from execgym.experiments.cli import main
 from execgym.experiments.config import MAX_SEED, ConfigError, load_config, load_yaml, parse_config
 from execgym.experiments.run import budget_settings, effective_config, run_experiment
@@ -32,13 +32,24 @@ def write_config(tmp_path, data, name="c.yaml", **changes):
 def test_scientific_notation_reads_as_a_number(text, value):
     loaded = load_yaml(f"learning_rate: {text}")["learning_rate"]
     assert isinstance(loaded, float) and loaded == pytest.approx(value, rel=1e-15)
-    assert number_or_yaml(text) == pytest.approx(value, rel=1e-15)
+    assert yaml_value(text) == pytest.approx(value, rel=1e-15)
 
 
 @pytest.mark.parametrize("text, value", [("e5", "e5"), ("3e", "3e"), ("1.2.3", "1.2.3"), ("0x1e5", 0x1E5),
                                          ("12", 12), ("'3e-4'", "3e-4"), ("relu", "relu")])
 def test_other_scalars_read_as_yaml_1_1_does(text, value):
     assert load_yaml(f"x: {text}")["x"] == value
+    assert yaml_value(text) == value
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-Infinity"])
+def test_a_command_line_value_means_what_it_means_in_a_file(tmp_path, text):
+    assert yaml_value(text) == load_yaml(f"x: {text}")["x"] == text
+    path = write_config(tmp_path, PPO)
+    config = load_config(path, parse_settings([f"agent.hyperparameters.learning_rate={text}"]))
+    with pytest.raises(ConfigError, match="learning_rate"):
+        run_experiment(config)
+    assert not (tmp_path / "out").exists()
 
 
 def test_scientific_notation_reaches_the_config_the_overrides_and_the_grid(tmp_path):
@@ -170,3 +181,16 @@ def test_the_output_stores_the_effective_config(tmp_path, capsys):
     assert stored.agent.hyperparameters == {"initial_q": -50.0}
     assert stored.identity() == effective_config(path, parse_settings(
         ["agent.hyperparameters.initial_q=-5e1", "training.eval_every=400"]), total_steps=1_000).identity()
+
+
+def test_an_env_whose_oracle_cannot_be_built_is_refused_before_the_output_exists(tmp_path):
+    """Every evaluation scores against the oracle: a day of 390 TwapVwapSwitch-v0 buckets (some 1e117
+    reachable states) is refused with the oracle's estimate, before anything is trained or written."""
+    data = {"env": {"id": "TwapVwapSwitch-v0", "params": {"buckets": 390}},
+            "agent": {"algo": "ppo", "num_envs": 2, "hyperparameters": {"n_steps": 8, "batch_size": 16}},
+            "training": {"total_steps": 64, "eval_every": 32, "eval_episodes": 10}, "seeds": [0]}
+    path = write_config(tmp_path, data)
+    with pytest.raises(ConfigError, match=r"c\.yaml: env: every evaluation scores the agent against the oracle of "
+                                          r"TwapVwapSwitch-v0, and it cannot be built .*years"):
+        run_experiment(load_config(path))
+    assert not (tmp_path / "out").exists()

@@ -16,7 +16,7 @@ import yaml
 from optuna.trial import TrialState
 
 from execgym.experiments import tune
-from execgym.experiments.cli import load_command, main
+from execgym.experiments.cli import build_parser, load_command, main
 from execgym.experiments.config import load_config, parse_config
 from execgym.experiments.run import run_seed
 from execgym.experiments.tune_space import (DEFAULT_SPACES, agent_hyperparameters, load_space, parse_space,
@@ -140,7 +140,7 @@ def test_a_trial_worse_than_the_median_at_the_same_nominal_step_is_pruned(tmp_pa
     for pruned in (trials[2], trials[4]):
         assert pruned.intermediate_values == {200: 10.0, 400: 10.0}
         assert pruned.user_attrs["steps"] == 520 and pruned.value == 10.0
-    tune.Progress(tuning, study).update(force=True)
+    tune.StudyProgress(tuning, study).update(force=True)
     assert [row["state"] for row in read_trials(tuning.folder)] == [trial.state.name for trial in trials]
     assert (tuning.folder / "study.png").exists()
 
@@ -155,7 +155,7 @@ def test_a_failing_trial_is_recorded_with_its_error_and_the_study_goes_on(tmp_pa
     assert [trial.state for trial in (failed, *complete)] == [TrialState.FAIL] + [TrialState.COMPLETE] * 2
     assert failed.user_attrs["error"] == ("ConfigError: trial 0: agent.hyperparameters: epsilon_end must be <= "
                                          "epsilon_start = 0.1 (ε decays), got 0.2")
-    tune.Progress(tuning, study).update(force=True)
+    tune.StudyProgress(tuning, study).update(force=True)
     assert f"trial 0: {failed.user_attrs['error']}" in (tuning.folder / "summary.md").read_text()
     assert [row["error"] for row in read_trials(tuning.folder)] == [failed.user_attrs["error"], "", ""]
 
@@ -192,8 +192,6 @@ def test_a_continued_study_keeps_its_finished_trials_and_reruns_an_interrupted_o
 
 
 def tune_arguments(command):
-    from execgym.experiments.cli import build_parser
-
     return build_parser().parse_args(command)
 
 
@@ -260,13 +258,17 @@ def test_without_ray_the_parallel_options_say_how_to_install_it(tmp_path, monkey
     monkeypatch.setitem(sys.modules, "ray", None)
     assert main(["tune", str(write_config(tmp_path)), "--trials", "2", "--workers", "2",
                  "--output", str(tmp_path / "study")]) == 1
-    assert "pip install -c constraints.txt 'execgym[ray]'" in capsys.readouterr().err
+    assert "'execgym[ray]'" in capsys.readouterr().err
 
 
-def test_without_optuna_the_command_says_which_extra_to_install(monkeypatch):
+def test_without_optuna_the_command_says_which_extra_to_install(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "optuna", None)
     monkeypatch.delitem(sys.modules, "execgym.experiments.tune")
-    assert "'tune'" in load_command("tune").HELP
+    assert "optional extra" in load_command("tune").HELP
+    assert main(["tune", str(write_config(tmp_path)), "--trials", "2"]) == 1
+    error = capsys.readouterr().err
+    assert "needs the optional extra 'tune' (optuna is not installed)" in error and "'execgym[tune]'" in error
+    assert not (tmp_path / "study").exists()
 
 
 @pytest.mark.slow
@@ -327,3 +329,13 @@ def test_ppo_minibatches_set_the_batch_size_and_best_yaml_reproduces_the_best_tr
     assert best.agent.hyperparameters["batch_size"] == int(row["n_steps"]) * 8 // int(row["minibatches"]) == \
         int(row["batch_size"])
     assert run_seed(best, 0, tmp_path / "rerun", resume=False)["final"]["regret_pct"] == float(row["regret_pct"])
+
+
+def test_the_budget_options_are_those_of_execgym_run(tmp_path):
+    """--total-steps below eval_every keeps the config's number of evaluations (pruning needs them), and
+    --set overrides any key, as in `execgym run`."""
+    args = tune_arguments(["tune", str(write_config(tmp_path)), "--trials", "2", "--total-steps", "600",
+                           "--set", "agent.hyperparameters.epsilon_end=0.05"])
+    config = tune.tuning_of(args).config
+    assert (config.training.total_steps, config.training.eval_every) == (600, 200)
+    assert config.agent.hyperparameters["epsilon_end"] == 0.05

@@ -224,12 +224,12 @@ class MarketMakingEnv(EpisodeEnv):
     def _step(self, action):
         n = self._elapsed
         depths = self._depths(action)
-        outcome = dynamics.advance(self._variant, self._market, n, self._inventory, self._cash, self._mid,
-                                   self._profit, *depths, *self.params.fill_probabilities(depths).tolist(),
-                                   self._bid_draws[n], self._ask_draws[n], self._shocks[n])
+        bid_filled, ask_filled, inventory, cash, mid, profit, reward, terminated = dynamics.advance(
+            self._variant, self._market, n, self._inventory, self._cash, self._mid, self._profit, *depths,
+            *self.params.fill_probabilities(depths).tolist(), self._bid_draws[n], self._ask_draws[n], self._shocks[n])
         if self._variant.cara:
-            dynamics.check_utility(self.params, outcome[6], outcome[5])
-        bid_filled, ask_filled, self._inventory, self._cash, self._mid, self._profit, reward, terminated = outcome
+            dynamics.check_utility(self.params, reward, profit)
+        self._inventory, self._cash, self._mid, self._profit = inventory, cash, mid, profit
         self._elapsed = n + 1
         info = self._info()
         info["bid_filled"], info["ask_filled"] = (1.0 if bid_filled else 0.0), (1.0 if ask_filled else 0.0)

@@ -321,16 +321,19 @@ class QuoteOracle(Oracle):
 
 def build_cost(params: MarketMakingParams) -> OracleCost:
     """What :func:`make_oracle` would take: N·(2Q̄+1) one-step solves with continuous depths, or N·(2Q̄+1)·(M+1)²
-    candidates searched on a grid of M + 1 depths."""
+    candidates searched on a grid of M + 1 depths; refused past :data:`MAX_CELLS` cells, as :func:`solve` refuses."""
     states = params.steps * params.levels
+    refusal = None if states <= MAX_CELLS else (f"its tables would have {states:,} cells, more than {MAX_CELLS:,}: "
+                                                "lower steps or max_inventory")
     if params.discrete:
         candidates = states * params.depth_grid.shape[0] ** 2
         return OracleCost(size=candidates, unit="(step, inventory, bid, ask) candidates N·(2Q̄+1)·(M+1)²",
                           seconds=BUILD_OVERHEAD + SECONDS_PER_GRID_STEP * params.steps
-                          + SECONDS_PER_CANDIDATE * candidates)
+                          + SECONDS_PER_CANDIDATE * candidates, refusal=refusal)
     factor = UTILITY_FACTOR if params.objective == "cara" else 1.0
     return OracleCost(size=states, unit="(step, inventory) states N·(2Q̄+1)",
-                      seconds=BUILD_OVERHEAD + factor * (SECONDS_PER_STEP * params.steps + SECONDS_PER_STATE * states))
+                      seconds=BUILD_OVERHEAD + factor * (SECONDS_PER_STEP * params.steps + SECONDS_PER_STATE * states),
+                      refusal=refusal)
 
 
 def make_oracle(params: MarketMakingParams) -> QuoteOracle:
