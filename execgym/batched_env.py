@@ -47,7 +47,6 @@ float64 can express (:func:`execgym.problems.market_making.dynamics.check_utilit
 
 from __future__ import annotations
 
-import abc
 import math
 from dataclasses import dataclass
 from types import ModuleType
@@ -58,7 +57,9 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from execgym import engine
 from execgym.batching import replace_rows
+from execgym.engine import Dynamics, Markets
 from execgym.noise import episode_keys, reset_streams
 from execgym.rendering import (PicklesWithoutRenderer, Renderer, Sketch, SlotTraces, Trace, checked_render_mode,
                                metadata, warn_unset)
@@ -73,7 +74,10 @@ class BatchedProblem:
     """What the envs of one problem need to know about it."""
 
     params_class: type
-    dynamics: ModuleType
+    dynamics: ModuleType | Dynamics
+    """The problem's step: a :class:`~execgym.engine.Dynamics` (the envs run it through :mod:`execgym.engine`;
+    ``controls`` then takes ``n=None`` for one action, and ``reset_info``/``step_info`` read a state (and
+    report) record or table), or a module with ``start``, ``observe`` and ``step`` over a batch."""
     observation_space: Callable[[Any], gym.spaces.Space]
     """params -> the single-episode observation space."""
     action_space: Callable[[Any], gym.spaces.Space]
@@ -115,7 +119,7 @@ def next_episodes(problem: BatchedProblem, params, batch, done: np.ndarray):
     return replace_rows(batch, fresh, done)
 
 
-class EpisodeEnv(PicklesWithoutRenderer, gym.Env, abc.ABC):
+class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
     """Base of the single-episode envs that run a problem's per-episode step on plain Python floats (the
     step their vector env compiles over its batch): params, spaces, the noise stream of each reset and
     rendering.
@@ -136,6 +140,17 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env, abc.ABC):
         self._stream: tuple[np.ndarray, np.ndarray] | None = None
         self._trace: Trace | None = None
         self._renderer = None if render_mode is None else Renderer(self.problem.sketch, self.params, render_mode)
+        self._set_market(self.params)
+
+    def _set_market(self, params) -> None:
+        """Play the next episodes in the market ``params`` (same observation and action spaces)."""
+        self.params = params
+        dynamics = self.problem.dynamics
+        if isinstance(dynamics, Dynamics):
+            self._variant, self._market = dynamics.variant(params), dynamics.scalar_market(params)
+            self._observation_size = dynamics.observation_size(params)
+        if self._renderer is not None and self._renderer.params is not params:
+            self._renderer = Renderer(self.problem.sketch, params, self.render_mode)
 
     def render(self) -> np.ndarray | str | None:
         """The episode so far: an (H, W, 3) uint8 picture (``"rgb_array"``) or a text (``"ansi"``);
@@ -154,6 +169,12 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env, abc.ABC):
         return episode_keys(*self._stream)[0]
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start an episode; ``options={"market": params}`` (a params object or a dict of keyword parameters)
+        plays it, and the next ones, in that market, which must have the env's observation and action
+        spaces."""
+        market = reset_option(options, "market")
+        if market is not None:
+            self._set_market(checked_market(self, market, "options['market']"))
         observation, info = self._reset(seed)
         if not math.isfinite(sum(observation.tolist())):     # float32 entries: the sum cannot overflow float64
             require_finite_step(self, "reset", observation[None], None)
@@ -171,17 +192,31 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env, abc.ABC):
             self._trace.record(action, observation, reward, info)
         return result
 
-    @abc.abstractmethod
     def _reset(self, seed: int | None) -> tuple[np.ndarray, dict]:
         """Start an episode (the noise stream of ``seed``, see :meth:`_start_episode`): (observation, info)."""
+        dynamics = self.problem.dynamics
+        self._noise = dynamics.episode_noise(self._variant, self._market, self._start_episode(seed))
+        self.state = dynamics.initial_state(self._market)
+        return self._observation(), self.problem.reset_info(self.state)
 
-    @abc.abstractmethod
     def _step(self, action) -> tuple[np.ndarray, float, bool, bool, dict]:
         """One step of the episode under way: (observation, reward, terminated, truncated, info)."""
+        dynamics = self.problem.dynamics
+        control = self.problem.controls(self.params, action, None)
+        state, reward, report = dynamics.advance(self._variant, self._market, self.state, control,
+                                                 self._noise[self.state.elapsed])
+        self.state = state
+        return (self._observation(), reward, dynamics.finished(self._market, state), False,
+                self.problem.step_info(state, report))
 
-    @abc.abstractmethod
     def _finished(self) -> bool:
-        """True once the current episode is over (each problem's env says from its own state)."""
+        """True once the current episode is over."""
+        return self.problem.dynamics.finished(self._market, self.state)
+
+    def _observation(self) -> np.ndarray:
+        out = np.empty((1, self._observation_size), dtype=np.float32)
+        self.problem.dynamics.write_observation(self._variant, self._market, self.state, out, 0)
+        return out[0]
 
     def _check_running(self) -> None:
         """Raise unless an episode is under way."""
@@ -193,12 +228,20 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env, abc.ABC):
 
 class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
     """``num_envs`` episodes of a problem stepped together by its batched dynamics, with no Python loop over
-    them; SAME_STEP autoreset and rendering (one frame or text per slot) as the module docstring says."""
+    them; SAME_STEP autoreset and rendering (one frame or text per slot) as the module docstring says.
+
+    Every slot plays in the market ``params`` (or the keyword parameters), or slot i in ``markets[i]``
+    (params objects or dicts of keyword parameters, one per slot, all with the same observation and action
+    spaces and model variant); ``reset(options={"markets": {slot: market, ...}})`` changes chosen slots'
+    markets (a sequence of ``num_envs`` entries, None keeping a slot's, also works). ``params`` is slot 0's
+    market, ``markets`` every slot's.
+    """
 
     problem: ClassVar[BatchedProblem]
     metadata = metadata(autoreset_mode=AutoresetMode.SAME_STEP)
 
-    def __init__(self, num_envs: int = 1, params=None, render_mode: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, num_envs: int = 1, params=None, render_mode: str | None = None, markets=None,
+                 **kwargs: Any) -> None:
         self.num_envs = require_int("num_envs", num_envs, low=1)
         self.render_mode = checked_render_mode(render_mode)
         self.params = self.problem.params_class.from_kwargs(params, **kwargs)
@@ -207,36 +250,97 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self._batch = None
-        self._renderer = None if render_mode is None else Renderer(self.problem.sketch, self.params, render_mode)
         self._traces: SlotTraces | None = None
+        self._renderers: dict[int, Renderer] = {}
+        self._engine = isinstance(self.problem.dynamics, Dynamics)
+        self._set_markets((self.params,) * self.num_envs)
+        if markets is not None:
+            if params is not None or kwargs:
+                raise ValueError("pass either markets= or params=/keyword parameters, not both")
+            self._set_markets(self._slot_markets(markets, "markets"))
+            self.params = self.markets[0]
+
+    @property
+    def markets(self) -> tuple:
+        """Every slot's market (params objects, one per slot)."""
+        return self._markets.params
+
+    def _set_markets(self, markets: tuple) -> None:
+        self._renderers.clear()
+        if self._engine:
+            self._markets = Markets.of(self.problem.dynamics, markets)
+        else:
+            self._markets = Markets(params=markets, variant=None, compiled=())
+
+    def _slot_markets(self, markets, where: str) -> tuple:
+        """The markets of every slot after setting ``markets`` (a sequence of num_envs entries, None keeping a
+        slot's, or a dict {slot: market}); each checked by :func:`checked_market`."""
+        if not self._engine:
+            raise ValueError(f"{type(self).__name__} does not take a market per slot yet")
+        if isinstance(markets, dict):
+            chosen = markets
+        elif isinstance(markets, (list, tuple)):
+            if len(markets) != self.num_envs:
+                raise ValueError(f"{where} must have one entry per slot ({self.num_envs}), got {len(markets)}")
+            chosen = {slot: market for slot, market in enumerate(markets) if market is not None}
+        else:
+            raise ValueError(f"{where} must be a list of {self.num_envs} markets (params objects or dicts of "
+                             f"keyword parameters) or a dict {{slot: market}}, got {type(markets).__name__}")
+        slots = list(self.markets)
+        for slot, market in chosen.items():
+            if isinstance(slot, bool) or not isinstance(slot, (int, np.integer)) or not 0 <= slot < self.num_envs:
+                raise ValueError(f"{where}: slot {slot!r} is not a slot index in [0, {self.num_envs - 1}]")
+            slots[int(slot)] = checked_market(self, market, f"{where}[{slot}]")
+        return tuple(slots)
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
-        dynamics = self.problem.dynamics
+        """Reset every slot (``options={"markets": ...}`` first changes chosen slots' markets, see the class
+        docstring)."""
+        markets = reset_option(options, "markets")
+        if markets is not None:
+            self._set_markets(self._slot_markets(markets, "options['markets']"))
         current = None if self._batch is None else (self._batch.seed, self._batch.episode)
-        self._batch = dynamics.start(self.params, *reset_streams(seed, self.num_envs, current,
-                                                                 np.random.default_rng()))
-        observations, info = dynamics.observe(self.params, self._batch), self.problem.reset_info(self._batch)
+        streams = reset_streams(seed, self.num_envs, current, np.random.default_rng())
+        if self._engine:
+            self._batch = engine.start(self.problem.dynamics, self._markets, *streams)
+            info = self.problem.reset_info(self._batch.state)
+        else:
+            self._batch = self.problem.dynamics.start(self.params, *streams)
+            info = self.problem.reset_info(self._batch)
+        observations = self._observe()
         require_finite_step(self, "reset", observations, None)
-        if self._renderer is not None:
+        if self.render_mode is not None:
             self._traces = SlotTraces(observations, info)
         return observations, with_masks(info)
+
+    def _observe(self) -> np.ndarray:
+        if self._engine:
+            return engine.observe(self.problem.dynamics, self._markets, self._batch)
+        return self.problem.dynamics.observe(self.params, self._batch)
 
     def step(self, actions):
         if self._batch is None:
             raise RuntimeError("call reset() before step()")
-        dynamics = self.problem.dynamics
-        transition = dynamics.step(self.params, self._batch, self.problem.controls(self.params, actions,
-                                                                                   self.num_envs))
+        controls = self.problem.controls(self.params, actions, self.num_envs)
+        if self._engine:
+            transition = engine.step(self.problem.dynamics, self._markets, self._batch, controls)
+            step_info = self.problem.step_info(transition.batch.state, transition.report)
+        else:
+            transition = self.problem.dynamics.step(self.params, self._batch, controls)
+            step_info = self.problem.step_info(transition)
         done = transition.terminated
         self._batch = transition.batch
-        final_obs = dynamics.observe(self.params, self._batch) if done.any() or self._renderer is not None else None
+        final_obs = self._observe() if done.any() or self.render_mode is not None else None
         if done.any():
             require_finite_step(self, "step (final observations)", final_obs, None)
-            self._batch = next_episodes(self.problem, self.params, self._batch, done)
-        step_info, reset_info = self.problem.step_info(transition), self.problem.reset_info(self._batch)
-        observations = dynamics.observe(self.params, self._batch)
+            if self._engine:
+                self._batch = engine.next_episodes(self.problem.dynamics, self._markets, self._batch, done)
+            else:
+                self._batch = next_episodes(self.problem, self.params, self._batch, done)
+        reset_info = self.problem.reset_info(self._batch.state if self._engine else self._batch)
+        observations = self._observe()
         require_finite_step(self, "step", observations, transition.reward)
-        if self._renderer is not None:
+        if self.render_mode is not None:
             self._traces.record(actions, final_obs, transition.reward, step_info, done, observations, reset_info)
         return (observations, transition.reward, done, np.zeros(self.num_envs, dtype=bool),
                 same_step_info(step_info, done, final_obs, reset_info))
@@ -244,8 +348,56 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
     def render(self) -> tuple[np.ndarray, ...] | tuple[str, ...] | None:
         """One render per slot, each of its running episode (an (H, W, 3) uint8 picture or a text, as the
         scalar env's); None, with a warning, without a render mode."""
-        if self._renderer is None:
+        if self.render_mode is None:
             return warn_unset()
         if self._traces is None:
             raise RuntimeError("call reset() before render()")
-        return tuple(self._renderer.render(self._traces.trace(slot)) for slot in range(self.num_envs))
+        return tuple(self._slot_renderer(slot).render(self._traces.trace(slot)) for slot in range(self.num_envs))
+
+    def _slot_renderer(self, slot: int) -> Renderer:
+        """The renderer of slot ``slot``'s market (one per distinct market, made when first drawn)."""
+        market = self.markets[slot]
+        key = next((i for i in self._renderers if self.markets[i] == market), slot)
+        if key not in self._renderers:
+            self._renderers[key] = Renderer(self.problem.sketch, market, self.render_mode)
+        return self._renderers[key]
+
+
+def reset_option(options: dict | None, name: str):
+    """``options[name]`` (None when absent); ValueError for options that are not a dict or name other keys."""
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        raise ValueError(f"options must be a dict, got {type(options).__name__}")
+    unknown = sorted(set(options) - {name})
+    if unknown:
+        raise ValueError(f"unknown reset option(s) {unknown}; this env takes {name!r}")
+    return options.get(name)
+
+
+def checked_market(env, market, where: str):
+    """``market`` (a params object of ``env``'s problem or a dict of its keyword parameters) as a params object,
+    checked to give ``env``'s observation and action spaces and model variant (ValueError naming ``where``
+    and what differs otherwise)."""
+    problem = env.problem
+    if isinstance(market, dict):
+        try:
+            market = problem.params_class.from_kwargs(**market)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+    elif not isinstance(market, problem.params_class):
+        raise ValueError(f"{where} must be a {problem.params_class.__name__} or a dict of its keyword parameters, "
+                         f"got {type(market).__name__}")
+    single = getattr(env, "single_observation_space", None) or env.observation_space
+    if problem.observation_space(market) != single:
+        raise ValueError(f"{where} has the observation space {problem.observation_space(market)}, not the env's "
+                         f"{single}: the markets of one env must share it")
+    action_space = getattr(env, "single_action_space", None) or env.action_space
+    if problem.action_space(market) != action_space:
+        raise ValueError(f"{where} has the action space {problem.action_space(market)}, not the env's "
+                         f"{action_space}: the markets of one env must share it")
+    dynamics = problem.dynamics
+    if isinstance(dynamics, Dynamics) and dynamics.variant(market) != dynamics.variant(env.params):
+        raise ValueError(f"{where} has the model variant {dynamics.variant(market)}, not the env's "
+                         f"{dynamics.variant(env.params)}: the markets of one env must share their variant")
+    return market

@@ -199,16 +199,22 @@ class Sketch:
 
 
 class PicklesWithoutRenderer:
-    """Base of the envs that own a :class:`Renderer` (``_renderer``, None without a render mode): pickles and
-    deep copies leave it out (its figure does not pickle, nor do the lambdas of the problem's sketch) and
-    build a fresh one from the class's ``problem`` (oracle and figure built again at the first render)."""
+    """Base of the envs that own a :class:`Renderer` (``_renderer``, None without a render mode) or one per
+    market (``_renderers``, a dict made when first drawn): pickles and deep copies leave them out (a figure
+    does not pickle, nor do the lambdas of the problem's sketch) and build a fresh one from the class's
+    ``problem`` (oracle and figure built again at the first render)."""
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_renderer": None}
+        state = dict(self.__dict__)
+        if "_renderer" in state:
+            state["_renderer"] = None
+        if "_renderers" in state:
+            state["_renderers"] = {}
+        return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        if self.render_mode is not None:
+        if self.render_mode is not None and "_renderer" in state:
             self._renderer = Renderer(self.problem.sketch, self.params, self.render_mode)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
+from execgym import engine
 from execgym.noise import episode_keys
 from execgym.problems.optimal_exec import dynamics
 from execgym.problems.optimal_exec.params import OptimalExecParams
@@ -34,42 +35,39 @@ def numpy_normals(keys: np.ndarray, steps: np.ndarray) -> np.ndarray:
     return ndtri(((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53)
 
 
-def numpy_step(params: OptimalExecParams, batch: dynamics.Batch, fractions: np.ndarray):
+def numpy_step(params: OptimalExecParams, batch: engine.Batch, fractions: np.ndarray):
     """One period of the default market over ``batch`` in numpy: (new batch, reward, observations)."""
-    s, tau = params.side_sign, params.tau
-    last = batch.elapsed == params.periods - 1
-    traded = np.where(last, batch.inventory, fractions * batch.inventory)
+    s, tau, state = params.side_sign, params.tau, batch.state
+    last = state.elapsed == params.periods - 1
+    traded = np.where(last, state.inventory, fractions * state.inventory)
     unit_cost = params.half_spread + params.temporary_impact * np.abs(traded) / tau
-    remaining = batch.inventory - traded
-    move = params.drift * tau + params.shock_scale * numpy_normals(batch.key, batch.elapsed) \
+    remaining = state.inventory - traded
+    move = params.drift * tau + params.shock_scale * numpy_normals(batch.key, state.elapsed) \
         - s * params.permanent_impact * traded
     cost = np.abs(traded) * unit_cost - s * move * remaining
     reward = -(cost + params.risk_aversion * params.shock_scale**2 * remaining**2) * params.bps_per_currency
-    new = dynamics.Batch(seed=batch.seed, episode=batch.episode, key=batch.key, elapsed=batch.elapsed + 1,
-                         inventory=remaining, price=batch.price + move, shortfall=batch.shortfall + cost,
-                         last_trade=traded)
+    new = dynamics.State(elapsed=state.elapsed + 1, inventory=remaining, price=state.price + move,
+                         shortfall=state.shortfall + cost, last_trade=traded)
     obs = np.empty((len(batch), 3), dtype=np.float32)
     obs[:, 0] = (params.periods - new.elapsed) / params.periods
     obs[:, 1] = new.inventory / params.shares
     obs[:, 2] = (new.price - params.arrival_price) / params.price_scale
-    return new, reward, obs
+    return engine.Batch(seed=batch.seed, episode=batch.episode, key=batch.key, state=new), reward, obs
 
 
-def compiled_step(params: OptimalExecParams, batch: dynamics.Batch, fractions: np.ndarray):
-    """The same period as the vector env runs it: :func:`dynamics.step` and :func:`dynamics.observe`."""
-    transition = dynamics.step(params, batch, fractions)
-    return transition.batch, transition.reward, dynamics.observe(params, transition.batch)
+def compiled_step(params: OptimalExecParams, batch: engine.Batch, fractions: np.ndarray):
+    """The same period as the vector env runs it: :func:`engine.step` and :func:`engine.observe`."""
+    transition = engine.step(dynamics.DYNAMICS, params, batch, fractions)
+    return transition.batch, transition.reward, engine.observe(dynamics.DYNAMICS, params, transition.batch)
 
 
-def python_step(params: OptimalExecParams, state: tuple, fraction: float, shock: float):
+def python_step(params: OptimalExecParams, state: dynamics.State, fraction: float, shock: float):
     """The same period as the scalar env runs it: :func:`dynamics.advance` on floats, observation included."""
-    variant, market, schedules = dynamics.scalar_market(params)
-    k, x, price = state
-    traded, _, remaining, move, _, _, reward, _ = dynamics.advance(variant, market, *schedules, k, x, price, 0.0,
-                                                                   shock, fraction)
+    variant, market = dynamics.variant(params), dynamics.scalar_market(params)
+    state, reward, _ = dynamics.advance(variant, market, state, fraction, shock)
     obs = np.empty((1, 3), dtype=np.float32)
-    dynamics.write_observation(variant, market, k + 1, remaining, price + move, traded, obs, 0)
-    return (k + 1, remaining, price + move), reward, obs[0]
+    dynamics.write_observation(variant, market, state, obs, 0)
+    return state, reward, obs[0]
 
 
 def rows(repeats: int, calls: int = 2_000) -> list[tuple]:
@@ -78,8 +76,8 @@ def rows(repeats: int, calls: int = 2_000) -> list[tuple]:
     params = OptimalExecParams()
     fraction = 0.3
 
-    def batch_of(n: int) -> dynamics.Batch:
-        return dynamics.start(params, np.arange(n), np.zeros(n, dtype=np.uint64))
+    def batch_of(n: int) -> engine.Batch:
+        return engine.start(dynamics.DYNAMICS, params, np.arange(n), np.zeros(n, dtype=np.uint64))
 
     def batched_run(step, n: int):
         fractions, start = np.full(n, fraction), batch_of(n)
@@ -96,12 +94,12 @@ def rows(repeats: int, calls: int = 2_000) -> list[tuple]:
         return run
 
     shocks = episode_keys(np.arange(1), np.zeros(1, dtype=np.uint64))
-    shocks = dynamics.episode_shocks(params, shocks[0])
+    shocks = dynamics.episode_shocks(dynamics.variant(params), dynamics.scalar_market(params), shocks[0])
 
     def python_run():
         total = 0.0
         for episode in range(calls // params.periods):
-            state = (0, params.shares, params.arrival_price)
+            state = dynamics.initial_state(dynamics.scalar_market(params))
             for k in range(params.periods):
                 state, reward, _ = python_step(params, state, 1.0 if k == params.periods - 1 else fraction,
                                                shocks[k])

@@ -26,18 +26,19 @@ def test_numpy_reference_period_equals_the_envs_period():
     (plain Python for one episode, compiled over a batch), so the speed ratio compares like with like."""
     import numpy as np
 
+    from execgym import engine
     from execgym.problems.optimal_exec import dynamics
     from execgym.problems.optimal_exec.params import OptimalExecParams
     from experiments.benchmarks import numpy_reference
 
     params = OptimalExecParams()
-    batch = dynamics.start(params, np.arange(64), np.zeros(64, dtype=np.uint64))
+    batch = engine.start(dynamics.DYNAMICS, params, np.arange(64), np.zeros(64, dtype=np.uint64))
     fractions = np.linspace(0.0, 1.0, 64)
     for _ in range(params.periods):
         numpy_batch, numpy_reward, numpy_obs = numpy_reference.numpy_step(params, batch, fractions)
         batch, reward, obs = numpy_reference.compiled_step(params, batch, fractions)
         np.testing.assert_allclose(reward, numpy_reward, rtol=1e-12, atol=1e-9)
         np.testing.assert_allclose(obs, numpy_obs, rtol=1e-6, atol=1e-6)
-        np.testing.assert_allclose(batch.price, numpy_batch.price, rtol=1e-14)
+        np.testing.assert_allclose(batch.state.price, numpy_batch.state.price, rtol=1e-14)
     rows = numpy_reference.rows(repeats=1, calls=100)
     assert [row[1].split(":")[0] for row in rows] == ["one period, one episode", "one period, 16,384 episodes"]

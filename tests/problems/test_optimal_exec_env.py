@@ -10,6 +10,7 @@ from vector_checks import assert_equals_sync_vector_env
 from gymnasium.utils.env_checker import check_env
 
 import execgym  # noqa: F401  (registers the ids)
+from execgym import engine
 from execgym.problems.optimal_exec import dynamics, schedule
 from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
 from execgym.problems.optimal_exec.params import OptimalExecParams
@@ -164,23 +165,24 @@ def test_action_map_and_its_inverse():
                                   [0.0, 0.0, 0.5, 1.0, 1.0])
 
 
-def test_buy_is_the_mirror_image_of_sell(monkeypatch):
+def test_buy_is_the_mirror_image_of_sell():
     """A buy facing shocks −ξ and drift −μ pays exactly what a sell pays facing ξ and μ."""
     sell = OptimalExecParams(side="sell", drift=0.4)
     buy = replace(sell, side="buy", drift=-0.4)
     shocks = np.random.default_rng(0).normal(size=(sell.periods, 1))
     fractions = np.linspace(0.05, 0.5, sell.periods)[:, None]
-    outcomes = {}
+    outcomes, shock = {}, {}
+    chosen_shocks = replace(dynamics.DYNAMICS, noise=lambda variant, keys, elapsed: shock["now"])
     for p, sign in ((sell, 1.0), (buy, -1.0)):
-        batch = dynamics.start(p, np.array([0]), np.array([0]))
+        batch = engine.start(chosen_shocks, p, np.array([0]), np.array([0]))
         rewards, moves = [], []
         for k in range(p.periods):
-            monkeypatch.setattr(dynamics, "price_shocks", lambda b, k=k: sign * shocks[k])
-            t = dynamics.step(p, batch, fractions[k])
+            shock["now"] = sign * shocks[k]
+            t = engine.step(chosen_shocks, p, batch, fractions[k])
             rewards.append(t.reward[0])
-            moves.append(t.batch.price[0] - batch.price[0])
+            moves.append(t.batch.state.price[0] - batch.state.price[0])
             batch = t.batch
-        outcomes[p.side] = (np.array(rewards), np.array(moves), batch.shortfall[0])
+        outcomes[p.side] = (np.array(rewards), np.array(moves), batch.state.shortfall[0])
     np.testing.assert_allclose(outcomes["buy"][0], outcomes["sell"][0], rtol=1e-12)
     np.testing.assert_allclose(outcomes["buy"][1], -outcomes["sell"][1], rtol=1e-12)
     assert outcomes["buy"][2] == pytest.approx(outcomes["sell"][2], rel=1e-12)

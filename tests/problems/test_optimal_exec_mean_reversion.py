@@ -9,6 +9,7 @@ import pytest
 
 import execgym
 from execgym.baselines import SchedulePolicy
+from execgym import engine
 from execgym.problems.optimal_exec import dynamics, schedule
 from execgym.problems.optimal_exec.env import OptimalExecVectorEnv
 from execgym.problems.optimal_exec.lq_oracle import CLIP_TOLERANCE, breach_probabilities, initial_state, lq_problem
@@ -40,17 +41,17 @@ def test_schedule_mean_and_variance_under_mean_reversion_match_monte_carlo(side)
     holdings = p.shares * np.linspace(1.0, 0.0, p.periods + 1) ** 1.5
     fractions = np.where(holdings[:-1] > 0, -np.diff(holdings) / holdings[:-1], 1.0)
     n = 200_000
-    batch = dynamics.start(p, np.arange(n), np.zeros(n))
+    batch = engine.start(dynamics.DYNAMICS, p, np.arange(n), np.zeros(n))
     total = np.zeros(n)
     for k in range(p.periods):
-        transition = dynamics.step(p, batch, np.full(n, fractions[k]))
+        transition = engine.step(dynamics.DYNAMICS, p, batch, np.full(n, fractions[k]))
         total += transition.reward
         batch = transition.batch
     exact = schedule.expected_return(p, holdings)
     assert abs(total.mean() - exact) < 4.0 * total.std() / np.sqrt(n)
     # For a schedule the risk penalty is deterministic, so the return's variance is Var[IS] in bps².
     assert total.var() == pytest.approx(schedule.variance(p, holdings) * p.bps_per_currency**2, rel=0.02)
-    np.testing.assert_allclose(-batch.shortfall * p.bps_per_currency - schedule.risk_penalty(p, holdings)
+    np.testing.assert_allclose(-batch.state.shortfall * p.bps_per_currency - schedule.risk_penalty(p, holdings)
                                * p.bps_per_currency, total, rtol=1e-9)
 
 

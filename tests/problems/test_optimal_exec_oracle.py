@@ -9,6 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 import execgym
 from execgym import baselines
+from execgym import engine
 from execgym.problems.optimal_exec import closed_form, dynamics, schedule
 from execgym.problems.optimal_exec.env import OptimalExecEnv
 from execgym.problems.optimal_exec.lq_oracle import monotone_drift_range
@@ -131,17 +132,17 @@ def test_none_of_1000_random_schedules_beats_the_oracle():
     plan = np.repeat(fractions, episodes, axis=0)
 
     def returns(choose):
-        batch = dynamics.start(p, seeds, np.zeros_like(seeds))
+        batch = engine.start(dynamics.DYNAMICS, p, seeds, np.zeros_like(seeds))
         total = np.zeros(seeds.shape[0])
         for k in range(p.periods):
-            transition = dynamics.step(p, batch, choose(batch, k))
+            transition = engine.step(dynamics.DYNAMICS, p, batch, choose(batch, k))
             total += transition.reward
             batch = transition.batch
         return total.reshape(1000, episodes)
 
     random_returns = returns(lambda batch, k: plan[:, k])
     oracle_returns = returns(lambda batch, k: dynamics.action_to_fraction(
-        oracle.policy(dynamics.observe(p, batch))[:, 0]))
+        oracle.policy(engine.observe(dynamics.DYNAMICS, p, batch))[:, 0]))
     regret = oracle_returns - random_returns
     standard_error = regret.std(axis=1, ddof=1) / np.sqrt(episodes)
     assert (regret.mean(axis=1) > -4.0 * standard_error).all()

@@ -16,6 +16,7 @@ from vector_checks import assert_equals_sync_vector_env
 
 import execgym
 from execgym import baselines
+from execgym import engine
 from execgym.problems.optimal_exec import closed_form, dynamics, schedule
 from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
 from execgym.problems.optimal_exec.lq_oracle import make_lq_oracle
@@ -175,15 +176,15 @@ def play_schedule(p, holdings, episodes, seed=0):
     """Σ reward of ``episodes`` episodes following ``holdings`` through the dynamics (float64 fractions), and the
     part of it due to the price shocks, s·σ_τ·Σ_k ξ_k·x_k (bps): zero mean, the only randomness under the walk."""
     fractions = fractions_of(p, holdings)
-    batch = dynamics.start(p, seed + np.arange(episodes), np.zeros(episodes))
+    batch = engine.start(dynamics.DYNAMICS, p, seed + np.arange(episodes), np.zeros(episodes))
     total, noise = np.zeros(episodes), np.zeros(episodes)
     for k in range(p.periods):
-        shocks = dynamics.price_shocks(batch)
-        transition = dynamics.step(p, batch, np.full(episodes, fractions[k]))
+        shocks = dynamics.price_shocks(None, batch.key, batch.state.elapsed)
+        transition = engine.step(dynamics.DYNAMICS, p, batch, np.full(episodes, fractions[k]))
         total += transition.reward
-        noise += p.side_sign * p.shock_scale * shocks * transition.batch.inventory * p.bps_per_currency
+        noise += p.side_sign * p.shock_scale * shocks * transition.batch.state.inventory * p.bps_per_currency
         batch = transition.batch
-    np.testing.assert_allclose(batch.inventory, holdings[-1], rtol=0, atol=1e-6 * p.shares)
+    np.testing.assert_allclose(batch.state.inventory, holdings[-1], rtol=0, atol=1e-6 * p.shares)
     return total, noise
 
 
@@ -423,10 +424,10 @@ def test_one_period_by_hand_for_every_variant_feature():
         (OptimalExecParams(periods=3, two_way=True, max_trade=0.7, smoothness=2e-6, impact_exponent=0.8), [0.2, 0.9]),
     ]
     for p, fractions in cases:
-        batch = dynamics.start(p, np.array([7]), np.array([0]))
+        batch = engine.start(dynamics.DYNAMICS, p, np.array([7]), np.array([0]))
         s, previous = p.side_sign, 0.0
         for k, f in enumerate(fractions):
-            x, price = batch.inventory[0], batch.price[0]
+            x, price = batch.state.inventory[0], batch.state.price[0]
             if p.two_way:
                 n = p.max_trade * X * (2 * f - 1)
             else:
@@ -437,16 +438,16 @@ def test_one_period_by_hand_for_every_variant_feature():
                 w = 1.0 if p.impact_profile is None else p.impact_profile[k]
                 vbar = X / p.horizon
                 g = p.half_spread + w * p.temporary_impact * vbar * (abs(n) / (p.tau * vbar)) ** p.impact_exponent
-            xi = dynamics.price_shocks(batch)[0]
+            xi = dynamics.price_shocks(None, batch.key, batch.state.elapsed)[0]
             move = p.drift * p.tau + p.volatility * np.sqrt(p.tau) * xi - s * p.permanent_impact * n
             left = x - n
             cost = abs(n) * g - s * move * left + p.risk_aversion * p.volatility**2 * p.tau * left**2
             cost += p.smoothness * (n - previous) ** 2 if k > 0 else 0.0
             cost += p.target_penalty * left**2 if (not p.completes and k == p.periods - 1) else 0.0
-            transition = dynamics.step(p, batch, np.array([f]))
-            assert transition.traded[0] == pytest.approx(n, rel=1e-12)
+            transition = engine.step(dynamics.DYNAMICS, p, batch, np.array([f]))
+            assert transition.batch.state.last_trade[0] == pytest.approx(n, rel=1e-12)
             assert transition.reward[0] == pytest.approx(-cost * 1e4 / (X * p.arrival_price), rel=1e-10)
-            assert transition.execution_price[0] == pytest.approx(price - s * np.sign(n) * g, rel=1e-14)
+            assert transition.report.execution_price[0] == pytest.approx(price - s * np.sign(n) * g, rel=1e-14)
             batch, previous = transition.batch, n
 
 

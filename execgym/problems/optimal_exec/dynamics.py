@@ -25,17 +25,16 @@ completes), and E[Σ reward] is minus the objective the oracle minimises (see
 :mod:`execgym.problems.optimal_exec.env`).
 
 The period is written once, for one episode, in plain Python on floats
-(:func:`advance`, with :func:`trade_bounds` and :func:`unit_cost`). The scalar
-env calls it as it is; :func:`step` runs it over a batch compiled by numba
-(``register_jitable``), so the two give the same bits. The functions read the
-params through :class:`Variant` (which model variants are on: compile-time
-constants of the compiled loop), :class:`Market` (the numbers) and
-:class:`Schedules` (the per-period lists).
+(:func:`advance` on a :class:`State` in a :class:`Market`, with
+:func:`trade_bounds` and :func:`unit_cost`); the scalar env runs it as it is and
+the engine (:mod:`execgym.engine`) compiles it over a batch, each slot with
+its own market or all sharing one, so the two give the same bits. The model
+variants the params turn on (:class:`Variant`) are compile-time constants of
+the compiled loop.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -43,13 +42,14 @@ import numba
 import numpy as np
 from numba.extending import register_jitable
 
-from execgym.noise import episode_keys, standard_normals
+from execgym.engine import Dynamics
+from execgym.noise import standard_normals
 from execgym.problems.optimal_exec.params import OptimalExecParams
 
 
 class Variant(NamedTuple):
-    """Which model variants the params turn on. The compiled batch loop takes these flags as compile-time
-    constants (:func:`_step_loop`), so the other variants' branches are compiled out."""
+    """Which model variants the params turn on: compile-time constants of the compiled loop, so the other
+    variants' branches are compiled out."""
 
     linear: bool      # α = 1 and no table
     tabled: bool      # cost per share from impact_table
@@ -60,14 +60,13 @@ class Variant(NamedTuple):
 
 
 class Market(NamedTuple):
-    """The params' numbers as the period's arithmetic reads them (plain scalars; the per-period lists are
-    :class:`Schedules`, kept apart because numba copies a tuple holding arrays on every call)."""
+    """The params' numbers as the period's arithmetic reads them, and the per-period sequences (tuples for
+    plain Python, float64 arrays for compiled code)."""
 
     periods: int
     side: float               # s: +1 sell, −1 buy
     shares: float             # X
     arrival_price: float      # S0
-    price_scale: float        # σ√T (observation scale)
     tau: float                # period length, days
     half_spread: float        # ε
     exponent: float           # α
@@ -83,19 +82,29 @@ class Market(NamedTuple):
     smoothness: float         # c
     target_penalty: float     # ρ (0 without a soft target)
     bps: float                # 10⁴/(X·S0)
-    inverse_periods: float    # 1/N, 1/X and 1/(σ√T): observations multiply (4x faster than dividing)
+    inverse_periods: float    # 1/N, 1/X and 1/(σ√T): observations multiply (faster than dividing)
     inverse_shares: float
     inverse_price_scale: float
+    impact: tuple             # η_k (N,)
+    caps: tuple               # u_k (N,), +inf without caps
+    later_caps: tuple         # Σ_{j>k} u_j (N,)
+    table: tuple              # impact_table (N, L); a (1, 2) placeholder without one
 
 
-class Schedules(NamedTuple):
-    """The params' per-period lists: tuples for plain Python (the scalar env), float64 arrays for the
-    compiled batch; the table is an array in both."""
+class State(NamedTuple):
+    """One episode's state after ``elapsed`` periods."""
 
-    impact: object      # η_k (N,)
-    caps: object        # u_k (N,), +inf without caps
-    later_caps: object  # Σ_{j>k} u_j (N,)
-    table: object       # impact_table (N, L); a (1, 2) placeholder without one
+    elapsed: int          # periods done, 0..N
+    inventory: float      # x: shares still to trade
+    price: float          # S: mid-price, currency per share
+    shortfall: float      # implementation shortfall so far, currency
+    last_trade: float     # n⁻: shares traded in the previous period (0 before the first)
+
+
+class Report(NamedTuple):
+    """What a period reports beside the state."""
+
+    execution_price: float    # S̃, currency per share
 
 
 def variant(params: OptimalExecParams) -> Variant:
@@ -105,11 +114,13 @@ def variant(params: OptimalExecParams) -> Variant:
                    two_way=params.two_way, completes=params.completes, smooth=params.smoothness > 0.0)
 
 
-def _market(params: OptimalExecParams) -> Market:
+def _market(params: OptimalExecParams, sequence) -> Market:
+    caps = params.caps
+    table = np.zeros((1, 2)) if params.impact_table is None else np.asarray(params.impact_table, dtype=np.float64)
     return Market(
         periods=params.periods, side=float(params.side_sign), shares=params.shares,
-        arrival_price=params.arrival_price, price_scale=params.price_scale, tau=params.tau,
-        half_spread=params.half_spread, exponent=params.impact_exponent, average_rate=params.average_rate,
+        arrival_price=params.arrival_price, tau=params.tau, half_spread=params.half_spread,
+        exponent=params.impact_exponent, average_rate=params.average_rate,
         table_levels=2 if params.impact_table is None else len(params.impact_table[0]),
         trade_bound=params.max_trade * params.shares, permanent=params.permanent_impact,
         reversion=params.reversion_factor - 1.0, long_run_price=params.long_run_price,
@@ -117,34 +128,22 @@ def _market(params: OptimalExecParams) -> Market:
         risk=params.risk_aversion * params.shock_scale**2, smoothness=params.smoothness,
         target_penalty=params.target_penalty or 0.0, bps=params.bps_per_currency,
         inverse_periods=1.0 / params.periods, inverse_shares=1.0 / params.shares,
-        inverse_price_scale=1.0 / params.price_scale)
+        inverse_price_scale=1.0 / params.price_scale,
+        impact=sequence(params.impact_per_period), caps=sequence(caps),
+        later_caps=sequence(np.append(np.cumsum(caps[::-1])[::-1][1:], 0.0)), table=table)
 
 
-def _schedules(params: OptimalExecParams) -> Schedules:
-    caps = params.caps
-    table = np.zeros((1, 2)) if params.impact_table is None else np.asarray(params.impact_table, dtype=np.float64)
-    return Schedules(impact=params.impact_per_period, caps=caps,
-                     later_caps=np.append(np.cumsum(caps[::-1])[::-1][1:], 0.0), table=table)
+@lru_cache(maxsize=256)
+def market(params: OptimalExecParams) -> Market:
+    """The :class:`Market` of ``params`` as compiled code reads it (sequences as float64 arrays)."""
+    return _market(params, lambda values: np.ascontiguousarray(values, dtype=np.float64))
 
 
-def _as_tuple(array: np.ndarray) -> tuple | np.ndarray:
-    """A list of numbers as a tuple of floats (indexed fastest by plain Python); a table stays an array,
-    indexed [k, level] by both forms."""
-    return tuple(array.tolist()) if array.ndim == 1 else array
-
-
-@lru_cache(maxsize=64)
-def scalar_market(params: OptimalExecParams) -> tuple[Variant, Market, Schedules]:
-    """(:class:`Variant`, :class:`Market`, :class:`Schedules` of tuples): the fastest form for plain Python."""
-    return variant(params), _market(params), Schedules(*(_as_tuple(array) for array in _schedules(params)))
-
-
-@lru_cache(maxsize=64)
-def batch_market(params: OptimalExecParams) -> tuple[Variant, Market, Schedules]:
-    """(:class:`Variant`, :class:`Market`, :class:`Schedules` of float64 arrays): the form numba compiles
-    (once per variant for the step, once for all params elsewhere)."""
-    return variant(params), _market(params), Schedules(*(np.ascontiguousarray(array, dtype=np.float64)
-                                        for array in _schedules(params)))
+@lru_cache(maxsize=256)
+def scalar_market(params: OptimalExecParams) -> Market:
+    """The :class:`Market` of ``params`` as plain Python reads it fastest (sequences as tuples of floats; the
+    table stays an array, indexed [k, level] by both forms)."""
+    return _market(params, lambda values: tuple(np.asarray(values, dtype=np.float64).tolist()))
 
 
 NAN_ACTION = "action contains NaN; actions must be numbers in [-1, 1]"
@@ -183,7 +182,7 @@ def fraction_to_action(fractions: np.ndarray) -> np.ndarray:
 
 
 @register_jitable(inline="always")
-def trade_bounds(v: Variant, m: Market, caps, later_caps, k: int, x: float) -> tuple[float, float]:
+def trade_bounds(v: Variant, market: Market, k: int, x: float) -> tuple[float, float]:
     """(lo, hi): the trades period k allows from inventory x, shares.
 
     * one-way (default): hi = min(x, u_k) and lo = max(0, x − Σ_{j>k} u_j), the least trade that
@@ -192,72 +191,102 @@ def trade_bounds(v: Variant, m: Market, caps, later_caps, k: int, x: float) -> t
       target (``target_penalty``) nothing is forced: lo = 0.
     * two-way: [−m·X, m·X] (m = ``max_trade``), and [x, x] in the last period unless the target is soft.
     """
-    last = k >= m.periods - 1
+    last = k >= market.periods - 1
     if v.two_way:
         if last and v.completes:
             return x, x
-        return -m.trade_bound, m.trade_bound
+        return -market.trade_bound, market.trade_bound
     if not v.capped:
         return (x if last and v.completes else 0.0), x
-    period = k if k < m.periods else m.periods - 1
-    hi = x if x < caps[period] else caps[period]     # conditionals: numba's float min and max are slow
+    period = k if k < market.periods else market.periods - 1
+    cap = market.caps[period]
+    hi = x if x < cap else cap     # conditionals: numba's float min and max are slow
     if not v.completes:
         return 0.0, hi
-    lo = x - later_caps[period]
+    lo = x - market.later_caps[period]
     lo = 0.0 if lo < 0.0 else lo
     return (lo if lo < hi else hi), hi
 
 
 @register_jitable(inline="always")
-def unit_cost(v: Variant, m: Market, impact, table, k: int, size: float) -> float:
+def unit_cost(v: Variant, market: Market, k: int, size: float) -> float:
     """g = ε + η_k·v̄·(size/(τ·v̄))^α: the cost per share of trading ``size`` shares in period k (currency
     per share; ε + η_k·size/τ for α = 1); with an ``impact_table``, ε plus the table's row k interpolated
     linearly at size/X."""
     if v.tabled:
-        position = size / m.shares * (m.table_levels - 1)
+        position = size / market.shares * (market.table_levels - 1)
         left = int(position)
-        left = left if left < m.table_levels - 2 else m.table_levels - 2
+        left = left if left < market.table_levels - 2 else market.table_levels - 2
         weight = position - left
-        return m.half_spread + (1.0 - weight) * table[k, left] + weight * table[k, left + 1]
+        return market.half_spread + (1.0 - weight) * market.table[k, left] + weight * market.table[k, left + 1]
     if v.linear:
-        return m.half_spread + impact[k] * size / m.tau
-    rate = m.average_rate
-    return m.half_spread + impact[k] * rate * (size / (m.tau * rate)) ** m.exponent
+        return market.half_spread + market.impact[k] * size / market.tau
+    rate = market.average_rate
+    return market.half_spread + market.impact[k] * rate * (size / (market.tau * rate)) ** market.exponent
 
 
 @register_jitable(inline="always")
-def advance(v: Variant, m: Market, impact, caps, later_caps, table, k: int, x: float, price: float, last_trade: float,
-            shock: float, fraction: float):
-    """One period of one episode from (k, x, S, n⁻) with price shock ξ, trading at position ``fraction`` of
-    the trade range (module docstring); ``impact``, ``caps``, ``later_caps``, ``table`` are the
-    :class:`Schedules`. Returns (n, g, x', ΔS, cost, penalty, reward, execution price)."""
-    lo, hi = trade_bounds(v, m, caps, later_caps, k, x)
+def initial_state(market: Market) -> State:
+    """Nothing traded yet: the whole order at the arrival price."""
+    return State(0, market.shares, market.arrival_price, 0.0, 0.0)
+
+
+@register_jitable(inline="always")
+def advance(v: Variant, market: Market, state: State, fraction: float, shock: float):
+    """One period from ``state`` with price shock ξ = ``shock``, trading at position ``fraction`` of the
+    trade range (module docstring). Returns (next state, reward, :class:`Report`)."""
+    k, x = state.elapsed, state.inventory
+    lo, hi = trade_bounds(v, market, k, x)
     traded = lo + fraction * (hi - lo)
-    cost_per_share = unit_cost(v, m, impact, table, k, abs(traded))
+    cost_per_share = unit_cost(v, market, k, abs(traded))
     remaining = x - traded
-    move = (m.reversion * (price - m.long_run_price) + m.drift_step + m.shock_scale * shock
-            - m.side * m.permanent * traded)
-    cost = abs(traded) * cost_per_share - m.side * move * remaining
-    penalty = m.risk * (remaining * remaining)
+    move = (market.reversion * (state.price - market.long_run_price) + market.drift_step
+            + market.shock_scale * shock - market.side * market.permanent * traded)
+    cost = abs(traded) * cost_per_share - market.side * move * remaining
+    penalty = market.risk * (remaining * remaining)
     if v.smooth and k > 0:
-        penalty += m.smoothness * ((traded - last_trade) * (traded - last_trade))
-    if not v.completes and k == m.periods - 1:
-        penalty += m.target_penalty * (remaining * remaining)
-    direction = -m.side if traded < 0.0 else m.side
-    return (traded, cost_per_share, remaining, move, cost, penalty, -(cost + penalty) * m.bps,
-            price - direction * cost_per_share)
+        penalty += market.smoothness * ((traded - state.last_trade) * (traded - state.last_trade))
+    if not v.completes and k == market.periods - 1:
+        penalty += market.target_penalty * (remaining * remaining)
+    direction = -market.side if traded < 0.0 else market.side
+    next_state = State(k + 1, remaining, state.price + move, state.shortfall + cost, traded)
+    return next_state, -(cost + penalty) * market.bps, Report(state.price - direction * cost_per_share)
 
 
 @register_jitable(inline="always")
-def write_observation(v: Variant, m: Market, k: int, x: float, price: float, last_trade: float, out, row: int) -> None:
+def finished(market: Market, state: State) -> bool:
+    """True after the N-th period."""
+    return state.elapsed >= market.periods
+
+
+@register_jitable(inline="always")
+def write_observation(v: Variant, market: Market, state: State, out, row: int) -> None:
     """The observation into row ``row`` of ``out`` (float32): [time remaining (N−k)/N, inventory remaining x/X,
     price move since arrival (S − S0)/(σ√T)]; with ``smoothness`` > 0 a fourth entry, the previous
     trade n⁻/X."""
-    out[row, 0] = (m.periods - k) * m.inverse_periods
-    out[row, 1] = x * m.inverse_shares
-    out[row, 2] = (price - m.arrival_price) * m.inverse_price_scale
+    out[row, 0] = (market.periods - state.elapsed) * market.inverse_periods
+    out[row, 1] = state.inventory * market.inverse_shares
+    out[row, 2] = (state.price - market.arrival_price) * market.inverse_price_scale
     if v.smooth:
-        out[row, 3] = last_trade * m.inverse_shares
+        out[row, 3] = state.last_trade * market.inverse_shares
+
+
+def price_shocks(v: Variant, keys: np.ndarray, elapsed: np.ndarray) -> np.ndarray:
+    """ξ of period ``elapsed`` of every episode: a function of (noise key, period) only."""
+    return standard_normals(keys, elapsed)
+
+
+def episode_shocks(v: Variant, market: Market, key) -> list[float]:
+    """ξ_0, ..., ξ_{N−1} of the episode with noise key ``key`` in ``market``: the scalar env draws them at
+    reset."""
+    periods = market.periods
+    return standard_normals(np.full(periods, key, dtype=np.uint64), np.arange(periods)).tolist()
+
+
+DYNAMICS = Dynamics(
+    State=State, Report=Report, variant=variant, market=market, scalar_market=scalar_market,
+    initial_state=initial_state, advance=advance, finished=finished, write_observation=write_observation,
+    noise=price_shocks, episode_noise=episode_shocks, observation_size=lambda params: params.observation_size)
 
 
 def trade_range(params: OptimalExecParams, elapsed: np.ndarray, inventory: np.ndarray
@@ -265,31 +294,29 @@ def trade_range(params: OptimalExecParams, elapsed: np.ndarray, inventory: np.nd
     """(lo, hi) arrays: :func:`trade_bounds` of period ``elapsed`` from ``inventory`` x, elementwise."""
     elapsed, inventory = np.broadcast_arrays(np.asarray(elapsed, dtype=np.int64),
                                              np.asarray(inventory, dtype=np.float64))
-    v, m, schedules = batch_market(params)
-    lo, hi = _trade_ranges(v, m, schedules.caps, schedules.later_caps, elapsed.ravel(), inventory.ravel())
+    lo, hi = _trade_ranges(variant(params), market(params), elapsed.ravel(), inventory.ravel())
     return lo.reshape(elapsed.shape), hi.reshape(elapsed.shape)
 
 
 @numba.njit(cache=True)
-def _trade_ranges(v, m, caps, later_caps, elapsed, inventory):
+def _trade_ranges(v, market, elapsed, inventory):
     lo, hi = np.empty(elapsed.size), np.empty(elapsed.size)
     for i in range(elapsed.size):
-        lo[i], hi[i] = trade_bounds(v, m, caps, later_caps, elapsed[i], inventory[i])
+        lo[i], hi[i] = trade_bounds(v, market, elapsed[i], inventory[i])
     return lo, hi
 
 
 def unit_costs(params: OptimalExecParams, elapsed: np.ndarray, traded: np.ndarray) -> np.ndarray:
     """:func:`unit_cost` of trading ``traded`` shares in period ``elapsed``, elementwise (broadcast)."""
     elapsed, size = np.broadcast_arrays(np.asarray(elapsed, dtype=np.int64), np.abs(np.asarray(traded, float)))
-    v, m, schedules = batch_market(params)
-    return _unit_costs(v, m, schedules.impact, schedules.table, elapsed.ravel(), size.ravel()).reshape(elapsed.shape)
+    return _unit_costs(variant(params), market(params), elapsed.ravel(), size.ravel()).reshape(elapsed.shape)
 
 
 @numba.njit(cache=True)
-def _unit_costs(v, m, impact, table, elapsed, size):
+def _unit_costs(v, market, elapsed, size):
     out = np.empty(elapsed.size)
     for i in range(elapsed.size):
-        out[i] = unit_cost(v, m, impact, table, elapsed[i], size[i])
+        out[i] = unit_cost(v, market, elapsed[i], size[i])
     return out
 
 
@@ -304,46 +331,6 @@ def trade_to_action(params: OptimalExecParams, elapsed: np.ndarray, inventory: n
     return fraction_to_action(np.clip(fraction, 0.0, 1.0))
 
 
-@dataclass(frozen=True)
-class Batch:
-    """State of a batch of episodes; every field has shape (n,)."""
-
-    seed: np.ndarray       # uint64: the seed the episode stream was started from
-    episode: np.ndarray    # uint64: episode number within that stream (0, 1, ...)
-    key: np.ndarray        # uint64: noise key of the current episode
-    elapsed: np.ndarray    # int64: periods done, 0..N
-    inventory: np.ndarray  # float64: shares still to trade
-    price: np.ndarray      # float64: mid-price S_k, currency per share
-    shortfall: np.ndarray  # float64: implementation shortfall so far, currency
-    last_trade: np.ndarray  # float64: shares traded in the previous period (0 before the first)
-
-    def __len__(self) -> int:
-        return self.elapsed.shape[0]
-
-
-def start(params: OptimalExecParams, seeds: np.ndarray, episodes: np.ndarray) -> Batch:
-    """Fresh episodes number ``episodes`` of the streams ``seeds``."""
-    seeds = np.asarray(seeds, dtype=np.uint64)
-    episodes = np.asarray(episodes, dtype=np.uint64)
-    n = seeds.shape[0]
-    return Batch(seed=seeds, episode=episodes, key=episode_keys(seeds, episodes),
-                 elapsed=np.zeros(n, dtype=np.int64), inventory=np.full(n, params.shares),
-                 price=np.full(n, params.arrival_price), shortfall=np.zeros(n), last_trade=np.zeros(n))
-
-
-def observe(params: OptimalExecParams, batch: Batch) -> np.ndarray:
-    """Observations (n, 3 or 4), float32: :func:`write_observation` of every episode."""
-    obs = np.empty((len(batch), params.observation_size), dtype=np.float32)
-    _observe(*batch_market(params)[:2], batch.elapsed, batch.inventory, batch.price, batch.last_trade, obs)
-    return obs
-
-
-@numba.njit(cache=True)
-def _observe(v, m, elapsed, inventory, price, last_trade, out):
-    for i in range(elapsed.size):
-        write_observation(v, m, elapsed[i], inventory[i], price[i], last_trade[i], out, i)
-
-
 def decode(params: OptimalExecParams, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(periods elapsed k, shares remaining x) from a batch of observations; k is clipped to
     0..N−1, the periods in which a decision is taken."""
@@ -351,60 +338,3 @@ def decode(params: OptimalExecParams, observations: np.ndarray) -> tuple[np.ndar
     periods = params.periods
     elapsed = np.clip(np.rint(periods * (1.0 - observations[:, 0])).astype(np.int64), 0, periods - 1)
     return elapsed, observations[:, 1] * params.shares
-
-
-@dataclass(frozen=True)
-class Transition:
-    """What one period produced, per episode of the batch."""
-
-    batch: Batch
-    reward: np.ndarray           # bps of arrival notional
-    traded: np.ndarray           # shares traded this period
-    execution_price: np.ndarray  # currency per share
-    terminated: np.ndarray       # bool: the horizon is reached
-
-
-def price_shocks(batch: Batch) -> np.ndarray:
-    """ξ for the current period of every episode: a function of (seed, episode, period) only."""
-    return standard_normals(batch.key, batch.elapsed)
-
-
-def episode_shocks(params: OptimalExecParams, key) -> list[float]:
-    """ξ_0, ..., ξ_{N−1} of the episode with noise key ``key``: the scalar env draws them at reset."""
-    return standard_normals(np.full(params.periods, key, dtype=np.uint64), np.arange(params.periods)).tolist()
-
-
-def step(params: OptimalExecParams, batch: Batch, fractions: np.ndarray) -> Transition:
-    """Advance every episode of ``batch`` by one period (:func:`advance`), trading at position ``fractions``
-    of the trade range."""
-    v, m, schedules = batch_market(params)
-    (inventory, price, shortfall, traded, reward, execution_price) = _step_loop(v)(
-        m, *schedules, batch.elapsed, batch.inventory, batch.price, batch.shortfall, batch.last_trade,
-        price_shocks(batch), np.asarray(fractions, dtype=np.float64))
-    new = Batch(seed=batch.seed, episode=batch.episode, key=batch.key, elapsed=batch.elapsed + 1,
-                inventory=inventory, price=price, shortfall=shortfall, last_trade=traded)
-    return Transition(batch=new, reward=reward, traded=traded, execution_price=execution_price,
-                      terminated=batch.elapsed == params.periods - 1)
-
-
-@lru_cache(maxsize=None)
-def _step_loop(v: Variant):
-    """:func:`advance` over a batch, compiled for variant ``v`` (its flags compile-time constants: the loop
-    runs about 4x faster than one reading them at run time; one compilation, about a second, per variant
-    and process)."""
-
-    @numba.njit
-    def loop(m, impact, caps, later_caps, table, elapsed, inventory, price, shortfall, last_trade, shocks,
-             fractions):
-        n = elapsed.size
-        new_inventory, new_price, new_shortfall = np.empty(n), np.empty(n), np.empty(n)
-        traded, reward, execution_price = np.empty(n), np.empty(n), np.empty(n)
-        for i in range(n):
-            (traded[i], _, new_inventory[i], move, cost, _, reward[i], execution_price[i]) = advance(
-                v, m, impact, caps, later_caps, table, elapsed[i], inventory[i], price[i], last_trade[i],
-                shocks[i], fractions[i])
-            new_price[i] = price[i] + move
-            new_shortfall[i] = shortfall[i] + cost
-        return new_inventory, new_price, new_shortfall, traded, reward, execution_price
-
-    return loop

@@ -152,32 +152,31 @@ def action_space() -> gym.spaces.Box:
     return gym.spaces.Box(low=-1.0, high=1.0, shape=(1,), dtype=np.float32)
 
 
-def _reset_info(batch: dynamics.Batch) -> dict[str, np.ndarray]:
-    return {"inventory": batch.inventory, "shortfall": batch.shortfall, "price": batch.price}
+def _reset_info(state: dynamics.State) -> dict:
+    """The info after a reset, of one state record (floats) or a table (arrays)."""
+    return {"inventory": state.inventory, "shortfall": state.shortfall, "price": state.price}
 
 
-def _step_info(transition: dynamics.Transition) -> dict[str, np.ndarray]:
-    return {"shares_traded": transition.traded, "execution_price": transition.execution_price,
-            **_reset_info(transition.batch)}
+def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
+    """The info after a step, of one state and report record or a table of each."""
+    return {"shares_traded": state.last_trade, "execution_price": report.execution_price, **_reset_info(state)}
 
 
 ACTION_SPACE = "Box(-1, 1, (1,))"
 
 
-def _fraction(action, space) -> float:
-    """The fraction of the trade range one action asks for (:func:`dynamics.action_to_fraction`); errors name
-    the action space ``space``."""
-    action = action_array(action, space, REAL_KINDS)
-    if action.size != 1 or action.ndim > 1:
-        raise ValueError(f"action must have shape (1,), got {action.shape}")
-    value = float(action.reshape(()))
-    if value != value:
-        raise ValueError(dynamics.NAN_ACTION)
-    return dynamics.fraction_of(value)
-
-
-def _fractions(actions, n: int) -> np.ndarray:
+def fractions(actions, n: int | None):
+    """The fractions of the trade range the actions ask for (:func:`dynamics.fraction_of`): one action of
+    shape (1,) when ``n`` is None (a float back), else ``n`` actions of shape (n, 1) or (n,) (an array back);
+    ValueError for a wrong shape, NaN or anything but real numbers."""
     actions = action_array(actions, ACTION_SPACE, REAL_KINDS)
+    if n is None:
+        if actions.size != 1 or actions.ndim > 1:
+            raise ValueError(f"action must have shape (1,), got {actions.shape}")
+        value = float(actions.reshape(()))
+        if value != value:
+            raise ValueError(dynamics.NAN_ACTION)
+        return dynamics.fraction_of(value)
     if actions.size != n or actions.ndim > 2 or (actions.ndim == 2 and actions.shape[1] != 1):
         expected = "(1,)" if n == 1 else f"({n}, 1) or ({n},)"
         raise ValueError(f"action must have shape {expected}, got {actions.shape}")
@@ -202,10 +201,10 @@ SKETCH = Sketch(
 
 PROBLEM = BatchedProblem(
     params_class=OptimalExecParams,
-    dynamics=dynamics,
+    dynamics=dynamics.DYNAMICS,
     observation_space=observation_space,
     action_space=lambda params: action_space(),
-    controls=lambda params, actions, n: _fractions(actions, n),
+    controls=lambda params, actions, n: fractions(actions, n),
     reset_info=_reset_info,
     step_info=_step_info,
     sketch=SKETCH,
@@ -218,37 +217,6 @@ class OptimalExecEnv(EpisodeEnv):
     episodes of slot i of a vector env reset with seed s − i."""
 
     problem = PROBLEM
-
-    def __init__(self, params: OptimalExecParams | None = None, **kwargs) -> None:
-        super().__init__(params, **kwargs)
-        self._variant, self._market, self._schedules = dynamics.scalar_market(self.params)
-
-    def _reset(self, seed: int | None):
-        self._shocks = dynamics.episode_shocks(self.params, self._start_episode(seed))
-        self._elapsed, self._inventory = 0, self.params.shares
-        self._price, self._shortfall, self._last_trade = self.params.arrival_price, 0.0, 0.0
-        return self._observation(), {"inventory": self._inventory, "shortfall": 0.0, "price": self._price}
-
-    def _step(self, action):
-        k = self._elapsed
-        traded, _, remaining, move, cost, _, reward, execution_price = dynamics.advance(
-            self._variant, self._market, *self._schedules, k, self._inventory, self._price, self._last_trade, self._shocks[k],
-            _fraction(action, self.action_space))
-        self._elapsed, self._inventory, self._last_trade = k + 1, remaining, traded
-        self._price += move
-        self._shortfall += cost
-        info = {"shares_traded": traded, "execution_price": execution_price, "inventory": remaining,
-                "shortfall": self._shortfall, "price": self._price}
-        return self._observation(), reward, k + 1 == self.params.periods, False, info
-
-    def _finished(self) -> bool:
-        return self._elapsed >= self.params.periods
-
-    def _observation(self) -> np.ndarray:
-        obs = np.empty((1, self.params.observation_size), dtype=np.float32)
-        dynamics.write_observation(self._variant, self._market, self._elapsed, self._inventory, self._price, self._last_trade,
-                                   obs, 0)
-        return obs[0]
 
 
 class OptimalExecVectorEnv(BatchedVectorEnv):

@@ -1,0 +1,212 @@
+"""The engine: a problem's step, written once for one episode, run by the scalar env as it is and compiled by
+numba over a batch of slots, each slot with its own market or all sharing one.
+
+A problem declares (:class:`Dynamics`):
+
+* its **market**, a ``NamedTuple`` record of the numbers (and per-period
+  sequences) its step reads, made from its params object;
+* its **episode state**, a ``NamedTuple`` record whose first field is
+  ``elapsed`` (steps done, which indexes the step's noise);
+* its **step** ``advance(variant, market, state, control, noise) ->
+  (state', reward, report)``, plain Python on floats marked
+  ``register_jitable``; ``report`` is a ``NamedTuple`` of what the step tells
+  beside the state (its info);
+* ``initial_state(market)``, ``finished(market, state)`` and
+  ``write_observation(variant, market, state, out, row)``, likewise;
+* ``variant(params)``, the model choices the compiled step takes as
+  compile-time constants (its other branches compiled out), and the step's
+  noise: ``noise(variant, keys, elapsed)`` for a batch and
+  ``episode_noise(variant, market, key)`` for one whole episode (a list
+  indexed by ``elapsed``).
+
+From these the engine compiles, once per problem and variant, the loops over
+a batch (:func:`loops`): slot i reads its market (:func:`execgym.records.slot_market`),
+its state row, its control and its noise, and writes its next state, reward,
+report and whether it finished. A batch's states are a table of the state
+record (:mod:`execgym.records`); its markets are one record shared by every
+slot or a table with a row per slot.
+
+The scalar env runs the same functions in plain Python on one state record, so
+the two give the same bits (the tests check it for every env, slot by slot,
+across autoresets, with one market and with a market per slot).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Hashable
+
+import numba
+import numpy as np
+
+from execgym.noise import episode_keys
+from execgym.records import empty_table, replace_rows, row, set_row, slot_market, table_of, take_rows
+
+
+@dataclass(frozen=True, eq=False)
+class Dynamics:
+    """What the engine needs of a problem's step (module docstring). Functions marked "jitable" are plain
+    Python that numba compiles (``register_jitable``)."""
+
+    State: type
+    """The episode state record (a ``NamedTuple``; first field ``elapsed``)."""
+    Report: type
+    """What a step reports beside the state (a ``NamedTuple``)."""
+    variant: Callable[[Any], Hashable]
+    """params -> the model choices, compile-time constants of the compiled loops."""
+    market: Callable[[Any], tuple]
+    """params -> the market record compiled code reads (sequences as float64 arrays)."""
+    scalar_market: Callable[[Any], tuple]
+    """params -> the same market as plain Python reads it fastest (sequences as tuples)."""
+    initial_state: Callable
+    """jitable (market) -> the state at the start of an episode."""
+    advance: Callable
+    """jitable (variant, market, state, control, noise) -> (state', reward, report)."""
+    finished: Callable
+    """jitable (market, state) -> True once the episode is over."""
+    write_observation: Callable
+    """jitable (variant, market, state, out, row) -> None: the observation into row ``row`` of ``out``."""
+    noise: Callable[[Hashable, np.ndarray, np.ndarray], np.ndarray]
+    """(variant, noise keys (n,), elapsed (n,)) -> the step's noise per slot, (n,) or (n, d)."""
+    episode_noise: Callable[[Hashable, tuple, int], list]
+    """(variant, scalar market, noise key) -> the noise of every step of one episode (indexed by
+    ``elapsed``)."""
+    observation_size: Callable[[Any], int]
+    """params -> the number of entries of an observation."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The slots of a vector env: their noise streams (uint64 (n,) each: the seed a stream started from,
+    the episode number within it and that episode's noise key) and their states (a table)."""
+
+    seed: np.ndarray
+    episode: np.ndarray
+    key: np.ndarray
+    state: tuple
+
+    def __len__(self) -> int:
+        return self.seed.shape[0]
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One step of a batch: the new batch, rewards (n,), which slots finished (n,) and the reports (a table)."""
+
+    batch: Batch
+    reward: np.ndarray
+    terminated: np.ndarray
+    report: tuple
+
+
+@dataclass(frozen=True)
+class Markets:
+    """The markets of a batch's slots: ``params`` per slot (a tuple), their model ``variant`` (one for all)
+    and the form compiled code reads (one record when every slot has the same market, else a table with a
+    row per slot)."""
+
+    params: tuple
+    variant: Hashable
+    compiled: tuple
+
+    @classmethod
+    def of(cls, dynamics: Dynamics, params: tuple) -> "Markets":
+        """The markets ``params`` (one params object per slot, all of one variant) of a problem."""
+        first = params[0]
+        if all(p is first or p == first for p in params):
+            return cls(params=params, variant=dynamics.variant(first), compiled=dynamics.market(first))
+        return cls(params=params, variant=dynamics.variant(first),
+                   compiled=table_of([dynamics.market(p) for p in params]))
+
+    def take(self, where: np.ndarray) -> "Markets":
+        """The markets of the slots ``where`` (a boolean or integer index)."""
+        if not isinstance(self.compiled[0], np.ndarray):
+            return self
+        return Markets(params=tuple(np.asarray(self.params, dtype=object)[where]), variant=self.variant,
+                       compiled=take_rows(self.compiled, where))
+
+
+def _markets(dynamics: Dynamics, markets) -> Markets:
+    """``markets`` as :class:`Markets`: itself, or one params object for every slot."""
+    return markets if isinstance(markets, Markets) else Markets.of(dynamics, (markets,))
+
+
+@lru_cache(maxsize=None)
+def loops(dynamics: Dynamics, variant: Hashable) -> tuple[Callable, Callable, Callable]:
+    """(start, step, observe): the problem's functions compiled over a batch for ``variant`` (one compilation
+    each, about a second, per problem, variant and process)::
+
+        start(market, state)                                       fill the state table with initial states
+        step(market, state, controls, noise, new_state, reward, report, done)
+        observe(market, state, out)                                observations (n, size) float32
+    """
+    advance, finished = dynamics.advance, dynamics.finished
+    initial_state, write_observation = dynamics.initial_state, dynamics.write_observation
+
+    @numba.njit
+    def start(market, state):
+        for i in range(state[0].size):
+            set_row(state, i, initial_state(slot_market(market, i)))
+
+    @numba.njit
+    def step(market, state, controls, noise, new_state, reward, report, done):
+        for i in range(reward.size):
+            m = slot_market(market, i)
+            next_state, reward[i], told = advance(variant, m, row(state, i), controls[i], noise[i])
+            set_row(new_state, i, next_state)
+            set_row(report, i, told)
+            done[i] = finished(m, next_state)
+
+    @numba.njit
+    def observe(market, state, out):
+        for i in range(out.shape[0]):
+            write_observation(variant, slot_market(market, i), row(state, i), out, i)
+
+    return start, step, observe
+
+
+def start(dynamics: Dynamics, markets, seeds: np.ndarray, episodes: np.ndarray) -> Batch:
+    """Fresh episodes number ``episodes`` of the streams ``seeds`` (uint64 (n,)) in ``markets`` (a params
+    object for every slot, or :class:`Markets`)."""
+    markets = _markets(dynamics, markets)
+    seeds, episodes = np.asarray(seeds, dtype=np.uint64), np.asarray(episodes, dtype=np.uint64)
+    state = empty_table(dynamics.State, seeds.shape[0])
+    loops(dynamics, markets.variant)[0](markets.compiled, state)
+    return Batch(seed=seeds, episode=episodes, key=episode_keys(seeds, episodes), state=state)
+
+
+def step(dynamics: Dynamics, markets, batch: Batch, controls: np.ndarray) -> Transition:
+    """Every slot of ``batch`` (none finished) advanced by one step under ``controls`` (n, ...) in ``markets``
+    (a params object for every slot, or :class:`Markets`)."""
+    markets = _markets(dynamics, markets)
+    n = len(batch)
+    new_state, report = empty_table(dynamics.State, n), empty_table(dynamics.Report, n)
+    reward, done = np.empty(n), np.empty(n, dtype=np.bool_)
+    noise = dynamics.noise(markets.variant, batch.key, batch.state[0])
+    loops(dynamics, markets.variant)[1](markets.compiled, batch.state, np.ascontiguousarray(controls), noise,
+                                        new_state, reward, report, done)
+    return Transition(batch=Batch(seed=batch.seed, episode=batch.episode, key=batch.key, state=new_state),
+                      reward=reward, terminated=done, report=report)
+
+
+def observe(dynamics: Dynamics, markets, batch: Batch) -> np.ndarray:
+    """Observations (n, size) float32 of every slot of ``batch`` in ``markets`` (a params object for every
+    slot, or :class:`Markets`)."""
+    markets = _markets(dynamics, markets)
+    out = np.empty((len(batch), dynamics.observation_size(markets.params[0])), dtype=np.float32)
+    loops(dynamics, markets.variant)[2](markets.compiled, batch.state, out)
+    return out
+
+
+def next_episodes(dynamics: Dynamics, markets: Markets, batch: Batch, done: np.ndarray) -> Batch:
+    """``batch`` with the slots ``done`` replaced by the next episode of their stream (autoreset)."""
+    fresh = start(dynamics, markets.take(done), batch.seed[done], batch.episode[done] + np.uint64(1))
+    return Batch(seed=batch.seed, episode=_replaced(batch.episode, fresh.episode, done),
+                 key=_replaced(batch.key, fresh.key, done), state=replace_rows(batch.state, fresh.state, done))
+
+
+def _replaced(column: np.ndarray, new: np.ndarray, where: np.ndarray) -> np.ndarray:
+    column = column.copy()
+    column[where] = new
+    return column
