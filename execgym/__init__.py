@@ -10,6 +10,8 @@
     result = execgym.score(oracle.policy, "OptimalExec-v0", episodes=10_000)
     execgym.score("twap", "OptimalExec-v0")               # a baseline by name; an SB3 model as it is
     execgym.score("vwap", "TwapVwapSwitch-v0", buckets=390, reference="twap")  # no oracle: against a baseline
+    execgym.score("twap", "OptimalExec-v0", markets=[{"volatility": 1.0}, {"volatility": 2.0}])  # several markets
+    oracles = execgym.make_oracles("OptimalExec-v0", [{"volatility": v} for v in (1.0, 2.0)])  # solved together
 
 Stable-Baselines3 on the natively batched envs: :mod:`execgym.sb3` (``execgym.sb3.wrap(venv)``;
 needs the ``agents`` extra, not imported here).
@@ -20,10 +22,10 @@ from gymnasium.envs.registration import register
 from execgym.policy import Oracle, OracleCost, Policy
 from execgym.problems.optimal_exec.variants import VARIANTS
 from execgym.registry import PROBLEMS, make_baseline, make_oracle
-from execgym.scoring import OracleUnavailable, ScoreResult, score
+from execgym.scoring import MarketsScoreResult, OracleUnavailable, ScoreResult, make_oracles, score
 
-__all__ = ["Oracle", "OracleCost", "OracleUnavailable", "Policy", "PROBLEMS", "ScoreResult", "make_baseline",
-           "make_oracle", "score"]
+__all__ = ["MarketsScoreResult", "Oracle", "OracleCost", "OracleUnavailable", "Policy", "PROBLEMS", "ScoreResult",
+           "make_baseline", "make_oracle", "make_oracles", "score"]
 __version__ = "0.1.0"
 
 register(

@@ -9,8 +9,10 @@ treats them alike.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, fields
-from typing import Protocol, runtime_checkable
+from typing import Any, Callable, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -101,3 +103,100 @@ def duration(seconds: float) -> str:
         if seconds >= length:
             return f"{seconds / length:.3g} {unit}"
     return f"{seconds * 1e3:.3g} ms"
+
+
+ORACLE_CACHE_SIZE = 1024
+"""How many oracles :data:`ORACLE_CACHE` keeps: the least recently used one is dropped past it."""
+
+
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    maxsize: int
+    currsize: int
+
+
+class OracleCache:
+    """A bounded, thread-safe least-recently-used cache of oracles keyed on (oracle factory, params).
+
+    Params classes are frozen dataclasses whose fields are numbers, strings and (nested) tuples, so equal
+    params hash and compare equal; params that cannot be hashed are built every time, uncached. Only built
+    oracles are kept (a factory's ValueError is raised again on the next call). A cached oracle is shared by
+    every caller that asks for equal params, so :meth:`put` makes the numpy arrays of the record and the
+    arrays held as attributes of its policy read-only; do not mutate any other state of a cached oracle.
+    """
+
+    def __init__(self, maxsize: int = ORACLE_CACHE_SIZE) -> None:
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 0:
+            raise ValueError(f"maxsize must be an integer >= 0, got {maxsize!r}")
+        self.maxsize = maxsize
+        self._entries: OrderedDict[tuple, Oracle] = OrderedDict()
+        self._lock = threading.Lock()
+        self._hits = self._misses = 0
+
+    @staticmethod
+    def key(factory: Callable[[Any], Oracle], params) -> tuple | None:
+        """The cache key of ``params`` built by ``factory``, or None when ``params`` cannot be hashed."""
+        try:
+            hash(params)
+        except TypeError:
+            return None
+        return (factory, type(params), params)
+
+    def get(self, factory: Callable[[Any], Oracle], params) -> Oracle | None:
+        """The cached oracle of ``params`` (counted as a hit), or None (a miss)."""
+        key = self.key(factory, params)
+        with self._lock:
+            oracle = None if key is None else self._entries.get(key)
+            if oracle is None:
+                self._misses += 1
+            else:
+                self._hits += 1
+                self._entries.move_to_end(key)
+            return oracle
+
+    def put(self, factory: Callable[[Any], Oracle], params, oracle: Oracle) -> Oracle:
+        """Keep ``oracle`` (made read-only) as that of ``params``; returns the oracle the cache holds for them
+        (one kept before, if another thread built it meanwhile)."""
+        read_only(oracle)
+        key = self.key(factory, params)
+        if key is None or self.maxsize == 0:
+            return oracle
+        with self._lock:
+            held = self._entries.setdefault(key, oracle)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+            return held
+
+    def build(self, factory: Callable[[Any], Oracle], params) -> Oracle:
+        """The oracle of ``params``: from the cache, else ``factory(params)``, kept."""
+        oracle = self.get(factory, params)
+        return oracle if oracle is not None else self.put(factory, params, factory(params))
+
+    def info(self) -> CacheInfo:
+        """Hits, misses, the maximum size and the current size (as ``functools.lru_cache``'s ``cache_info``)."""
+        with self._lock:
+            return CacheInfo(self._hits, self._misses, self.maxsize, len(self._entries))
+
+    def clear(self) -> None:
+        """Drop every oracle and reset the counts."""
+        with self._lock:
+            self._entries.clear()
+            self._hits = self._misses = 0
+
+
+def read_only(oracle: Oracle) -> Oracle:
+    """``oracle`` with its numpy array fields and its policy's numpy array attributes made read-only (in place)."""
+    arrays = [getattr(oracle, field.name) for field in fields(oracle)]
+    arrays += list(getattr(oracle.policy, "__dict__", {}).values())
+    for array in arrays:
+        if isinstance(array, np.ndarray):
+            array.flags.writeable = False
+    return oracle
+
+
+ORACLE_CACHE = OracleCache()
+"""The cache behind :func:`execgym.make_oracle`, :func:`execgym.make_oracles` and :func:`execgym.score`: at most
+:data:`ORACLE_CACHE_SIZE` oracles, keyed on (oracle factory, params). ``ORACLE_CACHE.clear()`` empties it,
+``ORACLE_CACHE.info()`` counts its hits and misses."""

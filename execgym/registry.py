@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from execgym.baselines import named_baselines as optimal_exec_baselines
-from execgym.policy import Oracle, OracleCost, Policy
+from execgym.policy import ORACLE_CACHE, Oracle, OracleCost, Policy
 from execgym.problems.basket_sequence import dynamics as basket_sequence_dynamics
 from execgym.problems.basket_sequence import oracle as basket_sequence_oracle
 from execgym.problems.basket_sequence import policies as basket_sequence_policies
@@ -64,6 +64,9 @@ class Problem:
     (b, actions) bool, the actions allowed in each observation, the same as the env's ``action_masks()``
     in that state; None where every action is always allowed. Lets a masked agent act from observations
     alone (scoring)."""
+    solve_together: Callable[[list], dict[int, Oracle | ValueError]] | None = None
+    """markets (params objects) -> the oracles (or refusals) of those one solver builds together, by index
+    (:func:`execgym.make_oracles`); None where every oracle is built alone."""
 
     def params(self, params=None, **kwargs):
         """The params object from ``params=`` or keyword arguments over the id's defaults (validated)."""
@@ -78,13 +81,14 @@ PROBLEMS: dict[str, Problem] = {
         description="Single-asset liquidation, discrete-time Almgren–Chriss; oracle: LQ Riccati recursion",
         params_class=OptimalExecParams, env_class=OptimalExecEnv, vector_env_class=OptimalExecVectorEnv,
         oracle_factory=optimal_exec_oracle.make_oracle,
-        oracle_cost=optimal_exec_oracle.build_cost, reward_units="bps", baselines=optimal_exec_baselines),
+        oracle_cost=optimal_exec_oracle.build_cost, reward_units="bps", baselines=optimal_exec_baselines,
+        solve_together=optimal_exec_oracle.solve_together),
     **{variant.env_id: Problem(
         env_id=variant.env_id, description=variant.description, params_class=OptimalExecParams,
         env_class=OptimalExecEnv, vector_env_class=OptimalExecVectorEnv,
         oracle_factory=optimal_exec_oracle.make_oracle,
         oracle_cost=optimal_exec_oracle.build_cost, reward_units="bps", defaults=variant.kwargs,
-        baselines=optimal_exec_baselines)
+        baselines=optimal_exec_baselines, solve_together=optimal_exec_oracle.solve_together)
        for variant in VARIANTS.values()},
     "PortfolioExec-v0": Problem(
         env_id="PortfolioExec-v0",
@@ -146,6 +150,7 @@ def make_baseline(env_id: str, name: str, params=None, **kwargs) -> Policy:
 
 
 def make_oracle(env_id: str, params=None, **kwargs) -> Oracle:
-    """The optimal policy of ``env_id`` with these parameters, and its exact value."""
+    """The optimal policy of ``env_id`` with these parameters, and its exact value; the same (read-only) object for
+    equal parameters, from :data:`execgym.policy.ORACLE_CACHE` (the last 1,024 built)."""
     spec = problem(env_id)
-    return spec.oracle_factory(spec.params(params, **kwargs))
+    return ORACLE_CACHE.build(spec.oracle_factory, spec.params(params, **kwargs))

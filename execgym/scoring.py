@@ -18,18 +18,24 @@ return is minus the cost, so the regret is the policy's extra cost.
 Where the oracle cannot be built in reasonable time, ``reference=`` (e.g. a
 baseline's name) compares the policy with another on the same episodes, and the
 result says that there is no oracle, why, and what building it would take.
+
+Over several markets, ``score(policy, env_id, markets=[...])`` scores each market as :func:`score` does alone
+(its own exact optimum, the same seeds for the policy and that market's oracle) and adds the regret across
+markets (:class:`MarketsScoreResult`); :func:`make_oracles` builds the markets' oracles, those one solver
+takes together (OptimalExec's LQ oracles) in one vectorised recursion.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from scipy import stats
 
-from execgym.policy import Oracle, OracleCost, Policy
+from execgym.policy import ORACLE_CACHE, Oracle, OracleCost, Policy
 from execgym.registry import Problem, problem
 
 MAX_BATCH = 65_536
@@ -157,7 +163,7 @@ def run_episodes(policy: Policy, env_id: str, seeds: np.ndarray, params,
 def score(policy, env_id: str = "OptimalExec-v0", episodes: int = 10_000, seed: int = 0,
           confidence: float = 0.95, info_keys: tuple[str, ...] = ("shortfall",), params=None,
           oracle: Oracle | None = None, reference=None, max_oracle_seconds: float = MAX_ORACLE_SECONDS,
-          **kwargs) -> ScoreResult:
+          markets=None, **kwargs) -> "ScoreResult | MarketsScoreResult":
     """Score ``policy`` against ``env_id``'s oracle (or ``reference``) on ``episodes`` paired episodes.
 
     ``policy`` is whatever you hold: any callable policy (observations (n, ...) -> actions (n, ...)), an
@@ -181,7 +187,23 @@ def score(policy, env_id: str = "OptimalExec-v0", episodes: int = 10_000, seed: 
     the oracle is built unless its estimated build time (:attr:`execgym.registry.Problem.oracle_cost`) exceeds
     ``max_oracle_seconds`` or it refuses the parameters: then :class:`OracleUnavailable` says so, with the
     estimate and the env's baselines to pass as ``reference``. Nothing falls back silently.
+
+    Several markets: ``markets=`` (a non-empty list of params objects or of dicts of keyword parameters over
+    the id's defaults, in place of ``params=`` and keyword arguments) scores the policy on each market as this
+    function does for that market alone, with its own oracle and the same seeds, and returns a
+    :class:`MarketsScoreResult`: the per-market :class:`ScoreResult` objects (equal, number for number, to
+    scoring each market alone) and the regret across markets. A policy given by name ("twap", "oracle") is
+    built for each market; the markets' oracles come from :func:`make_oracles`. An error in one market (a
+    parameter out of its range, an oracle that refuses it) names the market's index: ``markets[2]: ...``.
     """
+    if markets is not None:
+        if params is not None or kwargs or oracle is not None:
+            given = sorted(kwargs) + [name for name, value in (("params", params), ("oracle", oracle))
+                                      if value is not None]
+            raise ValueError(f"markets= gives each market's parameters (and its oracle): pass no params=, oracle= or "
+                             f"keyword parameters with it (got {given})")
+        return _score_markets(policy, env_id, episodes, seed, confidence, info_keys, reference, max_oracle_seconds,
+                              markets)
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 2:
         raise ValueError(f"episodes must be an integer >= 2, got {episodes!r}")
     if not 0.0 < confidence < 1.0:
@@ -241,8 +263,8 @@ def sample_warning(exact: float, returns: np.ndarray) -> str:
 
 
 class _OracleSource:
-    """The oracle of one env and params: the one given, or the env's, built at most once and only when asked
-    for, refused (:class:`OracleUnavailable`) past ``max_seconds`` of estimated build time."""
+    """The oracle of one env and params: the one given, or the env's (from :data:`~execgym.policy.ORACLE_CACHE`),
+    built only when asked for, refused (:class:`OracleUnavailable`) past ``max_seconds`` of estimated build time."""
 
     def __init__(self, spec: Problem, params, given: Oracle | None, max_seconds: float) -> None:
         if not max_seconds > 0:
@@ -265,7 +287,7 @@ class _OracleSource:
                 self._unavailable(f"building it would take {self.cost}, more than max_oracle_seconds = "
                                   f"{self.max_seconds:g}; raise max_oracle_seconds to build it anyway")
             try:
-                self.oracle = self.spec.oracle_factory(self.params)
+                self.oracle = ORACLE_CACHE.build(self.spec.oracle_factory, self.params)
             except ValueError as error:
                 self._unavailable(str(error), error)
         return self.oracle
@@ -318,3 +340,181 @@ def is_sb3_model(thing) -> bool:
     class of those packages among its bases), told without importing them."""
     return callable(getattr(thing, "predict", None)) and any(
         cls.__module__.split(".")[0] in SB3_PACKAGES for cls in type(thing).__mro__)
+
+
+@dataclass(frozen=True)
+class MarketsScoreResult:
+    """What :func:`score` measured over several markets (``markets=``).
+
+    ``results[i]`` is the :class:`ScoreResult` of ``markets[i]``, the same as ``score`` returns for that market
+    alone. Across markets: ``regret`` and ``regret_pct`` are the mean over markets of each market's mean
+    regret (in ``units`` per episode, and in % of that market's |oracle_return|), with the ``confidence``
+    Student-t interval across markets (the spread between markets; with one market there is none: nan);
+    ``worst`` is the index of the market with the largest mean regret in %.
+    """
+
+    env_id: str
+    markets: tuple
+    results: tuple[ScoreResult, ...]
+    regret: Estimate
+    regret_pct: Estimate
+    worst: int
+
+    @property
+    def units(self) -> str:
+        return self.results[0].units
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def summary(self) -> str:
+        """A table, one row per market, and the aggregate across markets."""
+        first = self.results[0]
+        reference = "oracle (exact)" if first.oracle_return is not None else f"{first.reference} (MC)"
+        rows = [(str(index), market_label(self.markets[index], self.markets),
+                 f"{result.policy_return.mean:.4g}",
+                 f"{result.oracle_return:.4g}" if result.oracle_return is not None
+                 else f"{result.reference_return.mean:.4g}",
+                 str(result.regret), str(result.regret_pct))
+                for index, result in enumerate(self.results)]
+        header = ("#", "market", f"policy ({self.units})", f"{reference}", f"regret ({self.units})", "regret %")
+        widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+        line = lambda row: "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()  # noqa: E731
+        worst = self.results[self.worst]
+        lines = [f"{self.env_id}: {len(self)} markets, {first.episodes} episodes each from seed {first.seed}",
+                 line(header), line(tuple("-" * width for width in widths)), *map(line, rows),
+                 f"mean over markets: regret {self.regret} {self.units} ({self.regret_pct} %)",
+                 f"worst market: #{self.worst}, regret {worst.regret} {self.units} ({worst.regret_pct} %)"]
+        lines += [f"market #{index}: warning: {result.warning}" for index, result in enumerate(self.results)
+                  if result.warning]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def market_label(params, markets) -> str:
+    """The fields of ``params`` that differ between ``markets`` (all of them when none differ: "same"), as
+    ``name=value``; tuples are shown by their length."""
+    names = [f.name for f in fields(params) if len({_hashable(getattr(m, f.name)) for m in markets}) > 1]
+    parts = []
+    for name in names:
+        value = getattr(params, name)
+        shown = f"({len(value)} values)" if isinstance(value, tuple) else f"{value:.4g}" if isinstance(
+            value, float) else repr(value)
+        parts.append(f"{name}={shown}")
+    return ", ".join(parts) or "same"
+
+
+def _hashable(value):
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        return repr(value)
+
+
+def market_params(spec: Problem, markets) -> list:
+    """``markets`` as validated params objects of ``spec``: each a params object (kept as it is) or a dict of
+    keyword parameters over the id's defaults. ValueError for an empty list or a parameter out of its range
+    (naming the market's index), TypeError for anything else."""
+    kind = spec.params_class.__name__
+    if isinstance(markets, (str, bytes, Mapping)) or not isinstance(markets, Sequence):
+        raise TypeError(f"markets must be a list of {kind} objects or of dicts of keyword parameters, got "
+                        f"{type(markets).__name__}")
+    if len(markets) == 0:
+        raise ValueError(f"markets must hold at least one market ({kind} or dict of keyword parameters), got an "
+                         "empty list")
+    out = []
+    for index, market in enumerate(markets):
+        if isinstance(market, spec.params_class):
+            out.append(market)
+        elif isinstance(market, Mapping):
+            if not all(isinstance(key, str) for key in market):
+                raise TypeError(f"markets[{index}]: the keys of a market's dict must be parameter names (str), got "
+                                f"{sorted(map(repr, market))}")
+            try:
+                out.append(spec.params(**market))
+            except ValueError as error:
+                raise ValueError(f"markets[{index}]: {error}") from error
+        else:
+            raise TypeError(f"markets[{index}] must be a {kind} or a dict of keyword parameters, got "
+                            f"{type(market).__name__}")
+    return out
+
+
+def make_oracles(env_id: str, markets) -> list[Oracle]:
+    """The oracle of ``env_id`` for each of ``markets`` (params objects or dicts of keyword parameters), in order:
+    ``make_oracles(env_id, markets)[i]`` is the same object as ``execgym.make_oracle(env_id, params=markets[i])``.
+
+    Oracles already built come from :data:`execgym.policy.ORACLE_CACHE`; of the others, those one solver builds
+    together are built in one go (OptimalExec's LQ oracles: one Riccati recursion vectorised over markets,
+    each oracle equal to the one built alone to the bit), the rest one by one; all are kept in the cache.
+    A market the problem or its oracle refuses raises ValueError naming its index and the parameter.
+    """
+    spec = problem(env_id)
+    built = _oracles(spec, market_params(spec, markets))
+    for index, each in enumerate(built):
+        if isinstance(each, ValueError):
+            raise ValueError(f"markets[{index}]: {each}") from each
+    return built
+
+
+def _oracles(spec: Problem, markets: list, skip: frozenset = frozenset()) -> list[Oracle | ValueError | None]:
+    """The oracle of each market, or the ValueError saying why it is refused; None for the indices in ``skip``."""
+    out: list = [None if index in skip else ORACLE_CACHE.get(spec.oracle_factory, params)
+                 for index, params in enumerate(markets)]
+    missing = [index for index, oracle in enumerate(out) if oracle is None and index not in skip]
+    if spec.solve_together is not None and missing:
+        together = spec.solve_together([markets[index] for index in missing])
+        for position, built in together.items():
+            index = missing[position]
+            out[index] = built if isinstance(built, ValueError) else ORACLE_CACHE.put(spec.oracle_factory,
+                                                                                       markets[index], built)
+    for index, params in enumerate(markets):
+        if out[index] is None and index not in skip:
+            try:
+                out[index] = ORACLE_CACHE.build(spec.oracle_factory, params)
+            except ValueError as error:
+                out[index] = error
+    return out
+
+
+def _score_markets(policy, env_id: str, episodes: int, seed: int, confidence: float, info_keys: tuple[str, ...],
+                   reference, max_oracle_seconds: float, markets) -> MarketsScoreResult:
+    """:func:`score` over ``markets`` (its docstring)."""
+    spec = problem(env_id)
+    markets = market_params(spec, markets)
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 2:
+        raise ValueError(f"episodes must be an integer >= 2, got {episodes!r}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    if not max_oracle_seconds > 0:
+        raise ValueError(f"max_oracle_seconds must be > 0, got {max_oracle_seconds!r}")
+    by_oracle = reference is None or (isinstance(reference, str) and reference == ORACLE)
+    oracles: list = [None] * len(markets)
+    if by_oracle or (isinstance(policy, str) and policy == ORACLE):
+        # Build the oracles the time budget allows together; the others (and refusals) are left to score, whose
+        # error then says why, as for one market.
+        costs = [spec.oracle_cost(params) for params in markets]
+        skip = frozenset(index for index, cost in enumerate(costs)
+                         if cost.refusal is not None or not cost.seconds <= max_oracle_seconds)
+        oracles = [each if isinstance(each, Oracle) else None for each in _oracles(spec, markets, skip)]
+    results = []
+    for index, params in enumerate(markets):
+        given = oracles[index] if by_oracle else None
+        try:
+            results.append(score(policy, spec.env_id, episodes=episodes, seed=seed, confidence=confidence,
+                                 info_keys=info_keys, params=params, oracle=given,
+                                 reference=None if given is not None else reference,
+                                 max_oracle_seconds=max_oracle_seconds))
+        except OracleUnavailable as error:
+            raise OracleUnavailable(f"markets[{index}]: {error}") from error
+        except ValueError as error:
+            raise ValueError(f"markets[{index}]: {error}") from error
+    means = np.array([result.regret.mean for result in results])
+    percents = np.array([result.regret_pct.mean for result in results])
+    worst = int(np.nanargmax(percents)) if not np.isnan(percents).all() else int(np.argmax(means))
+    return MarketsScoreResult(env_id=spec.env_id, markets=tuple(markets), results=tuple(results),
+                              regret=Estimate.of(means, confidence), regret_pct=Estimate.of(percents, confidence),
+                              worst=worst)

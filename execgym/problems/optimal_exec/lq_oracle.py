@@ -29,7 +29,8 @@ two-way: more than m·X either way) is computed exactly per period; their sum,
 the expected number of such trades per episode, bounds the probability of any
 (the union bound). The oracle refuses parameters where that sum exceeds
 :data:`CLIP_TOLERANCE`, and reports it as ``clip_probability`` otherwise. The
-Riccati recursion runs in O(N).
+Riccati recursion runs in O(N). :func:`make_lq_oracles` builds the oracles of many markets at once, vectorised
+over markets; :func:`make_lq_oracle` is its one-market case, so both give the same numbers to the bit.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from scipy.special import ndtr
 from execgym.policy import Oracle
 from execgym.problems.optimal_exec import dynamics, schedule
 from execgym.problems.optimal_exec.params import OptimalExecParams
-from execgym.solvers.lq import LQProblem, LQSolution, solve_lq
+from execgym.solvers.lq import (LQProblem, LQSolution, batch_dot, batch_matmul, batch_matvec, solve_lq,
+                               solve_lq_batch)
 
 CLIP_TOLERANCE = 1e-6
 
@@ -175,13 +177,96 @@ def mean_holdings(params: OptimalExecParams, problem: LQProblem, solution: LQSol
 
 def make_lq_oracle(params: OptimalExecParams) -> Oracle:
     """The optimal policy, its exact E[Σ reward] (bps), its holdings along the expected price path, and
-    for the random walk (a deterministic optimum) E[IS] and Var[IS]."""
-    if params.two_way and params.half_spread > 0.0:
-        raise ValueError(f"with two_way=True the exact oracle needs half_spread=0 (got {params.half_spread:g}): "
-                         "the cost ε·|n| of trades in both directions is not quadratic")
-    problem = lq_problem(params)
-    solution = solve_lq(problem)
-    holdings = mean_holdings(params, problem, solution)
+    for the random walk (a deterministic optimum) E[IS] and Var[IS]. The same computation as one market of
+    :func:`make_lq_oracles`, so the two give the same numbers to the bit."""
+    [built] = lq_oracles([params])
+    if isinstance(built, ValueError):
+        raise built
+    return built
+
+
+def make_lq_oracles(markets) -> list[Oracle]:
+    """:func:`make_lq_oracle` of each of ``markets`` (OptimalExecParams the LQ oracle takes), with the Riccati
+    recursion, the mean path and the breach probabilities of markets of one shape (state size, decision
+    periods, two-way or not) computed together, vectorised over markets (:func:`~execgym.solvers.lq.solve_lq_batch`).
+    Each oracle equals :func:`make_lq_oracle`'s to the bit. A market the oracle refuses raises its ValueError,
+    prefixed with the market's index ("market 3: ...")."""
+    built = lq_oracles(markets)
+    for index, each in enumerate(built):
+        if isinstance(each, ValueError):
+            raise ValueError(f"market {index}: {each}") from each
+    return built
+
+
+def lq_oracles(markets) -> list[Oracle | ValueError]:
+    """The LQ oracle of each market, or the ValueError saying why it refuses it (in place, not raised)."""
+    markets = list(markets)
+    out: list[Oracle | ValueError | None] = [None] * len(markets)
+    groups: dict[tuple[int, int, bool], list[int]] = {}
+    for index, params in enumerate(markets):
+        if params.two_way and params.half_spread > 0.0:
+            out[index] = ValueError(f"with two_way=True the exact oracle needs half_spread=0 (got "
+                                    f"{params.half_spread:g}): the cost ε·|n| of trades in both directions is "
+                                    "not quadratic")
+            continue
+        groups.setdefault((state_size(params), decisions(params), params.two_way), []).append(index)
+    for indices in groups.values():
+        group = [markets[i] for i in indices]
+        problems = [lq_problem(params) for params in group]
+        solutions = solve_lq_batch(problems)
+        states, breaches = _mean_paths(group, problems, solutions)
+        for i, params, problem, solution, path, breach in zip(indices, group, problems, solutions, states, breaches):
+            try:
+                out[i] = _oracle(params, problem, solution, path, breach)
+            except ValueError as error:
+                out[i] = error
+    return out
+
+
+def _mean_paths(markets: list[OptimalExecParams], problems: list[LQProblem],
+                solutions: list[LQSolution]) -> tuple[np.ndarray, np.ndarray]:
+    """For markets of one shape: the states (b, K+1, n) of the optimal policy with the noise at its mean
+    (:meth:`~execgym.solvers.lq.LQSolution.rollout_mean`) and the breach probabilities (b, K, limits) of
+    :func:`breach_probabilities`, vectorised over markets with elementwise operations only (a market's
+    numbers do not depend on the others')."""
+    b, K, n = len(markets), problems[0].steps, problems[0].n
+    arrays = [problem.arrays() for problem in problems]
+    A, B, c, W = (np.stack([each[name][:K] for each in arrays]) for name in ("A", "B", "c", "W"))
+    B = B[..., 0]
+    gain = np.stack([solution.gain[:, 0, :] for solution in solutions])           # (b, K, n)
+    offset = np.stack([solution.offset[:, 0] for solution in solutions])          # (b, K)
+    limits = [_limits(params) for params in markets]
+    coefficients = np.array([[limit[0] for limit in each] for each in limits]).reshape(b, -1, n)  # (b, L, n)
+    on_trade = np.array([[limit[1] for limit in each] for each in limits]).reshape(b, -1)        # (b, L)
+    constants = np.array([[limit[2] for limit in each] for each in limits]).reshape(b, -1)       # (b, L)
+    floor = -1e-9 * np.array([params.shares for params in markets])
+    mean = np.stack([initial_state(params) for params in markets])
+    covariance = np.zeros((b, n, n))
+    states = np.empty((b, K + 1, n))
+    states[:, 0] = mean
+    breaches = np.empty((b, K, on_trade.shape[1]))
+    for k in range(K):
+        for index in range(on_trade.shape[1]):
+            direction = coefficients[:, index] + on_trade[:, index, None] * gain[:, k]
+            centre = batch_dot(direction, mean) + on_trade[:, index] * offset[:, k] + constants[:, index]
+            spread = np.sqrt(np.maximum(batch_dot(direction, batch_matvec(covariance, direction)), 0.0))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                tail = ndtr(-centre / spread)
+            breaches[:, k, index] = np.where(spread > 0, tail, (centre < floor).astype(np.float64))
+        closed_loop = A[:, k] + B[:, k, :, None] * gain[:, k, None, :]
+        mean = batch_matvec(closed_loop, mean) + B[:, k] * offset[:, k, None] + c[:, k]
+        covariance = batch_matmul(batch_matmul(closed_loop, covariance), np.swapaxes(closed_loop, 1, 2)) + W[:, k]
+        states[:, k + 1] = mean
+    return states, breaches
+
+
+def _oracle(params: OptimalExecParams, problem: LQProblem, solution: LQSolution, states: np.ndarray,
+            breaches: np.ndarray) -> Oracle:
+    """One market's oracle from its solution, mean path and breach probabilities; ValueError where the
+    action space cannot express the optimum."""
+    holdings = states[:, 0].copy()
+    if params.completes:
+        holdings = np.append(holdings, 0.0)
     tolerance = 1e-9 * params.shares
     one_way_broken = (np.diff(holdings) > tolerance).any() or (holdings < -tolerance).any()
     if not params.two_way and params.mean_reversion == 0.0 and one_way_broken:
@@ -194,7 +279,6 @@ def make_lq_oracle(params: OptimalExecParams) -> Oracle:
         raise ValueError(f"with these parameters ({params.variant}) the optimal schedule trades in both "
                          "directions, which one-way trading cannot express; set two_way=True (and "
                          "half_spread=0) to allow it")
-    breaches = breach_probabilities(params, problem, solution)
     expected = float(breaches.sum())
     if expected > CLIP_TOLERANCE:
         fix = ("raise max_trade" if params.two_way

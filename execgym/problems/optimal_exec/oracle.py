@@ -10,7 +10,8 @@
 
 Combinations outside the table (caps with smoothness and risk aversion, nonlinear
 impact under mean reversion, ...) have no exact oracle here, and
-:func:`make_oracle` says so rather than return an approximation.
+:func:`make_oracle` says so rather than return an approximation. :func:`solve_together` builds the LQ oracles
+of many markets in one vectorised recursion (:func:`execgym.make_oracles`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import math
 
 from execgym.policy import Oracle, OracleCost
-from execgym.problems.optimal_exec.lq_oracle import make_lq_oracle
+from execgym.problems.optimal_exec.lq_oracle import lq_oracles, make_lq_oracle
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.problems.optimal_exec.schedule_oracle import (ORACLE_LOTS, blended_oracle, lot_grid_oracle,
                                                            water_filling_oracle)
@@ -93,3 +94,19 @@ def make_oracle(params: OptimalExecParams, lots: int = ORACLE_LOTS) -> Oracle:
     if solver == "lot_grid":
         return lot_grid_oracle(params, lots)
     return {"lq": make_lq_oracle, "water_filling": water_filling_oracle, "blended": blended_oracle}[solver](params)
+
+
+def solve_together(markets) -> dict[int, Oracle | ValueError]:
+    """The oracles of those of ``markets`` (OptimalExecParams) that one solver builds together, by index: the
+    LQ ones (:func:`oracle_solver` is "lq"), in one recursion vectorised over markets
+    (:func:`~execgym.problems.optimal_exec.lq_oracle.make_lq_oracles`), each equal to :func:`make_oracle`'s to
+    the bit, or the ValueError saying why the oracle refuses that market. The other markets are left out:
+    build them one by one with :func:`make_oracle`."""
+    indices = []
+    for index, params in enumerate(markets):
+        try:
+            if oracle_solver(params) == "lq":
+                indices.append(index)
+        except ValueError:
+            pass
+    return dict(zip(indices, lq_oracles([markets[index] for index in indices])))
