@@ -135,6 +135,7 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
     def __init__(self, params=None, render_mode: str | None = None, **kwargs: Any) -> None:
         self.render_mode = checked_render_mode(render_mode)
         self.params = self.problem.params_class.from_kwargs(params, **kwargs)
+        self._keywords = kwargs
         self.observation_space = self.problem.observation_space(self.params)
         self.action_space = self.problem.action_space(self.params)
         self._stream: tuple[np.ndarray, np.ndarray] | None = None
@@ -169,8 +170,8 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         return episode_keys(*self._stream)[0]
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        """Start an episode; ``options={"market": params}`` (a params object or a dict of keyword parameters)
-        plays it, and the next ones, in that market, which must have the env's observation and action
+        """Start an episode; ``options={"market": params}`` (a params object, or a dict of keyword parameters
+        over the env's) plays it, and the next ones, in that market, which must have the env's observation and action
         spaces."""
         market = reset_option(options, "market")
         if market is not None:
@@ -231,8 +232,8 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
     them; SAME_STEP autoreset and rendering (one frame or text per slot) as the module docstring says.
 
     Every slot plays in the market ``params`` (or the keyword parameters), or slot i in ``markets[i]``
-    (params objects or dicts of keyword parameters, one per slot, all with the same observation and action
-    spaces and model variant); ``reset(options={"markets": {slot: market, ...}})`` changes chosen slots'
+    (params objects, or dicts of keyword parameters over the env's, one per slot, all with the same
+    observation and action spaces and model variant); ``reset(options={"markets": {slot: market, ...}})`` changes chosen slots'
     markets (a sequence of ``num_envs`` entries, None keeping a slot's, also works). ``params`` is slot 0's
     market, ``markets`` every slot's.
     """
@@ -253,10 +254,11 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         self._traces: SlotTraces | None = None
         self._renderers: dict[int, Renderer] = {}
         self._engine = isinstance(self.problem.dynamics, Dynamics)
+        self._keywords = kwargs
         self._set_markets((self.params,) * self.num_envs)
         if markets is not None:
-            if params is not None or kwargs:
-                raise ValueError("pass either markets= or params=/keyword parameters, not both")
+            if params is not None:
+                raise ValueError("pass either markets= or params=, not both")
             self._set_markets(self._slot_markets(markets, "markets"))
             self.params = self.markets[0]
 
@@ -376,13 +378,14 @@ def reset_option(options: dict | None, name: str):
 
 
 def checked_market(env, market, where: str):
-    """``market`` (a params object of ``env``'s problem or a dict of its keyword parameters) as a params object,
+    """``market`` (a params object of ``env``'s problem, or a dict of its keyword parameters over the ones ``env``
+    was made with) as a params object,
     checked to give ``env``'s observation and action spaces and model variant (ValueError naming ``where``
     and what differs otherwise)."""
     problem = env.problem
     if isinstance(market, dict):
         try:
-            market = problem.params_class.from_kwargs(**market)
+            market = problem.params_class.from_kwargs(**{**env._keywords, **market})
         except ValueError as error:
             raise ValueError(f"{where}: {error}") from None
     elif not isinstance(market, problem.params_class):

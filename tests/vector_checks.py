@@ -5,9 +5,11 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 
 def assert_equals_sync_vector_env(native, make_scalar, steps, choose_actions, seed=5):
-    """Run ``native`` and a SAME_STEP ``SyncVectorEnv`` of ``make_scalar()`` envs side by side for ``steps``
-    steps from ``seed``; ``choose_actions(info)`` picks each batch of actions. Everything must be equal."""
-    sync = SyncVectorEnv([make_scalar] * native.num_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+    """Run ``native`` and a SAME_STEP ``SyncVectorEnv`` of ``make_scalar()`` envs (or of ``make_scalar[i]()`` in
+    slot i, given a list) side by side for ``steps`` steps from ``seed``; ``choose_actions(info)`` picks each
+    batch of actions. Everything must be equal."""
+    makers = make_scalar if isinstance(make_scalar, list) else [make_scalar] * native.num_envs
+    sync = SyncVectorEnv(makers, autoreset_mode=AutoresetMode.SAME_STEP)
     a, ia = native.reset(seed=seed)
     b, ib = sync.reset(seed=seed)
     np.testing.assert_array_equal(a, b)

@@ -1,0 +1,99 @@
+"""A vector env with a different market in every slot plays, slot by slot, exactly the episodes of scalar envs
+built with those markets (bit for bit, across autoresets), and runs its markets as given at construction or
+at reset."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from vector_checks import assert_equals_sync_vector_env
+
+import execgym
+from execgym.registry import problem
+
+MARKETS = {
+    "OptimalExec-v0": [{}, {"volatility": 0.02, "periods": 20}, {"shares": 3e5, "half_spread": 0.02},
+                       {"risk_aversion": 1e-5, "side": "buy", "periods": 5}],
+    "OptimalExecCapped-v0": [{}, {"volatility": 0.03}, {"shares": 5e5}],
+    "OptimalExecNonlinear-v0": [{}, {"impact_exponent": 0.6}, {"temporary_impact": 5e-6}],
+}
+
+
+def _random_actions(env, rng):
+    return lambda info: rng.uniform(-1.2, 1.2, size=env.action_space.shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("env_id", sorted(MARKETS))
+def test_a_market_per_slot_plays_the_scalar_envs_of_those_markets(env_id):
+    markets = [problem(env_id).params(**kwargs) for kwargs in MARKETS[env_id]]
+    native = gym.make_vec(env_id, num_envs=len(markets), markets=markets)
+    assert native.unwrapped.markets == tuple(markets)
+    makers = [lambda market=market: problem(env_id).env_class(params=market) for market in markets]
+    longest = max(market.periods for market in markets) if hasattr(markets[0], "periods") else 30
+    assert_equals_sync_vector_env(native, makers, 3 * longest, _random_actions(native, np.random.default_rng(1)))
+
+
+@pytest.mark.parametrize("env_id", sorted(MARKETS))
+def test_markets_set_at_reset_for_chosen_slots(env_id):
+    markets = [problem(env_id).params(**kwargs) for kwargs in MARKETS[env_id]]
+    native = gym.make_vec(env_id, num_envs=len(markets))
+    native.reset(seed=3, options={"markets": {1: markets[1]}})
+    assert native.unwrapped.markets == (markets[0], markets[1], *markets[:1] * (len(markets) - 2))
+    native.reset(seed=3, options={"markets": markets})
+    reference = gym.make_vec(env_id, num_envs=len(markets), markets=markets)
+    a, _ = native.reset(seed=9)
+    b, _ = reference.reset(seed=9)
+    np.testing.assert_array_equal(a, b)
+    actions = _random_actions(native, np.random.default_rng(2))
+    for _ in range(25):
+        chosen = actions(None)
+        a, ra, ta, _, _ = native.step(chosen)
+        b, rb, tb, _, _ = reference.step(chosen)
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(ra, rb)
+        np.testing.assert_array_equal(ta, tb)
+
+
+def test_the_scalar_env_takes_a_market_at_reset():
+    market = problem("OptimalExec-v0").params(volatility=0.03, periods=7)
+    env = gym.make("OptimalExec-v0")
+    env.reset(seed=4, options={"market": market})
+    assert env.unwrapped.params == market
+    rewards = [env.step(np.array([0.2], dtype=np.float32))[1] for _ in range(7)]
+    fresh = gym.make("OptimalExec-v0", params=market)
+    fresh.reset(seed=4)
+    assert rewards == [fresh.step(np.array([0.2], dtype=np.float32))[1] for _ in range(7)]
+
+
+def test_shared_market_slots_keep_one_record():
+    env = gym.make_vec("OptimalExec-v0", num_envs=3).unwrapped
+    assert not isinstance(env._markets.compiled[0], np.ndarray)
+
+
+@pytest.mark.parametrize("markets, message", [
+    ([{}], r"one entry per slot \(2\)"),
+    ("train", r"must be a list of 2 markets"),
+    ({5: {}}, r"slot 5 is not a slot index in \[0, 1\]"),
+    ([{}, {"volatility": -1.0}], r"markets\[1\]: volatility must be"),
+    ([{}, {"smoothness": 1e-7}], r"markets\[1\] has the observation space"),
+    ([{}, {"impact_exponent": 0.7}], r"markets\[1\] has the model variant"),
+    ([{}, 3], r"markets\[1\] must be a OptimalExecParams or a dict"),
+])
+def test_bad_markets_name_the_slot_and_what_is_wrong(markets, message):
+    with pytest.raises(ValueError, match=message):
+        gym.make_vec("OptimalExec-v0", num_envs=2, markets=markets)
+
+
+def test_markets_and_params_together_are_refused_and_keywords_apply_to_dict_markets():
+    with pytest.raises(ValueError, match="either markets= or params="):
+        gym.make_vec("OptimalExec-v0", num_envs=2, markets=[{}, {}], params=problem("OptimalExec-v0").params())
+    env = gym.make_vec("OptimalExec-v0", num_envs=2, markets=[{}, {"periods": 5}], volatility=0.02).unwrapped
+    assert [(m.volatility, m.periods) for m in env.markets] == [(0.02, 13), (0.02, 5)]
+
+
+def test_unknown_reset_options_are_refused():
+    env = gym.make_vec("OptimalExec-v0", num_envs=2)
+    with pytest.raises(ValueError, match=r"unknown reset option\(s\) \['market'\]"):
+        env.reset(options={"market": {}})
+    scalar = gym.make("OptimalExec-v0")
+    with pytest.raises(ValueError, match=r"unknown reset option\(s\) \['markets'\]"):
+        scalar.reset(options={"markets": [{}]})
