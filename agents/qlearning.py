@@ -99,7 +99,7 @@ def table_shape(observation_space: spaces.Space, action_space: spaces.Space) -> 
     for name, space in (("observation", observation_space), ("action", action_space)):
         if not isinstance(space, spaces.Discrete) or space.start != 0:
             raise ValueError(f"tabular Q-learning needs a Discrete(n) {name} space starting at 0, "
-                             f"got {space!r}; discretise the env first (execgym.grids)")
+                             f"got {space!r}; discretise the env first (execgym.tabular)")
     return int(observation_space.n), int(action_space.n)
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from execgym import baselines
+from execgym.problems.optimal_exec import policies
 from execgym.problems.optimal_exec.env import OptimalExecEnv
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.registry import problem
@@ -16,21 +16,21 @@ def trades(policy):
 
 
 def test_twap_trades_equal_amounts():
-    np.testing.assert_allclose(trades(baselines.twap(P)), P.shares / 10)
+    np.testing.assert_allclose(trades(policies.twap(P)), P.shares / 10)
 
 
 def test_vwap_follows_the_profile_and_the_u_shape_is_high_at_both_ends():
-    profile = baselines.u_shaped_profile(10, open_close_ratio=3.0)
+    profile = policies.u_shaped_profile(10, open_close_ratio=3.0)
     assert profile.sum() == pytest.approx(1.0)
     assert profile[0] == pytest.approx(profile[-1]) and profile[0] > 2.5 * profile[4]
-    np.testing.assert_allclose(trades(baselines.vwap(P)), P.shares * profile)
+    np.testing.assert_allclose(trades(policies.vwap(P)), P.shares * profile)
     custom = np.arange(1.0, 11.0)
-    np.testing.assert_allclose(trades(baselines.vwap(P, profile=custom)), P.shares * custom / custom.sum())
+    np.testing.assert_allclose(trades(policies.vwap(P, profile=custom)), P.shares * custom / custom.sum())
 
 
 def test_pov_trades_a_share_of_market_volume_then_the_rest():
-    policy = baselines.pov(P, participation=0.2, daily_volume=1e7)
-    expected = 0.2 * 1e7 * baselines.u_shaped_profile(10)
+    policy = policies.pov(P, participation=0.2, daily_volume=1e7)
+    expected = 0.2 * 1e7 * policies.u_shaped_profile(10)
     n = trades(policy)
     done = np.cumsum(expected) <= P.shares
     assert 2 <= done.sum() < 10                                   # finishes early
@@ -38,19 +38,19 @@ def test_pov_trades_a_share_of_market_volume_then_the_rest():
     assert n[done.sum()] == pytest.approx(P.shares - expected[done].sum())
     assert (n[done.sum() + 1:] == 0).all()
     assert n.sum() == pytest.approx(P.shares)
-    slow = baselines.pov(P, participation=0.01, daily_volume=1e7)   # cannot finish: the rest goes last
-    assert trades(slow)[-1] == pytest.approx(P.shares - 0.01 * 1e7 * (1 - baselines.u_shaped_profile(10)[-1]))
+    slow = policies.pov(P, participation=0.01, daily_volume=1e7)   # cannot finish: the rest goes last
+    assert trades(slow)[-1] == pytest.approx(P.shares - 0.01 * 1e7 * (1 - policies.u_shaped_profile(10)[-1]))
 
 
 def test_front_and_back_loaded_are_linear_ramps():
-    front, back = trades(baselines.front_loaded(P)), trades(baselines.back_loaded(P))
+    front, back = trades(policies.front_loaded(P)), trades(policies.back_loaded(P))
     np.testing.assert_allclose(front, P.shares * np.arange(10, 0, -1) / 55)
     np.testing.assert_allclose(back, front[::-1])
 
 
-@pytest.mark.parametrize("name", sorted(baselines.BASELINES))
+@pytest.mark.parametrize("name", sorted(policies.BASELINES))
 def test_the_env_executes_each_baseline_schedule_exactly(name):
-    policy = baselines.make_baseline(name, P)
+    policy = policies.make_baseline(name, P)
     env = OptimalExecEnv(params=P)
     obs, info = env.reset(seed=0)
     held = [info["inventory"]]
@@ -63,14 +63,14 @@ def test_the_env_executes_each_baseline_schedule_exactly(name):
 
 def test_bad_baseline_arguments_raise():
     with pytest.raises(ValueError, match="unknown baseline 'twapp'"):
-        baselines.make_baseline("twapp", P)
+        policies.make_baseline("twapp", P)
     with pytest.raises(ValueError, match=r"participation must be in \(0, 1\]"):
-        baselines.pov(P, participation=0.0)
+        policies.pov(P, participation=0.0)
     with pytest.raises(ValueError, match="profile must be 10 non-negative"):
-        baselines.vwap(P, profile=np.ones(3))
+        policies.vwap(P, profile=np.ones(3))
 
 
 @pytest.mark.parametrize("env_id", ["PortfolioExec-v0", "BasketSequence-v0"])
 def test_baselines_refuse_other_problems_clearly(env_id):
     with pytest.raises(ValueError, match="single-asset schedules for OptimalExec-v0 and its variants"):
-        baselines.make_baseline("twap", problem(env_id).params())
+        policies.make_baseline("twap", problem(env_id).params())

@@ -8,12 +8,13 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import execgym
-from execgym.grids import BasketGrid, DiscreteEnv, DiscreteVectorEnv, tabular_view
 from execgym.problems.basket_sequence import dynamics
 from execgym.problems.basket_sequence.env import BasketSequenceEnv, BasketSequenceVectorEnv
+from execgym.problems.basket_sequence.grid import BasketGrid
 from execgym.problems.basket_sequence.params import BasketSequenceParams
 from execgym.solvers.dp import backward_induction, policy_values
 from execgym.solvers.sequencing import path_cost
+from execgym.tabular import DiscreteEnv, DiscreteVectorEnv, tabular_view
 
 P5 = BasketSequenceParams(trades=5, instance_seed=3)
 

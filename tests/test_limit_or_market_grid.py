@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 import execgym
-from execgym.grids import LimitOrMarketGrid, TablePolicy, tabular_view
 from execgym.problems.limit_or_market import dynamics
 from execgym.problems.limit_or_market.env import LimitOrMarketVectorEnv
+from execgym.problems.limit_or_market.grid import LimitOrMarketGrid
 from execgym.problems.limit_or_market.params import LimitOrMarketParams
 from execgym.solvers.dp import backward_induction
+from execgym.tabular import TablePolicy, tabular_view
 from execgym.experiments.config import parse_config
 from execgym.experiments.run import run_experiment
 

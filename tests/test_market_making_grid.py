@@ -10,13 +10,13 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import execgym
-from execgym.grids import DiscreteEnv, DiscreteVectorEnv, QuoteGrid, TablePolicy, tabular_view
 from execgym.problems.market_making import dynamics
 from execgym.problems.market_making.env import MarketMakingEnv, MarketMakingVectorEnv, depth_actions
+from execgym.problems.market_making.grid import QuoteGrid
 from execgym.problems.market_making.oracle import policy_value
 from execgym.problems.market_making.params import MarketMakingParams
 from execgym.solvers.dp import backward_induction, policy_values
-from execgym.tabular import TabularVectorEnv
+from execgym.tabular import DiscreteEnv, DiscreteVectorEnv, TablePolicy, TabularVectorEnv, tabular_view
 from execgym.experiments.config import parse_config
 from execgym.experiments.run import run_experiment
 

@@ -9,12 +9,12 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import execgym
-from execgym.grids import DiscreteEnv, DiscreteVectorEnv, PortfolioLotGrid, tabular_view
 from execgym.problems.portfolio_exec import schedule
 from execgym.problems.portfolio_exec.env import PortfolioExecEnv, PortfolioExecVectorEnv
+from execgym.problems.portfolio_exec.grid import PortfolioLotGrid
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
 from execgym.solvers.dp import backward_induction, policy_values
-from execgym.tabular import TabularVectorEnv
+from execgym.tabular import DiscreteEnv, DiscreteVectorEnv, TabularVectorEnv, tabular_view
 
 # A long–short book with asymmetric temporary and permanent cross-impact (a transposed matrix would show).
 BOOK = dict(holdings=(600_000.0, -400_000.0), arrival_prices=(100.0, 50.0), covariance=((2.5, 0.6), (0.6, 0.9)),

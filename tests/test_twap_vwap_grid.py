@@ -11,13 +11,13 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import execgym
-from execgym.grids import DiscreteEnv, DiscreteVectorEnv, PaceGrid, TablePolicy, tabular_view
 from execgym.problems.twap_vwap import oracle as tv_oracle
 from execgym.problems.twap_vwap import policies
 from execgym.problems.twap_vwap.env import TwapVwapEnv, TwapVwapVectorEnv
+from execgym.problems.twap_vwap.grid import PaceGrid
 from execgym.problems.twap_vwap.params import TwapVwapParams
 from execgym.solvers.dp import backward_induction, policy_values
-from execgym.tabular import TabularVectorEnv
+from execgym.tabular import DiscreteEnv, DiscreteVectorEnv, TablePolicy, TabularVectorEnv, tabular_view
 from execgym.experiments.config import parse_config
 from execgym.experiments.run import run_experiment
 

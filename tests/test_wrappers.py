@@ -10,13 +10,13 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import execgym
-from execgym import baselines
+from execgym.problems.optimal_exec import policies
 from execgym.problems.optimal_exec import schedule
 from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
+from execgym.problems.optimal_exec.grid import DiscreteOptimalExecEnv, DiscreteOptimalExecVectorEnv, LotGrid
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.solvers.dp import backward_induction, policy_values
 from execgym.tabular import TabularVectorEnv
-from execgym.wrappers import DiscreteOptimalExecEnv, DiscreteOptimalExecVectorEnv, LotGrid
 
 # Measured with default parameters (oracle value −48.006 bps): the gap to the LQ oracle is
 # 17.33, 4.689, 0.9215, 0.1922, 0.05038 bps (36.1, 9.77, 1.92, 0.400, 0.105 %) at 5, 10, 20, 40, 80 lots.
@@ -37,7 +37,7 @@ def test_discretised_optimum_converges_to_the_lq_oracle_as_lots_grow():
 def test_without_risk_aversion_the_grid_optimum_is_twap_and_equals_the_lq_oracle(lots):
     p = OptimalExecParams(risk_aversion=0.0)
     oracle = LotGrid(p, lots).oracle()
-    twap = baselines.twap(p).schedule
+    twap = policies.twap(p).schedule
     np.testing.assert_allclose(oracle.schedule, twap, rtol=0, atol=1e-9 * p.shares)
     assert oracle.expected_return == pytest.approx(schedule.expected_return(p, twap), rel=1e-12)
     assert oracle.expected_return == pytest.approx(execgym.make_oracle("OptimalExec-v0", params=p).expected_return,

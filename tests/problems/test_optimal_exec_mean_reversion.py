@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import execgym
-from execgym.baselines import SchedulePolicy
+from execgym.problems.optimal_exec.schedule_policy import SchedulePolicy
 from execgym.problems.optimal_exec import dynamics, schedule
 from execgym.problems.optimal_exec.env import OptimalExecVectorEnv
 from execgym.problems.optimal_exec.lq_oracle import CLIP_TOLERANCE, breach_probabilities, initial_state, lq_problem

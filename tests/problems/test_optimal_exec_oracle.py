@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import execgym
-from execgym import baselines
+from execgym.problems.optimal_exec import policies
 from execgym.problems.optimal_exec import closed_form, dynamics, schedule
 from execgym.problems.optimal_exec.env import OptimalExecEnv
 from execgym.problems.optimal_exec.lq_oracle import monotone_drift_range
@@ -78,7 +78,7 @@ def test_closed_form_keeps_full_precision_for_small_and_large_risk_aversion(risk
 
 def test_zero_risk_aversion_gives_twap():
     p = OptimalExecParams(risk_aversion=0.0)
-    np.testing.assert_allclose(make_oracle(p).schedule, baselines.twap(p).schedule, rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(make_oracle(p).schedule, policies.twap(p).schedule, rtol=1e-12, atol=1e-6)
 
 
 def test_oracle_monte_carlo_mean_equals_its_exact_value():
@@ -102,10 +102,10 @@ def test_oracle_acting_through_the_env_follows_its_schedule():
     np.testing.assert_allclose(np.array(holdings) / p.shares, oracle.schedule / p.shares, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", sorted(baselines.BASELINES))
+@pytest.mark.parametrize("name", sorted(policies.BASELINES))
 def test_no_baseline_beats_the_oracle_exactly_or_in_paired_monte_carlo(name):
     p = OptimalExecParams()
-    policy = baselines.make_baseline(name, p)
+    policy = policies.make_baseline(name, p)
     assert schedule.expected_return(p, policy.schedule) <= make_oracle(p).expected_return
     result = execgym.score(policy, "OptimalExec-v0", episodes=5_000, seed=7, params=p)
     assert result.regret.high >= 0.0

@@ -15,7 +15,7 @@ from scipy.optimize import minimize
 from vector_checks import assert_equals_sync_vector_env
 
 import execgym
-from execgym import baselines
+from execgym.problems.optimal_exec import policies
 from execgym.problems.optimal_exec import closed_form, dynamics, schedule
 from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
 from execgym.problems.optimal_exec.lq_oracle import make_lq_oracle
@@ -698,7 +698,7 @@ def test_caps_that_never_bind_give_water_filling_equal_to_twap_lq_and_the_closed
     assert oracle_solver(p) == "water_filling"
     oracle = make_oracle(p)
     lq = make_oracle(replace(p, trade_caps=None))
-    np.testing.assert_allclose(oracle.schedule, baselines.twap(p).schedule, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(oracle.schedule, policies.twap(p).schedule, rtol=0, atol=1e-6)
     np.testing.assert_allclose(oracle.schedule, lq.schedule, rtol=0, atol=1e-6)
     np.testing.assert_allclose(oracle.schedule, closed_form.holdings(replace(p, trade_caps=None)), rtol=0, atol=1e-6)
     assert oracle.expected_return == pytest.approx(lq.expected_return, rel=1e-12)
@@ -895,12 +895,12 @@ def test_oracle_is_not_beaten_in_paired_monte_carlo(name):
     p = ORACLE_CASES[name][0]
     oracle = oracle_of(name)
     rng = np.random.default_rng(5)
-    policies = [SchedulePolicy(p, h, "random") for h in random_holdings(rng, p, 2)]
-    policies.append(SchedulePolicy(p, perturbed_holdings(rng, p, oracle.schedule, 1, 0.02)[0], "near_oracle"))
+    candidates = [SchedulePolicy(p, h, "random") for h in random_holdings(rng, p, 2)]
+    candidates.append(SchedulePolicy(p, perturbed_holdings(rng, p, oracle.schedule, 1, 0.02)[0], "near_oracle"))
     if p.mean_reversion > 0:
-        policies += [price_reactive(p, oracle, r) for r in (-0.05, 0.05)]
+        candidates += [price_reactive(p, oracle, r) for r in (-0.05, 0.05)]
     episodes = 20_000 if p.mean_reversion > 0 else 2_000
-    for policy in policies:
+    for policy in candidates:
         result = execgym.score(policy, "OptimalExec-v0", episodes=episodes, seed=17, params=p, oracle=oracle)
         assert result.regret.mean + result.regret.half_width >= 0.0, (policy, result.summary())
     # the oracle's own Monte-Carlo mean matches its exact value (4 standard errors)

@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings, strategies as st
 from vector_checks import assert_equals_sync_vector_env
 
 import execgym
-from execgym import baselines as single_baselines
+from execgym.problems.optimal_exec import policies as single_baselines
 from execgym.problems.optimal_exec import closed_form, schedule as single_schedule
 from execgym.problems.optimal_exec.oracle import make_oracle as make_single_oracle
 from execgym.problems.optimal_exec.params import OptimalExecParams

@@ -18,7 +18,7 @@ from gymnasium.vector import VectorEnv, VectorWrapper
 from gymnasium.vector.utils import batch_space
 
 from execgym.policy import Oracle, Policy
-from execgym.registry import problem
+from execgym import registry
 from execgym.solvers.dp import FiniteMDP
 from execgym.validation import INTEGER_KINDS, action_array, require_int
 
@@ -111,7 +111,8 @@ class ViewMixin:
 
     def vector_env(self, num_envs: int) -> "DiscreteVectorEnv":
         """:class:`DiscreteVectorEnv` over the real env's native vector env with ``num_envs`` slots."""
-        return DiscreteVectorEnv(problem(self.env_id).vector_env_class(num_envs=num_envs, params=self.params), self)
+        vector_env_class = registry.problem(self.env_id).vector_env_class
+        return DiscreteVectorEnv(vector_env_class(num_envs=num_envs, params=self.params), self)
 
 
 class TablePolicy:
@@ -154,7 +155,7 @@ class DiscreteEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def __init__(self, env: gym.Env, view: TabularView) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, view=view)
         gym.Wrapper.__init__(self, env)
-        check_wraps(env, problem(view.env_id).env_class, view)
+        check_wraps(env, registry.problem(view.env_id).env_class, view)
         self.grid = view
         self.observation_space = view.observation_space()
         self.action_space = view.action_space()
@@ -185,7 +186,7 @@ class DiscreteVectorEnv(VectorWrapper):
     """
 
     def __init__(self, env: VectorEnv, view: TabularView) -> None:
-        check_wraps(env, problem(view.env_id).vector_env_class, view)
+        check_wraps(env, registry.problem(view.env_id).vector_env_class, view)
         super().__init__(env)
         self.grid = view
         self.single_observation_space = view.observation_space()

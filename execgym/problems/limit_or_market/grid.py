@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from execgym.grids.base import ViewMixin, checked_actions
+from execgym.tabular.base import ViewMixin, checked_actions
 from execgym.policy import Oracle
 from execgym.problems.limit_or_market import dynamics, oracle
 from execgym.problems.limit_or_market.params import LimitOrMarketParams
@@ -31,7 +31,7 @@ from execgym.solvers.dp import FiniteMDP
 
 @dataclass(frozen=True)
 class LimitOrMarketGrid(ViewMixin):
-    """LimitOrMarket-v0 with ``params`` seen as a table. A :class:`~execgym.grids.base.TabularView`."""
+    """LimitOrMarket-v0 with ``params`` seen as a table. A :class:`~execgym.tabular.base.TabularView`."""
 
     env_id: ClassVar[str] = "LimitOrMarket-v0"
 

@@ -35,7 +35,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from execgym.grids.base import ViewMixin, checked_actions
+from execgym.tabular.base import ViewMixin, checked_actions
 from execgym.policy import Oracle
 from execgym.problems.twap_vwap import dynamics
 from execgym.problems.twap_vwap.oracle import make_oracle
@@ -50,7 +50,7 @@ MAX_ENTRIES = 10_000_000
 @dataclass(frozen=True)
 class PaceGrid(ViewMixin):
     """TwapVwapSwitch-v0 with ``params`` seen as a table of its reachable states.
-    A :class:`~execgym.grids.base.TabularView`."""
+    A :class:`~execgym.tabular.base.TabularView`."""
 
     env_id: ClassVar[str] = "TwapVwapSwitch-v0"
 

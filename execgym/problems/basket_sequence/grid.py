@@ -27,7 +27,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from execgym.grids.base import ViewMixin, checked_actions
+from execgym.tabular.base import ViewMixin, checked_actions
 from execgym.policy import Oracle
 from execgym.problems.basket_sequence import dynamics
 from execgym.problems.basket_sequence.oracle import make_oracle
@@ -40,7 +40,7 @@ MAX_TRADES = 12
 @dataclass(frozen=True)
 class BasketGrid(ViewMixin):
     """BasketSequence-v0 with ``params`` (2 to 12 trades) seen as a table.
-    A :class:`~execgym.grids.base.TabularView`."""
+    A :class:`~execgym.tabular.base.TabularView`."""
 
     env_id: ClassVar[str] = "BasketSequence-v0"
 

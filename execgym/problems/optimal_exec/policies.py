@@ -1,4 +1,4 @@
-"""Execution baselines, as policies of the suite's protocol.
+"""Baselines of OptimalExec-v0 and its variants: deterministic schedules, as policies of the suite's protocol.
 
 Each is a deterministic schedule of holdings x_0 = X, ..., x_N = 0 followed
 through the env's action space: in period k it trades the planned fraction
@@ -93,6 +93,6 @@ def make_baseline(name: str, params: OptimalExecParams, **options) -> SchedulePo
     return BASELINES[name](params, **options)
 
 
-def named_baselines(params: OptimalExecParams) -> dict[str, SchedulePolicy]:
+def baselines(params: OptimalExecParams) -> dict[str, SchedulePolicy]:
     """Every baseline of :data:`BASELINES` with its default options, by name."""
     return {name: factory(params) for name, factory in BASELINES.items()}

@@ -47,7 +47,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from execgym.grids.base import ViewMixin, checked_actions
+from execgym.tabular.base import ViewMixin, checked_actions
 from execgym.policy import Oracle
 from execgym.problems.market_making import dynamics
 from execgym.problems.market_making.oracle import make_oracle
@@ -61,7 +61,7 @@ MAX_ENTRIES = 10_000_000
 @dataclass(frozen=True)
 class QuoteGrid(ViewMixin):
     """MarketMaking-v0 with ``params`` (tick grid, risk-neutral objective) seen as a table.
-    A :class:`~execgym.grids.base.TabularView`."""
+    A :class:`~execgym.tabular.base.TabularView`."""
 
     env_id: ClassVar[str] = "MarketMaking-v0"
 

@@ -45,7 +45,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import VectorEnv
 
-from execgym.grids.base import (DiscreteEnv, DiscretePolicy, DiscreteVectorEnv, GridPolicy, TablePolicy, ViewMixin,
+from execgym.tabular.base import (DiscreteEnv, DiscretePolicy, DiscreteVectorEnv, GridPolicy, TablePolicy, ViewMixin,
                                 check_wraps, checked_actions, lot_counts)
 from execgym.policy import Oracle
 from execgym.problems.optimal_exec import dynamics, schedule

@@ -48,7 +48,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from execgym.grids.base import TablePolicy, ViewMixin, checked_actions, lot_counts
+from execgym.tabular.base import TablePolicy, ViewMixin, checked_actions, lot_counts
 from execgym.policy import Oracle
 from execgym.problems.portfolio_exec import schedule
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
@@ -62,7 +62,7 @@ MAX_LOTS = 1_000
 class PortfolioLotGrid(ViewMixin):
     """The lot grid of a two-asset ``params``: ``lots`` lots of X_i/lots shares per asset (1 to 1000), and
     trades of 0..``max_trade_lots`` lots of each asset per period (1 to ``lots``; default ``lots``).
-    A :class:`~execgym.grids.base.TabularView`."""
+    A :class:`~execgym.tabular.base.TabularView`."""
 
     env_id: ClassVar[str] = "PortfolioExec-v0"
 
