@@ -69,7 +69,7 @@ def test_bad_arguments_raise(kwargs, message):
 
 
 def test_an_oracle_sample_far_from_its_exact_value_is_flagged():
-    """Under "cara" at γ = 0.3 E[u] = −1.2e124 (exact: tests/problems/test_market_making_utility.py) is set by
+    """Under "cara" at γ = 0.3 E[u] = −1.2e124 (exact: tests/problems/market_making/test_utility.py) is set by
     episodes too rare for any sample, where every sampled utility is near +3.3: the paired regret of such a
     sample cannot be the regret in expectation, and the result says so."""
     with pytest.warns(UserWarning, match="dominated by episodes too rare"):
