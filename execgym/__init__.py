@@ -11,6 +11,10 @@
     execgym.score("twap", "OptimalExec-v0")               # a baseline by name; an SB3 model as it is
     execgym.score("vwap", "TwapVwapSwitch-v0", buckets=390, reference="twap")  # no oracle: against a baseline
 
+Every problem lives in its folder, ``execgym/problems/<name>/``, whose ``spec.py`` lists its env ids
+(:class:`Problem` records); importing execgym registers them all. A problem defined elsewhere joins the suite,
+Gymnasium's registry and, if its spec names one, the tabular views with ``execgym.register_problem(spec)``.
+
 Stable-Baselines3 on the natively batched envs: :mod:`execgym.sb3` (``execgym.sb3.wrap(venv)``;
 needs the ``agents`` extra, not imported here).
 """
