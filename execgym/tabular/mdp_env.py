@@ -41,7 +41,7 @@ from gymnasium.vector.utils import batch_space
 from execgym.batching import replace_rows
 from execgym.noise import episode_keys, reset_streams, standard_normals, uniforms
 from execgym.solvers.dp import PROBABILITY_TOLERANCE, FiniteMDP
-from execgym.validation import INTEGER_KINDS, action_array, require_int, require_real
+from execgym.validation import INTEGER_KINDS, action_array, require_int, require_real, set_field
 
 STREAMS = 2
 MOVE_STREAM = 0
@@ -82,9 +82,8 @@ class TabularDynamics:
     def __post_init__(self) -> None:
         if not isinstance(self.mdp, FiniteMDP):
             raise ValueError(f"mdp must be a FiniteMDP, got {type(self.mdp).__name__}")
-        set_ = object.__setattr__.__get__(self)
-        set_("initial_states", self._checked_initial_states())
-        set_("reward_noise", require_real("reward_noise", self.reward_noise, low=0.0))
+        set_field(self, "initial_states", self._checked_initial_states())
+        set_field(self, "reward_noise", require_real("reward_noise", self.reward_noise, low=0.0))
 
     def _checked_initial_states(self) -> np.ndarray:
         states = self.mdp.states

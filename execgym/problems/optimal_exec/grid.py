@@ -52,6 +52,7 @@ from execgym.problems.optimal_exec import dynamics, schedule
 from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.solvers.dp import FiniteMDP, backward_induction
+from execgym.validation import set_field
 
 MAX_LOTS = 1_000_000
 
@@ -72,10 +73,9 @@ class LotGrid(ViewMixin):
             raise ValueError(f"params must be an OptimalExecParams, got {type(self.params).__name__}")
         if self.params.features:
             raise ValueError(f"LotGrid discretises the Almgren–Chriss model only; these params use {self.params.variant}")
-        set_ = object.__setattr__.__get__(self)
         lots, max_trade_lots = lot_counts(self.lots, self.max_trade_lots, MAX_LOTS)
-        set_("lots", lots)
-        set_("max_trade_lots", max_trade_lots)
+        set_field(self, "lots", lots)
+        set_field(self, "max_trade_lots", max_trade_lots)
 
     @property
     def lot_size(self) -> float:

@@ -53,6 +53,7 @@ from execgym.policy import Oracle
 from execgym.problems.portfolio_exec import schedule
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
 from execgym.solvers.dp import FiniteMDP, backward_induction
+from execgym.validation import set_field
 
 ASSETS = 2
 MAX_LOTS = 1_000
@@ -80,10 +81,9 @@ class PortfolioLotGrid(ViewMixin):
         if zero.size:
             raise ValueError(f"PortfolioLotGrid needs a nonzero position in each asset (lots of X_i/L shares); "
                              f"holdings[{zero[0]}] is 0: use OptimalExec-v0 for a single asset")
-        set_ = object.__setattr__.__get__(self)
         lots, max_trade_lots = lot_counts(self.lots, self.max_trade_lots, MAX_LOTS)
-        set_("lots", lots)
-        set_("max_trade_lots", max_trade_lots)
+        set_field(self, "lots", lots)
+        set_field(self, "max_trade_lots", max_trade_lots)
 
     @property
     def lot_sizes(self) -> np.ndarray:

@@ -42,6 +42,7 @@ from execgym.problems.twap_vwap.oracle import make_oracle
 from execgym.problems.twap_vwap.params import TwapVwapParams
 from execgym.problems.twap_vwap.reachable import ReachableStates, reachable_states
 from execgym.solvers.dp import FiniteMDP
+from execgym.validation import set_field
 
 MAX_ENTRIES = 10_000_000
 """Largest table (B+1)·S·A accepted: its MDP holds about 24 bytes per entry (0.24 GB at the cap)."""
@@ -60,7 +61,7 @@ class PaceGrid(ViewMixin):
     def __post_init__(self) -> None:
         if not isinstance(self.params, TwapVwapParams):
             raise ValueError(f"params must be a TwapVwapParams, got {type(self.params).__name__}")
-        object.__setattr__(self, "states", reachable_states(self.params))
+        set_field(self, "states", reachable_states(self.params))
         entries = self.num_states * self.num_actions
         if entries > MAX_ENTRIES:
             raise ValueError(f"PaceGrid's table would have (buckets + 1)·(most reachable states in a bucket)·actions "
