@@ -44,7 +44,7 @@ def numpy_step(params: OptimalExecParams, batch: dynamics.Batch, fractions: np.n
     move = params.drift * tau + params.shock_scale * numpy_normals(batch.key, batch.elapsed) \
         - s * params.permanent_impact * traded
     cost = np.abs(traded) * unit_cost - s * move * remaining
-    reward = -(cost + params.risk_aversion * params.shock_scale**2 * remaining**2) * params.bps_per_currency
+    reward = -(cost + params.period_risk * remaining**2) * params.bps_per_currency
     new = dynamics.Batch(seed=batch.seed, episode=batch.episode, key=batch.key, elapsed=batch.elapsed + 1,
                          inventory=remaining, price=batch.price + move, shortfall=batch.shortfall + cost,
                          last_trade=traded)

@@ -25,12 +25,12 @@ lot count.
 With n = min(j, q)·X/L shares traded (all q·X/L in the last period) out of
 x = q·X/L, x' = x − n and s = +1 for a sell, −1 for a buy::
 
-    r(k, q, j) = −[ n·(ε + η·n/τ) + γ·n·x' − s·μτ·x' + λσ²τ·x'² ] · 10⁴/(X·S0)
+    r(k, q, j) = −c(n, x') · 10⁴/(X·S0)
 
-which is the env's reward (:mod:`execgym.problems.optimal_exec.dynamics`)
-with the price shock's term s·σ√τ·ξ·x' at its mean, zero (x' is fixed before
-ξ is drawn). Summed over a schedule it gives −(E[IS] + λ·Var[IS]) in bps, as in
-:mod:`execgym.problems.optimal_exec.schedule`. The MDP's optimal value is
+with c the period's expected cost (:func:`~execgym.problems.optimal_exec.schedule.period_cost`):
+the env's reward (:mod:`execgym.problems.optimal_exec.dynamics`) with the price
+shock's term at its mean, zero. Summed over a schedule it gives
+−(E[IS] + λ·Var[IS]) in bps, as in :mod:`execgym.problems.optimal_exec.schedule`. The MDP's optimal value is
 therefore the exact expected return, in OptimalExec-v0, of the best on-grid
 adaptive policy; since those policies are policies of the continuous env it is
 at most the LQ oracle's value, and it approaches it as L grows.
@@ -129,11 +129,7 @@ class LotGrid(ViewMixin):
                                       (periods, self.states_per_stage, self.num_actions)).copy()
         traded_lots[-1] = remaining
         left_lots = remaining[None] - traded_lots
-        traded, left = traded_lots * lot, left_lots * lot
-        cost = (traded * (p.half_spread + p.temporary_impact * traded / p.tau)
-                + p.permanent_impact * traded * left
-                - p.side_sign * p.drift * p.tau * left
-                + p.risk_aversion * p.volatility**2 * p.tau * left**2)
+        cost = schedule.period_cost(p, traded_lots * lot, left_lots * lot)
         return FiniteMDP(rewards=-cost * p.bps_per_currency, next_states=left_lots[..., None],
                          probabilities=np.ones(left_lots.shape + (1,)))
 

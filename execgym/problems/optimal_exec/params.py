@@ -321,6 +321,13 @@ class OptimalExecParams:
         return self.volatility * math.sqrt(-math.expm1(-2.0 * theta * self.tau) / (2.0 * theta))
 
     @property
+    def period_risk(self) -> float:
+        """λσ_τ²: the risk penalty per share² held through one period, currency per share² per period (λ per
+        currency times σ_τ², the variance of one period's price shock, currency² per share²); the objective charges
+        λσ_τ²·x² for x shares held after a period's trade."""
+        return self.risk_aversion * self.shock_scale**2
+
+    @property
     def price_scale(self) -> float:
         """σ√T: standard deviation of the unaffected price over the horizon; normalises the observed price move."""
         return self.volatility * math.sqrt(self.horizon)

@@ -2,8 +2,10 @@
 
 import math
 
+import numpy as np
 import pytest
 
+from execgym.problems.optimal_exec import schedule
 from execgym.problems.optimal_exec.params import OptimalExecParams
 
 
@@ -15,6 +17,23 @@ def test_from_market_data_reproduces_the_almgren_chriss_example():
     assert p.permanent_impact == pytest.approx(2.5e-7)
     assert p.temporary_impact == pytest.approx(2.5e-6)
     assert p.eta_tilde == pytest.approx(2.5e-6 - 0.5 * 2.5e-7)
+
+
+def test_period_risk_is_lambda_times_one_periods_shock_variance():
+    p = OptimalExecParams()
+    assert p.period_risk == pytest.approx(p.risk_aversion * p.volatility**2 * p.tau, rel=1e-14)
+    reverting = OptimalExecParams(mean_reversion=2.0)
+    phi = reverting.reversion_factor
+    assert reverting.period_risk == pytest.approx(
+        reverting.risk_aversion * reverting.volatility**2 * (1 - phi**2) / (2 * 2.0), rel=1e-12)
+
+
+@pytest.mark.parametrize("side, drift", [("sell", 0.0), ("buy", 0.3), ("sell", -0.2)])
+def test_the_period_costs_of_a_schedule_sum_to_its_objective(side, drift):
+    p = OptimalExecParams(side=side, drift=drift, periods=6)
+    holdings = p.shares * np.array([1.0, 0.7, 0.45, 0.3, 0.2, 0.05, 0.0])
+    costs = schedule.period_cost(p, -np.diff(holdings), holdings[1:])
+    assert costs.sum() == pytest.approx(float(schedule.objective(p, holdings)), rel=1e-12)
 
 
 def test_defaults_are_the_documented_liquid_stock():
