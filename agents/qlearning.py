@@ -44,7 +44,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from execgym.noise import TRAINING_SEEDS_FROM, TRAINING_SEEDS_PER_RUN
-from execgym.validation import require_int, require_real
+from execgym.validation import require_int, require_real, set_field
 
 
 
@@ -68,19 +68,18 @@ class QLearningConfig:
     """Episodes run side by side in one round (slots of the vector env), ≥ 1."""
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__.__get__(self)
-        set_("gamma", require_real("gamma", self.gamma, low=0.0, high=1.0, low_open=True))
-        set_("epsilon_start", require_real("epsilon_start", self.epsilon_start, low=0.0, high=1.0))
-        set_("epsilon_end", require_real("epsilon_end", self.epsilon_end, low=0.0, high=1.0))
+        set_field(self, "gamma", require_real("gamma", self.gamma, low=0.0, high=1.0, low_open=True))
+        set_field(self, "epsilon_start", require_real("epsilon_start", self.epsilon_start, low=0.0, high=1.0))
+        set_field(self, "epsilon_end", require_real("epsilon_end", self.epsilon_end, low=0.0, high=1.0))
         if self.epsilon_end > self.epsilon_start:
             raise ValueError(f"epsilon_end must be <= epsilon_start = {self.epsilon_start:g} (ε decays), "
                              f"got {self.epsilon_end!r}")
-        set_("epsilon_decay_fraction",
-             require_real("epsilon_decay_fraction", self.epsilon_decay_fraction, low=0.0, high=1.0))
-        set_("step_size_exponent",
-             require_real("step_size_exponent", self.step_size_exponent, low=0.5, high=1.0, low_open=True))
-        set_("initial_q", require_real("initial_q", self.initial_q))
-        set_("num_envs", require_int("num_envs", self.num_envs, low=1))
+        set_field(self, "epsilon_decay_fraction",
+                  require_real("epsilon_decay_fraction", self.epsilon_decay_fraction, low=0.0, high=1.0))
+        set_field(self, "step_size_exponent",
+                  require_real("step_size_exponent", self.step_size_exponent, low=0.5, high=1.0, low_open=True))
+        set_field(self, "initial_q", require_real("initial_q", self.initial_q))
+        set_field(self, "num_envs", require_int("num_envs", self.num_envs, low=1))
 
     def epsilon(self, step: int, total_steps: int) -> float:
         """ε at agent-step ``step`` of a run of ``total_steps``.
@@ -99,7 +98,7 @@ def table_shape(observation_space: spaces.Space, action_space: spaces.Space) -> 
     for name, space in (("observation", observation_space), ("action", action_space)):
         if not isinstance(space, spaces.Discrete) or space.start != 0:
             raise ValueError(f"tabular Q-learning needs a Discrete(n) {name} space starting at 0, "
-                             f"got {space!r}; discretise the env first (execgym.grids)")
+                             f"got {space!r}; discretise the env first (execgym.tabular)")
     return int(observation_space.n), int(action_space.n)
 
 

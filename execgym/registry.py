@@ -1,135 +1,63 @@
-"""The table of problems: for each env id, its params class, environments, oracle, named baselines and a one-line
-description.
+"""The table of problems: for each env id, its params class, environments, oracle, named baselines, tabular view
+and a one-line description.
 
-:func:`execgym.make_oracle`, :func:`make_baseline` and :func:`execgym.score` look problems up here;
-``execgym/__init__.py`` registers the same ids with Gymnasium.
+The table is built from the problems' own specs: every sub-package of :mod:`execgym.problems` has a ``spec.py``
+whose ``SPECS`` lists its :class:`Problem` records, and importing this module registers them all, sorted by
+:attr:`Problem.order`, here and with Gymnasium. :func:`add_problem` registers a spec defined anywhere else.
+:func:`execgym.make_oracle`, :func:`make_baseline`, :func:`execgym.score` and :func:`execgym.tabular.tabular_view`
+look problems up here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+import importlib
+import pkgutil
 
-import numpy as np
+from gymnasium.envs.registration import register
 
-from execgym.baselines import named_baselines as optimal_exec_baselines
-from execgym.policy import ORACLE_CACHE, Oracle, OracleCost, Policy
-from execgym.problems.basket_sequence import dynamics as basket_sequence_dynamics
-from execgym.problems.basket_sequence import oracle as basket_sequence_oracle
-from execgym.problems.basket_sequence import policies as basket_sequence_policies
-from execgym.problems.basket_sequence.env import BasketSequenceEnv, BasketSequenceVectorEnv
-from execgym.problems.basket_sequence.params import BasketSequenceParams
-from execgym.problems.limit_or_market import oracle as limit_or_market_oracle
-from execgym.problems.limit_or_market import policies as limit_or_market_policies
-from execgym.problems.limit_or_market.env import LimitOrMarketEnv, LimitOrMarketVectorEnv
-from execgym.problems.limit_or_market.params import LimitOrMarketParams
-from execgym.problems.market_making import oracle as market_making_oracle
-from execgym.problems.market_making import policies as market_making_policies
-from execgym.problems.market_making.env import MarketMakingEnv, MarketMakingVectorEnv
-from execgym.problems.market_making.params import MarketMakingParams
-from execgym.problems.optimal_exec import oracle as optimal_exec_oracle
-from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
-from execgym.problems.optimal_exec.params import OptimalExecParams
-from execgym.problems.optimal_exec.variants import VARIANTS
-from execgym.problems.portfolio_exec import oracle as portfolio_exec_oracle
-from execgym.problems.portfolio_exec import policies as portfolio_exec_policies
-from execgym.problems.portfolio_exec.env import PortfolioExecEnv, PortfolioExecVectorEnv
-from execgym.problems.portfolio_exec.params import PortfolioExecParams
-from execgym.problems.twap_vwap import oracle as twap_vwap_oracle
-from execgym.problems.twap_vwap import policies as twap_vwap_policies
-from execgym.problems.twap_vwap.env import TwapVwapEnv, TwapVwapVectorEnv
-from execgym.problems.twap_vwap.params import TwapVwapParams
+import execgym.problems
+from execgym.policy import ORACLE_CACHE, Oracle, Policy
+from execgym.problems import Problem, ViewSpec
+
+__all__ = ["PROBLEMS", "Problem", "ViewSpec", "add_problem", "make_baseline", "make_oracle", "problem"]
+
+PROBLEMS: dict[str, Problem] = {}
+"""Every registered env id's :class:`Problem`, in listing order."""
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Everything the suite knows about one env id."""
-
-    env_id: str
-    description: str
-    params_class: type
-    env_class: type
-    vector_env_class: type
-    oracle_factory: Callable[[Any], Oracle]
-    reward_units: str
-    baselines: Callable[[Any], dict[str, Policy]]
-    """params -> the problem's named baselines as policies (``execgym evaluate --baseline NAME``)."""
-    oracle_cost: Callable[[Any], OracleCost]
-    """params -> what building the oracle would take (its oracle module's ``build_cost``), estimated in milliseconds
-    without building it: :func:`execgym.score` refuses an oracle estimated past its time budget."""
-    defaults: dict = field(default_factory=dict)
-    """Keyword arguments the id sets (a registered variant of another id); explicit ones override them."""
-    action_masks: Callable[[Any, np.ndarray], np.ndarray] | None = None
-    """For problems whose actions are masked (a masked action raises): (params, observations (b, *obs)) ->
-    (b, actions) bool, the actions allowed in each observation, the same as the env's ``action_masks()``
-    in that state; None where every action is always allowed. Lets a masked agent act from observations
-    alone (scoring)."""
-    solve_together: Callable[[list], dict[int, Oracle | ValueError]] | None = None
-    """markets (params objects) -> the oracles (or refusals) of those one solver builds together, by index
-    (:func:`execgym.make_oracles`); None where every oracle is built alone."""
-
-    def params(self, params=None, **kwargs):
-        """The params object from ``params=`` or keyword arguments over the id's defaults (validated)."""
-        if params is not None:
-            return self.params_class.from_kwargs(params, **kwargs)
-        return self.params_class.from_kwargs(**{**self.defaults, **kwargs})
+def add_problem(spec: Problem) -> Problem:
+    """Register ``spec``: its env id joins :data:`PROBLEMS` (so :func:`problem`, :func:`make_oracle`,
+    :func:`make_baseline`, :func:`execgym.score` and, if it has one, its tabular view find it) and Gymnasium's
+    registry (``gym.make(spec.env_id, ...)`` with ``spec.defaults`` as keyword arguments, and ``gym.make_vec``
+    through its vector env). It is listed after the ids of a lower :attr:`Problem.order`. Returns ``spec``;
+    ValueError if the id is already registered."""
+    if not isinstance(spec, Problem):
+        raise ValueError(f"spec must be an execgym.registry.Problem, got {type(spec).__name__}")
+    if spec.env_id in PROBLEMS:
+        raise ValueError(f"env id {spec.env_id!r} is already registered")
+    entries = [*PROBLEMS.values(), spec]
+    entries.sort(key=lambda entry: entry.order)      # stable: ties keep their registration order
+    PROBLEMS.clear()
+    PROBLEMS.update((entry.env_id, entry) for entry in entries)
+    register(id=spec.env_id, entry_point=_entry_point(spec.env_class),
+             vector_entry_point=_entry_point(spec.vector_env_class), kwargs=dict(spec.defaults))
+    return spec
 
 
-PROBLEMS: dict[str, Problem] = {
-    "OptimalExec-v0": Problem(
-        env_id="OptimalExec-v0",
-        description="Single-asset liquidation, discrete-time Almgren–Chriss; oracle: LQ Riccati recursion",
-        params_class=OptimalExecParams, env_class=OptimalExecEnv, vector_env_class=OptimalExecVectorEnv,
-        oracle_factory=optimal_exec_oracle.make_oracle,
-        oracle_cost=optimal_exec_oracle.build_cost, reward_units="bps", baselines=optimal_exec_baselines,
-        solve_together=optimal_exec_oracle.solve_together),
-    **{variant.env_id: Problem(
-        env_id=variant.env_id, description=variant.description, params_class=OptimalExecParams,
-        env_class=OptimalExecEnv, vector_env_class=OptimalExecVectorEnv,
-        oracle_factory=optimal_exec_oracle.make_oracle,
-        oracle_cost=optimal_exec_oracle.build_cost, reward_units="bps", defaults=variant.kwargs,
-        baselines=optimal_exec_baselines, solve_together=optimal_exec_oracle.solve_together)
-       for variant in VARIANTS.values()},
-    "PortfolioExec-v0": Problem(
-        env_id="PortfolioExec-v0",
-        description="Multi-asset liquidation with covariance and cross-impact; oracle: LQ Riccati recursion with "
-                    "matrix state, O(N·m³)",
-        params_class=PortfolioExecParams, env_class=PortfolioExecEnv, vector_env_class=PortfolioExecVectorEnv,
-        oracle_factory=portfolio_exec_oracle.make_oracle,
-        oracle_cost=portfolio_exec_oracle.build_cost, reward_units="bps",
-        baselines=portfolio_exec_policies.baselines),
-    "BasketSequence-v0": Problem(
-        env_id="BasketSequence-v0",
-        description="Order of n basket trades with path-dependent cross-impact cost; oracle: Held–Karp DP, "
-                    "O(n²·2ⁿ), exact up to 16 trades",
-        params_class=BasketSequenceParams, env_class=BasketSequenceEnv, vector_env_class=BasketSequenceVectorEnv,
-        oracle_factory=basket_sequence_oracle.make_oracle,
-        oracle_cost=basket_sequence_oracle.build_cost, reward_units="bps",
-        action_masks=basket_sequence_dynamics.observation_masks, baselines=basket_sequence_policies.baselines),
-    "MarketMaking-v0": Problem(
-        env_id="MarketMaking-v0",
-        description="Market making with inventory risk (bid and ask depths); oracle: backward induction over "
-                    "(step, inventory), O(N·Q̄)",
-        params_class=MarketMakingParams, env_class=MarketMakingEnv, vector_env_class=MarketMakingVectorEnv,
-        oracle_factory=market_making_oracle.make_oracle,
-        oracle_cost=market_making_oracle.build_cost, reward_units="currency",
-        baselines=market_making_policies.baselines),
-    "TwapVwapSwitch-v0": Problem(
-        env_id="TwapVwapSwitch-v0",
-        description="Intraday order, TWAP or VWAP pace (optionally POV) per bucket; oracle: backward induction "
-                    "over the reachable (day type, bucket, remaining) states, O(Σ_t S_t·A)",
-        params_class=TwapVwapParams, env_class=TwapVwapEnv, vector_env_class=TwapVwapVectorEnv,
-        oracle_factory=twap_vwap_oracle.make_oracle,
-        oracle_cost=twap_vwap_oracle.build_cost, reward_units="bps", baselines=twap_vwap_policies.baselines),
-    "LimitOrMarket-v0": Problem(
-        env_id="LimitOrMarket-v0",
-        description="Limit or market order for a child order before a deadline; oracle: backward induction over "
-                    "(steps left, lots left), O(K·N²·A)",
-        params_class=LimitOrMarketParams, env_class=LimitOrMarketEnv, vector_env_class=LimitOrMarketVectorEnv,
-        oracle_factory=limit_or_market_oracle.make_oracle,
-        oracle_cost=limit_or_market_oracle.build_cost, reward_units="bps",
-        baselines=limit_or_market_policies.baselines),
-}
+def _entry_point(env_class: type) -> str | type:
+    """``module:Class`` for a class importable by name (Gymnasium's usual form), else the class itself."""
+    if "<locals>" in env_class.__qualname__:
+        return env_class
+    return f"{env_class.__module__}:{env_class.__qualname__}"
+
+
+def _suite_specs() -> list[Problem]:
+    """The ``SPECS`` of every problem folder in :mod:`execgym.problems`, in the order of their folders' names."""
+    specs = []
+    for folder in pkgutil.iter_modules(execgym.problems.__path__, execgym.problems.__name__ + "."):
+        if folder.ispkg:
+            specs.extend(importlib.import_module(folder.name + ".spec").SPECS)
+    return specs
 
 
 def problem(env_id: str) -> Problem:
@@ -154,3 +82,7 @@ def make_oracle(env_id: str, params=None, **kwargs) -> Oracle:
     equal parameters, from :data:`execgym.policy.ORACLE_CACHE` (the last 1,024 built)."""
     spec = problem(env_id)
     return ORACLE_CACHE.build(spec.oracle_factory, spec.params(params, **kwargs))
+
+
+for _spec in _suite_specs():
+    add_problem(_spec)

@@ -149,3 +149,10 @@ def params_from_kwargs(cls: type, params, kwargs: dict, problem: str):
     if unknown:
         raise ValueError(f"unknown parameter(s) {unknown} for {problem}; valid names: {sorted(known)}")
     return cls(**kwargs)
+
+
+def set_field(instance, name: str, value) -> None:
+    """Store ``value`` (a checked or normalised field) as ``name`` of the frozen dataclass ``instance``, from its
+    ``__post_init__``: a frozen dataclass refuses ordinary assignment, so this goes through
+    ``object.__setattr__``, as dataclasses' own generated ``__init__`` does."""
+    object.__setattr__(instance, name, value)

@@ -7,7 +7,7 @@
       algo: ppo                   # ppo | trpo | maskable_ppo | qlearning
       num_envs: 64                # parallel episodes of the native vector env
       hyperparameters: {}         # SB3 constructor arguments (ppo, trpo, maskable_ppo) or QLearningConfig fields
-      discretisation: {lots: 20}  # qlearning only: options of the env's tabular view (execgym.grids)
+      discretisation: {lots: 20}  # qlearning only: options of the env's tabular view (execgym.tabular)
     training:
       total_steps: 1000000        # agent-steps (env transitions) per seed
       eval_every: 100000          # steps between evaluations against the oracle (also checkpoints)

@@ -1,6 +1,7 @@
-"""Tabular Q-learning (:mod:`execgym.agents.qlearning`) on any env with a tabular view (:mod:`execgym.grids`).
+"""Tabular Q-learning (:mod:`execgym.agents.qlearning`) on any env with a tabular view (:mod:`execgym.tabular`).
 
-The view is picked by the config's env id (:data:`execgym.grids.TABULAR_VIEWS`, through :func:`execgym.grids.tabular_view`):
+The view is picked by the config's env id (its :attr:`~execgym.registry.Problem.tabular_view`, through
+:func:`execgym.tabular.tabular_view`):
 OptimalExec-v0 on a lot grid, two-asset PortfolioExec-v0 on a lot grid,
 BasketSequence-v0 as a table (its trades masked once done); its options come
 from ``agent.discretisation``. The agent learns on the view's discrete vector
@@ -24,8 +25,8 @@ import numpy as np
 from gymnasium.vector import VectorEnv
 
 from execgym.agents.qlearning import QLearning, QLearningConfig, RoundResult, train
-from execgym import grids
-from execgym.grids import TabularView
+from execgym import tabular
+from execgym.tabular import TabularView
 from execgym.policy import Oracle, Policy
 from execgym.experiments.config import ExperimentConfig
 from execgym.experiments.files import read_file, read_json
@@ -70,12 +71,12 @@ def check_qlearning_config(config: ExperimentConfig) -> None:
 
 
 def tabular_view(config: ExperimentConfig) -> TabularView:
-    """The tabular view of the config's env (:func:`execgym.grids.tabular_view`), with the options of
+    """The tabular view of the config's env (:func:`execgym.tabular.tabular_view`), with the options of
     ``agent.discretisation`` over the view's defaults (OptimalExec-v0 and PortfolioExec-v0: ``lots``,
     ``max_trade_lots``; BasketSequence-v0: none)."""
     params = config.env_params()
     try:
-        return grids.tabular_view(config.env.id, params, **config.agent.discretisation)
+        return tabular.tabular_view(config.env.id, params, **config.agent.discretisation)
     except ValueError as error:
         raise ValueError(f"qlearning with agent.discretisation {config.agent.discretisation}: {error}") from None
 

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from execgym import make_oracle, score
-from execgym.baselines import BASELINES
+from execgym.problems.optimal_exec.policies import BASELINES
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.scoring import Estimate, ScoreResult
 from execgym.experiments.arguments import integer_at_least

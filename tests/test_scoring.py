@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import execgym
-from execgym import baselines
+from execgym.problems.optimal_exec import policies
 from execgym.problems.optimal_exec import schedule
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.scoring import Estimate
@@ -12,7 +12,7 @@ from execgym.scoring import Estimate
 
 def test_twap_regret_matches_its_exact_regret_within_the_paired_interval():
     p = OptimalExecParams()
-    twap = baselines.twap(p)
+    twap = policies.twap(p)
     result = execgym.score(twap, "OptimalExec-v0", episodes=20_000, seed=3)
     oracle = execgym.make_oracle("OptimalExec-v0")
     exact = oracle.expected_return - schedule.expected_return(p, twap.schedule)
@@ -27,7 +27,7 @@ def test_twap_regret_matches_its_exact_regret_within_the_paired_interval():
 
 
 def test_same_seed_same_score_and_other_seed_other_sample():
-    policy = baselines.front_loaded(OptimalExecParams())
+    policy = policies.front_loaded(OptimalExecParams())
     a = execgym.score(policy, episodes=500, seed=10)
     b = execgym.score(policy, episodes=500, seed=10)
     c = execgym.score(policy, episodes=500, seed=11)
@@ -69,7 +69,7 @@ def test_bad_arguments_raise(kwargs, message):
 
 
 def test_an_oracle_sample_far_from_its_exact_value_is_flagged():
-    """Under "cara" at γ = 0.3 E[u] = −1.2e124 (exact: tests/problems/test_market_making_utility.py) is set by
+    """Under "cara" at γ = 0.3 E[u] = −1.2e124 (exact: tests/problems/market_making/test_utility.py) is set by
     episodes too rare for any sample, where every sampled utility is near +3.3: the paired regret of such a
     sample cannot be the regret in expectation, and the result says so."""
     with pytest.warns(UserWarning, match="dominated by episodes too rare"):

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from execgym.validation import set_field
+
 PROBABILITY_TOLERANCE = 1e-9
 TIE_TOLERANCE = 1e-12
 
@@ -51,17 +53,16 @@ class FiniteMDP:
     """(T, S, A) bool, True = allowed; default all allowed. Every (t, s) needs an allowed action."""
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__.__get__(self)
         rewards = np.asarray(self.rewards, dtype=np.float64)
         if rewards.ndim != 3 or min(rewards.shape) < 1:
             raise ValueError(f"rewards must have shape (T, S, A) with T, S, A >= 1, got {rewards.shape}")
         if not np.isfinite(rewards).all():
             raise ValueError("rewards must be finite (forbid actions with action_mask instead)")
-        set_("rewards", rewards)
-        set_("next_states", self._checked_next_states())
-        set_("probabilities", self._checked_probabilities())
-        set_("terminal_values", self._checked_terminal_values())
-        set_("action_mask", self._checked_action_mask())
+        set_field(self, "rewards", rewards)
+        set_field(self, "next_states", self._checked_next_states())
+        set_field(self, "probabilities", self._checked_probabilities())
+        set_field(self, "terminal_values", self._checked_terminal_values())
+        set_field(self, "action_mask", self._checked_action_mask())
 
     @property
     def stages(self) -> int:

@@ -395,12 +395,12 @@ def grid_quotes(probabilities: np.ndarray, depths: np.ndarray, continuation: np.
     its size as γ → 0), or where e^{Δ±} would overflow by e^{−M}·E, M = max(Δ⁺, Δ⁻), and the chosen pair
     scored by :func:`utility_value`.
     """
-    levels, m = continuation.shape[0], depths.shape[0]
+    levels, depth_count = continuation.shape[0], depths.shape[0]
     quoted = _quoted_sides(levels)
     rows = []
     for bid_quoted, ask_quoted in ((True, True), (False, True), (True, False)):  # interior, top, bottom level
-        p_b = (probabilities if bid_quoted else np.zeros(m))[:, None]
-        p_a = (probabilities if ask_quoted else np.zeros(m))[None, :]
+        p_b = (probabilities if bid_quoted else np.zeros(depth_count))[:, None]
+        p_a = (probabilities if ask_quoted else np.zeros(depth_count))[None, :]
         if gamma is None:  # J = p_b·δ_b + p_a·δ_a + Δ⁺·p_b(1 − p_a) + Δ⁻·p_a(1 − p_b)
             basis = (p_b * depths[:, None] + p_a * depths[None, :], p_b * (1 - p_a), p_a * (1 - p_b))
         else:              # E = (1 − p_b)(1 − p_a) + x_b·x_a + e^{Δ⁺}·x_b(1 − p_a) + e^{Δ⁻}·(1 − p_b)x_a, x = p·e^{−γδ}
@@ -409,7 +409,7 @@ def grid_quotes(probabilities: np.ndarray, depths: np.ndarray, continuation: np.
             at_zero = p_b * (1 - p_a) * e_b + (1 - p_b) * p_a * e_a + p_b * p_a * np.expm1(
                 -gamma * (depths[:, None] + depths[None, :]))
             basis = ((1 - p_b) * (1 - p_a) + x_b * x_a, at_zero, x_b * (1 - p_a), (1 - p_b) * x_a)
-        rows.append(np.stack([np.broadcast_to(b, (m, m)).ravel() for b in basis]))
+        rows.append(np.stack([np.broadcast_to(b, (depth_count, depth_count)).ravel() for b in basis]))
     steps = _neighbour_steps(continuation)
     if gamma is None:
         weights = np.stack([np.ones(levels), steps[0], steps[1]], axis=1)
@@ -421,12 +421,12 @@ def grid_quotes(probabilities: np.ndarray, depths: np.ndarray, continuation: np.
         rescaled = np.stack([np.exp(-shift), zero, *np.exp(steps - shift)])             # weights of e^{−M}·E
         weights = np.where(scaled, rescaled, minus_one).T
     pattern = np.where(quoted[0] & quoted[1], 0, np.where(quoted[1], 1, 2))
-    objective = np.empty((levels, m * m))
+    objective = np.empty((levels, depth_count * depth_count))
     for index, basis in enumerate(rows):
         chosen = pattern == index
         objective[chosen] = weights[chosen] @ basis
     best = (objective.argmax if gamma is None else objective.argmin)(axis=1)
-    bid, ask = best // m, best % m
+    bid, ask = best // depth_count, best % depth_count
     if gamma is None:
         return bid, ask, continuation + objective[np.arange(levels), best]
     chosen = np.stack([depths[bid], depths[ask]])

@@ -58,7 +58,7 @@ from typing import Callable
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from execgym.validation import require_choice, require_int, require_real
+from execgym.validation import require_choice, require_int, require_real, set_field
 
 METHODS = ("auto", "dp", "convex")
 CONVEXITY_TOLERANCE = 1e-12
@@ -107,15 +107,14 @@ class ScheduleProblem:
     """(N, L+1): h_i(r) of holding r = 0..L lots after period i (finite); None for no holding cost."""
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__.__get__(self)
         costs = _finite_array("stage_costs", self.stage_costs, 2, "(N, J+1)")
         if min(costs.shape) < 1:
             raise ValueError(f"stage_costs must have shape (N, J+1) with N >= 1 and J >= 0, got {costs.shape}")
-        set_("stage_costs", costs)
-        set_("lots", require_int("lots", self.lots, low=0))
-        set_("caps", self._checked_caps())
+        set_field(self, "stage_costs", costs)
+        set_field(self, "lots", require_int("lots", self.lots, low=0))
+        set_field(self, "caps", self._checked_caps())
         if self.holding_costs is not None:
-            set_("holding_costs", self._checked_holding_costs())
+            set_field(self, "holding_costs", self._checked_holding_costs())
         if self.trade_limits.sum() < self.lots:
             raise ValueError(
                 f"the schedule is infeasible: caps and the largest trade J = {self.max_trade} allow at most "

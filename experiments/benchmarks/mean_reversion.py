@@ -13,7 +13,7 @@ closest to optimal.
 
 Table 1, the oracle and the best deterministic schedule, the oracle's holdings along the
 expected price path (by certainty equivalence the optimum of the problem without noise, i.e.
-over deterministic schedules), followed by :class:`execgym.baselines.SchedulePolicy`:
+over deterministic schedules), followed by :class:`~execgym.problems.optimal_exec.schedule_policy.SchedulePolicy`:
 the oracle's exact value and its Monte-Carlo estimate, the schedule's exact value
 (:func:`~execgym.problems.optimal_exec.schedule.expected_return`), the gain of adaptivity
 oracle − schedule exactly and as the paired Monte-Carlo regret of the schedule, and the
@@ -49,7 +49,7 @@ import numpy as np
 from scipy.special import ndtr
 
 import execgym
-from execgym.baselines import SchedulePolicy
+from execgym.problems.optimal_exec.schedule_policy import SchedulePolicy
 from execgym.problems.optimal_exec import dynamics, schedule
 from execgym.problems.optimal_exec.lq_oracle import initial_state, lq_problem
 from execgym.problems.optimal_exec.oracle import make_oracle

@@ -45,7 +45,7 @@ def numpy_step(params: OptimalExecParams, batch: engine.Batch, fractions: np.nda
     move = params.drift * tau + params.shock_scale * numpy_normals(batch.key, state.elapsed) \
         - s * params.permanent_impact * traded
     cost = np.abs(traded) * unit_cost - s * move * remaining
-    reward = -(cost + params.risk_aversion * params.shock_scale**2 * remaining**2) * params.bps_per_currency
+    reward = -(cost + params.period_risk * remaining**2) * params.bps_per_currency
     new = dynamics.State(elapsed=state.elapsed + 1, inventory=remaining, price=state.price + move,
                          shortfall=state.shortfall + cost, last_trade=traded)
     obs = np.empty((len(batch), 3), dtype=np.float32)

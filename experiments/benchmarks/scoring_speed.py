@@ -21,7 +21,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 import execgym
-from execgym.baselines import twap
+from execgym.problems.optimal_exec.policies import twap
 from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.experiments.machine import cpu_model

@@ -8,7 +8,7 @@ For each id of :data:`execgym.PROBLEMS` with its default parameters: the solver
 construction included; the lot-grid oracle solves two grids, L and 2L lots),
 the oracle's exact cost U (bps of notional, = −E[Σ reward]) with its
 Monte-Carlo estimate from ``--episodes`` episodes, and the exact regret of each
-baseline schedule of :mod:`execgym.baselines` (naive equal split, VWAP, POV,
+baseline schedule of :mod:`execgym.problems.optimal_exec.policies` (naive equal split, VWAP, POV,
 front- and back-loaded), in % of the oracle's cost. A baseline's exact value is
 :func:`execgym.problems.optimal_exec.schedule.expected_return` of the schedule it
 executes (under caps, its weights water-filled into the caps).
@@ -23,7 +23,7 @@ import platform
 import numpy as np
 
 import execgym
-from execgym import baselines
+from execgym.problems.optimal_exec import policies
 from execgym.problems.optimal_exec import schedule
 from execgym.problems.optimal_exec.oracle import oracle_solver
 from execgym.experiments.machine import cpu_model
@@ -33,8 +33,8 @@ from experiments.benchmarks.timing import best_times
 def baseline_regrets(params, oracle_return: float) -> dict[str, float]:
     """Exact regret (% of the oracle's cost) of every baseline on ``params``."""
     regrets = {}
-    for name in baselines.BASELINES:
-        executed = baselines.make_baseline(name, params).schedule
+    for name in policies.BASELINES:
+        executed = policies.make_baseline(name, params).schedule
         value = float(schedule.expected_return(params, executed))
         regrets[name] = 100.0 * (oracle_return - value) / abs(oracle_return)
     return regrets
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
                                  for env_id in ids}, args.repeats)
     print(f"Machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"numpy {np.__version__}; best of {args.repeats} oracle constructions, {args.episodes:,} episodes\n")
-    names = list(baselines.BASELINES)
+    names = list(policies.BASELINES)
     print("| id | solver | oracle time (ms) | oracle cost, exact (bps) | Monte Carlo (bps) | "
           + " | ".join(f"{name} regret (%)" for name in names) + " |")
     print("|---|---|---:|---:|---:|" + "---:|" * len(names))

@@ -7,7 +7,8 @@ import shutil
 import pytest
 
 from execgym import make_oracle
-from execgym.grids import BasketGrid, PortfolioLotGrid
+from execgym.problems.basket_sequence.grid import BasketGrid
+from execgym.problems.portfolio_exec.grid import PortfolioLotGrid
 from execgym.experiments.config import parse_config
 from execgym.experiments.run import run_experiment
 from execgym.experiments.tensorboard_log import read_scalars

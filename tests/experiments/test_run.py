@@ -60,7 +60,7 @@ def test_qlearning_is_also_scored_against_the_discretised_optimum(tmp_path):
     config = tiny_config(tmp_path, "qlearning")
     run_experiment(config)
     final = json.loads((config.output / "seed_0" / "result.json").read_text())["final"]
-    from execgym.wrappers import LotGrid
+    from execgym.problems.optimal_exec.grid import LotGrid
 
     grid_value = LotGrid(config.env_params(), 5).oracle().expected_return
     assert final["discretised_optimum"]["oracle_return"] == pytest.approx(grid_value)

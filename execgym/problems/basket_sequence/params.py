@@ -54,7 +54,7 @@ import numpy as np
 from execgym.problems.basket_sequence.market import random_basket
 from execgym.solvers.sequencing import MAX_EXACT
 from execgym.validation import (params_from_kwargs, real_array, require_bool, require_entries, require_int,
-                                require_real)
+                                require_real, set_field)
 
 DEFAULT_TRADES = 8
 MAX_TRADES = 256
@@ -136,16 +136,15 @@ class BasketSequenceParams:
     """Seed of :func:`~.market.random_basket` for the construction inputs not given (0 to 2⁶³ − 1)."""
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__.__get__(self)
         n = self._resolved_trades()
-        set_("trades", n)
-        set_("cross_impact", require_real("cross_impact", self.cross_impact, low=0.0, high=1.0))
-        set_("hedge_credit", require_real("hedge_credit", self.hedge_credit, low=0.0, high=1.0))
-        set_("cost_noise", require_real("cost_noise", self.cost_noise, low=0.0, high=MAX_COST_BPS))
-        set_("instance_seed", require_int("instance_seed", self.instance_seed, low=0, high=MAX_SEED))
-        set_("heuristic", require_bool("heuristic", self.heuristic))
+        set_field(self, "trades", n)
+        set_field(self, "cross_impact", require_real("cross_impact", self.cross_impact, low=0.0, high=1.0))
+        set_field(self, "hedge_credit", require_real("hedge_credit", self.hedge_credit, low=0.0, high=1.0))
+        set_field(self, "cost_noise", require_real("cost_noise", self.cost_noise, low=0.0, high=MAX_COST_BPS))
+        set_field(self, "instance_seed", require_int("instance_seed", self.instance_seed, low=0, high=MAX_SEED))
+        set_field(self, "heuristic", require_bool("heuristic", self.heuristic))
         if self.cost_matrix is not None:
-            self._check_user_matrix(set_, n)
+            self._check_user_matrix(n)
             return
         if self.start_costs is not None:
             raise ValueError("start_costs can only be given with cost_matrix (otherwise a_j = c_j is constructed)")
@@ -153,10 +152,10 @@ class BasketSequenceParams:
         if any(getattr(self, name) is None for name in CONSTRUCTION):
             drawn = random_basket(n, self.instance_seed)
         value = {name: drawn[name] if getattr(self, name) is None else getattr(self, name) for name in CONSTRUCTION}
-        set_("notionals", _vector("notionals", value["notionals"], n, low=NOTIONALS[0], high=NOTIONALS[1]))
-        set_("sides", self._checked_sides(value["sides"], n))
-        set_("correlation", self._checked_correlation(value["correlation"], n))
-        set_("impact_bps", _vector("impact_bps", value["impact_bps"], n, low=0.0, high=MAX_COST_BPS))
+        set_field(self, "notionals", _vector("notionals", value["notionals"], n, low=NOTIONALS[0], high=NOTIONALS[1]))
+        set_field(self, "sides", self._checked_sides(value["sides"], n))
+        set_field(self, "correlation", self._checked_correlation(value["correlation"], n))
+        set_field(self, "impact_bps", _vector("impact_bps", value["impact_bps"], n, low=0.0, high=MAX_COST_BPS))
 
     def _resolved_trades(self) -> int:
         if self.trades is not None:
@@ -167,16 +166,18 @@ class BasketSequenceParams:
                 return require_int(f"trades (the length of {name})", length, low=2, high=MAX_TRADES)
         return DEFAULT_TRADES
 
-    def _check_user_matrix(self, set_, n: int) -> None:
+    def _check_user_matrix(self, n: int) -> None:
         given = [name for name in CONSTRUCTION if getattr(self, name) is not None]
         changed = [f.name for f in fields(self) if f.name in ("cross_impact", "hedge_credit", "instance_seed")
                    and getattr(self, f.name) != f.default]
         if given or changed:
             raise ValueError(f"cost_matrix replaces the construction: leave {', '.join(given + changed)} at the "
                              "default")
-        set_("cost_matrix", _matrix("cost_matrix", self.cost_matrix, n, low=-MAX_COST_BPS, high=MAX_COST_BPS))
+        set_field(self, "cost_matrix",
+                  _matrix("cost_matrix", self.cost_matrix, n, low=-MAX_COST_BPS, high=MAX_COST_BPS))
         if self.start_costs is not None:
-            set_("start_costs", _vector("start_costs", self.start_costs, n, low=-MAX_COST_BPS, high=MAX_COST_BPS))
+            set_field(self, "start_costs",
+                      _vector("start_costs", self.start_costs, n, low=-MAX_COST_BPS, high=MAX_COST_BPS))
 
     @staticmethod
     def _checked_sides(value, n: int) -> tuple[int, ...]:

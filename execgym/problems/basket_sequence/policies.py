@@ -19,6 +19,7 @@ import numpy as np
 from execgym.problems.basket_sequence import dynamics
 from execgym.problems.basket_sequence.params import BasketSequenceParams
 from execgym.solvers.sequencing import SequenceSolution, next_trades
+from execgym.validation import set_field
 
 
 def _bit_masks(done: np.ndarray) -> np.ndarray:
@@ -58,7 +59,7 @@ class OrderPolicy:
         order = np.asarray(self.order)
         if order.shape != (self.params.trades,) or not np.array_equal(np.sort(order), np.arange(order.size)):
             raise ValueError(f"order must be a permutation of 0..{self.params.trades - 1}, got {self.order!r}")
-        object.__setattr__(self, "order", order.astype(np.int64))
+        set_field(self, "order", order.astype(np.int64))
 
     def __call__(self, observations: np.ndarray) -> np.ndarray:
         done, _ = dynamics.decode(self.params, observations)

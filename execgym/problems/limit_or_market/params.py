@@ -40,7 +40,7 @@ from functools import cached_property
 
 import numpy as np
 
-from execgym.validation import params_from_kwargs, require_int, require_real
+from execgym.validation import params_from_kwargs, require_int, require_real, set_field
 
 MAX_LOTS = 1000
 MAX_DEADLINE = 10_000
@@ -88,24 +88,25 @@ class LimitOrMarketParams:
     """a in [0, 1]: a limit order's fill probability given the move ΔS is p(d)·(1 + a·ΔS)."""
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__.__get__(self)
-        set_("lots", require_int("lots", self.lots, low=1, high=MAX_LOTS))
-        set_("deadline", require_int("deadline", self.deadline, low=1, high=MAX_DEADLINE))
-        set_("max_depth", require_int("max_depth", self.max_depth, low=0, high=MAX_DEPTH))
-        set_("tick_bps", require_real("tick_bps", self.tick_bps, low=TICK_BPS[0], high=TICK_BPS[1]))
-        set_("spread_ticks", require_int("spread_ticks", self.spread_ticks, low=1, high=MAX_DEPTH))
+        set_field(self, "lots", require_int("lots", self.lots, low=1, high=MAX_LOTS))
+        set_field(self, "deadline", require_int("deadline", self.deadline, low=1, high=MAX_DEADLINE))
+        set_field(self, "max_depth", require_int("max_depth", self.max_depth, low=0, high=MAX_DEPTH))
+        set_field(self, "tick_bps", require_real("tick_bps", self.tick_bps, low=TICK_BPS[0], high=TICK_BPS[1]))
+        set_field(self, "spread_ticks", require_int("spread_ticks", self.spread_ticks, low=1, high=MAX_DEPTH))
         if self.book_lots is not None:
-            set_("book_lots", require_int("book_lots", self.book_lots, low=1, high=MAX_LOTS))
-        set_("market_fractions", self._checked_fractions())
-        set_("touch_fill_probability",
-             require_real("touch_fill_probability", self.touch_fill_probability, low=0.0, high=1.0))
-        set_("fill_decay", require_real("fill_decay", self.fill_decay, low=0.0, high=MAX_FILL_DECAY))
+            set_field(self, "book_lots", require_int("book_lots", self.book_lots, low=1, high=MAX_LOTS))
+        set_field(self, "market_fractions", self._checked_fractions())
+        set_field(self, "touch_fill_probability",
+                  require_real("touch_fill_probability", self.touch_fill_probability, low=0.0, high=1.0))
+        set_field(self, "fill_decay", require_real("fill_decay", self.fill_decay, low=0.0, high=MAX_FILL_DECAY))
         if self.fill_probabilities is not None:
-            set_("fill_probabilities", self._checked_table())
-        set_("move_probability", require_real("move_probability", self.move_probability, low=0.0, high=1.0))
+            set_field(self, "fill_probabilities", self._checked_table())
+        set_field(self, "move_probability", require_real("move_probability", self.move_probability, low=0.0, high=1.0))
         pi = self.move_probability
-        set_("drift", require_real(f"drift (|drift| <= move_probability = {pi:g})", self.drift, low=-pi, high=pi))
-        set_("adverse_selection", require_real("adverse_selection", self.adverse_selection, low=0.0, high=1.0))
+        set_field(self, "drift",
+                  require_real(f"drift (|drift| <= move_probability = {pi:g})", self.drift, low=-pi, high=pi))
+        set_field(self, "adverse_selection",
+                  require_real("adverse_selection", self.adverse_selection, low=0.0, high=1.0))
         top = float(self.depth_fill_probabilities[0]) * (1.0 + self.adverse_selection)
         if top > 1.0 + 1e-12:
             raise ValueError(f"the fill probability at the touch after an adverse move, p(0)·(1 + adverse_selection)"

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from execgym.validation import params_from_kwargs, require_choice, require_int, require_real, require_scaled
+from execgym.validation import params_from_kwargs, require_choice, require_int, require_real, require_scaled, set_field
 
 FILL_PROBABILITIES = ("poisson", "linear")
 PRICE_SHOCKS = ("gaussian", "binomial")
@@ -119,37 +119,42 @@ class MarketMakingParams:
     :func:`~.oracle.make_oracle` raises ValueError naming the risk aversions at which it is not."""
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__.__get__(self)
-        set_("mid_price", require_real("mid_price", self.mid_price, low=-MAX_PRICE, high=MAX_PRICE))
-        set_("horizon", require_real("horizon", self.horizon, low=TIMES[0], high=TIMES[1]))
+        set_field(self, "mid_price", require_real("mid_price", self.mid_price, low=-MAX_PRICE, high=MAX_PRICE))
+        set_field(self, "horizon", require_real("horizon", self.horizon, low=TIMES[0], high=TIMES[1]))
         horizon = self.horizon
-        set_("volatility", require_scaled("volatility", self.volatility, scale=1.0 / math.sqrt(horizon), low=0.0,
-                                          high=MAX_MOVE, ratio="volatility·√horizon"))
-        set_("drift", require_scaled("drift", self.drift, scale=1.0 / horizon, low=-MAX_MOVE, high=MAX_MOVE,
-                                     ratio="drift·horizon"))
-        set_("steps", require_int("steps", self.steps, low=1, high=10**6))
-        set_("arrival_rate", require_scaled("arrival_rate", self.arrival_rate, scale=1.0 / horizon,
-                                            low=ARRIVALS[0], high=ARRIVALS[1], ratio="arrival_rate·horizon"))
-        set_("max_depth", require_real("max_depth", self.max_depth, low=DEPTHS[0], high=DEPTHS[1]))
-        set_("depth_decay", require_scaled("depth_decay", self.depth_decay, scale=1.0 / self.max_depth,
-                                           low=DEPTH_DECAYS[0], high=DEPTH_DECAYS[1], ratio="depth_decay·max_depth"))
-        set_("max_inventory", require_int("max_inventory", self.max_inventory, low=1, high=10**5))
-        set_("initial_inventory", require_int("initial_inventory", self.initial_inventory,
-                                              low=-self.max_inventory, high=self.max_inventory))
-        set_("inventory_penalty", require_scaled("inventory_penalty", self.inventory_penalty, scale=1.0 / horizon,
-                                                 low=0.0, high=MAX_PENALTY, ratio="inventory_penalty·horizon"))
-        set_("terminal_penalty", require_real("terminal_penalty", self.terminal_penalty, low=0.0, high=MAX_PENALTY))
-        set_("fill_probability", require_choice("fill_probability", self.fill_probability, FILL_PROBABILITIES))
-        set_("price_shocks", require_choice("price_shocks", self.price_shocks, PRICE_SHOCKS))
-        set_("objective", require_choice("objective", self.objective, OBJECTIVES))
-        self._check_tick_size(set_)
-        self._check_risk_aversion(set_)
+        set_field(self, "volatility",
+                  require_scaled("volatility", self.volatility, scale=1.0 / math.sqrt(horizon), low=0.0,
+                                 high=MAX_MOVE, ratio="volatility·√horizon"))
+        set_field(self, "drift", require_scaled("drift", self.drift, scale=1.0 / horizon, low=-MAX_MOVE, high=MAX_MOVE,
+                                                ratio="drift·horizon"))
+        set_field(self, "steps", require_int("steps", self.steps, low=1, high=10**6))
+        set_field(self, "arrival_rate",
+                  require_scaled("arrival_rate", self.arrival_rate, scale=1.0 / horizon,
+                                 low=ARRIVALS[0], high=ARRIVALS[1], ratio="arrival_rate·horizon"))
+        set_field(self, "max_depth", require_real("max_depth", self.max_depth, low=DEPTHS[0], high=DEPTHS[1]))
+        set_field(self, "depth_decay",
+                  require_scaled("depth_decay", self.depth_decay, scale=1.0 / self.max_depth,
+                                 low=DEPTH_DECAYS[0], high=DEPTH_DECAYS[1], ratio="depth_decay·max_depth"))
+        set_field(self, "max_inventory", require_int("max_inventory", self.max_inventory, low=1, high=10**5))
+        set_field(self, "initial_inventory", require_int("initial_inventory", self.initial_inventory,
+                                                         low=-self.max_inventory, high=self.max_inventory))
+        set_field(self, "inventory_penalty",
+                  require_scaled("inventory_penalty", self.inventory_penalty, scale=1.0 / horizon,
+                                 low=0.0, high=MAX_PENALTY, ratio="inventory_penalty·horizon"))
+        set_field(self, "terminal_penalty",
+                  require_real("terminal_penalty", self.terminal_penalty, low=0.0, high=MAX_PENALTY))
+        set_field(self, "fill_probability",
+                  require_choice("fill_probability", self.fill_probability, FILL_PROBABILITIES))
+        set_field(self, "price_shocks", require_choice("price_shocks", self.price_shocks, PRICE_SHOCKS))
+        set_field(self, "objective", require_choice("objective", self.objective, OBJECTIVES))
+        self._check_tick_size()
+        self._check_risk_aversion()
         if self.fill_probability == "linear" and self.arrival_rate * self.dt > 1.0:
             raise ValueError(f"fill_probability='linear' needs arrival_rate·dt <= 1 (a probability), got "
                              f"arrival_rate·horizon/steps = {self.arrival_rate * self.dt:g}; raise steps to at least "
                              f"{math.ceil(self.arrival_rate * self.horizon)} or use fill_probability='poisson'")
 
-    def _check_tick_size(self, set_) -> None:
+    def _check_tick_size(self) -> None:
         if self.tick_size is None:
             return
         tick = require_real("tick_size", self.tick_size, low=self.max_depth / MAX_TICKS * (1.0 - TICK_TOLERANCE),
@@ -159,15 +164,16 @@ class MarketMakingParams:
         if abs(ticks - round(ticks)) > TICK_TOLERANCE * ticks or round(ticks) > MAX_TICKS:
             raise ValueError(f"max_depth / tick_size must be a whole number of ticks in 1..{MAX_TICKS}, got "
                              f"{self.max_depth:g} / {tick:g} = {ticks:g}")
-        set_("tick_size", tick)
+        set_field(self, "tick_size", tick)
 
-    def _check_risk_aversion(self, set_) -> None:
+    def _check_risk_aversion(self) -> None:
         if self.objective == "cara":
             if self.risk_aversion is None:
                 raise ValueError("objective='cara' needs risk_aversion (γ > 0, per currency)")
-            set_("risk_aversion", require_scaled("risk_aversion", self.risk_aversion, scale=1.0 / self.max_depth,
-                                                 low=RISK_AVERSIONS[0], high=RISK_AVERSIONS[1],
-                                                 ratio="risk_aversion·max_depth"))
+            set_field(self, "risk_aversion",
+                      require_scaled("risk_aversion", self.risk_aversion, scale=1.0 / self.max_depth,
+                                     low=RISK_AVERSIONS[0], high=RISK_AVERSIONS[1],
+                                     ratio="risk_aversion·max_depth"))
         elif self.risk_aversion is not None:
             raise ValueError(f"risk_aversion is used only with objective='cara', got risk_aversion = "
                              f"{self.risk_aversion!r} with objective = {self.objective!r}; for risk aversion under "

@@ -125,7 +125,7 @@ def _market(params: OptimalExecParams, sequence) -> Market:
         trade_bound=params.max_trade * params.shares, permanent=params.permanent_impact,
         reversion=params.reversion_factor - 1.0, long_run_price=params.long_run_price,
         drift_step=params.drift * params.tau, shock_scale=params.shock_scale,
-        risk=params.risk_aversion * params.shock_scale**2, smoothness=params.smoothness,
+        risk=params.period_risk, smoothness=params.smoothness,
         target_penalty=params.target_penalty or 0.0, bps=params.bps_per_currency,
         inverse_periods=1.0 / params.periods, inverse_shares=1.0 / params.shares,
         inverse_price_scale=1.0 / params.price_scale,

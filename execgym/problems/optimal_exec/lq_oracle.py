@@ -8,7 +8,9 @@ traded. Dynamics (φ = e^{−θτ}; φ = 1 for the random walk)::
     x_{k+1} = x_k − u_k,    d_{k+1} = φ·d_k + μτ − s·γ·u_k + σ_τ·ξ_{k+1},    p_{k+1} = u_k
 
 The expected cost of one decision period, from the env's reward (the shock
-has mean zero given the state), with η_k the period's temporary impact::
+has mean zero given the state), with η_k the period's temporary impact (for the
+random walk, φ = 1, this is :func:`~.schedule.period_cost` plus the smoothness
+term, with the half spread added separately below)::
 
     η_k/τ·u² − s·[(φ − 1)·d + μτ − s·γ·u]·(x − u) + λσ_τ²·(x − u)² + c·(u − p)²·[k > 0]
 
@@ -65,7 +67,7 @@ def lq_problem(params: OptimalExecParams) -> LQProblem:
         raise ValueError("the LQ oracle needs linear impact (impact_exponent=1, no impact_table) and no trade_caps")
     tau, s, phi, c = params.tau, params.side_sign, params.reversion_factor, params.smoothness
     n, steps = state_size(params), decisions(params)
-    risk = params.risk_aversion * params.shock_scale**2
+    risk = params.period_risk
     drift = params.drift * tau
     coupling = s * (phi - 1.0) / 2.0
     eta = params.impact_per_period

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from execgym.validation import (params_from_kwargs, real_array, require_bool, require_choice, require_entries,
-                                require_int, require_per_period, require_real, require_scaled)
+                                require_int, require_per_period, require_real, require_scaled, set_field)
 
 SIDES = ("sell", "buy")
 IMPACT_EXPONENTS = (0.5, 1.5)
@@ -146,70 +146,76 @@ class OptimalExecParams:
     [10⁻⁶, 1000]."""
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__.__get__(self)
-        set_("shares", require_real("shares", self.shares, low=SHARES[0], high=SHARES[1]))
-        set_("side", require_choice("side", self.side, SIDES))
-        set_("arrival_price", require_real("arrival_price", self.arrival_price, low=PRICES[0], high=PRICES[1]))
-        set_("horizon", require_real("horizon", self.horizon, low=HORIZONS[0], high=HORIZONS[1]))
-        set_("periods", require_int("periods", self.periods, low=1, high=100_000))
+        set_field(self, "shares", require_real("shares", self.shares, low=SHARES[0], high=SHARES[1]))
+        set_field(self, "side", require_choice("side", self.side, SIDES))
+        set_field(self, "arrival_price",
+                  require_real("arrival_price", self.arrival_price, low=PRICES[0], high=PRICES[1]))
+        set_field(self, "horizon", require_real("horizon", self.horizon, low=HORIZONS[0], high=HORIZONS[1]))
+        set_field(self, "periods", require_int("periods", self.periods, low=1, high=100_000))
         price, per_share = self.arrival_price, self.arrival_price / self.shares    # S0 and S0/X
-        set_("volatility", require_scaled("volatility", self.volatility, scale=price / math.sqrt(self.horizon),
-                                          low=PRICE_SCALES[0], high=PRICE_SCALES[1],
-                                          ratio="volatility·√horizon/arrival_price"))
-        set_("permanent_impact", require_scaled("permanent_impact", self.permanent_impact, scale=per_share, low=0.0,
-                                                high=MAX_RELATIVE_COST, ratio="permanent_impact·shares/arrival_price"))
-        set_("temporary_impact", require_scaled(
+        set_field(self, "volatility",
+                  require_scaled("volatility", self.volatility, scale=price / math.sqrt(self.horizon),
+                                 low=PRICE_SCALES[0], high=PRICE_SCALES[1],
+                                 ratio="volatility·√horizon/arrival_price"))
+        set_field(self, "permanent_impact",
+                  require_scaled("permanent_impact", self.permanent_impact, scale=per_share, low=0.0,
+                                 high=MAX_RELATIVE_COST, ratio="permanent_impact·shares/arrival_price"))
+        set_field(self, "temporary_impact", require_scaled(
             "temporary_impact", self.temporary_impact, scale=per_share * self.horizon, low=MIN_RELATIVE_IMPACT,
             high=MAX_RELATIVE_COST, ratio="temporary_impact·shares/(horizon·arrival_price)"))
-        set_("half_spread", require_scaled("half_spread", self.half_spread, scale=price, low=0.0,
-                                           high=MAX_RELATIVE_COST, ratio="half_spread/arrival_price"))
-        set_("risk_aversion", require_scaled("risk_aversion", self.risk_aversion, scale=1.0 / self.notional,
-                                             low=0.0, high=MAX_RELATIVE_PENALTY,
-                                             ratio="risk_aversion·shares·arrival_price"))
-        set_("drift", require_scaled("drift", self.drift, scale=price / self.horizon, low=-MAX_RELATIVE_COST,
-                                     high=MAX_RELATIVE_COST, ratio="drift·horizon/arrival_price"))
-        set_("mean_reversion", require_real("mean_reversion", self.mean_reversion, low=0.0, high=MAX_REVERSION))
+        set_field(self, "half_spread", require_scaled("half_spread", self.half_spread, scale=price, low=0.0,
+                                                      high=MAX_RELATIVE_COST, ratio="half_spread/arrival_price"))
+        set_field(self, "risk_aversion", require_scaled("risk_aversion", self.risk_aversion, scale=1.0 / self.notional,
+                                                        low=0.0, high=MAX_RELATIVE_PENALTY,
+                                                        ratio="risk_aversion·shares·arrival_price"))
+        set_field(self, "drift", require_scaled("drift", self.drift, scale=price / self.horizon, low=-MAX_RELATIVE_COST,
+                                                high=MAX_RELATIVE_COST, ratio="drift·horizon/arrival_price"))
+        set_field(self, "mean_reversion",
+                  require_real("mean_reversion", self.mean_reversion, low=0.0, high=MAX_REVERSION))
         if self.price_mean is not None:
-            set_("price_mean", require_real("price_mean", self.price_mean, low=PRICES[0], high=PRICES[1]))
+            set_field(self, "price_mean", require_real("price_mean", self.price_mean, low=PRICES[0], high=PRICES[1]))
         if self.eta_tilde <= 0.0:
             raise ValueError(
                 f"temporary_impact must exceed permanent_impact * tau / 2 = {self.permanent_impact * self.tau / 2:g} "
                 f"for the cost to be convex (got temporary_impact={self.temporary_impact:g}); "
                 "use more periods or a larger temporary impact")
-        self._check_variants(set_)
+        self._check_variants()
 
-    def _check_variants(self, set_) -> None:
+    def _check_variants(self) -> None:
         """Validate the fields of the model variants (profile, exponent, caps, smoothness, target, two-way)."""
         if self.impact_profile is not None:
-            set_("impact_profile", require_per_period("impact_profile", self.impact_profile, self.periods,
-                                                      low=IMPACT_MULTIPLIERS[0], high=IMPACT_MULTIPLIERS[1]))
+            set_field(self, "impact_profile", require_per_period("impact_profile", self.impact_profile, self.periods,
+                                                                 low=IMPACT_MULTIPLIERS[0], high=IMPACT_MULTIPLIERS[1]))
             floor = 0.5 * self.permanent_impact * self.tau
             for k, eta in enumerate(self.impact_per_period):
                 if eta <= floor:
                     raise ValueError(
                         f"impact_profile[{k}] makes period {k}'s temporary impact {eta:g} <= permanent_impact * "
                         f"tau / 2 = {floor:g}; every period's impact must exceed it for the cost to be convex")
-        set_("impact_exponent", require_real("impact_exponent", self.impact_exponent,
-                                             low=IMPACT_EXPONENTS[0], high=IMPACT_EXPONENTS[1]))
+        set_field(self, "impact_exponent", require_real("impact_exponent", self.impact_exponent,
+                                                        low=IMPACT_EXPONENTS[0], high=IMPACT_EXPONENTS[1]))
         if self.impact_table is not None:
-            set_("impact_table", self._checked_table())
+            set_field(self, "impact_table", self._checked_table())
         per_share = self.arrival_price / self.shares
-        set_("smoothness", require_scaled("smoothness", self.smoothness, scale=per_share, low=0.0,
-                                          high=MAX_RELATIVE_PENALTY, ratio="smoothness·shares/arrival_price"))
+        set_field(self, "smoothness",
+                  require_scaled("smoothness", self.smoothness, scale=per_share, low=0.0,
+                                 high=MAX_RELATIVE_PENALTY, ratio="smoothness·shares/arrival_price"))
         if self.target_penalty is not None:
-            set_("target_penalty", require_real(
+            set_field(self, "target_penalty", require_real(
                 "target_penalty", self.target_penalty, low=0.5 * self.permanent_impact,
                 high=MAX_RELATIVE_PENALTY * per_share, reason=f"at least permanent_impact/2, and "
                 f"target_penalty·shares/arrival_price at most {MAX_RELATIVE_PENALTY:g}"))
-        set_("two_way", require_bool("two_way", self.two_way))
-        set_("max_trade", require_real("max_trade", self.max_trade, low=TWO_WAY_TRADES[0], high=TWO_WAY_TRADES[1]))
+        set_field(self, "two_way", require_bool("two_way", self.two_way))
+        set_field(self, "max_trade",
+                  require_real("max_trade", self.max_trade, low=TWO_WAY_TRADES[0], high=TWO_WAY_TRADES[1]))
         if self.impact_table is not None and self.two_way:
             raise ValueError("impact_table cannot be combined with two_way=True (the table covers trades of 0..X)")
         if self.trade_caps is not None:
             if self.two_way:
                 raise ValueError("trade_caps cannot be combined with two_way=True (caps bound one-way trades)")
-            set_("trade_caps", require_per_period("trade_caps", self.trade_caps, self.periods, high=SHARES[1],
-                                                  allow_inf=True))
+            set_field(self, "trade_caps",
+                      require_per_period("trade_caps", self.trade_caps, self.periods, high=SHARES[1],
+                                         allow_inf=True))
             total = math.fsum(self.trade_caps)
             if total < self.shares:
                 raise ValueError(f"trade_caps are infeasible: they sum to {total:g} shares, fewer than "
@@ -313,6 +319,13 @@ class OptimalExecParams:
         if theta == 0.0:
             return self.volatility * math.sqrt(self.tau)
         return self.volatility * math.sqrt(-math.expm1(-2.0 * theta * self.tau) / (2.0 * theta))
+
+    @property
+    def period_risk(self) -> float:
+        """λσ_τ²: the risk penalty per share² held through one period, currency per share² per period (λ per
+        currency times σ_τ², the variance of one period's price shock, currency² per share²); the objective charges
+        λσ_τ²·x² for x shares held after a period's trade."""
+        return self.risk_aversion * self.shock_scale**2
 
     @property
     def price_scale(self) -> float:

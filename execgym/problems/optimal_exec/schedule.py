@@ -77,7 +77,24 @@ def variance(params: OptimalExecParams, holdings: np.ndarray) -> np.ndarray:
 def risk_penalty(params: OptimalExecParams, holdings: np.ndarray) -> np.ndarray:
     """λ·σ_τ²·Σ_{k=1..N} x_k², currency: the risk term of the objective."""
     holdings = check_holdings(params, holdings)
-    return params.risk_aversion * params.shock_scale**2 * (holdings[..., 1:] ** 2).sum(axis=-1)
+    return params.period_risk * (holdings[..., 1:] ** 2).sum(axis=-1)
+
+
+def period_cost(params: OptimalExecParams, traded: np.ndarray, left: np.ndarray) -> np.ndarray:
+    """The expected cost of one period of the Almgren–Chriss model (random walk, constant linear impact η),
+    currency, for n = ``traded`` shares traded and x' = ``left`` shares held after the trade (arrays that
+    broadcast), with s = +1 for a sell and −1 for a buy::
+
+        n·(ε + η·n/τ) + γ·n·x' − s·μτ·x' + λσ_τ²·x'²
+
+    the spread and temporary impact paid on the trade, the permanent impact and the drift on what is still
+    held, and the risk penalty (λσ_τ²: :attr:`~OptimalExecParams.period_risk`). It is minus the period's reward
+    (before the 10⁴/(X·S0) conversion to bps) with the price shock's term s·σ_τ·ξ·x' at its mean, zero (x' is
+    fixed before ξ is drawn); summed over a schedule it is U = E[IS] + λ·Var[IS] (:func:`objective`)."""
+    return (traded * (params.half_spread + params.temporary_impact * traded / params.tau)
+            + params.permanent_impact * traded * left
+            - params.side_sign * params.drift * params.tau * left
+            + params.period_risk * left**2)
 
 
 def other_penalties(params: OptimalExecParams, holdings: np.ndarray) -> np.ndarray:
@@ -143,7 +160,8 @@ class TradeSpaceCosts:
     target: float | None
     """ρ' = ρ − γ/2 for a soft target; None when the order must complete."""
     risk: float
-    """λσ²τ, per share² (multiplies Σ x_k², holdings after each period)."""
+    """λσ²τ (:attr:`~OptimalExecParams.period_risk`), currency per share² per period (multiplies Σ x_k², holdings
+    after each period)."""
     constant: float
     """Currency."""
 
@@ -158,7 +176,7 @@ class TradeSpaceCosts:
                    quadratic=2.0 * params.impact_per_period / params.tau - gamma,
                    smoothness=params.smoothness,
                    target=None if params.completes else params.target_penalty - 0.5 * gamma,
-                   risk=params.risk_aversion * params.shock_scale**2,
+                   risk=params.period_risk,
                    constant=trade_space_constant(params))
 
     def cost(self, params: OptimalExecParams, trades: np.ndarray) -> np.ndarray:

@@ -90,7 +90,7 @@ def _grid_solution(params: OptimalExecParams, lots: int):
     periods = np.arange(params.periods)[:, None]
     stage = (sizes * unit_costs(params, periods, sizes[None, :]) - 0.5 * params.permanent_impact * sizes**2
              + schedule.waiting_costs(params)[:, None] * sizes)
-    risk = params.risk_aversion * params.shock_scale**2
+    risk = params.period_risk
     holding = np.broadcast_to(risk * sizes**2, (params.periods, lots + 1)) if risk > 0 else None
     caps = None
     if params.trade_caps is not None:

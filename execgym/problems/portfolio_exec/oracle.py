@@ -37,11 +37,11 @@ SECONDS_PER_CUBE = 4e-10
 
 def lq_problem(params: PortfolioExecParams) -> LQProblem:
     """The LQ problem whose solution is the optimal portfolio liquidation (module docstring)."""
-    m, tau = params.assets, params.tau
+    tau = params.tau
     risk = params.risk_aversion * tau * params.sigma
     eta_s = 0.5 * (params.eta + params.eta.T)
     gamma_s = 0.5 * (params.gamma + params.gamma.T)
-    identity = np.eye(m)
+    identity = np.eye(params.assets)
     return LQProblem(A=identity, B=-identity, Q=risk, R=eta_s / tau - gamma_s + risk, M=0.5 * params.gamma - risk,
                      Q_final=eta_s / tau, steps=params.periods - 1)
 

@@ -26,8 +26,8 @@ import numpy as np
 
 from execgym.problems.optimal_exec.params import (HORIZONS, MAX_RELATIVE_COST, MAX_RELATIVE_PENALTY, PRICE_SCALES,
                                                   PRICES, SHARES)
-from execgym.validation import (interval, params_from_kwargs, real_array, require_entries, require_int,
-                                require_real, require_scaled)
+from execgym.validation import (interval, params_from_kwargs, real_array, require_entries, require_int, require_real,
+                                require_scaled, set_field)
 
 TRADING_DAYS = 250.0
 SYMMETRY_TOLERANCE = 1e-10
@@ -135,38 +135,37 @@ class PortfolioExecParams:
     """N: trading periods of length τ = T/N (1 to 100 000, and N·m² <= 10⁷: :data:`MAX_ORACLE_ENTRIES`)."""
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__.__get__(self)
-        set_("holdings", _checked_holdings(self.holdings))
-        m = len(self.holdings)
-        prices = _vector("arrival_prices", self.arrival_prices, m, low=PRICES[0], high=PRICES[1])
-        set_("arrival_prices", tuple(prices.tolist()))
-        set_("horizon", require_real("horizon", self.horizon, low=HORIZONS[0], high=HORIZONS[1]))
-        set_("periods", require_int("periods", self.periods, low=1, high=100_000))
-        if self.periods * m * m > MAX_ORACLE_ENTRIES:
+        set_field(self, "holdings", _checked_holdings(self.holdings))
+        assets = len(self.holdings)
+        prices = _vector("arrival_prices", self.arrival_prices, assets, low=PRICES[0], high=PRICES[1])
+        set_field(self, "arrival_prices", tuple(prices.tolist()))
+        set_field(self, "horizon", require_real("horizon", self.horizon, low=HORIZONS[0], high=HORIZONS[1]))
+        set_field(self, "periods", require_int("periods", self.periods, low=1, high=100_000))
+        if self.periods * assets * assets > MAX_ORACLE_ENTRIES:
             raise ValueError(f"periods·assets² must be <= {MAX_ORACLE_ENTRIES:g} (the oracle stores N m×m "
-                             f"matrices), got {self.periods}·{m}² = {self.periods * m * m:g}")
-        set_("risk_aversion", require_scaled("risk_aversion", self.risk_aversion, scale=1.0 / self.notional,
-                                             low=0.0, high=MAX_RELATIVE_PENALTY,
-                                             ratio="risk_aversion·Σ|holdings|·arrival_prices"))
+                             f"matrices), got {self.periods}·{assets}² = {self.periods * assets * assets:g}")
+        set_field(self, "risk_aversion", require_scaled("risk_aversion", self.risk_aversion, scale=1.0 / self.notional,
+                                                        low=0.0, high=MAX_RELATIVE_PENALTY,
+                                                        ratio="risk_aversion·Σ|holdings|·arrival_prices"))
         market = ("covariance", "temporary_impact", "permanent_impact", "half_spreads")
         if any(getattr(self, name) is None for name in market):
             defaults = default_market(self.arrival_prices)
             for name in market:
                 if getattr(self, name) is None:
-                    set_(name, getattr(defaults, name))
-        spreads = _vector("half_spreads", self.half_spreads, m, low=0.0)
+                    set_field(self, name, getattr(defaults, name))
+        spreads = _vector("half_spreads", self.half_spreads, assets, low=0.0)
         _require_at_most("half_spreads", spreads, MAX_RELATIVE_COST * prices,
                          f"half_spreads[i]/arrival_prices[i] <= {MAX_RELATIVE_COST:g}")
-        set_("half_spreads", tuple(spreads.tolist()))
-        set_("covariance", _rows(self._checked_covariance(prices)))
+        set_field(self, "half_spreads", tuple(spreads.tolist()))
+        set_field(self, "covariance", _rows(self._checked_covariance(prices)))
         largest = float(np.abs(self.shares).max())
         for name, scale, ratio in (
                 ("temporary_impact", self.horizon / largest, "|H_ij|·max|holdings|/(horizon·arrival_prices[i])"),
                 ("permanent_impact", 1.0 / largest, "|Γ_ij|·max|holdings|/arrival_prices[i]")):
-            matrix = _matrix(name, getattr(self, name), m)
+            matrix = _matrix(name, getattr(self, name), assets)
             _require_at_most(name, matrix, MAX_RELATIVE_COST * scale * prices[:, None],
                              f"{ratio} <= {MAX_RELATIVE_COST:g}")
-            set_(name, _rows(matrix))
+            set_field(self, name, _rows(matrix))
         gamma = np.array(self.permanent_impact)
         if _min_eigenvalue(gamma) < -SYMMETRY_TOLERANCE * float(np.abs(gamma).max()):
             raise ValueError(f"the symmetric part of permanent_impact must be positive semi-definite (the permanent "
@@ -216,12 +215,12 @@ class PortfolioExecParams:
         ``other`` sets risk_aversion, horizon and periods.
         """
         prices = np.array(_vector("prices", prices, None, low=0.0, low_open=True))
-        m = prices.size
-        vols = np.array(_vector("annual_volatilities", annual_volatilities, m, low=0.0, low_open=True))
-        volumes = np.array(_vector("daily_volumes", daily_volumes, m, low=0.0, low_open=True))
-        spreads = np.array(_vector("spreads", spreads, m, low=0.0, low_open=True))
-        loadings = np.full(m, 0.6) if market_loadings is None else np.array(_vector("market_loadings",
-                                                                                     market_loadings, m))
+        assets = prices.size
+        vols = np.array(_vector("annual_volatilities", annual_volatilities, assets, low=0.0, low_open=True))
+        volumes = np.array(_vector("daily_volumes", daily_volumes, assets, low=0.0, low_open=True))
+        spreads = np.array(_vector("spreads", spreads, assets, low=0.0, low_open=True))
+        loadings = (np.full(assets, 0.6) if market_loadings is None
+                    else np.array(_vector("market_loadings", market_loadings, assets)))
         if (np.abs(loadings) > 1).any():
             raise ValueError(f"market_loadings must lie in [-1, 1], got {loadings.tolist()}")
         cross = require_real("cross_impact", cross_impact, low=0.0, high=1.0, high_open=True)
@@ -319,9 +318,9 @@ class PortfolioExecParams:
 def default_market(prices) -> PortfolioExecParams:
     """Covariance, impacts and half spreads of the default book (see the module docstring) for m assets:
     25 %/30 %/20 % annual volatility cycling, volumes 10 M/5 M/8 M cycling, 2-cent spreads, loadings 0.7/0.6/0.5."""
-    m = len(prices)
-    cycle = np.arange(m) % 3
+    assets = len(prices)
+    cycle = np.arange(assets) % 3
     return PortfolioExecParams.from_market_data(
-        shares=np.ones(m), prices=prices, annual_volatilities=np.array([0.25, 0.30, 0.20])[cycle],
-        daily_volumes=np.array([10e6, 5e6, 8e6])[cycle], spreads=np.full(m, 0.02),
+        shares=np.ones(assets), prices=prices, annual_volatilities=np.array([0.25, 0.30, 0.20])[cycle],
+        daily_volumes=np.array([10e6, 5e6, 8e6])[cycle], spreads=np.full(assets, 0.02),
         market_loadings=np.array([0.7, 0.6, 0.5])[cycle])

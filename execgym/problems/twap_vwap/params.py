@@ -37,7 +37,7 @@ import numpy as np
 
 from execgym.problems.optimal_exec.variants import intraday_volume
 from execgym.validation import (params_from_kwargs, real_array, require_entries, require_int, require_per_period,
-                                require_real)
+                                require_real, set_field)
 
 DEFAULT_BUCKETS = 13
 MAX_BUCKETS = 10_000
@@ -147,25 +147,26 @@ class TwapVwapParams:
     POV)."""
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__.__get__(self)
-        set_("buckets", require_int("buckets", self.buckets, low=1, high=MAX_BUCKETS))
+        set_field(self, "buckets", require_int("buckets", self.buckets, low=1, high=MAX_BUCKETS))
         if self.volume_profiles is not None:
-            set_("volume_profiles", _rows("volume_profiles", self.volume_profiles, self.buckets, VOLUMES))
+            set_field(self, "volume_profiles", _rows("volume_profiles", self.volume_profiles, self.buckets, VOLUMES))
         day_types = self.day_types
         if self.day_probabilities is not None:
-            set_("day_probabilities", self._checked_probabilities(day_types))
+            set_field(self, "day_probabilities", self._checked_probabilities(day_types))
         if self.impact is not None:
             impact = _rows("impact", self.impact, self.buckets, IMPACTS)
             rows = len(impact) if isinstance(impact[0], tuple) else None
             if rows is not None and rows != day_types:
                 raise ValueError(f"impact must have one row per day type ({day_types}, the rows of volume_profiles) "
                                  f"or be one row of {self.buckets} numbers, got {rows} rows")
-            set_("impact", impact)
-        set_("volatility", require_real("volatility", self.volatility, low=0.0, high=MAX_VOLATILITY))
-        set_("risk_aversion", require_real("risk_aversion", self.risk_aversion, low=0.0, high=MAX_RISK_AVERSION))
+            set_field(self, "impact", impact)
+        set_field(self, "volatility", require_real("volatility", self.volatility, low=0.0, high=MAX_VOLATILITY))
+        set_field(self, "risk_aversion",
+                  require_real("risk_aversion", self.risk_aversion, low=0.0, high=MAX_RISK_AVERSION))
         if self.pov_rate is not None:
-            set_("pov_rate", require_real("pov_rate", self.pov_rate, low=0.0, high=1.0, low_open=True))
-        set_("order_size", require_real("order_size", self.order_size, low=ORDER_SIZES[0], high=ORDER_SIZES[1]))
+            set_field(self, "pov_rate", require_real("pov_rate", self.pov_rate, low=0.0, high=1.0, low_open=True))
+        set_field(self, "order_size",
+                  require_real("order_size", self.order_size, low=ORDER_SIZES[0], high=ORDER_SIZES[1]))
 
     def _checked_probabilities(self, day_types: int) -> tuple[float, ...]:
         items = real_array("day_probabilities", self.day_probabilities,

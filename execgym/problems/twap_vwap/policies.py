@@ -22,6 +22,7 @@ from execgym.problems.twap_vwap import dynamics
 from execgym.problems.twap_vwap.oracle import policy_value
 from execgym.problems.twap_vwap.params import TwapVwapParams
 from execgym.problems.twap_vwap.reachable import reachable_states
+from execgym.validation import set_field
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,7 @@ class SchedulePolicy:
         if schedule.size and (schedule.min() < 0 or schedule.max() >= p.num_actions):
             raise ValueError(f"schedule actions must lie in 0..{p.num_actions - 1}, got "
                              f"{schedule.min()}..{schedule.max()}")
-        object.__setattr__(self, "schedule",
-                           np.broadcast_to(schedule, (p.day_types, p.buckets)).astype(np.int64))
+        set_field(self, "schedule", np.broadcast_to(schedule, (p.day_types, p.buckets)).astype(np.int64))
 
     def __call__(self, observations: np.ndarray) -> np.ndarray:
         elapsed, day, _ = dynamics.decode(self.params, observations)
