@@ -41,7 +41,7 @@ import numba
 import numpy as np
 
 from execgym.noise import episode_keys
-from execgym.records import empty_table, replace_rows, row, set_row, slot_market, table_of, take_rows
+from execgym.records import empty_table, row, set_row, slot_market, table_of
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,13 +119,6 @@ class Markets:
         return cls(params=params, variant=dynamics.variant(first),
                    compiled=table_of([dynamics.market(p) for p in params]))
 
-    def take(self, where: np.ndarray) -> "Markets":
-        """The markets of the slots ``where`` (a boolean or integer index)."""
-        if not isinstance(self.compiled[0], np.ndarray):
-            return self
-        return Markets(params=tuple(np.asarray(self.params, dtype=object)[where]), variant=self.variant,
-                       compiled=take_rows(self.compiled, where))
-
 
 def _markets(dynamics: Dynamics, markets) -> Markets:
     """``markets`` as :class:`Markets`: itself, or one params object for every slot."""
@@ -134,10 +127,10 @@ def _markets(dynamics: Dynamics, markets) -> Markets:
 
 @lru_cache(maxsize=None)
 def loops(dynamics: Dynamics, variant: Hashable) -> tuple[Callable, Callable, Callable]:
-    """(start, step, observe): the problem's functions compiled over a batch for ``variant`` (one compilation
-    each, about a second, per problem, variant and process)::
+    """(restart, step, observe): the problem's functions compiled over a batch for ``variant`` (one
+    compilation each, about a second, per problem, variant and process)::
 
-        start(market, state)                                       fill the state table with initial states
+        restart(market, state, slots)                              initial states into the rows ``slots``
         step(market, state, controls, noise, new_state, reward, report, done)
         observe(market, state, out)                                observations (n, size) float32
     """
@@ -145,9 +138,9 @@ def loops(dynamics: Dynamics, variant: Hashable) -> tuple[Callable, Callable, Ca
     initial_state, write_observation = dynamics.initial_state, dynamics.write_observation
 
     @numba.njit
-    def start(market, state):
-        for i in range(state[0].size):
-            set_row(state, i, initial_state(slot_market(market, i)))
+    def restart(market, state, slots):
+        for slot in slots:
+            set_row(state, slot, initial_state(slot_market(market, slot)))
 
     @numba.njit
     def step(market, state, controls, noise, new_state, reward, report, done):
@@ -163,7 +156,7 @@ def loops(dynamics: Dynamics, variant: Hashable) -> tuple[Callable, Callable, Ca
         for i in range(out.shape[0]):
             write_observation(variant, slot_market(market, i), row(state, i), out, i)
 
-    return start, step, observe
+    return restart, step, observe
 
 
 def start(dynamics: Dynamics, markets, seeds: np.ndarray, episodes: np.ndarray) -> Batch:
@@ -172,7 +165,7 @@ def start(dynamics: Dynamics, markets, seeds: np.ndarray, episodes: np.ndarray) 
     markets = _markets(dynamics, markets)
     seeds, episodes = np.asarray(seeds, dtype=np.uint64), np.asarray(episodes, dtype=np.uint64)
     state = empty_table(dynamics.State, seeds.shape[0])
-    loops(dynamics, markets.variant)[0](markets.compiled, state)
+    loops(dynamics, markets.variant)[0](markets.compiled, state, np.arange(seeds.shape[0]))
     return Batch(seed=seeds, episode=episodes, key=episode_keys(seeds, episodes), state=state)
 
 
@@ -200,13 +193,12 @@ def observe(dynamics: Dynamics, markets, batch: Batch) -> np.ndarray:
 
 
 def next_episodes(dynamics: Dynamics, markets: Markets, batch: Batch, done: np.ndarray) -> Batch:
-    """``batch`` with the slots ``done`` replaced by the next episode of their stream (autoreset)."""
-    fresh = start(dynamics, markets.take(done), batch.seed[done], batch.episode[done] + np.uint64(1))
-    return Batch(seed=batch.seed, episode=_replaced(batch.episode, fresh.episode, done),
-                 key=_replaced(batch.key, fresh.key, done), state=replace_rows(batch.state, fresh.state, done))
-
-
-def _replaced(column: np.ndarray, new: np.ndarray, where: np.ndarray) -> np.ndarray:
-    column = column.copy()
-    column[where] = new
-    return column
+    """``batch`` with the slots ``done`` replaced by the next episode of their stream, in their market
+    (autoreset)."""
+    episode = batch.episode.copy()
+    episode[done] += np.uint64(1)
+    key = batch.key.copy()
+    key[done] = episode_keys(batch.seed[done], episode[done])
+    state = type(batch.state)(*(column.copy() for column in batch.state))
+    loops(dynamics, markets.variant)[0](markets.compiled, state, np.flatnonzero(done))
+    return Batch(seed=batch.seed, episode=episode, key=key, state=state)

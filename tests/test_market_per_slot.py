@@ -5,9 +5,8 @@ at reset."""
 import gymnasium as gym
 import numpy as np
 import pytest
-from vector_checks import assert_equals_sync_vector_env
+from vector_checks import assert_market_per_slot_plays_scalar_envs, assert_markets_set_at_reset
 
-import execgym
 from execgym.registry import problem
 
 MARKETS = {
@@ -18,39 +17,14 @@ MARKETS = {
 }
 
 
-def _random_actions(env, rng):
-    return lambda info: rng.uniform(-1.2, 1.2, size=env.action_space.shape).astype(np.float32)
-
-
 @pytest.mark.parametrize("env_id", sorted(MARKETS))
 def test_a_market_per_slot_plays_the_scalar_envs_of_those_markets(env_id):
-    markets = [problem(env_id).params(**kwargs) for kwargs in MARKETS[env_id]]
-    native = gym.make_vec(env_id, num_envs=len(markets), markets=markets)
-    assert native.unwrapped.markets == tuple(markets)
-    makers = [lambda market=market: problem(env_id).env_class(params=market) for market in markets]
-    longest = max(market.periods for market in markets) if hasattr(markets[0], "periods") else 30
-    assert_equals_sync_vector_env(native, makers, 3 * longest, _random_actions(native, np.random.default_rng(1)))
+    assert_market_per_slot_plays_scalar_envs(env_id, MARKETS[env_id], steps=60)
 
 
 @pytest.mark.parametrize("env_id", sorted(MARKETS))
 def test_markets_set_at_reset_for_chosen_slots(env_id):
-    markets = [problem(env_id).params(**kwargs) for kwargs in MARKETS[env_id]]
-    native = gym.make_vec(env_id, num_envs=len(markets))
-    native.reset(seed=3, options={"markets": {1: markets[1]}})
-    assert native.unwrapped.markets == (markets[0], markets[1], *markets[:1] * (len(markets) - 2))
-    native.reset(seed=3, options={"markets": markets})
-    reference = gym.make_vec(env_id, num_envs=len(markets), markets=markets)
-    a, _ = native.reset(seed=9)
-    b, _ = reference.reset(seed=9)
-    np.testing.assert_array_equal(a, b)
-    actions = _random_actions(native, np.random.default_rng(2))
-    for _ in range(25):
-        chosen = actions(None)
-        a, ra, ta, _, _ = native.step(chosen)
-        b, rb, tb, _, _ = reference.step(chosen)
-        np.testing.assert_array_equal(a, b)
-        np.testing.assert_array_equal(ra, rb)
-        np.testing.assert_array_equal(ta, tb)
+    assert_markets_set_at_reset(env_id, MARKETS[env_id], steps=25)
 
 
 def test_the_scalar_env_takes_a_market_at_reset():
