@@ -7,7 +7,9 @@ library versions), to ``experiments/benchmarks/SPEED.md``. Rows:
 
 * per env: steps/s of the scalar env through ``gym.make`` (Gymnasium's default
   wrappers) against ``CartPole-v1`` through ``gym.make``; agent-steps/s of the
-  native vector env at 1, 64, 1,024 and 16,384 envs; ``SyncVectorEnv`` over
+  native vector env at 1, 64, 1,024 and 16,384 envs, all sharing one market,
+  and at 16,384 envs with a different market in every slot (``markets=``, one
+  number of the params spread over ±25 %: :data:`PER_SLOT_FIELD`); ``SyncVectorEnv`` over
   ``gym.make`` envs at 64 and 1,024; CartPole's own vector env
   (``vectorization_mode="vector_entry_point"``) and its ``SyncVectorEnv`` at the
   same sizes. Each env's runs and CartPole's are interleaved (:func:`best_times`),
@@ -64,6 +66,12 @@ ORACLE_SIZES = {  # extra sizes the env docs name, beyond the defaults
     "TwapVwapSwitch-v0": [dict(pov_rate=0.1)],
     "LimitOrMarket-v0": [dict(lots=200, deadline=50)],
 }
+PER_SLOT_FIELD = {
+    "PortfolioExec-v0": "risk_aversion", "BasketSequence-v0": "cross_impact", "MarketMaking-v0": "volatility",
+    "TwapVwapSwitch-v0": "volatility", "LimitOrMarket-v0": "tick_bps",
+}
+"""The field each env's markets differ in for the market-per-slot row (OptimalExec and its variants:
+volatility)."""
 SCALAR_STEPS = 20_000
 AGENT_STEPS = {"native": 200_000, "sync": 10_000}
 """Agent-steps per timed run of a vector env (at least 3 calls of step); SyncVectorEnv steps its envs one by one."""
@@ -99,11 +107,23 @@ def scalar_run(env_id: str, steps: int):
     return run
 
 
+def slot_markets(env_id: str, num_envs: int) -> list:
+    """``num_envs`` different markets of ``env_id``: the defaults with :data:`PER_SLOT_FIELD`'s number spread
+    evenly over ±25 %."""
+    spec = PROBLEMS[env_id]
+    name = PER_SLOT_FIELD.get(env_id, "volatility")
+    value = getattr(spec.params(), name)
+    return [spec.params(**{name: value * (0.75 + 0.5 * i / num_envs)}) for i in range(num_envs)]
+
+
 def vector_run(env_id: str, num_envs: int, mode: str, agent_steps: int | None = None):
-    """A callable stepping a vector env of ``num_envs`` (``mode``: "native" = the env's own vector env, "sync" =
-    ``SyncVectorEnv`` over ``gym.make`` envs) for about ``agent_steps`` (default :data:`AGENT_STEPS`) agent-steps,
-    at least 3 calls; returns the agent-steps."""
-    if mode == "native":
+    """A callable stepping a vector env of ``num_envs`` (``mode``: "native" = the env's own vector env, "per slot"
+    = the same with a different market in every slot, "sync" = ``SyncVectorEnv`` over ``gym.make`` envs) for
+    about ``agent_steps`` (default :data:`AGENT_STEPS`) agent-steps, at least 3 calls; returns the agent-steps."""
+    if mode == "per slot":
+        venv = gym.make_vec(env_id, num_envs=num_envs, markets=slot_markets(env_id, num_envs))
+        mode = "native"
+    elif mode == "native":
         venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
     else:
         venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync")
@@ -132,6 +152,8 @@ def env_rows(env_id: str, repeats: int, quick: bool) -> list[tuple]:
     for n in sizes:
         runs[("native", n, env_id)] = vector_run(env_id, n, "native")
         runs[("native", n, REFERENCE)] = vector_run(REFERENCE, n, "native")
+    if not quick:
+        runs[("per slot", env_id)] = vector_run(env_id, VECTOR_SIZES[-1], "per slot")
     for n in SYNC_SIZES:
         runs[("sync", n, env_id)] = vector_run(env_id, n, "sync")
         runs[("sync", n, REFERENCE)] = vector_run(REFERENCE, n, "sync")
@@ -148,6 +170,10 @@ def env_rows(env_id: str, repeats: int, quick: bool) -> list[tuple]:
             floor = 40e6 if env_id == "OptimalExec-v0" else 15e6
             target, met = f">= {floor / 1e6:g} M/s", native >= floor
         rows.append((env_id, f"native vector, {n:,} envs", native, reference, native / reference, target, met))
+    if not quick:
+        per_slot, reference = speed[("per slot", env_id)], speed[("native", VECTOR_SIZES[-1], REFERENCE)]
+        rows.append((env_id, f"native vector, {VECTOR_SIZES[-1]:,} envs, a market per slot", per_slot, reference,
+                     per_slot / reference, "", None))
     for n in SYNC_SIZES:
         sync, reference = speed[("sync", n, env_id)], speed[("sync", n, REFERENCE)]
         rows.append((env_id, f"SyncVectorEnv, {n:,} envs", sync, reference, sync / reference, "", None))
