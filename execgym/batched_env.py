@@ -317,7 +317,7 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
 
     def _observe(self) -> np.ndarray:
         if self._engine:
-            return engine.observe(self.problem.dynamics, self._markets, self._batch)
+            return self._batch.observation
         return self.problem.dynamics.observe(self.params, self._batch)
 
     def step(self, actions):
@@ -332,7 +332,10 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
             step_info = self.problem.step_info(transition)
         done = transition.terminated
         self._batch = transition.batch
-        final_obs = self._observe() if done.any() or self.render_mode is not None else None
+        if self._engine:
+            final_obs = self._batch.observation
+        else:
+            final_obs = self._observe() if done.any() or self.render_mode is not None else None
         if done.any():
             require_finite_step(self, "step (final observations)", final_obs, None)
             if self._engine:

@@ -22,7 +22,7 @@ A problem declares (:class:`Dynamics`):
 From these the engine compiles, once per problem and variant, the loops over
 a batch (:func:`loops`): slot i reads its market (:func:`execgym.records.slot_market`),
 its state row, its control and its noise, and writes its next state, reward,
-report and whether it finished. A batch's states are a table of the state
+report, whether it finished and its observation, in one pass. A batch's states are a table of the state
 record (:mod:`execgym.records`); its markets are one record shared by every
 slot or a table with a row per slot.
 
@@ -79,12 +79,14 @@ class Dynamics:
 @dataclass(frozen=True)
 class Batch:
     """The slots of a vector env: their noise streams (uint64 (n,) each: the seed a stream started from,
-    the episode number within it and that episode's noise key) and their states (a table)."""
+    the episode number within it and that episode's noise key), their states (a table) and the observation
+    of each state ((n, size) float32, written in the same compiled pass as the state)."""
 
     seed: np.ndarray
     episode: np.ndarray
     key: np.ndarray
     state: tuple
+    observation: np.ndarray
 
     def __len__(self) -> int:
         return self.seed.shape[0]
@@ -126,37 +128,35 @@ def _markets(dynamics: Dynamics, markets) -> Markets:
 
 
 @lru_cache(maxsize=None)
-def loops(dynamics: Dynamics, variant: Hashable) -> tuple[Callable, Callable, Callable]:
-    """(restart, step, observe): the problem's functions compiled over a batch for ``variant`` (one
-    compilation each, about a second, per problem, variant and process)::
+def loops(dynamics: Dynamics, variant: Hashable) -> tuple[Callable, Callable]:
+    """(restart, step): the problem's functions compiled over a batch for ``variant`` (one compilation each,
+    about a second, per problem, variant and process); both write each slot's observation in the same pass::
 
-        restart(market, state, slots)                              initial states into the rows ``slots``
-        step(market, state, controls, noise, new_state, reward, report, done)
-        observe(market, state, out)                                observations (n, size) float32
+        restart(market, state, slots, observation)      initial states (and their observations) into rows ``slots``
+        step(market, state, controls, noise, new_state, reward, report, done, observation)
     """
     advance, finished = dynamics.advance, dynamics.finished
     initial_state, write_observation = dynamics.initial_state, dynamics.write_observation
 
     @numba.njit
-    def restart(market, state, slots):
+    def restart(market, state, slots, observation):
         for slot in slots:
-            set_row(state, slot, initial_state(slot_market(market, slot)))
+            m = slot_market(market, slot)
+            fresh = initial_state(m)
+            set_row(state, slot, fresh)
+            write_observation(variant, m, fresh, observation, slot)
 
     @numba.njit
-    def step(market, state, controls, noise, new_state, reward, report, done):
+    def step(market, state, controls, noise, new_state, reward, report, done, observation):
         for i in range(reward.size):
             m = slot_market(market, i)
             next_state, reward[i], told = advance(variant, m, row(state, i), controls[i], noise[i])
             set_row(new_state, i, next_state)
             set_row(report, i, told)
             done[i] = finished(m, next_state)
+            write_observation(variant, m, next_state, observation, i)
 
-    @numba.njit
-    def observe(market, state, out):
-        for i in range(out.shape[0]):
-            write_observation(variant, slot_market(market, i), row(state, i), out, i)
-
-    return restart, step, observe
+    return restart, step
 
 
 def start(dynamics: Dynamics, markets, seeds: np.ndarray, episodes: np.ndarray) -> Batch:
@@ -164,9 +164,11 @@ def start(dynamics: Dynamics, markets, seeds: np.ndarray, episodes: np.ndarray) 
     object for every slot, or :class:`Markets`)."""
     markets = _markets(dynamics, markets)
     seeds, episodes = np.asarray(seeds, dtype=np.uint64), np.asarray(episodes, dtype=np.uint64)
-    state = empty_table(dynamics.State, seeds.shape[0])
-    loops(dynamics, markets.variant)[0](markets.compiled, state, np.arange(seeds.shape[0]))
-    return Batch(seed=seeds, episode=episodes, key=episode_keys(seeds, episodes), state=state)
+    n = seeds.shape[0]
+    state, observation = empty_table(dynamics.State, n), _observations(dynamics, markets, n)
+    loops(dynamics, markets.variant)[0](markets.compiled, state, np.arange(n), observation)
+    return Batch(seed=seeds, episode=episodes, key=episode_keys(seeds, episodes), state=state,
+                 observation=observation)
 
 
 def step(dynamics: Dynamics, markets, batch: Batch, controls: np.ndarray) -> Transition:
@@ -175,30 +177,32 @@ def step(dynamics: Dynamics, markets, batch: Batch, controls: np.ndarray) -> Tra
     markets = _markets(dynamics, markets)
     n = len(batch)
     new_state, report = empty_table(dynamics.State, n), empty_table(dynamics.Report, n)
-    reward, done = np.empty(n), np.empty(n, dtype=np.bool_)
+    reward, done, observation = np.empty(n), np.empty(n, dtype=np.bool_), _observations(dynamics, markets, n)
     noise = dynamics.noise(markets.variant, batch.key, batch.state[0])
     loops(dynamics, markets.variant)[1](markets.compiled, batch.state, np.ascontiguousarray(controls), noise,
-                                        new_state, reward, report, done)
-    return Transition(batch=Batch(seed=batch.seed, episode=batch.episode, key=batch.key, state=new_state),
-                      reward=reward, terminated=done, report=report)
+                                        new_state, reward, report, done, observation)
+    return Transition(batch=Batch(seed=batch.seed, episode=batch.episode, key=batch.key, state=new_state,
+                                  observation=observation), reward=reward, terminated=done, report=report)
 
 
 def observe(dynamics: Dynamics, markets, batch: Batch) -> np.ndarray:
-    """Observations (n, size) float32 of every slot of ``batch`` in ``markets`` (a params object for every
-    slot, or :class:`Markets`)."""
-    markets = _markets(dynamics, markets)
-    out = np.empty((len(batch), dynamics.observation_size(markets.params[0])), dtype=np.float32)
-    loops(dynamics, markets.variant)[2](markets.compiled, batch.state, out)
-    return out
+    """Observations (n, size) float32 of every slot of ``batch`` (kept by the batch since its last start or
+    step)."""
+    return batch.observation
+
+
+def _observations(dynamics: Dynamics, markets: Markets, n: int) -> np.ndarray:
+    return np.empty((n, dynamics.observation_size(markets.params[0])), dtype=np.float32)
 
 
 def next_episodes(dynamics: Dynamics, markets: Markets, batch: Batch, done: np.ndarray) -> Batch:
     """``batch`` with the slots ``done`` replaced by the next episode of their stream, in their market
-    (autoreset)."""
+    (autoreset); ``batch`` itself is left as it was."""
     episode = batch.episode.copy()
     episode[done] += np.uint64(1)
     key = batch.key.copy()
     key[done] = episode_keys(batch.seed[done], episode[done])
     state = type(batch.state)(*(column.copy() for column in batch.state))
-    loops(dynamics, markets.variant)[0](markets.compiled, state, np.flatnonzero(done))
-    return Batch(seed=batch.seed, episode=episode, key=key, state=state)
+    observation = batch.observation.copy()
+    loops(dynamics, markets.variant)[0](markets.compiled, state, np.flatnonzero(done), observation)
+    return Batch(seed=batch.seed, episode=episode, key=key, state=state, observation=observation)

@@ -52,13 +52,14 @@ def numpy_step(params: OptimalExecParams, batch: engine.Batch, fractions: np.nda
     obs[:, 0] = (params.periods - new.elapsed) / params.periods
     obs[:, 1] = new.inventory / params.shares
     obs[:, 2] = (new.price - params.arrival_price) / params.price_scale
-    return engine.Batch(seed=batch.seed, episode=batch.episode, key=batch.key, state=new), reward, obs
+    return engine.Batch(seed=batch.seed, episode=batch.episode, key=batch.key, state=new, observation=obs), \
+        reward, obs
 
 
 def compiled_step(params: OptimalExecParams, batch: engine.Batch, fractions: np.ndarray):
-    """The same period as the vector env runs it: :func:`engine.step` and :func:`engine.observe`."""
+    """The same period as the vector env runs it: :func:`engine.step`, which observes too."""
     transition = engine.step(dynamics.DYNAMICS, params, batch, fractions)
-    return transition.batch, transition.reward, engine.observe(dynamics.DYNAMICS, params, transition.batch)
+    return transition.batch, transition.reward, transition.batch.observation
 
 
 def python_step(params: OptimalExecParams, state: dynamics.State, fraction: float, shock: float):
