@@ -40,7 +40,8 @@ Both envs check at every reset and step that the observations and rewards are
 finite, and raise ``RuntimeError`` naming the env, the slot and the values
 otherwise (:func:`require_finite_step`): the params' ranges keep the arithmetic
 finite, so this is a guard, not a path of normal use. The one documented
-exception is refused first by its own step, with a ValueError that says why:
+exception is refused before the env takes the step, by its problem's
+``check_step``, with a ValueError that says why:
 MarketMaking-v0's exponential utility of an episode that loses more than
 float64 can express (:func:`execgym.problems.market_making.dynamics.check_utility`).
 """
@@ -90,6 +91,12 @@ class BatchedProblem:
     """transition -> info arrays (b, ...) after a step."""
     sketch: Sketch
     """What its renders show (:mod:`execgym.rendering`)."""
+    check_step: Callable[[tuple, Any, Any], None] | None = None
+    """None, or (markets, state, reward) -> None, called (on the engine's path) before the env takes a step
+    whose reward is not finite: raises ValueError saying why the problem refuses that step. ``markets`` are
+    the params of each slot (one for the scalar env), ``state`` and ``reward`` the step's new state and reward
+    (a record and a float, or a table and an (n,) array). Without it such a step raises RuntimeError
+    (:func:`require_finite_step`)."""
 
 
 def require_finite_step(env, call: str, observations: np.ndarray, rewards: np.ndarray | None) -> None:
@@ -206,6 +213,8 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         control = self.problem.controls(self.params, action, None)
         state, reward, report = dynamics.advance(self._variant, self._market, self.state, control,
                                                  self._noise[self.state.elapsed])
+        if not math.isfinite(reward) and self.problem.check_step is not None:
+            self.problem.check_step((self.params,), state, reward)
         self.state = state
         return (self._observation(), reward, dynamics.finished(self._market, state), False,
                 self.problem.step_info(state, report))
@@ -326,6 +335,8 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         controls = self.problem.controls(self.params, actions, self.num_envs)
         if self._engine:
             transition = engine.step(self.problem.dynamics, self._markets, self._batch, controls)
+            if self.problem.check_step is not None and not np.isfinite(transition.reward).all():
+                self.problem.check_step(self.markets, transition.batch.state, transition.reward)
             step_info = self.problem.step_info(transition.batch.state, transition.report)
         else:
             transition = self.problem.dynamics.step(self.params, self._batch, controls)

@@ -49,27 +49,31 @@ def random_actions(env, seed=1):
                                  ).reshape(space.shape)
 
 
-def assert_market_per_slot_plays_scalar_envs(env_id, market_kwargs, steps, choose_actions=None, seed=5):
+def assert_market_per_slot_plays_scalar_envs(env_id, market_kwargs, steps, choose_actions=None, seed=5, shared=None):
     """A vector env of ``env_id`` with slot i in the market of ``market_kwargs[i]`` (keyword parameters over the
-    id's defaults) plays, for ``steps`` steps from ``seed``, exactly the episodes of scalar envs built with
-    those markets (bit for bit, infos and autoresets included)."""
-    markets = [problem(env_id).params(**kwargs) for kwargs in market_kwargs]
-    native = gym.make_vec(env_id, num_envs=len(markets), markets=markets)
+    id's defaults and ``shared``, the keyword parameters the env is made with) plays, for ``steps`` steps from
+    ``seed``, exactly the episodes of scalar envs built with those markets (bit for bit, infos and autoresets
+    included)."""
+    shared = shared or {}
+    markets = [problem(env_id).params(**{**shared, **kwargs}) for kwargs in market_kwargs]
+    native = gym.make_vec(env_id, num_envs=len(markets), markets=markets, **shared)
     assert native.unwrapped.markets == tuple(markets)
     makers = [lambda market=market: problem(env_id).env_class(params=market) for market in markets]
     assert_equals_sync_vector_env(native, makers, steps, choose_actions or random_actions(native), seed=seed)
 
 
-def assert_markets_set_at_reset(env_id, market_kwargs, steps, choose_actions=None):
+def assert_markets_set_at_reset(env_id, market_kwargs, steps, choose_actions=None, shared=None):
     """Markets set at reset for chosen slots (``options={"markets": {slot: market}}``, then a list) are those
-    slots' markets afterwards, and the env then plays exactly as one built with those markets."""
-    markets = [problem(env_id).params(**kwargs) for kwargs in market_kwargs]
-    native = gym.make_vec(env_id, num_envs=len(markets))
+    slots' markets afterwards, and the env then plays exactly as one built with those markets (keyword
+    parameters over the id's defaults and ``shared``, the keyword parameters the envs are made with)."""
+    shared = shared or {}
+    markets = [problem(env_id).params(**{**shared, **kwargs}) for kwargs in market_kwargs]
+    native = gym.make_vec(env_id, num_envs=len(markets), **shared)
     native.reset(seed=3, options={"markets": {1: markets[1]}})
-    default = problem(env_id).params()
+    default = problem(env_id).params(**shared)
     assert native.unwrapped.markets == (default, markets[1], *[default] * (len(markets) - 2))
     native.reset(seed=3, options={"markets": markets})
-    reference = gym.make_vec(env_id, num_envs=len(markets), markets=markets)
+    reference = gym.make_vec(env_id, num_envs=len(markets), markets=markets, **shared)
     a, _ = native.reset(seed=9)
     b, _ = reference.reset(seed=9)
     np.testing.assert_array_equal(a, b)

@@ -57,7 +57,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 import execgym
-from execgym.noise import uniforms
+from execgym import engine
 from execgym.problems.market_making import dynamics
 from execgym.problems.market_making.env import depth_actions, depths_of
 from execgym.problems.market_making.oracle import QuotePolicy, policy_certainty_equivalent, policy_value
@@ -173,13 +173,14 @@ def rule_episodes(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray, 
     those quoted). ``clip=True, stale_quotes=False`` is the env's rule (exactly, given :func:`played_depths`).
     """
     seeds = np.asarray(seeds, dtype=np.int64)
-    key = dynamics.start(params, seeds, np.zeros(seeds.shape[0], dtype=np.uint64)).key
+    key = engine.start(dynamics.DYNAMICS, params, seeds, np.zeros(seeds.shape[0], dtype=np.uint64)).key
+    variant = dynamics.variant(params)
     inventory = np.full(seeds.shape[0], params.initial_inventory, dtype=np.int64)
     cash, mid = np.zeros(seeds.shape[0]), np.full(seeds.shape[0], params.mid_price)
     negative = wide = spread = 0.0
     largest_depth, largest_inventory = -np.inf, 0
     for n in range(params.steps):
-        step = np.full(seeds.shape[0], n, dtype=np.uint64)
+        draws = dynamics.step_noise(variant, key, np.full(seeds.shape[0], n))
         level = inventory + params.max_inventory
         depth_b, depth_a = bid[n, level], ask[n, level]
         negative += np.count_nonzero((depth_b < 0.0) | (depth_a < 0.0))
@@ -188,13 +189,11 @@ def rule_episodes(params: MarketMakingParams, bid: np.ndarray, ask: np.ndarray, 
         if clip:
             depth_b, depth_a = (np.clip(d, 0.0, params.max_depth) for d in (depth_b, depth_a))
         spread += float((depth_b + depth_a).sum())
-        move = params.volatility * np.sqrt(params.dt) * dynamics.price_shocks(params, key, step)
+        move = params.volatility * np.sqrt(params.dt) * draws[:, dynamics.PRICE]
         distance_b, distance_a = (depth_b + move, depth_a - move) if stale_quotes else (depth_b, depth_a)
         bid_quoted, ask_quoted = dynamics.quoted_sides(params, inventory)
-        bid_filled = bid_quoted & (uniforms(key, step, dynamics.BID_FILL, dynamics.STREAMS)
-                                   < params.fill_probabilities(distance_b))
-        ask_filled = ask_quoted & (uniforms(key, step, dynamics.ASK_FILL, dynamics.STREAMS)
-                                   < params.fill_probabilities(distance_a))
+        bid_filled = bid_quoted & (draws[:, dynamics.BID_FILL] < params.fill_probabilities(distance_b))
+        ask_filled = ask_quoted & (draws[:, dynamics.ASK_FILL] < params.fill_probabilities(distance_a))
         cash += (mid + depth_a) * ask_filled - (mid - depth_b) * bid_filled
         inventory = inventory + bid_filled - ask_filled
         mid = mid + move

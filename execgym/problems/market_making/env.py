@@ -125,40 +125,50 @@ def depth_actions(params: MarketMakingParams, depths) -> np.ndarray:
     return (2.0 * depths / params.max_depth - 1.0).astype(np.float32)
 
 
-def _action_array(params: MarketMakingParams, actions, space) -> np.ndarray:
-    """``actions`` as an array of integers (tick grid) or real numbers, else ValueError naming ``space``."""
-    return action_array(actions, space, INTEGER_KINDS if params.discrete else REAL_KINDS)
-
-
 def _space_name(params: MarketMakingParams) -> str:
     """The single-episode action space in words, for messages."""
     return f"MultiDiscrete([{params.ticks + 1}, {params.ticks + 1}])" if params.discrete else "Box(-1, 1, (2,))"
 
 
-def depths_of(params: MarketMakingParams, actions, n: int) -> np.ndarray:
-    """(n, 2) depths of the actions of n episodes (see Action Space); ValueError on a wrong shape or type, NaN
-    or a tick index out of range."""
-    actions = _action_array(params, actions, _space_name(params))
-    if actions.size != 2 * n or actions.ndim > 2 or (actions.ndim == 2 and actions.shape != (n, 2)):
-        expected = "(2,)" if n == 1 else f"({n}, 2)"
+def controls(params: MarketMakingParams, actions, n: int | None):
+    """The controls the step reads (:func:`dynamics.quote_depth`: tick counts, or actions in [−1, 1] the step
+    clips) of one action of shape (2,) when ``n`` is None (a list [bid, ask] of Python numbers back), else of
+    ``n`` actions (n, 2) (an (n, 2) int64 or float64 array back); ValueError on a wrong shape or type, NaN or a
+    tick count out of range."""
+    actions = action_array(actions, _space_name(params), INTEGER_KINDS if params.discrete else REAL_KINDS)
+    count = 1 if n is None else n
+    if actions.size != 2 * count or actions.ndim > 2 or (actions.ndim == 2 and actions.shape != (count, 2)):
+        expected = "(2,)" if count == 1 else f"({n}, 2)"
         raise ValueError(f"action must have shape {expected} ([bid, ask]), got {actions.shape}")
-    actions = actions.reshape(n, 2)
+    if n is None:
+        values = actions.ravel().tolist()
+    else:
+        values = np.asarray(actions.reshape(n, 2), dtype=np.int64 if params.discrete else np.float64)
     if params.discrete:
-        if (actions < 0).any() or (actions > params.ticks).any():
+        low, high = (min(values), max(values)) if n is None else (values.min(), values.max())
+        if low < 0 or high > params.ticks:
             raise ValueError(f"action must be tick counts in 0..{params.ticks} (max_depth / tick_size), got "
-                             f"{actions.min()}..{actions.max()}")
-        return actions * params.tick_size
-    return dynamics.quote_depths(params, actions)
+                             f"{low}..{high}")
+    elif (values[0] != values[0] or values[1] != values[1]) if n is None else np.isnan(values.min()):
+        raise ValueError("action contains NaN; actions must be numbers in [-1, 1]")
+    return values
 
 
-def _reset_info(batch: dynamics.Batch) -> dict[str, np.ndarray]:
-    return {"inventory": batch.inventory.astype(np.float64), "cash": batch.cash, "mid_price": batch.mid,
-            "wealth": batch.wealth, "profit": batch.profit}
+def depths_of(params: MarketMakingParams, actions, n: int) -> np.ndarray:
+    """(n, 2) depths, currency, the actions of n episodes quote in ``params`` (see Action Space; the errors of
+    :func:`controls`)."""
+    return dynamics.quote_depths(params, controls(params, actions, n))
 
 
-def _step_info(transition: dynamics.Transition) -> dict[str, np.ndarray]:
-    return {**_reset_info(transition.batch), "bid_filled": transition.bid_filled.astype(np.float64),
-            "ask_filled": transition.ask_filled.astype(np.float64)}
+def _reset_info(state: dynamics.State) -> dict:
+    """The info after a reset, of one state record (numbers) or a table (arrays)."""
+    return {"inventory": state.inventory * 1.0, "cash": state.cash, "mid_price": state.mid,
+            "wealth": state.cash + state.inventory * state.mid, "profit": state.profit}
+
+
+def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
+    """The info after a step, of one state and report record or a table of each."""
+    return {**_reset_info(state), "bid_filled": report.bid_filled * 1.0, "ask_filled": report.ask_filled * 1.0}
 
 
 def _quotes(scene: Scene) -> list[Line]:
@@ -191,77 +201,23 @@ SKETCH = Sketch(
 
 PROBLEM = BatchedProblem(
     params_class=MarketMakingParams,
-    dynamics=dynamics,
+    dynamics=dynamics.DYNAMICS,
     observation_space=observation_space,
     action_space=action_space,
-    controls=depths_of,
+    controls=controls,
     reset_info=_reset_info,
     step_info=_step_info,
     sketch=SKETCH,
+    check_step=dynamics.check_utility,
 )
 
 
 class MarketMakingEnv(EpisodeEnv):
     """One episode at a time (see the module docstring): the step of :func:`dynamics.advance` on Python
     numbers, the same arithmetic the vector env compiles over its batch, with the episode's draws taken at
-    reset and the step's fill probabilities from :meth:`MarketMakingParams.fill_probabilities` on its two
-    quotes (the vector env's on its (b, 2)). Reset with seed s plays the episodes of slot i of a vector env
-    reset with seed s − i."""
+    reset. Reset with seed s plays the episodes of slot i of a vector env reset with seed s − i."""
 
     problem = PROBLEM
-
-    def __init__(self, params: MarketMakingParams | None = None, **kwargs) -> None:
-        super().__init__(params, **kwargs)
-        self._variant, self._market = dynamics.market(self.params)
-
-    def _reset(self, seed: int | None):
-        self._bid_draws, self._ask_draws, self._shocks = dynamics.episode_noise(self.params,
-                                                                                self._start_episode(seed))
-        self._elapsed, self._inventory = 0, self.params.initial_inventory
-        self._cash, self._mid, self._profit = 0.0, self.params.mid_price, 0.0
-        return self._observation(), self._info()
-
-    def _step(self, action):
-        n = self._elapsed
-        depths = self._depths(action)
-        bid_filled, ask_filled, inventory, cash, mid, profit, reward, terminated = dynamics.advance(
-            self._variant, self._market, n, self._inventory, self._cash, self._mid, self._profit, *depths,
-            *self.params.fill_probabilities(depths).tolist(), self._bid_draws[n], self._ask_draws[n], self._shocks[n])
-        if self._variant.cara:
-            dynamics.check_utility(self.params, reward, profit)
-        self._inventory, self._cash, self._mid, self._profit = inventory, cash, mid, profit
-        self._elapsed = n + 1
-        info = self._info()
-        info["bid_filled"], info["ask_filled"] = (1.0 if bid_filled else 0.0), (1.0 if ask_filled else 0.0)
-        return self._observation(), reward, terminated, False, info
-
-    def _finished(self) -> bool:
-        return self._elapsed >= self.params.steps
-
-    def _depths(self, action) -> tuple[float, float]:
-        """(δ_b, δ_a) of one action, as :func:`depths_of` maps a batch of them (same errors)."""
-        params = self.params
-        action = _action_array(params, action, self.action_space)
-        if action.size != 2 or action.ndim > 2 or (action.ndim == 2 and action.shape != (1, 2)):
-            raise ValueError(f"action must have shape (2,) ([bid, ask]), got {action.shape}")
-        if params.discrete:
-            bid, ask = action.ravel().tolist()
-            if not (0 <= bid <= params.ticks and 0 <= ask <= params.ticks):
-                raise ValueError(f"action must be tick counts in 0..{params.ticks} (max_depth / tick_size), got "
-                                 f"{min(bid, ask)}..{max(bid, ask)}")
-            return bid * params.tick_size, ask * params.tick_size
-        bid, ask = action.ravel().tolist()
-        if bid != bid or ask != ask:
-            raise ValueError("action contains NaN; actions must be numbers in [-1, 1]")
-        return dynamics.quote_depth(params.max_depth, bid), dynamics.quote_depth(params.max_depth, ask)
-
-    def _info(self) -> dict[str, float]:
-        q = self._inventory
-        return {"inventory": float(q), "cash": self._cash, "mid_price": self._mid, "wealth": self._cash + q * self._mid,
-                "profit": self._profit}
-
-    def _observation(self) -> np.ndarray:
-        return np.array(dynamics.observation(self._market, self._elapsed, self._inventory), dtype=np.float32)
 
 
 class MarketMakingVectorEnv(BatchedVectorEnv):

@@ -4,12 +4,14 @@ Q-learning through `execgym run`."""
 
 import json
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
 import execgym
+from execgym import engine
 from execgym.problems.market_making import dynamics
 from execgym.problems.market_making.env import MarketMakingEnv, MarketMakingVectorEnv, depth_actions
 from execgym.problems.market_making.grid import QuoteGrid
@@ -98,9 +100,9 @@ def test_state_index_round_trips_observations_of_every_step_and_inventory():
     grid = QuoteGrid(SMALL)
     levels = SMALL.levels
     elapsed, inventory = np.meshgrid(np.arange(SMALL.steps + 1), SMALL.inventories, indexing="ij")
-    batch = dynamics.start(SMALL, np.zeros(elapsed.size), np.zeros(elapsed.size))
-    batch = type(batch)(**{**batch.__dict__, "elapsed": elapsed.ravel(), "inventory": inventory.ravel()})
-    states = grid.state_index(dynamics.observe(SMALL, batch))
+    batch = engine.start(dynamics.DYNAMICS, SMALL, np.zeros(elapsed.size), np.zeros(elapsed.size))
+    batch = replace(batch, state=batch.state._replace(elapsed=elapsed.ravel(), inventory=inventory.ravel()))
+    states = grid.state_index(engine.observe(dynamics.DYNAMICS, SMALL, batch))
     np.testing.assert_array_equal(states, np.arange(grid.num_states))  # n·(2Q̄+1) + q + Q̄, row by row
     n, q = grid.steps_and_inventories(states)
     np.testing.assert_array_equal(n, elapsed.ravel())
