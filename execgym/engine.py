@@ -128,12 +128,14 @@ def _markets(dynamics: Dynamics, markets) -> Markets:
 
 
 @lru_cache(maxsize=None)
-def loops(dynamics: Dynamics, variant: Hashable) -> tuple[Callable, Callable]:
-    """(restart, step): the problem's functions compiled over a batch for ``variant`` (one compilation each,
-    about a second, per problem, variant and process); both write each slot's observation in the same pass::
+def loops(dynamics: Dynamics, variant: Hashable) -> tuple[Callable, Callable, Callable]:
+    """(restart, step, observe): the problem's functions compiled over a batch for ``variant`` (one
+    compilation each, about a second, per problem, variant and process); restart and step write each slot's
+    observation in the same pass as its state::
 
         restart(market, state, slots, observation)      initial states (and their observations) into rows ``slots``
         step(market, state, controls, noise, new_state, reward, report, done, observation)
+        observe(market, state, observation)             the observation of every row of a state table
     """
     advance, finished = dynamics.advance, dynamics.finished
     initial_state, write_observation = dynamics.initial_state, dynamics.write_observation
@@ -156,7 +158,12 @@ def loops(dynamics: Dynamics, variant: Hashable) -> tuple[Callable, Callable]:
             done[i] = finished(m, next_state)
             write_observation(variant, m, next_state, observation, i)
 
-    return restart, step
+    @numba.njit
+    def observe(market, state, observation):
+        for i in range(observation.shape[0]):
+            write_observation(variant, slot_market(market, i), row(state, i), observation, i)
+
+    return restart, step, observe
 
 
 def start(dynamics: Dynamics, markets, seeds: np.ndarray, episodes: np.ndarray) -> Batch:
@@ -186,9 +193,13 @@ def step(dynamics: Dynamics, markets, batch: Batch, controls: np.ndarray) -> Tra
 
 
 def observe(dynamics: Dynamics, markets, batch: Batch) -> np.ndarray:
-    """Observations (n, size) float32 of every slot of ``batch`` (kept by the batch since its last start or
-    step)."""
-    return batch.observation
+    """Observations (n, size) float32 of the states of ``batch`` in ``markets`` (a params object for every
+    slot, or :class:`Markets`), computed afresh: for a batch whose states were set by hand (the envs read the
+    observations ``batch.observation`` that starts and steps write)."""
+    markets = _markets(dynamics, markets)
+    observation = _observations(dynamics, markets, len(batch))
+    loops(dynamics, markets.variant)[2](markets.compiled, batch.state, observation)
+    return observation
 
 
 def _observations(dynamics: Dynamics, markets: Markets, n: int) -> np.ndarray:
