@@ -123,14 +123,6 @@ def market_costs(params: LimitOrMarketParams, lots: np.ndarray) -> np.ndarray:
     return lots * params.half_spread + params.walk_ticks(lots)
 
 
-@register_jitable(inline="always")
-def price_move(market: Market, u: float) -> int:
-    """ΔS in {−1, 0, +1} from the step's U_S: −1 if U_S < P(down), +1 if U_S > 1 − P(up), else 0."""
-    if u < market.down:
-        return -1
-    return 1 if u > market.up_above else 0
-
-
 @numba.njit(cache=True)
 def move_draw(key, t, streams) -> float:
     """U_S of the step after t steps done under the episode's noise key (uint64): stream 0 of
@@ -164,7 +156,8 @@ def advance(v: Variant, market: Market, state: State, action: int, key):
     acting ``action`` in 0..L+F, with the episode's noise key (uint64) for the step's U_S and the lots' U_j.
     Returns (next state, reward (bps), :class:`Report`)."""
     t, n, x = state.elapsed, state.lots_left, state.mid
-    move = price_move(market, move_draw(key, t, market.streams))
+    u = move_draw(key, t, market.streams)
+    move = -1 if u < market.down else (1 if u > market.up_above else 0)     # ΔS
     if action < market.depths:
         filled = lots_filled(key, t, n, market.fill[(move + 1) * market.depths + action], market.streams)
         chosen = 0

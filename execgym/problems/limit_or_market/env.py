@@ -122,7 +122,9 @@ def checked_actions(params: LimitOrMarketParams, actions, n: int | None):
     """The actions as the step takes them: one action (an int back) when ``n`` is None, else ``n`` actions
     ((n,) int64); ValueError unless they are integers in 0..L+F, one per episode."""
     if n is None:
-        if (type(actions) is int or isinstance(actions, np.integer)) and 0 <= actions < params.num_actions:
+        if type(actions) is int and 0 <= actions < params.num_actions:
+            return actions
+        if isinstance(actions, np.integer) and 0 <= actions < params.num_actions:
             return int(actions)
         return int(checked_actions(params, actions, 1)[0])
     actions = action_array(actions, f"Discrete({params.num_actions})", INTEGER_KINDS)
@@ -142,9 +144,10 @@ def _reset_info(state: dynamics.State) -> dict:
 
 
 def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
-    """The info after a step, of one state and report record or a table of each."""
-    return {**_reset_info(state), "limit_filled": 1.0 * report.limit_filled,
-            "market_sold": 1.0 * report.market_sold}
+    """The info after a step, of one state and report record or a table of each: the reset's entries and the
+    lots the step sold (one dict literal: the scalar env builds it every step)."""
+    return {"lots_left": 1.0 * state.lots_left, "mid_ticks": 1.0 * state.mid, "improvement_bps": state.improvement,
+            "limit_filled": 1.0 * report.limit_filled, "market_sold": 1.0 * report.market_sold}
 
 
 def action_name(params: LimitOrMarketParams, action: int) -> str:
