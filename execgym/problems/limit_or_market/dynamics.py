@@ -29,20 +29,17 @@ and a lot that fills at depth d fills at any shallower depth (fills are
 monotone in the depth).
 
 The step is written once, for one episode, in plain Python on numbers
-(:func:`advance`, with :func:`price_move`). The scalar env calls it as it is,
-with the episode's U_S taken at reset (:func:`episode_moves`); :func:`step`
-runs it over a batch compiled by numba (``register_jitable``), drawing each
-episode's U_S in the loop, so the two give the same bits. Both count a limit
-order's fills with the compiled :func:`lots_filled`, which draws the step's
-U_j of the lots resting (plain Python calls it once per limit order: the
-episode's K·N lot draws are never stored). The functions read the params
-through :class:`Market` (plain scalars) and :class:`Tables` (the fill
-probabilities, market order sizes and costs, tabulated once from the params).
+(:func:`advance` on a :class:`State` in a :class:`Market`); the scalar env
+runs it as it is and the engine (:mod:`execgym.engine`) compiles it over a
+batch, each slot with its own market or all sharing one, so the two give the
+same bits. The step's noise is its episode's noise key: :func:`advance` draws
+U_S (:func:`move_draw`) and the U_j of the lots resting (:func:`lots_filled`)
+from it, both compiled, at counters that depend on the market's N, so the
+episode's K·N lot draws are never stored.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -50,15 +47,19 @@ import numba
 import numpy as np
 from numba.extending import register_jitable
 
-from execgym.noise import episode_keys, uniform_draw
+from execgym.engine import Dynamics
+from execgym.noise import uniform_draw
 from execgym.problems.limit_or_market.params import LimitOrMarketParams
 
-PRICE = 0
+
+class Variant(NamedTuple):
+    """The model choices compiled into the step: none (every choice of the params is a number or a table of
+    the :class:`Market`), so all markets of an env share one compiled step."""
 
 
 class Market(NamedTuple):
-    """The params' numbers as the step's arithmetic reads them (plain scalars; the tables are :class:`Tables`,
-    kept apart because numba copies a tuple holding arrays on every call)."""
+    """The params' numbers as the step's arithmetic reads them, and its lookup tables (tuples of floats for
+    plain Python, float64 arrays for compiled code)."""
 
     lots: int             # N
     streams: int          # N + 1: uniform streams per step, the price move's and one per lot
@@ -69,55 +70,73 @@ class Market(NamedTuple):
     down: float           # P(ΔS = −1)
     up_above: float       # 1 − P(ΔS = +1)
     lot_bps: float        # c = tick_bps/N, bps per lot and tick
+    fill: tuple           # (3·(L+1),): p(d | ΔS) at (ΔS + 1)·(L+1) + d
+    sold: tuple           # ((N+1)·F,): ⌈f_i·n⌉ lots (whole numbers) at n·F + i
+    cost: tuple           # (N+1,): m·h + w(m), ticks paid below the mid by a market order of m lots
 
 
-class Tables(NamedTuple):
-    """The step's lookup tables: tuples for plain Python (the scalar env), arrays for the compiled batch."""
+class State(NamedTuple):
+    """One episode's state after ``elapsed`` steps."""
 
-    fill: object   # float64 (3·(L+1),): p(d | ΔS) at (ΔS + 1)·(L+1) + d
-    sold: object   # int64 ((N+1)·F,): ⌈f_i·n⌉ at n·F + i
-    cost: object   # float64 (N+1,): m·h + w(m), ticks paid below the mid by a market order of m lots
-
-
-def _tables(params: LimitOrMarketParams) -> Tables:
-    n = np.arange(params.lots + 1)
-    return Tables(fill=params.conditional_fill_probabilities(np.array([-1, 0, 1])).ravel(),
-                  sold=params.market_lots(n).ravel(), cost=market_costs(params, n))
+    elapsed: int          # steps done, 0..K
+    lots_left: int        # n, lots still to sell
+    mid: int              # x, ticks from the arrival mid
+    improvement: float    # realised improvement of the sales so far over S_0, bps of the order
 
 
-@lru_cache(maxsize=64)
-def scalar_market(params: LimitOrMarketParams) -> tuple[Market, Tables]:
-    """(:class:`Market`, :class:`Tables` of tuples): the fastest form for plain Python."""
-    return _market(params), Tables(*(tuple(table.tolist()) for table in _tables(params)))
+class Report(NamedTuple):
+    """What a step reports beside the state: the lots it sold."""
+
+    limit_filled: int     # by the limit order
+    market_sold: int      # by market orders (the chosen one and the deadline's)
 
 
-@lru_cache(maxsize=64)
-def batch_market(params: LimitOrMarketParams) -> tuple[Market, Tables]:
-    """(:class:`Market`, :class:`Tables` of contiguous arrays): the form numba compiles."""
-    return _market(params), Tables(*(np.ascontiguousarray(table) for table in _tables(params)))
+def variant(params: LimitOrMarketParams) -> Variant:
+    """The :class:`Variant` of ``params`` (the same for all)."""
+    return Variant()
 
 
-def _market(params: LimitOrMarketParams) -> Market:
+def _market(params: LimitOrMarketParams, sequence) -> Market:
     down, _, up = params.move_probabilities.tolist()
+    n = np.arange(params.lots + 1)
     return Market(lots=params.lots, streams=params.lots + 1, deadline=params.deadline, depths=params.depths,
                   orders=len(params.market_fractions), half_spread=params.half_spread, down=down,
-                  up_above=1.0 - up, lot_bps=params.lot_bps)
+                  up_above=1.0 - up, lot_bps=params.lot_bps,
+                  fill=sequence(params.conditional_fill_probabilities(np.array([-1, 0, 1])).ravel()),
+                  sold=sequence(params.market_lots(n).ravel()), cost=sequence(market_costs(params, n)))
 
 
-@register_jitable(inline="always")
-def price_move(m: Market, u: float) -> int:
-    """ΔS in {−1, 0, +1} from the step's U_S: −1 if U_S < P(down), +1 if U_S > 1 − P(up), else 0."""
-    if u < m.down:
-        return -1
-    return 1 if u > m.up_above else 0
+@lru_cache(maxsize=256)
+def market(params: LimitOrMarketParams) -> Market:
+    """The :class:`Market` of ``params`` as compiled code reads it (tables as float64 arrays)."""
+    return _market(params, lambda values: np.ascontiguousarray(values, dtype=np.float64))
+
+
+@lru_cache(maxsize=256)
+def scalar_market(params: LimitOrMarketParams) -> Market:
+    """The :class:`Market` of ``params`` as plain Python reads it fastest (tables as tuples of floats)."""
+    return _market(params, lambda values: tuple(np.asarray(values, dtype=np.float64).tolist()))
+
+
+def market_costs(params: LimitOrMarketParams, lots: np.ndarray) -> np.ndarray:
+    """Ticks below the mid paid in all by market orders of ``lots``: m·h + w(m)."""
+    return lots * params.half_spread + params.walk_ticks(lots)
 
 
 @numba.njit(cache=True)
-def lots_filled(key, k, n, q, streams) -> int:
-    """#{j < n : U_j < q}: the lots filled at step k of n resting lots that each fill with probability q, U_j
-    stream j + 1 of :func:`execgym.noise.uniforms` (counter k·streams + j + 1) under the episode's noise key
-    (uint64). Compiled; compiled loops and plain Python both call it."""
-    first = np.uint64(k) * np.uint64(streams) + np.uint64(1)
+def move_draw(key, t, streams) -> float:
+    """U_S of the step after t steps done under the episode's noise key (uint64): stream 0 of
+    :func:`execgym.noise.uniforms` (counter t·streams). Compiled; compiled loops and plain Python both call
+    it."""
+    return uniform_draw(key, np.uint64(t) * np.uint64(streams))
+
+
+@numba.njit(cache=True)
+def lots_filled(key, t, n, q, streams) -> int:
+    """#{j < n : U_j < q}: the lots filled in the step after t steps done of n resting lots that each fill
+    with probability q, U_j stream j + 1 of :func:`execgym.noise.uniforms` (counter t·streams + j + 1) under
+    the episode's noise key (uint64). Compiled; compiled loops and plain Python both call it."""
+    first = np.uint64(t) * np.uint64(streams) + np.uint64(1)
     filled = 0
     for j in range(n):
         if uniform_draw(key, first + np.uint64(j)) < q:
@@ -126,92 +145,65 @@ def lots_filled(key, k, n, q, streams) -> int:
 
 
 @register_jitable(inline="always")
-def advance(m: Market, fill, sold, cost, key, k: int, n: int, x: int, action: int, u_move: float):
-    """Step k of one episode (module docstring) from n >= 1 lots left at mid x (ticks from S_0), acting
-    ``action`` in 0..L+F, with the step's U_S and the episode's noise key (uint64, for the lots' U_j);
-    ``fill``, ``sold``, ``cost`` are the :class:`Tables`. Returns (lots filled, lots sold by market orders
-    (the chosen one and the deadline's), ΔS, lots left, reward (bps), realised improvement of the step's
-    sales over S_0 (bps))."""
-    move = price_move(m, u_move)
-    if action < m.depths:
-        filled = lots_filled(key, k, n, fill[(move + 1) * m.depths + action], m.streams)
+def initial_state(market: Market) -> State:
+    """Nothing sold yet: N lots left at the arrival mid."""
+    return State(0, market.lots, 0, 0.0)
+
+
+@register_jitable(inline="always")
+def advance(v: Variant, market: Market, state: State, action: int, key):
+    """The step after t = ``state.elapsed`` steps done (module docstring), from n >= 1 lots left at mid x,
+    acting ``action`` in 0..L+F, with the episode's noise key (uint64) for the step's U_S and the lots' U_j.
+    Returns (next state, reward (bps), :class:`Report`)."""
+    t, n, x = state.elapsed, state.lots_left, state.mid
+    u = move_draw(key, t, market.streams)
+    move = -1 if u < market.down else (1 if u > market.up_above else 0)     # ΔS
+    if action < market.depths:
+        filled = lots_filled(key, t, n, market.fill[(move + 1) * market.depths + action], market.streams)
         chosen = 0
-        earned = filled * (m.half_spread + action)
+        earned = filled * (market.half_spread + action)
     else:
         filled = 0
-        chosen = sold[n * m.orders + action - m.depths]
-        earned = -cost[chosen]
+        chosen = int(market.sold[n * market.orders + action - market.depths])
+        earned = -market.cost[chosen]
     held = n - filled - chosen
-    forced = held if k + 1 >= m.deadline else 0
-    earned -= cost[forced]
-    reward = (earned + held * move) * m.lot_bps
-    realised = (filled * x + chosen * x + forced * (x + move) + earned) * m.lot_bps
-    return filled, chosen + forced, move, held - forced, reward, realised
+    forced = held if t + 1 >= market.deadline else 0
+    earned -= market.cost[forced]
+    reward = (earned + held * move) * market.lot_bps
+    realised = (filled * x + chosen * x + forced * (x + move) + earned) * market.lot_bps
+    next_state = State(t + 1, held - forced, x + move, state.improvement + realised)
+    return next_state, reward, Report(filled, chosen + forced)
 
 
 @register_jitable(inline="always")
-def observation(m: Market, k: int, n: int) -> tuple[float, float]:
-    """[steps left (K − k)/K, lots left n/N] after k steps with n lots left (the envs store it as float32)."""
-    return (m.deadline - k) / m.deadline, n / m.lots
+def finished(market: Market, state: State) -> bool:
+    """True once the order is done (at the latest after the deadline's market order)."""
+    return state.lots_left == 0
 
 
 @register_jitable(inline="always")
-def move_draw(key, k, streams) -> float:
-    """U_S of step k under the episode's noise key (uint64): stream 0 of :func:`execgym.noise.uniforms`
-    (counter k·streams). Compiled code only (the scalar env takes them from :func:`episode_moves`)."""
-    return uniform_draw(key, np.uint64(k) * np.uint64(streams) + np.uint64(PRICE))
+def write_observation(v: Variant, market: Market, state: State, out, row: int) -> None:
+    """The observation into row ``row`` of ``out`` (float32): [steps left (K − t)/K after t steps done, lots
+    left n/N]."""
+    out[row, 0] = (market.deadline - state.elapsed) / market.deadline
+    out[row, 1] = state.lots_left / market.lots
 
 
-@dataclass(frozen=True)
-class Batch:
-    """State of a batch of episodes, one row per episode."""
-
-    seed: np.ndarray       # uint64 (b,)
-    episode: np.ndarray    # uint64 (b,)
-    key: np.ndarray        # uint64 (b,): noise key of the current episode
-    elapsed: np.ndarray    # int64 (b,): steps done, 0..K
-    lots_left: np.ndarray  # int64 (b,): n, lots still to sell
-    mid: np.ndarray        # int64 (b,): x, ticks from the arrival mid
-    improvement: np.ndarray  # float64 (b,): realised improvement of the sales so far over S_0, bps of the order
-
-    def __len__(self) -> int:
-        return self.elapsed.shape[0]
+def step_noise(v: Variant, keys: np.ndarray, elapsed: np.ndarray) -> np.ndarray:
+    """The step's noise of every episode: its noise key (uint64 (b,)), from which :func:`advance` draws."""
+    return keys
 
 
-@dataclass(frozen=True)
-class Transition:
-    """One step of a batch: the new batch, rewards (b,), which episodes ended (b,), and the lots sold (b,)
-    by limit and by market orders."""
-
-    batch: Batch
-    reward: np.ndarray
-    terminated: np.ndarray
-    limit_filled: np.ndarray
-    market_sold: np.ndarray
+def episode_noise(v: Variant, market: Market, key) -> list:
+    """The noise of every step of the episode with noise key ``key`` in ``market``: that key, K times (the
+    scalar env indexes it by the step, as the batch indexes :func:`step_noise` by the slot)."""
+    return [key] * market.deadline
 
 
-def start(params: LimitOrMarketParams, seeds: np.ndarray, episodes: np.ndarray) -> Batch:
-    """Fresh episodes number ``episodes`` of the streams ``seeds``."""
-    seeds = np.asarray(seeds, dtype=np.uint64)
-    episodes = np.asarray(episodes, dtype=np.uint64)
-    b = seeds.shape[0]
-    return Batch(seed=seeds, episode=episodes, key=episode_keys(seeds, episodes),
-                 elapsed=np.zeros(b, dtype=np.int64), lots_left=np.full(b, params.lots, dtype=np.int64),
-                 mid=np.zeros(b, dtype=np.int64), improvement=np.zeros(b))
-
-
-def observe(params: LimitOrMarketParams, batch: Batch) -> np.ndarray:
-    """Observations (b, 2) float32: :func:`observation` of every episode."""
-    obs = np.empty((len(batch), 2), dtype=np.float32)
-    _observe(batch_market(params)[0], np.asarray(batch.elapsed, dtype=np.int64),
-             np.asarray(batch.lots_left, dtype=np.int64), obs)
-    return obs
-
-
-@numba.njit(cache=True)
-def _observe(m, elapsed, lots_left, out):
-    for i in range(elapsed.size):
-        out[i, 0], out[i, 1] = observation(m, elapsed[i], lots_left[i])
+DYNAMICS = Dynamics(
+    State=State, Report=Report, variant=variant, market=market, scalar_market=scalar_market,
+    initial_state=initial_state, advance=advance, finished=finished, write_observation=write_observation,
+    noise=step_noise, episode_noise=episode_noise, observation_size=lambda params: 2)
 
 
 def decode(params: LimitOrMarketParams, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -222,50 +214,3 @@ def decode(params: LimitOrMarketParams, observations: np.ndarray) -> tuple[np.nd
     elapsed = np.rint(params.deadline * (1.0 - observations[:, 0])).astype(np.int64)
     lots_left = np.rint(observations[:, 1] * params.lots).astype(np.int64)
     return np.clip(elapsed, 0, params.deadline), np.clip(lots_left, 0, params.lots)
-
-
-def market_costs(params: LimitOrMarketParams, lots: np.ndarray) -> np.ndarray:
-    """Ticks below the mid paid in all by market orders of ``lots``: m·h + w(m)."""
-    return lots * params.half_spread + params.walk_ticks(lots)
-
-
-def episode_moves(params: LimitOrMarketParams, key) -> list[float]:
-    """U_S of steps 0..K−1 of the episode with noise key ``key``: the draws :func:`step` takes in its loop,
-    which the scalar env takes at reset."""
-    return _episode_moves(np.uint64(key), params.deadline, batch_market(params)[0].streams).tolist()
-
-
-@numba.njit(cache=True)
-def _episode_moves(key, steps, streams):
-    moves = np.empty(steps)
-    for k in range(steps):
-        moves[k] = move_draw(key, k, streams)
-    return moves
-
-
-def step(params: LimitOrMarketParams, batch: Batch, actions: np.ndarray) -> Transition:
-    """Act ``actions`` (b,) int64 in 0..L+F (checked) in every episode of ``batch`` (none finished):
-    :func:`advance` of each."""
-    m, tables = batch_market(params)
-    filled, sold, lots_left, mid, improvement, reward = _step_loop(
-        m, *tables, batch.key, batch.elapsed, batch.lots_left, batch.mid, batch.improvement,
-        np.asarray(actions, dtype=np.int64))
-    new = Batch(seed=batch.seed, episode=batch.episode, key=batch.key, elapsed=batch.elapsed + 1,
-                lots_left=lots_left, mid=mid, improvement=improvement)
-    return Transition(batch=new, reward=reward, terminated=lots_left == 0, limit_filled=filled, market_sold=sold)
-
-
-@numba.njit(cache=True)
-def _step_loop(m, fill, sold, cost, key, elapsed, lots_left, mid, improvement, actions):
-    """:func:`advance` over a batch, with each episode's U_S of the step."""
-    b = elapsed.size
-    filled, market_sold = np.empty(b, dtype=np.int64), np.empty(b, dtype=np.int64)
-    new_lots, new_mid = np.empty(b, dtype=np.int64), np.empty(b, dtype=np.int64)
-    new_improvement, reward = np.empty(b), np.empty(b)
-    for i in range(b):
-        k = elapsed[i]
-        filled[i], market_sold[i], move, new_lots[i], reward[i], realised = advance(
-            m, fill, sold, cost, key[i], k, lots_left[i], mid[i], actions[i], move_draw(key[i], k, m.streams))
-        new_mid[i] = mid[i] + move
-        new_improvement[i] = improvement[i] + realised
-    return filled, market_sold, new_lots, new_mid, new_improvement, reward

@@ -64,7 +64,10 @@ market order). No truncation.
 ``gym.make("LimitOrMarket-v0", **fields)`` with any field of
 :class:`~.params.LimitOrMarketParams` (or ``params=``);
 ``gym.make_vec("LimitOrMarket-v0", num_envs=k, ...)`` returns the natively
-batched :class:`LimitOrMarketVectorEnv`.
+batched :class:`LimitOrMarketVectorEnv`; with ``markets=[...]`` (params or
+dicts of keyword parameters, one per slot) slot i plays in market i, all
+with one action space (the same L + 1 + F; the order, deadline, book, fills
+and price walk may differ).
 
 ``info`` (after reset and per step): ``lots_left`` n, ``mid_ticks`` x (ticks
 from the arrival mid), ``improvement_bps`` (the realised improvement of the
@@ -115,8 +118,15 @@ def action_space(params: LimitOrMarketParams) -> gym.spaces.Discrete:
     return gym.spaces.Discrete(params.num_actions)
 
 
-def checked_actions(params: LimitOrMarketParams, actions, n: int) -> np.ndarray:
-    """``actions`` of n episodes as (n,) int64; ValueError unless they are n integers in 0..L+F."""
+def checked_actions(params: LimitOrMarketParams, actions, n: int | None):
+    """The actions as the step takes them: one action (an int back) when ``n`` is None, else ``n`` actions
+    ((n,) int64); ValueError unless they are integers in 0..L+F, one per episode."""
+    if n is None:
+        if type(actions) is int and 0 <= actions < params.num_actions:
+            return actions
+        if isinstance(actions, np.integer) and 0 <= actions < params.num_actions:
+            return int(actions)
+        return int(checked_actions(params, actions, 1)[0])
     actions = action_array(actions, f"Discrete({params.num_actions})", INTEGER_KINDS)
     if actions.size != n or actions.ndim > 1:
         expected = "an integer" if n == 1 else f"{n} integers (shape ({n},))"
@@ -128,14 +138,16 @@ def checked_actions(params: LimitOrMarketParams, actions, n: int) -> np.ndarray:
     return actions
 
 
-def _reset_info(batch: dynamics.Batch) -> dict[str, np.ndarray]:
-    return {"lots_left": batch.lots_left.astype(np.float64), "mid_ticks": batch.mid.astype(np.float64),
-            "improvement_bps": batch.improvement}
+def _reset_info(state: dynamics.State) -> dict:
+    """The info after a reset, of one state record (floats) or a table (float64 arrays): the counts times 1.0."""
+    return {"lots_left": 1.0 * state.lots_left, "mid_ticks": 1.0 * state.mid, "improvement_bps": state.improvement}
 
 
-def _step_info(transition: dynamics.Transition) -> dict[str, np.ndarray]:
-    return {**_reset_info(transition.batch), "limit_filled": transition.limit_filled.astype(np.float64),
-            "market_sold": transition.market_sold.astype(np.float64)}
+def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
+    """The info after a step, of one state and report record or a table of each: the reset's entries and the
+    lots the step sold (one dict literal: the scalar env builds it every step)."""
+    return {"lots_left": 1.0 * state.lots_left, "mid_ticks": 1.0 * state.mid, "improvement_bps": state.improvement,
+            "limit_filled": 1.0 * report.limit_filled, "market_sold": 1.0 * report.market_sold}
 
 
 def action_name(params: LimitOrMarketParams, action: int) -> str:
@@ -175,7 +187,7 @@ SKETCH = Sketch(
 
 PROBLEM = BatchedProblem(
     params_class=LimitOrMarketParams,
-    dynamics=dynamics,
+    dynamics=dynamics.DYNAMICS,
     observation_space=observation_space,
     action_space=action_space,
     controls=checked_actions,
@@ -187,46 +199,10 @@ PROBLEM = BatchedProblem(
 
 class LimitOrMarketEnv(EpisodeEnv):
     """One episode at a time (see the module docstring): the step of :func:`dynamics.advance` on Python
-    numbers, the same arithmetic the vector env compiles over its batch, with the episode's price draws taken
-    at reset. Reset with seed s plays the episodes of slot i of a vector env reset with seed s − i."""
+    numbers, the same arithmetic the vector env compiles over its batch. Reset with seed s plays the episodes
+    of slot i of a vector env reset with seed s − i."""
 
     problem = PROBLEM
-
-    def __init__(self, params: LimitOrMarketParams | None = None, **kwargs) -> None:
-        super().__init__(params, **kwargs)
-        self._market, self._tables = dynamics.scalar_market(self.params)
-
-    def _reset(self, seed: int | None):
-        self._key = self._start_episode(seed)
-        self._move_draws = dynamics.episode_moves(self.params, self._key)
-        self._elapsed, self._lots_left, self._mid, self._improvement = 0, self.params.lots, 0, 0.0
-        return self._observation(), {"lots_left": float(self._lots_left), "mid_ticks": 0.0, "improvement_bps": 0.0}
-
-    def _step(self, action):
-        k = self._elapsed
-        filled, sold, move, lots_left, reward, realised = dynamics.advance(
-            self._market, *self._tables, self._key, k, self._lots_left, self._mid, self._action(action),
-            self._move_draws[k])
-        self._elapsed, self._lots_left, self._mid = k + 1, lots_left, self._mid + move
-        self._improvement += realised
-        info = {"lots_left": float(lots_left), "mid_ticks": float(self._mid), "improvement_bps": self._improvement,
-                "limit_filled": float(filled), "market_sold": float(sold)}
-        return self._observation(), reward, lots_left == 0, False, info
-
-    def _finished(self) -> bool:
-        return self._lots_left == 0
-
-    def _action(self, action) -> int:
-        """One action as an int, with the errors of :func:`checked_actions` (which checks all but plain
-        integers in range)."""
-        if type(action) is int or isinstance(action, np.integer):
-            value = int(action)
-            if 0 <= value < self._market.depths + self._market.orders:
-                return value
-        return int(checked_actions(self.params, action, 1)[0])
-
-    def _observation(self) -> np.ndarray:
-        return np.array(dynamics.observation(self._market, self._elapsed, self._lots_left), dtype=np.float32)
 
 
 class LimitOrMarketVectorEnv(BatchedVectorEnv):

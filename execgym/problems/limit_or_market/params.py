@@ -163,9 +163,10 @@ class LimitOrMarketParams:
         """L + 1: the limit orders offered (depths 0..L)."""
         return self.max_depth + 1
 
-    @property
+    @cached_property
     def num_actions(self) -> int:
-        """L + 1 + F: limit orders at depths 0..L, then the F market orders."""
+        """L + 1 + F: limit orders at depths 0..L, then the F market orders (computed once: the scalar env checks
+        every action against it)."""
         return self.depths + len(self.market_fractions)
 
     @cached_property

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import execgym
+from execgym import engine
 from execgym.problems.limit_or_market import dynamics
 from execgym.problems.limit_or_market.env import LimitOrMarketVectorEnv
 from execgym.problems.limit_or_market.grid import LimitOrMarketGrid
@@ -22,10 +23,11 @@ SMALL = LimitOrMarketParams(lots=4, deadline=4, max_depth=2, book_lots=2)
 def test_state_index_round_trips_every_observation():
     grid = LimitOrMarketGrid(SMALL)
     elapsed, lots = np.meshgrid(np.arange(SMALL.deadline + 1), np.arange(SMALL.lots + 1), indexing="ij")
-    batch = dynamics.Batch(seed=np.zeros(elapsed.size, np.uint64), episode=np.zeros(elapsed.size, np.uint64),
-                           key=np.zeros(elapsed.size, np.uint64), elapsed=elapsed.ravel(), lots_left=lots.ravel(),
-                           mid=np.zeros(elapsed.size, np.int64), improvement=np.zeros(elapsed.size))
-    states = grid.state_index(dynamics.observe(SMALL, batch))
+    zeros = np.zeros(elapsed.size, np.uint64)
+    state = dynamics.State(elapsed=elapsed.ravel(), lots_left=lots.ravel(), mid=np.zeros(elapsed.size, np.int64),
+                           improvement=np.zeros(elapsed.size))
+    batch = engine.Batch(seed=zeros, episode=zeros, key=zeros, state=state)
+    states = grid.state_index(engine.observe(dynamics.DYNAMICS, SMALL, batch))
     np.testing.assert_array_equal(states, np.arange(grid.num_states))
     assert grid.num_states == 25 and grid.num_actions == 5
 
