@@ -80,13 +80,14 @@ class Dynamics:
 class Batch:
     """The slots of a vector env: their noise streams (uint64 (n,) each: the seed a stream started from,
     the episode number within it and that episode's noise key), their states (a table) and the observation
-    of each state ((n, size) float32, written in the same compiled pass as the state)."""
+    of each state ((n, size) float32, written in the same compiled pass as the state by :func:`start` and
+    :func:`step`; None in a batch built by hand, whose observations :func:`observe` computes)."""
 
     seed: np.ndarray
     episode: np.ndarray
     key: np.ndarray
     state: tuple
-    observation: np.ndarray
+    observation: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.seed.shape[0]
