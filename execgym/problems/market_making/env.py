@@ -66,7 +66,10 @@ Terminated after N steps. No truncation.
 ``gym.make("MarketMaking-v0", **fields)`` with any field of
 :class:`~.params.MarketMakingParams` (or ``params=``);
 ``gym.make_vec("MarketMaking-v0", num_envs=k, ...)`` returns the natively
-batched :class:`MarketMakingVectorEnv`.
+batched :class:`MarketMakingVectorEnv`; ``markets=[...]`` (or the reset option
+``{"markets": ...}``) gives each slot its own market, all with the same number
+of ticks (or continuous depths), objective, fill rule and price shocks
+(:class:`~execgym.batched_env.BatchedVectorEnv`).
 
 ``info`` (after reset and per step): ``inventory`` q (shares), ``cash`` X,
 ``mid_price`` S, ``wealth`` X + q·S and ``profit`` Π so far (currency); after
