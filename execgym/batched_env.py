@@ -90,6 +90,10 @@ class BatchedProblem:
     """transition -> info arrays (b, ...) after a step."""
     sketch: Sketch
     """What its renders show (:mod:`execgym.rendering`)."""
+    check_controls: Callable[[Any, Any], None] | None = None
+    """(state record or table, controls) -> None before a step of a :class:`~execgym.engine.Dynamics`:
+    ValueError for controls that the state refuses (a masked action); None when every control that
+    ``controls`` returns is allowed."""
 
 
 def require_finite_step(env, call: str, observations: np.ndarray, rewards: np.ndarray | None) -> None:
@@ -204,6 +208,8 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         """One step of the episode under way: (observation, reward, terminated, truncated, info)."""
         dynamics = self.problem.dynamics
         control = self.problem.controls(self.params, action, None)
+        if self.problem.check_controls is not None:
+            self.problem.check_controls(self.state, control)
         state, reward, report = dynamics.advance(self._variant, self._market, self.state, control,
                                                  self._noise[self.state.elapsed])
         self.state = state
@@ -325,6 +331,8 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
             raise RuntimeError("call reset() before step()")
         controls = self.problem.controls(self.params, actions, self.num_envs)
         if self._engine:
+            if self.problem.check_controls is not None:
+                self.problem.check_controls(self._batch.state, controls)
             transition = engine.step(self.problem.dynamics, self._markets, self._batch, controls)
             step_info = self.problem.step_info(transition.batch.state, transition.report)
         else:
