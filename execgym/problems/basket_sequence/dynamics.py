@@ -20,10 +20,10 @@ batch, each slot with its own market or all sharing one, so the two give the
 same bits.
 
 D is a bit set kept in integer fields of the state (a record of scalars):
-trade j is bit j mod 63 of word j // 63 (:func:`done_word`), 63 bits per
-word so that no word ever sets the sign bit of int64 and the scalar env's
-Python ints are the same numbers as a table's int64 columns. Five words hold
-the 256 trades the params allow.
+trade j is bit j mod 56 of word j // 56 (:func:`done_word`). A word holds
+7 whole bytes (the masks unpack them) and never sets the sign bit of int64, so
+the scalar env's Python ints are the same numbers as a table's int64 columns.
+Five words hold the 256 trades the params allow.
 """
 
 from __future__ import annotations
@@ -32,21 +32,25 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
-from numba.extending import register_jitable
+from numba.extending import overload, register_jitable
 
 from execgym.engine import Dynamics
-from execgym.noise import standard_normals
+from execgym.noise import normals_of, standard_normals
 from execgym.problems.basket_sequence.params import MAX_TRADES, BasketSequenceParams
 from execgym.records import row
 from execgym.validation import INTEGER_KINDS, action_array
 
-WORD = 63
-"""Trades per word of the done set (bits 0..62 of an int64)."""
+WORD = 56
+"""Trades per word of the done set: bits 0..55 of an int64, 7 whole bytes."""
 WORDS = 5
-"""Words of the done set: ⌈256/63⌉, enough for :data:`~.params.MAX_TRADES` trades."""
+"""Words of the done set: ⌈256/56⌉, enough for :data:`~.params.MAX_TRADES` trades."""
 assert WORDS * WORD >= MAX_TRADES
-BITS = np.int64(1) << np.arange(WORD, dtype=np.int64)
-"""2^k for k = 0..62: the bit of each trade within its word."""
+FLAGS = np.zeros((256, 16), dtype=np.float32)
+"""(256, 16) float32: row b holds the bits of the byte b, lowest first (the done flags of 8 trades), then 8
+zeros (:func:`write_flags`)."""
+FLAGS[:, :8] = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little")
+NOT_DONE = FLAGS[:, :8] == 0.0
+"""(256, 8) bool: row b is True where byte b's bit is clear (the action mask of up to 8 trades)."""
 
 
 class Variant(NamedTuple):
@@ -72,11 +76,11 @@ class State(NamedTuple):
     left: int        # trades still to do, n − |D|
     last: int        # ℓ: the last trade done, −1 before the first
     cost: float      # expected cost of the trades done (noise excluded), bps of W
-    done: int        # D: bit j set when trade j is done, trades 0..62
-    done_63: int     # bit j − 63 for trades 63..125
-    done_126: int    # bit j − 126 for trades 126..188
-    done_189: int    # bit j − 189 for trades 189..251
-    done_252: int    # bit j − 252 for trades 252..255
+    done: int        # D: bit j set when trade j is done, trades 0..55
+    done_56: int     # bit j − 56 for trades 56..111
+    done_112: int    # bit j − 112 for trades 112..167
+    done_168: int    # bit j − 168 for trades 168..223
+    done_224: int    # bit j − 224 for trades 224..255
 
 
 class Report(NamedTuple):
@@ -112,16 +116,16 @@ def cost_index(market: Market, last: int, j: int) -> int:
 
 @register_jitable(inline="always")
 def done_word(state: State, w: int) -> int:
-    """Word ``w`` (0..4) of the done set: bit k set when trade 63·w + k is done."""
+    """Word ``w`` (0..4) of the done set: bit k set when trade 56·w + k is done."""
     if w == 0:
         return state.done
     if w == 1:
-        return state.done_63
+        return state.done_56
     if w == 2:
-        return state.done_126
+        return state.done_112
     if w == 3:
-        return state.done_189
-    return state.done_252
+        return state.done_168
+    return state.done_224
 
 
 @register_jitable(inline="always")
@@ -149,10 +153,10 @@ def advance(v: Variant, market: Market, state: State, j: int, shock: float):
     bit = 1 << (j - w * WORD)
     next_state = State(state.elapsed + 1, state.left - 1, j, state.cost + cost,
                        state.done | bit if w == 0 else state.done,
-                       state.done_63 | bit if w == 1 else state.done_63,
-                       state.done_126 | bit if w == 2 else state.done_126,
-                       state.done_189 | bit if w == 3 else state.done_189,
-                       state.done_252 | bit if w == 4 else state.done_252)
+                       state.done_56 | bit if w == 1 else state.done_56,
+                       state.done_112 | bit if w == 2 else state.done_112,
+                       state.done_168 | bit if w == 3 else state.done_168,
+                       state.done_224 | bit if w == 4 else state.done_224)
     return next_state, reward, Report(cost)
 
 
@@ -167,15 +171,35 @@ def write_observation(v: Variant, market: Market, state: State, out, row: int) -
     """The observation into row ``row`` of ``out`` (float32, 2n entries): [done flag of each trade (n),
     one-hot of the last trade (n; all 0 before the first)]."""
     n = market.trades
-    for w in range((n + WORD - 1) // WORD):
-        bits = done_word(state, w)
+    words = (n + WORD - 1) // WORD
+    for w in range(words):
         first = w * WORD
-        for j in range(first, min(n, first + WORD)):
-            out[row, j] = (bits >> (j - first)) & 1
-    for j in range(n, 2 * n):
-        out[row, j] = 0.0
+        write_flags(out, row, first, done_word(state, w), min(WORD, n - first), n if w == words - 1 else 0)
     if state.last >= 0:
         out[row, n + state.last] = 1.0
+
+
+def write_flags(out, row: int, first: int, bits: int, size: int, zeros: int) -> None:
+    """out[row, first + k] = bit k of ``bits`` (0 or 1) for k < ``size``, then ``zeros`` zeros after them;
+    ``bits`` has no bit set from ``size`` on. Plain Python writes up to 8 flags and 8 zeros per lookup in
+    :data:`FLAGS`; compiled code (the overload below) loops over the entries: each the faster form where it
+    runs."""
+    if size <= 8 and zeros <= 8:
+        out[row, first:first + size + zeros] = FLAGS[bits, :size + zeros]
+        return
+    for k in range(0, size, 8):
+        out[row, first + k:first + min(k + 8, size)] = FLAGS[(bits >> k) & 255, :min(8, size - k)]
+    out[row, first + size:first + size + zeros] = 0.0
+
+
+@overload(write_flags, inline="always")
+def _write_flags(out, row, first, bits, size, zeros):
+    def loop(out, row, first, bits, size, zeros):
+        for k in range(size):
+            out[row, first + k] = (bits >> k) & 1
+        for k in range(first + size, first + size + zeros):
+            out[row, k] = 0.0
+    return loop
 
 
 def cost_shocks(v: Variant, keys: np.ndarray, elapsed: np.ndarray) -> np.ndarray:
@@ -187,12 +211,14 @@ def cost_shocks(v: Variant, keys: np.ndarray, elapsed: np.ndarray) -> np.ndarray
 
 
 def episode_shocks(v: Variant, market: Market, key) -> list[float]:
-    """ξ_1, ..., ξ_n of the episode with noise key ``key`` (ξ_t at index t − 1): the scalar env draws them
-    at reset. Without noise, zeros, nothing drawn."""
+    """ξ_1, ..., ξ_n of the episode with noise key ``key`` (ξ_t at index t − 1), the draws of
+    :func:`cost_shocks`: the scalar env draws them at reset (with :func:`~execgym.noise.normals_of`, the
+    compiled function under :func:`~execgym.noise.standard_normals`, skipping its broadcasting). Without
+    noise, zeros, nothing drawn."""
     n = market.trades
     if not v.noisy:
         return [0.0] * n
-    return standard_normals(np.full(n, key, dtype=np.uint64), np.arange(1, n + 1)).tolist()
+    return normals_of(np.full(n, key, dtype=np.uint64), np.arange(1, n + 1), 0, 1).tolist()
 
 
 DYNAMICS = Dynamics(
@@ -204,11 +230,24 @@ DYNAMICS = Dynamics(
 def action_masks(state: State) -> np.ndarray:
     """The trades not yet done (all False once the episode is over): (n,) bool of a state record, (b, n) of a
     table (n = elapsed + left, the same in every row of a table)."""
-    elapsed, left = np.asarray(state.elapsed), np.asarray(state.left)
-    n = int(elapsed.flat[0] + left.flat[0]) if elapsed.size else 0
-    words = [np.asarray(done_word(state, w))[..., None] & BITS for w in range((n + WORD - 1) // WORD)]
-    done = words[0] if len(words) == 1 else np.concatenate(words, axis=-1)
-    return done[..., :n] == 0
+    n = state.elapsed + state.left
+    if type(n) is int and n <= 8:    # one lookup (a view of NOT_DONE, copied)
+        return NOT_DONE[state.done, :n].copy()
+    if type(n) is not int:
+        n = int(n[0]) if n.size else 0
+    masks = np.empty((np.size(state.done), n), dtype=np.bool_)
+    for w in range((n + WORD - 1) // WORD):
+        _clear_bits(np.atleast_1d(done_word(state, w)), masks[:, w * WORD:(w + 1) * WORD])
+    return masks.reshape(*np.shape(state.done), n)
+
+
+@numba.njit(cache=True)
+def _clear_bits(words, out):
+    """out[i, k] = True where bit k of words[i] is clear (k < out.shape[1] <= 56)."""
+    for i in range(words.size):
+        bits = words[i]
+        for k in range(out.shape[1]):
+            out[i, k] = (bits >> k) & 1 == 0
 
 
 def trades_of(params: BasketSequenceParams, actions, n: int | None):
@@ -233,7 +272,7 @@ def trades_of(params: BasketSequenceParams, actions, n: int | None):
 def check_trades(state: State, trades) -> None:
     """ValueError naming the slot, the trade and the trades allowed unless no trade of ``trades`` (an int for
     a state record, (b,) int64 for a table) is already done."""
-    if isinstance(trades, int):
+    if type(trades) is int:
         if not is_done(state, trades):
             return
         trade, allowed, where = trades, action_masks(state), ""

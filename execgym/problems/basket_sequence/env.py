@@ -111,7 +111,7 @@ def _reset_info(state: dynamics.State) -> dict:
 
 def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
     """The info after a step, of one state and report record or a table of each."""
-    return {**_reset_info(state), "trade_cost": report.trade_cost}
+    return {"action_mask": dynamics.action_masks(state), "cost": state.cost, "trade_cost": report.trade_cost}
 
 
 def order_costs(params: BasketSequenceParams, order) -> np.ndarray:

@@ -474,7 +474,7 @@ def test_same_seed_same_episode_and_the_reward_formula():
     np.testing.assert_allclose([s[1] for s in d[1:]], -(steps + 0.1 * xi1), rtol=0, atol=1e-13)
 
 
-@pytest.mark.parametrize("num_envs, trades", [(1, 2), (4, 5), (3, 8)])
+@pytest.mark.parametrize("num_envs, trades", [(1, 2), (4, 5), (3, 8), (2, 130)])
 def test_vector_env_equals_sync_vector_env(num_envs, trades):
     rng = np.random.default_rng(trades)
 
