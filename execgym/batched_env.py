@@ -97,6 +97,10 @@ class BatchedProblem:
     the params of each slot (one for the scalar env), ``state`` and ``reward`` the step's new state and reward
     (a record and a float, or a table and an (n,) array). Without it such a step raises RuntimeError
     (:func:`require_finite_step`)."""
+    check_controls: Callable[[Any, Any], None] | None = None
+    """(state record or table, controls) -> None before a step of a :class:`~execgym.engine.Dynamics`:
+    ValueError for controls that the state refuses (a masked action); None when every control that
+    ``controls`` returns is allowed."""
 
 
 def require_finite_step(env, call: str, observations: np.ndarray, rewards: np.ndarray | None) -> None:
@@ -211,6 +215,8 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         """One step of the episode under way: (observation, reward, terminated, truncated, info)."""
         dynamics = self.problem.dynamics
         control = self.problem.controls(self.params, action, None)
+        if self.problem.check_controls is not None:
+            self.problem.check_controls(self.state, control)
         state, reward, report = dynamics.advance(self._variant, self._market, self.state, control,
                                                  self._noise[self.state.elapsed])
         if not math.isfinite(reward) and self.problem.check_step is not None:
@@ -334,6 +340,8 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
             raise RuntimeError("call reset() before step()")
         controls = self.problem.controls(self.params, actions, self.num_envs)
         if self._engine:
+            if self.problem.check_controls is not None:
+                self.problem.check_controls(self._batch.state, controls)
             transition = engine.step(self.problem.dynamics, self._markets, self._batch, controls)
             if self.problem.check_step is not None and not np.isfinite(transition.reward).all():
                 self.problem.check_step(self.markets, transition.batch.state, transition.reward)

@@ -1,9 +1,9 @@
-"""Dynamics of BasketSequence: one trade of one episode, and of a whole batch of episodes.
+"""Dynamics of BasketSequence: one trade of one episode.
 
-State per episode: the set D of trades done (a boolean row of n flags) and the
-last trade ℓ (−1 before the first). Choosing trade j ∉ D::
+State per episode (:class:`State`): the set D of trades done, the last trade ℓ
+(−1 before the first) and the expected cost so far. Choosing trade j ∉ D::
 
-    cost   = a_j if ℓ = −1 else d_{ℓ j}               expected cost of the step, bps of W
+    cost   = a_j if ℓ = −1 else d_{ℓ j}               expected cost of the trade, bps of W
     reward = −(cost + σ·ξ_t),   ξ_t = standard_normals(key, t)   t = |D| + 1, the trade's number
     D' = D ∪ {j},  ℓ' = j;  the episode ends when |D'| = n.
 
@@ -13,43 +13,80 @@ the actions, so every policy on a seed draws the same ξ_1..ξ_n: E[Σ reward] =
 difference.
 
 The trade is written once, for one episode, in plain Python on floats and
-ints: the cost is ``table[cost_index(m, ℓ, j)]`` in the cost table
-(``params.cost_table``) and the reward :func:`trade_reward` of it. The scalar
-env calls them as they are; :func:`step` runs them over a batch compiled by
-numba (``register_jitable``), so the two give the same bits. The functions
-read the params through :class:`Market`, the same numbers as plain fields.
-They take no arrays: an array passed to an inlined function costs numba a
-reference count per call, several times the trade itself.
+ints (:func:`advance` on a :class:`State` in a :class:`Market`, the cost read
+from the cost table ``params.cost_table`` at :func:`cost_index`); the scalar env
+runs it as it is and the engine (:mod:`execgym.engine`) compiles it over a
+batch, each slot with its own market or all sharing one, so the two give the
+same bits.
+
+D is a bit set kept in integer fields of the state (a record of scalars):
+trade j is bit j mod 56 of word j // 56 (:func:`done_word`). A word holds
+7 whole bytes (the masks unpack them) and never sets the sign bit of int64, so
+the scalar env's Python ints are the same numbers as a table's int64 columns.
+Five words hold the 256 trades the params allow.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import NamedTuple
 
 import numba
 import numpy as np
-from numba.extending import register_jitable
+from numba.extending import overload, register_jitable
 
-from execgym.noise import episode_keys, normal_quantile, standard_normals, uniform_draw
-from execgym.problems.basket_sequence.params import BasketSequenceParams
+from execgym.engine import Dynamics
+from execgym.noise import normals_of, standard_normals
+from execgym.problems.basket_sequence.params import MAX_TRADES, BasketSequenceParams
+from execgym.records import row
 from execgym.validation import INTEGER_KINDS, action_array
+
+WORD = 56
+"""Trades per word of the done set: bits 0..55 of an int64, 7 whole bytes."""
+WORDS = 5
+"""Words of the done set: ⌈256/56⌉, enough for :data:`~.params.MAX_TRADES` trades."""
+assert WORDS * WORD >= MAX_TRADES
+FLAGS = np.zeros((256, 16), dtype=np.float32)
+"""(256, 16) float32: row b holds the bits of the byte b, lowest first (the done flags of 8 trades), then 8
+zeros (:func:`write_flags`)."""
+FLAGS[:, :8] = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little")
+NOT_DONE = FLAGS[:, :8] == 0.0
+"""(256, 8) bool: row b is True where byte b's bit is clear (the action mask of up to 8 trades)."""
 
 
 class Variant(NamedTuple):
-    """Which model variants the params turn on. The compiled batch loop takes these flags as compile-time
-    constants (:func:`_step_loop`), so the other variants' branches are compiled out."""
+    """Which model variants the params turn on: compile-time constants of the compiled loop, so the other
+    variants' branches are compiled out."""
 
     noisy: bool   # σ > 0: a cost shock per trade
 
 
 class Market(NamedTuple):
-    """The params' scalars as the trade's arithmetic reads them (the cost table is passed apart: numba
-    copies a tuple holding an array on every call)."""
+    """The params' numbers as the trade reads them, and the cost table (a tuple for plain Python, a float64
+    array for compiled code)."""
 
     trades: int         # n
     cost_noise: float   # σ, bps of W
+    table: tuple        # (a, d row by row) (n + n²,), bps of W: params.cost_table, indexed by cost_index
+
+
+class State(NamedTuple):
+    """One episode's state after ``elapsed`` trades."""
+
+    elapsed: int     # trades done, |D|, 0..n
+    left: int        # trades still to do, n − |D|
+    last: int        # ℓ: the last trade done, −1 before the first
+    cost: float      # expected cost of the trades done (noise excluded), bps of W
+    done: int        # D: bit j set when trade j is done, trades 0..55
+    done_56: int     # bit j − 56 for trades 56..111
+    done_112: int    # bit j − 112 for trades 112..167
+    done_168: int    # bit j − 168 for trades 168..223
+    done_224: int    # bit j − 224 for trades 224..255
+
+
+class Report(NamedTuple):
+    """What a trade reports beside the state."""
+
+    trade_cost: float   # expected cost of the trade, a_j or d_ℓj, bps of W (noise excluded)
 
 
 def variant(params: BasketSequenceParams) -> Variant:
@@ -57,100 +94,205 @@ def variant(params: BasketSequenceParams) -> Variant:
     return Variant(noisy=params.cost_noise > 0.0)
 
 
-def _market(params: BasketSequenceParams) -> Market:
-    return Market(trades=params.trades, cost_noise=params.cost_noise)
+def market(params: BasketSequenceParams) -> Market:
+    """The :class:`Market` of ``params`` as compiled code reads it (the cost table as the params' float64
+    array). Not cached: the table is the params' own (cached) array, and hashing the params of a large basket
+    (every cost matrix entry) would cost far more than this."""
+    return Market(trades=params.trades, cost_noise=params.cost_noise, table=params.cost_table)
 
 
-@lru_cache(maxsize=64)
-def scalar_market(params: BasketSequenceParams) -> tuple[Variant, Market, tuple[float, ...]]:
-    """(:class:`Variant`, :class:`Market`, the cost table ``params.cost_table`` as a tuple of floats): the
-    fastest form for plain Python."""
-    return variant(params), _market(params), tuple(params.cost_table.tolist())
-
-
-def batch_market(params: BasketSequenceParams) -> tuple[Variant, Market, np.ndarray]:
-    """(:class:`Variant`, :class:`Market`, the cost table ``params.cost_table``, float64): the form numba
-    compiles (once per variant for the step). Not cached: the table is the params' own (cached) array, and
-    hashing the params of a large basket (every cost matrix entry) would cost far more than this."""
-    return variant(params), _market(params), params.cost_table
+def scalar_market(params: BasketSequenceParams) -> Market:
+    """The :class:`Market` of ``params`` as plain Python reads it fastest (the cost table as a tuple of
+    floats)."""
+    return Market(trades=params.trades, cost_noise=params.cost_noise, table=tuple(params.cost_table.tolist()))
 
 
 @register_jitable(inline="always")
-def cost_index(m: Market, last: int, j: int) -> int:
+def cost_index(market: Market, last: int, j: int) -> int:
     """Where the cost of trade j right after trade ``last`` (−1: j goes first) sits in the cost table
     (``params.cost_table``): a_j at j, d_{last j} at n·(last + 1) + j."""
-    return j if last < 0 else m.trades * (last + 1) + j
+    return j if last < 0 else market.trades * (last + 1) + j
 
 
 @register_jitable(inline="always")
-def trade_reward(v: Variant, m: Market, cost: float, shock: float) -> float:
-    """The reward of a trade of expected cost ``cost`` with cost shock ξ = ``shock`` (read only with noise):
-    −(cost + σ·ξ), bps of W."""
+def done_word(state: State, w: int) -> int:
+    """Word ``w`` (0..4) of the done set: bit k set when trade 56·w + k is done."""
+    if w == 0:
+        return state.done
+    if w == 1:
+        return state.done_56
+    if w == 2:
+        return state.done_112
+    if w == 3:
+        return state.done_168
+    return state.done_224
+
+
+@register_jitable(inline="always")
+def is_done(state: State, j: int) -> bool:
+    """True when trade j is in the done set."""
+    w = j // WORD
+    return (done_word(state, w) >> (j - w * WORD)) & 1 == 1
+
+
+@register_jitable(inline="always")
+def initial_state(market: Market) -> State:
+    """Nothing traded yet."""
+    return State(0, market.trades, -1, 0.0, 0, 0, 0, 0, 0)
+
+
+@register_jitable(inline="always")
+def advance(v: Variant, market: Market, state: State, j: int, shock: float):
+    """Trade j (not done) from ``state`` with cost shock ξ = ``shock`` (read only with noise; module
+    docstring). Returns (next state, reward −(cost + σ·ξ) in bps of W, :class:`Report`)."""
+    cost = market.table[cost_index(market, state.last, j)]
     reward = -cost
     if v.noisy:
-        reward -= m.cost_noise * shock
-    return reward
+        reward -= market.cost_noise * shock
+    w = j // WORD
+    bit = 1 << (j - w * WORD)
+    next_state = State(state.elapsed + 1, state.left - 1, j, state.cost + cost,
+                       state.done | bit if w == 0 else state.done,
+                       state.done_56 | bit if w == 1 else state.done_56,
+                       state.done_112 | bit if w == 2 else state.done_112,
+                       state.done_168 | bit if w == 3 else state.done_168,
+                       state.done_224 | bit if w == 4 else state.done_224)
+    return next_state, reward, Report(cost)
 
 
-@dataclass(frozen=True)
-class Batch:
-    """State of a batch of episodes, one row per episode."""
-
-    seed: np.ndarray     # uint64 (b,): the seed the episode stream was started from
-    episode: np.ndarray  # uint64 (b,): episode number within that stream (0, 1, ...)
-    key: np.ndarray      # uint64 (b,): noise key of the current episode
-    done: np.ndarray     # bool (b, n): trades executed
-    last: np.ndarray     # int64 (b,): last trade executed, −1 before the first
-    cost: np.ndarray     # float64 (b,): expected cost so far (noise excluded), bps of W
-
-    def __len__(self) -> int:
-        return self.last.shape[0]
+@register_jitable(inline="always")
+def finished(market: Market, state: State) -> bool:
+    """True after the n-th trade."""
+    return state.left <= 0
 
 
-@dataclass(frozen=True)
-class Transition:
-    """One step of a batch: the new batch, rewards (b,) and which episodes ended (b,)."""
-
-    batch: Batch
-    reward: np.ndarray
-    terminated: np.ndarray
-
-
-def start(params: BasketSequenceParams, seeds: np.ndarray, episodes: np.ndarray) -> Batch:
-    """Fresh episodes number ``episodes`` of the streams ``seeds``."""
-    seeds = np.asarray(seeds, dtype=np.uint64)
-    episodes = np.asarray(episodes, dtype=np.uint64)
-    b = seeds.shape[0]
-    return Batch(seed=seeds, episode=episodes, key=episode_keys(seeds, episodes),
-                 done=np.zeros((b, params.trades), dtype=bool), last=np.full(b, -1, dtype=np.int64),
-                 cost=np.zeros(b))
+@register_jitable(inline="always")
+def write_observation(v: Variant, market: Market, state: State, out, row: int) -> None:
+    """The observation into row ``row`` of ``out`` (float32, 2n entries): [done flag of each trade (n),
+    one-hot of the last trade (n; all 0 before the first)]."""
+    n = market.trades
+    words = (n + WORD - 1) // WORD
+    for w in range(words):
+        first = w * WORD
+        write_flags(out, row, first, done_word(state, w), min(WORD, n - first), n if w == words - 1 else 0)
+    if state.last >= 0:
+        out[row, n + state.last] = 1.0
 
 
-def episode_shocks(params: BasketSequenceParams, key) -> list[float]:
-    """ξ_1, ..., ξ_n of the episode with noise key ``key`` (ξ_t at index t − 1): the scalar env draws them
-    at reset. Without noise (σ = 0) :func:`trade_reward` does not read them: zeros, nothing drawn."""
-    n = params.trades
-    if not variant(params).noisy:
+def write_flags(out, row: int, first: int, bits: int, size: int, zeros: int) -> None:
+    """out[row, first + k] = bit k of ``bits`` (0 or 1) for k < ``size``, then ``zeros`` zeros after them;
+    ``bits`` has no bit set from ``size`` on. Plain Python writes up to 8 flags and 8 zeros per lookup in
+    :data:`FLAGS`; compiled code (the overload below) loops over the entries: each the faster form where it
+    runs."""
+    if size <= 8 and zeros <= 8:
+        out[row, first:first + size + zeros] = FLAGS[bits, :size + zeros]
+        return
+    for k in range(0, size, 8):
+        out[row, first + k:first + min(k + 8, size)] = FLAGS[(bits >> k) & 255, :min(8, size - k)]
+    out[row, first + size:first + size + zeros] = 0.0
+
+
+@overload(write_flags, inline="always")
+def _write_flags(out, row, first, bits, size, zeros):
+    def loop(out, row, first, bits, size, zeros):
+        for k in range(size):
+            out[row, first + k] = (bits >> k) & 1
+        for k in range(first + size, first + size + zeros):
+            out[row, k] = 0.0
+    return loop
+
+
+def cost_shocks(v: Variant, keys: np.ndarray, elapsed: np.ndarray) -> np.ndarray:
+    """ξ_t of the next trade, t = elapsed + 1, of every episode: a function of (noise key, t) only; zeros
+    without noise (σ = 0), where :func:`advance` does not read them."""
+    if not v.noisy:
+        return np.zeros(keys.shape[0])
+    return standard_normals(keys, elapsed + 1)
+
+
+def episode_shocks(v: Variant, market: Market, key) -> list[float]:
+    """ξ_1, ..., ξ_n of the episode with noise key ``key`` (ξ_t at index t − 1), the draws of
+    :func:`cost_shocks`: the scalar env draws them at reset (with :func:`~execgym.noise.normals_of`, the
+    compiled function under :func:`~execgym.noise.standard_normals`, skipping its broadcasting). Without
+    noise, zeros, nothing drawn."""
+    n = market.trades
+    if not v.noisy:
         return [0.0] * n
-    return standard_normals(np.full(n, key, dtype=np.uint64), np.arange(1, n + 1)).tolist()
+    return normals_of(np.full(n, key, dtype=np.uint64), np.arange(1, n + 1), 0, 1).tolist()
 
 
-def observe(params: BasketSequenceParams, batch: Batch) -> np.ndarray:
-    """Observations (b, 2n) float32: [done flags (n), one-hot of the last trade (n; all 0 before the first)]."""
-    return _observe(batch.done, batch.last)
+DYNAMICS = Dynamics(
+    State=State, Report=Report, variant=variant, market=market, scalar_market=scalar_market,
+    initial_state=initial_state, advance=advance, finished=finished, write_observation=write_observation,
+    noise=cost_shocks, episode_noise=episode_shocks, observation_size=lambda params: 2 * params.trades)
+
+
+def action_masks(state: State) -> np.ndarray:
+    """The trades not yet done (all False once the episode is over): (n,) bool of a state record, (b, n) of a
+    table (n = elapsed + left, the same in every row of a table)."""
+    n = state.elapsed + state.left
+    if type(n) is int and n <= 8:    # one lookup (a view of NOT_DONE, copied)
+        return NOT_DONE[state.done, :n].copy()
+    if type(n) is not int:
+        n = int(n[0]) if n.size else 0
+    masks = np.empty((np.size(state.done), n), dtype=np.bool_)
+    for w in range((n + WORD - 1) // WORD):
+        _clear_bits(np.atleast_1d(done_word(state, w)), masks[:, w * WORD:(w + 1) * WORD])
+    return masks.reshape(*np.shape(state.done), n)
 
 
 @numba.njit(cache=True)
-def _observe(done, last):
-    b, n = done.shape
-    out = np.zeros((b, 2 * n), dtype=np.float32)
-    for i in range(b):
-        for j in range(n):
-            if done[i, j]:
-                out[i, j] = 1.0
-        if last[i] >= 0:
-            out[i, n + last[i]] = 1.0
-    return out
+def _clear_bits(words, out):
+    """out[i, k] = True where bit k of words[i] is clear (k < out.shape[1] <= 56)."""
+    for i in range(words.size):
+        bits = words[i]
+        for k in range(out.shape[1]):
+            out[i, k] = (bits >> k) & 1 == 0
+
+
+def trades_of(params: BasketSequenceParams, actions, n: int | None):
+    """The trades ``actions`` ask for: one action when ``n`` is None (an int back), else ``n`` actions of
+    shape (n,) (an int64 array back); ValueError for anything but integers in 0..trades − 1 of that shape.
+    Whether a trade is already done is the state's to say (:func:`check_trades`)."""
+    trades = params.trades
+    if n is None and type(actions) is int and 0 <= actions < trades:
+        return actions
+    count = 1 if n is None else n
+    actions = action_array(actions, f"Discrete({trades})", INTEGER_KINDS)
+    if actions.size != count or actions.ndim > 1:
+        raise ValueError(f"action must be {'an integer' if count == 1 else f'{count} integers (shape ({count},))'} "
+                         f"in 0..{trades - 1}, got {actions!r}")
+    actions = actions.reshape(count).astype(np.int64)
+    if (actions < 0).any() or (actions >= trades).any():
+        raise ValueError(f"action must be a trade in 0..{trades - 1} (trades - 1), got "
+                         f"{actions.min()}..{actions.max()}")
+    return int(actions[0]) if n is None else actions
+
+
+def check_trades(state: State, trades) -> None:
+    """ValueError naming the slot, the trade and the trades allowed unless no trade of ``trades`` (an int for
+    a state record, (b,) int64 for a table) is already done."""
+    if type(trades) is int:
+        if not is_done(state, trades):
+            return
+        trade, allowed, where = trades, action_masks(state), ""
+    else:
+        slot = _first_done(state, trades)
+        if slot < 0:
+            return
+        trade, allowed = int(trades[slot]), action_masks(state)[slot]
+        where = f" in slot {slot}" if trades.size > 1 else ""
+    raise ValueError(f"action {trade}{where} is masked: trade {trade} is already done; allowed: "
+                     f"{np.flatnonzero(allowed).tolist()} (info['action_mask'], env.action_masks())")
+
+
+@numba.njit(cache=True)
+def _first_done(state, trades):
+    """The first row of the state table ``state`` whose trade is already done, −1 if none."""
+    for i in range(trades.size):
+        if is_done(row(state, i), trades[i]):
+            return i
+    return -1
 
 
 def decode(params: BasketSequenceParams, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -163,82 +305,7 @@ def decode(params: BasketSequenceParams, observations: np.ndarray) -> tuple[np.n
     return observations[:, :n] > 0.5, np.where(one_hot.any(axis=1), one_hot.argmax(axis=1), -1)
 
 
-def action_masks(batch: Batch) -> np.ndarray:
-    """(b, n) bool: the trades not yet done (all False once the episode is over)."""
-    return ~batch.done
-
-
 def observation_masks(params: BasketSequenceParams, observations: np.ndarray) -> np.ndarray:
     """(b, n) bool from observations: the trades not yet done, the same as :func:`action_masks` of the state."""
     done, _ = decode(params, observations)
     return ~done
-
-
-def step(params: BasketSequenceParams, batch: Batch, actions: np.ndarray) -> Transition:
-    """Execute trade ``actions`` (b,) in every episode of ``batch`` (none finished): the cost of
-    :func:`cost_index` and :func:`trade_reward`, with ξ_t drawn per episode, t = |D| + 1."""
-    actions = checked_actions(params, batch.done, actions)
-    v, m, table = batch_market(params)
-    done, cost, reward, terminated = _step_loop(v)(m, table, batch.key, batch.done, batch.last, batch.cost,
-                                                   actions)
-    new = Batch(seed=batch.seed, episode=batch.episode, key=batch.key, done=done, last=actions, cost=cost)
-    return Transition(batch=new, reward=reward, terminated=terminated)
-
-
-@lru_cache(maxsize=None)
-def _step_loop(v: Variant):
-    """The trade (:func:`cost_index`, :func:`trade_reward`) over a batch, compiled for variant ``v`` (its
-    flags compile-time constants; one compilation, about a second, per variant and process). The shock ξ_t
-    is :func:`~execgym.noise.standard_normals` of (key, t), drawn per element."""
-
-    @numba.njit
-    def loop(m, table, key, done, last, cost, actions):
-        b, n = done.shape
-        new_done = done.copy()
-        new_cost, reward = np.empty(b), np.empty(b)
-        terminated = np.empty(b, dtype=np.bool_)
-        for i in range(b):
-            steps = 0
-            for j in range(n):
-                if done[i, j]:
-                    steps += 1
-            shock = 0.0
-            if v.noisy:
-                shock = normal_quantile(uniform_draw(key[i], np.uint64(steps + 1)))
-            step_cost = table[cost_index(m, last[i], actions[i])]
-            reward[i] = trade_reward(v, m, step_cost, shock)
-            new_cost[i] = cost[i] + step_cost
-            new_done[i, actions[i]] = True
-            terminated[i] = steps + 1 == n
-        return new_done, new_cost, reward, terminated
-
-    return loop
-
-
-def checked_actions(params: BasketSequenceParams, done: np.ndarray, actions) -> np.ndarray:
-    """``actions`` as (b,) int64, checked against the done flags ``done`` (b, n): integers in 0..n−1, none
-    already done."""
-    b, n = done.shape[0], params.trades
-    actions = action_array(actions, f"Discrete({n})", INTEGER_KINDS)
-    if actions.size != b or actions.ndim > 1:
-        raise ValueError(f"action must be {'an integer' if b == 1 else f'{b} integers (shape ({b},))'} in "
-                         f"0..{n - 1}, got {actions!r}")
-    actions = actions.reshape(b).astype(np.int64)
-    if _first_invalid(done, actions) < 0:
-        return actions
-    if (actions < 0).any() or (actions >= n).any():
-        raise ValueError(f"action must be a trade in 0..{n - 1} (trades - 1), got {actions.min()}..{actions.max()}")
-    i = _first_invalid(done, actions)
-    where = f" in slot {i}" if b > 1 else ""
-    raise ValueError(f"action {actions[i]}{where} is masked: trade {actions[i]} is already done; allowed: "
-                     f"{np.flatnonzero(~done[i]).tolist()} (info['action_mask'], env.action_masks())")
-
-
-@numba.njit(cache=True)
-def _first_invalid(done, actions):
-    """The first slot whose action is outside 0..n−1 or a trade already done, −1 if none."""
-    n = done.shape[1]
-    for i in range(actions.size):
-        if actions[i] < 0 or actions[i] >= n or done[i, actions[i]]:
-            return i
-    return -1

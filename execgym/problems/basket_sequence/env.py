@@ -65,7 +65,8 @@ batched :class:`BasketSequenceVectorEnv`.
 
 ``info`` (after reset and per step): ``action_mask`` (n,) bool, the trades
 still allowed (all False at the end), and ``cost``, the expected cost of the
-trades done so far, bps (noise excluded).
+trades done so far, bps (noise excluded); per step also ``trade_cost``, the
+expected cost of the trade just done (a_j or d_ℓj, bps).
 
 ``render_mode``: None (default), ``"rgb_array"``, a picture of the episode so
 far: the cost so far and the cost of each trade beside those of the oracle's
@@ -103,8 +104,14 @@ def observation_space(params: BasketSequenceParams) -> gym.spaces.Box:
     return gym.spaces.Box(low=0.0, high=1.0, shape=(2 * params.trades,), dtype=np.float32)
 
 
-def _info(batch: dynamics.Batch) -> dict[str, np.ndarray]:
-    return {"action_mask": dynamics.action_masks(batch), "cost": batch.cost.copy()}
+def _reset_info(state: dynamics.State) -> dict:
+    """The info after a reset, of one state record (floats) or a table (arrays)."""
+    return {"action_mask": dynamics.action_masks(state), "cost": state.cost}
+
+
+def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
+    """The info after a step, of one state and report record or a table of each."""
+    return {"action_mask": dynamics.action_masks(state), "cost": state.cost, "trade_cost": report.trade_cost}
 
 
 def order_costs(params: BasketSequenceParams, order) -> np.ndarray:
@@ -158,67 +165,30 @@ SKETCH = Sketch(
 
 PROBLEM = BatchedProblem(
     params_class=BasketSequenceParams,
-    dynamics=dynamics,
+    dynamics=dynamics.DYNAMICS,
     observation_space=observation_space,
     action_space=lambda params: gym.spaces.Discrete(params.trades),
-    controls=lambda params, actions, n: actions,
-    reset_info=_info,
-    step_info=lambda transition: _info(transition.batch),
+    controls=dynamics.trades_of,
+    check_controls=dynamics.check_trades,
+    reset_info=_reset_info,
+    step_info=_step_info,
     sketch=SKETCH,
 )
 
 
 class BasketSequenceEnv(EpisodeEnv):
-    """One episode at a time (see the module docstring): the trade (:func:`dynamics.cost_index`,
-    :func:`dynamics.trade_reward`) on Python floats, the same arithmetic the vector env compiles over its
-    batch; the observation (:func:`dynamics.observe`'s layout) is updated in place and returned as a copy.
-    Actions are checked by :func:`.dynamics.checked_actions` (plain ints in range and not done pass without
-    it). Reset with seed s plays the episodes of slot i of a vector env reset with seed s − i."""
+    """One episode at a time (see the module docstring): the trade of :func:`dynamics.advance` on Python
+    floats and ints, the same arithmetic the vector env compiles over its batch. Actions are checked by
+    :func:`.dynamics.trades_of` and :func:`.dynamics.check_trades`. Reset with seed s plays the episodes of
+    slot i of a vector env reset with seed s − i."""
 
     problem = PROBLEM
 
-    def __init__(self, params: BasketSequenceParams | None = None, **kwargs) -> None:
-        super().__init__(params, **kwargs)
-        self._variant, self._market, self._table = dynamics.scalar_market(self.params)
-        self._done: np.ndarray | None = None
-
-    def _reset(self, seed: int | None):
-        n = self.params.trades
-        self._shocks = dynamics.episode_shocks(self.params, self._start_episode(seed))
-        self._done = np.zeros(n, dtype=bool)
-        self._obs = np.zeros(2 * n, dtype=np.float32)   # updated in place, returned as copies
-        self._steps, self._last, self._cost = 0, -1, 0.0
-        return self._obs.copy(), {"action_mask": ~self._done, "cost": 0.0}
-
-    def _step(self, action):
-        j = self._trade(action)
-        cost = self._table[dynamics.cost_index(self._market, self._last, j)]
-        reward = dynamics.trade_reward(self._variant, self._market, cost, self._shocks[self._steps])
-        n = self.params.trades
-        self._done[j] = True
-        self._obs[j] = 1.0
-        if self._last >= 0:
-            self._obs[n + self._last] = 0.0
-        self._obs[n + j] = 1.0
-        self._steps, self._last = self._steps + 1, j
-        self._cost += cost
-        return (self._obs.copy(), reward, self._steps == n, False,
-                {"action_mask": ~self._done, "cost": self._cost})
-
-    def _trade(self, action) -> int:
-        """The trade ``action`` asks for, checked (ValueError naming the allowed trades)."""
-        if type(action) is int and 0 <= action < self.params.trades and not self._done[action]:
-            return action
-        return int(dynamics.checked_actions(self.params, self._done[None, :], action)[0])
-
-    def _finished(self) -> bool:
-        return self._steps >= self.params.trades
-
     def action_masks(self) -> np.ndarray:
         """(n,) bool: the trades allowed now (not yet done); for sb3-contrib's MaskablePPO."""
-        if self._done is None:
+        if self._stream is None:
             return np.ones(self.params.trades, dtype=bool)
-        return ~self._done
+        return dynamics.action_masks(self.state)
 
 
 class BasketSequenceVectorEnv(BatchedVectorEnv):
@@ -241,4 +211,4 @@ class BasketSequenceVectorEnv(BatchedVectorEnv):
         """(num_envs, n) bool: the trades allowed now in each slot."""
         if self._batch is None:
             return np.ones((self.num_envs, self.params.trades), dtype=bool)
-        return dynamics.action_masks(self._batch)
+        return dynamics.action_masks(self._batch.state)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from execgym import engine
 from execgym.problems.basket_sequence import dynamics
 from execgym.problems.basket_sequence.params import BasketSequenceParams
 from execgym.solvers.sequencing import SequenceSolution, next_trades
@@ -97,11 +98,12 @@ def baselines(params: BasketSequenceParams) -> dict[str, OrderPolicy | GreedyPol
 
 def rollout_order(params: BasketSequenceParams, policy) -> np.ndarray:
     """The order a deterministic policy follows from the start (its expected cost is
-    :func:`~execgym.solvers.sequencing.path_cost` of it)."""
-    batch = dynamics.start(params, np.zeros(1, dtype=np.uint64), np.zeros(1, dtype=np.uint64))
+    :func:`~execgym.solvers.sequencing.path_cost` of it); a trade outside 0..n−1 or already done raises."""
+    batch = engine.start(dynamics.DYNAMICS, params, np.zeros(1, dtype=np.uint64), np.zeros(1, dtype=np.uint64))
     order = []
     for _ in range(params.trades):
-        action = np.asarray(policy(dynamics.observe(params, batch))).reshape(1).astype(np.int64)
-        batch = dynamics.step(params, batch, action).batch
-        order.append(int(action[0]))
+        trades = dynamics.trades_of(params, policy(engine.observe(dynamics.DYNAMICS, params, batch)), 1)
+        dynamics.check_trades(batch.state, trades)
+        batch = engine.step(dynamics.DYNAMICS, params, batch, trades).batch
+        order.append(int(trades[0]))
     return np.array(order, dtype=np.int64)

@@ -14,6 +14,7 @@ from hypothesis import example, given, settings, strategies as st
 from vector_checks import assert_equals_sync_vector_env
 
 import execgym
+from execgym import engine
 from execgym.noise import episode_keys, standard_normals
 from execgym.problems.basket_sequence import dynamics
 from execgym.problems.basket_sequence.env import BasketSequenceEnv, BasketSequenceVectorEnv
@@ -22,6 +23,7 @@ from execgym.problems.basket_sequence.oracle import SequenceOracle, make_oracle
 from execgym.problems.basket_sequence.params import BasketSequenceParams as Params
 from execgym.problems.basket_sequence.policies import (OrderPolicy, ValuePolicy, as_given, nearest_neighbour,
                                                        rollout_order)
+from execgym.records import table_of
 from execgym.scoring import run_episodes
 from execgym.solvers.sequencing import held_karp, nearest_neighbour_two_opt, path_cost
 
@@ -267,19 +269,16 @@ def test_oracle_policy_is_optimal_from_random_off_path_states(seed, n):
     assert isinstance(policy, ValuePolicy)
     for length in range(n):
         prefixes = [rng.permutation(n)[:length].tolist() for _ in range(4)]
-        done = np.zeros((4, n), dtype=bool)
-        for row, prefix in zip(done, prefixes):
-            row[prefix] = True
-        batch = dynamics.Batch(seed=np.zeros(4, dtype=np.uint64), episode=np.zeros(4, dtype=np.uint64),
-                               key=np.zeros(4, dtype=np.uint64), done=done,
-                               last=np.array([q[-1] if q else -1 for q in prefixes], dtype=np.int64),
-                               cost=np.array([prefix_cost(p, q) for q in prefixes]))
+        states = [dynamics.State(length, n - length, q[-1] if q else -1, prefix_cost(p, q), sum(1 << j for j in q),
+                                 0, 0, 0, 0) for q in prefixes]
+        zeros = np.zeros(4, dtype=np.uint64)
+        batch = engine.Batch(seed=zeros, episode=zeros, key=zeros, state=table_of(states))
         for _ in range(n - length):
-            batch = dynamics.step(p, batch, policy(dynamics.observe(p, batch))).batch
-        assert batch.done.all()
+            batch = engine.step(dynamics.DYNAMICS, p, batch, policy(engine.observe(dynamics.DYNAMICS, p, batch))).batch
+        assert (batch.state.done == 2**n - 1).all()
         for i, prefix in enumerate(prefixes):
             _, costs = all_orders(p, prefix)
-            assert batch.cost[i] == pytest.approx(costs.min(), abs=1e-12), prefix
+            assert batch.state.cost[i] == pytest.approx(costs.min(), abs=1e-12), prefix
 
 
 def test_score_of_the_oracle():
@@ -475,7 +474,7 @@ def test_same_seed_same_episode_and_the_reward_formula():
     np.testing.assert_allclose([s[1] for s in d[1:]], -(steps + 0.1 * xi1), rtol=0, atol=1e-13)
 
 
-@pytest.mark.parametrize("num_envs, trades", [(1, 2), (4, 5), (3, 8)])
+@pytest.mark.parametrize("num_envs, trades", [(1, 2), (4, 5), (3, 8), (2, 130)])
 def test_vector_env_equals_sync_vector_env(num_envs, trades):
     rng = np.random.default_rng(trades)
 

@@ -8,6 +8,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import execgym
+from execgym import engine
 from execgym.problems.basket_sequence import dynamics
 from execgym.problems.basket_sequence.env import BasketSequenceEnv, BasketSequenceVectorEnv
 from execgym.problems.basket_sequence.grid import BasketGrid
@@ -22,11 +23,11 @@ P5 = BasketSequenceParams(trades=5, instance_seed=3)
 def test_state_index_of_observations_by_hand():
     grid = BasketGrid(P5)
     assert (grid.num_states, grid.num_actions) == (32 * 6, 5)
-    batch = dynamics.start(P5, np.arange(3), np.zeros(3))
-    states = [grid.state_index(dynamics.observe(P5, batch))]
+    batch = engine.start(dynamics.DYNAMICS, P5, np.arange(3), np.zeros(3))
+    states = [grid.state_index(engine.observe(dynamics.DYNAMICS, P5, batch))]
     for actions in ([2, 0, 4], [0, 4, 3]):
-        batch = dynamics.step(P5, batch, np.array(actions)).batch
-        states.append(grid.state_index(dynamics.observe(P5, batch)))
+        batch = engine.step(dynamics.DYNAMICS, P5, batch, np.array(actions)).batch
+        states.append(grid.state_index(engine.observe(dynamics.DYNAMICS, P5, batch)))
     # D·(n+1) + ℓ + 1: {} and none -> 0; {2} last 2 -> 4·6 + 3; {0, 2} last 0 -> 5·6 + 1 ...
     np.testing.assert_array_equal(states, [[0, 0, 0], [4 * 6 + 3, 1 * 6 + 1, 16 * 6 + 5],
                                            [5 * 6 + 1, 17 * 6 + 5, 24 * 6 + 4]])
