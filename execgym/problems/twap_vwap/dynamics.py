@@ -26,8 +26,8 @@ with u < p_0 + … + p_r): functions of (seed, episode, step) only, never of the
 actions, so two policies on one seed face the same day and the same prices.
 
 The bucket is written once, for one episode, in plain Python on floats
-(:func:`advance` on a :class:`State` in a :class:`Market`, with :func:`trade`
-and :func:`bucket_costs`); the scalar env runs it as it is and the engine
+(:func:`advance` on a :class:`State` in a :class:`Market`); the scalar env
+runs it as it is and the engine
 (:mod:`execgym.engine`) compiles it over a batch, each slot with its own
 market or all sharing one, so the two give the same bits. The day type is
 drawn by :func:`draw_day`, which both envs run on a fresh episode's state
@@ -47,7 +47,7 @@ from numba.extending import register_jitable
 
 from execgym import engine
 from execgym.engine import Dynamics
-from execgym.noise import standard_normals, uniform_draw
+from execgym.noise import normals_of, uniform_draw
 from execgym.problems.twap_vwap.params import TwapVwapParams
 
 STREAMS = 2
@@ -138,32 +138,6 @@ def day_type(market: Market, u: float) -> int:
 
 
 @register_jitable(inline="always")
-def trade(v: Variant, market: Market, day: int, t: int, x: float, action: int) -> float:
-    """v, the fraction of the order traded in bucket t < B of a day of type ``day`` from x at pace ``action``
-    (module docstring): x/(B − t), x·m/M, min(x, ρ·m/order_size), or x in the last bucket.
-
-    The lists are read first, before any branch: compiled, an array still used past a branch is reference
-    counted on every call, which made the batch loop 3x slower."""
-    i = day * market.buckets + t
-    volume, tail, cap = market.volumes[i], market.tails[i], market.pov_caps[i]
-    if t == market.buckets - 1:
-        return x
-    if action == TWAP:
-        return x / (market.buckets - t)
-    if v.pov and action == POV:
-        return x if x < cap else cap     # conditionals: numba's float min is slow
-    return x * volume / tail
-
-
-@register_jitable(inline="always")
-def bucket_costs(market: Market, rate: float, traded: float, after: float) -> tuple[float, float]:
-    """(η·v², η·v² + λσ²·x'²), bps: the impact cost of trading v in a bucket of impact η = ``rate``, and the
-    bucket's expected cost, minus its expected reward (the price move has mean zero), x' held after."""
-    impact = rate * (traded * traded)
-    return impact, impact + market.risk * (after * after)
-
-
-@register_jitable(inline="always")
 def initial_state(market: Market) -> State:
     """Nothing traded yet: the whole order at the arrival price, on day type 0 until :func:`draw_day`."""
     return State(0, 0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -182,20 +156,34 @@ def draw_day(v: Variant, market: Market, state: State, key) -> State:
 
 @register_jitable(inline="always")
 def advance(v: Variant, market: Market, state: State, action: int, shock: float):
-    """Bucket ``state.elapsed`` at pace ``action`` with price shock ξ = ``shock`` (module docstring); the bucket
-    trades at P. Returns (next state, reward, :class:`Report`)."""
-    t, x, price = state.elapsed, state.remaining, state.price
-    i = state.day * market.buckets + t
-    volume, rate = market.volumes[i], market.impacts[i]
-    traded = trade(v, market, state.day, t, x, action)
+    """Bucket t = ``state.elapsed`` at pace ``action`` with price shock ξ = ``shock`` (module docstring): the trade
+    v (x/(B − t), x·m/M, min(x, ρ·m/order_size), or x in the last bucket), the bucket trading at P, and the
+    reward −(η·v² + λσ²·x'² − x'·σξ). Returns (next state, reward, :class:`Report`).
+
+    The lists are read first, before any branch: compiled, an array still used past a branch is reference
+    counted on every call, which made the batch loop 3x slower."""
+    t, day, x, price, impact_cost, shortfall, value, volume_so_far, _, _ = state
+    buckets = market.buckets
+    i = day * buckets + t
+    volume, tail, rate, cap = market.volumes[i], market.tails[i], market.impacts[i], market.pov_caps[i]
+    if t == buckets - 1:
+        traded = x
+    elif action == TWAP:
+        traded = x / (buckets - t)
+    elif v.pov and action == POV:
+        traded = x if x < cap else cap     # conditionals: numba's float min is slow
+    else:
+        traded = x * volume / tail
     after = x - traded
-    impact, expected = bucket_costs(market, rate, traded, after)
+    impact = rate * (traded * traded)
+    expected = impact + market.risk * (after * after)       # the expected cost: the price move has mean zero
     move = market.volatility * shock
-    shortfall = state.shortfall + impact - traded * price
-    value, total = state.market_value + volume * price, state.market_volume + volume
-    vwap = value / total
-    next_state = State(t + 1, state.day, after, price + move, state.impact_cost + impact, shortfall, value, total,
-                       vwap, (1.0 - after) * vwap + shortfall)
+    shortfall += impact - traded * price
+    value += volume * price
+    volume_so_far += volume
+    vwap = value / volume_so_far
+    next_state = State(t + 1, day, after, price + move, impact_cost + impact, shortfall, value, volume_so_far, vwap,
+                       (1.0 - after) * vwap + shortfall)
     return next_state, -(expected - after * move), Report(traded, price)
 
 
@@ -209,7 +197,8 @@ def finished(market: Market, state: State) -> bool:
 def write_observation(v: Variant, market: Market, state: State, out, row: int) -> None:
     """The observation into row ``row`` of ``out`` (float32): [time remaining (B − t)/B, x, one-hot of r if
     R > 1]."""
-    out[row, 0] = (market.buckets - state.elapsed) / market.buckets
+    buckets = market.buckets
+    out[row, 0] = (buckets - state.elapsed) / buckets
     out[row, 1] = state.remaining
     if v.several_days:
         for j in range(market.day_types):
@@ -217,14 +206,15 @@ def write_observation(v: Variant, market: Market, state: State, out, row: int) -
 
 
 def price_shocks(v: Variant, keys: np.ndarray, elapsed: np.ndarray) -> np.ndarray:
-    """ξ of bucket ``elapsed`` of every episode (stream PRICE): a function of (noise key, bucket) only."""
-    return standard_normals(keys, elapsed, PRICE, STREAMS)
+    """ξ of bucket ``elapsed`` of every episode (noise keys (n,) uint64, buckets (n,) int64), stream PRICE of
+    :func:`execgym.noise.standard_normals`: a function of (noise key, bucket) only."""
+    return normals_of(keys, elapsed, PRICE, STREAMS)
 
 
 def episode_shocks(v: Variant, market: Market, key) -> list[float]:
     """ξ_0, …, ξ_{B−1} of the episode with noise key ``key`` in ``market``: the scalar env draws them at reset."""
     buckets = market.buckets
-    return standard_normals(np.full(buckets, key, dtype=np.uint64), np.arange(buckets), PRICE, STREAMS).tolist()
+    return normals_of(np.full(buckets, key, dtype=np.uint64), np.arange(buckets), PRICE, STREAMS).tolist()
 
 
 DYNAMICS = Dynamics(
@@ -265,33 +255,23 @@ def _broadcast(*arrays_and_dtypes) -> list[np.ndarray]:
     return [np.ascontiguousarray(a).ravel() for a in arrays]
 
 
-def trades(params: TwapVwapParams, day, bucket, remaining, actions) -> np.ndarray:
-    """v, :func:`trade` for day types ``day``, buckets ``bucket`` < B, remaining fractions ``remaining`` and
-    actions ``actions`` (broadcast together). The oracle's reachable states come from this same function, so
-    they equal the env's remaining fractions bit for bit."""
+def expected_buckets(params: TwapVwapParams, day, bucket, remaining,
+                     actions) -> tuple[np.ndarray, np.ndarray]:
+    """(v, the expected reward −(η_{r,t}·v² + λσ²·x'²), bps) of bucket ``bucket`` < B on day types ``day`` from
+    the remaining fractions ``remaining`` at the paces ``actions`` (broadcast together): :func:`advance` with
+    the price shock at its mean, ξ = 0. The oracle's reachable states and rewards come from this, the env's
+    own step, so its remaining fractions equal the env's bit for bit."""
     shape = np.broadcast_shapes(np.shape(day), np.shape(bucket), np.shape(remaining), np.shape(actions))
-    return _trades(variant(params), market(params), *_broadcast(
-        (day, np.int64), (bucket, np.int64), (remaining, np.float64), (actions, np.int64))).reshape(shape)
+    traded, reward = _expected_buckets(variant(params), market(params), *_broadcast(
+        (day, np.int64), (bucket, np.int64), (remaining, np.float64), (actions, np.int64)))
+    return traded.reshape(shape), reward.reshape(shape)
 
 
 @numba.njit(cache=True)
-def _trades(v, market, day, bucket, remaining, actions):
-    out = np.empty(day.size)
+def _expected_buckets(v, market, day, bucket, remaining, actions):
+    traded, reward = np.empty(day.size), np.empty(day.size)
     for i in range(day.size):
-        out[i] = trade(v, market, day[i], bucket[i], remaining[i], actions[i])
-    return out
-
-
-def expected_cost(params: TwapVwapParams, day, bucket, traded, remaining_after) -> np.ndarray:
-    """η_{r,t}·v² + λσ²·x'², bps: minus the bucket's expected reward (:func:`bucket_costs`), broadcast."""
-    shape = np.broadcast_shapes(np.shape(day), np.shape(bucket), np.shape(traded), np.shape(remaining_after))
-    return _expected_costs(market(params), *_broadcast(
-        (day, np.int64), (bucket, np.int64), (traded, np.float64), (remaining_after, np.float64))).reshape(shape)
-
-
-@numba.njit(cache=True)
-def _expected_costs(market, day, bucket, traded, after):
-    out = np.empty(day.size)
-    for i in range(day.size):
-        out[i] = bucket_costs(market, market.impacts[day[i] * market.buckets + bucket[i]], traded[i], after[i])[1]
-    return out
+        state = State(bucket[i], day[i], remaining[i], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        _, reward[i], report = advance(v, market, state, actions[i], 0.0)
+        traded[i] = report.traded
+    return traded, reward

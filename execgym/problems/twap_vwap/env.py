@@ -168,8 +168,11 @@ def _reset_info(state: dynamics.State) -> dict:
 
 
 def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
-    """The info after a step, of one state and report record or a table of each."""
-    return {**_reset_info(state), "traded": report.traded, "bucket_price": report.bucket_price}
+    """The info after a step, of one state and report record or a table of each: the reset info's entries and
+    the bucket's ``traded`` and ``bucket_price``."""
+    info = _reset_info(state)
+    info["traded"], info["bucket_price"] = report
+    return info
 
 
 def _day(scene: Scene) -> int:
