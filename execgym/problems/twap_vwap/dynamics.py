@@ -27,13 +27,15 @@ actions, so two policies on one seed face the same day and the same prices.
 
 The bucket is written once, for one episode, in plain Python on floats
 (:func:`advance` on a :class:`State` in a :class:`Market`); the scalar env
-runs it as it is and the engine
-(:mod:`execgym.engine`) compiles it over a batch, each slot with its own
-market or all sharing one, so the two give the same bits. The day type is
-drawn by :func:`draw_day`, which both envs run on a fresh episode's state
+runs it as it is and the engine (:mod:`execgym.engine`) compiles it over a
+batch, each slot with its own market (of any number of buckets) or all
+sharing one, so the two give the same bits. The day type is drawn by
+:func:`draw_day`, which both envs run on a fresh episode's state
 (:attr:`execgym.batched_env.BatchedProblem.start_draw`: the engine's
 :func:`initial_state` sees no noise key). The model variants the params turn
-on (:class:`Variant`) are compile-time constants of the compiled loop.
+on (:class:`Variant`) are compile-time constants of the compiled loop, and
+the oracle's states and rewards come from the same :func:`advance`
+(:func:`expected_buckets`).
 """
 
 from __future__ import annotations
@@ -45,7 +47,6 @@ import numba
 import numpy as np
 from numba.extending import register_jitable
 
-from execgym import engine
 from execgym.engine import Dynamics
 from execgym.noise import normals_of, uniform_draw
 from execgym.problems.twap_vwap.params import TwapVwapParams
@@ -138,9 +139,16 @@ def day_type(market: Market, u: float) -> int:
 
 
 @register_jitable(inline="always")
+def state_at(elapsed: int, day: int, remaining: float) -> State:
+    """The state after ``elapsed`` buckets on day type ``day`` with ``remaining`` x, at the arrival price and
+    with the running sums at zero: all that the observation and the expected cost of a bucket read."""
+    return State(elapsed, day, remaining, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+@register_jitable(inline="always")
 def initial_state(market: Market) -> State:
     """Nothing traded yet: the whole order at the arrival price, on day type 0 until :func:`draw_day`."""
-    return State(0, 0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    return state_at(0, 0, 1.0)
 
 
 @register_jitable(inline="always")
@@ -225,14 +233,18 @@ DYNAMICS = Dynamics(
 
 def observation(params: TwapVwapParams, elapsed, day, remaining) -> np.ndarray:
     """Observations (b, 2[+R]) float32 of the states (b,) after ``elapsed`` buckets on day types ``day`` with
-    ``remaining`` x: :func:`write_observation` of each (the engine's compiled observation loop)."""
+    ``remaining`` x: :func:`write_observation` of each."""
     elapsed = np.asarray(elapsed, dtype=np.int64)
-    zeros = np.zeros(elapsed.shape[0])
-    states = State(elapsed, np.asarray(day, dtype=np.int64), np.asarray(remaining, dtype=np.float64),
-                   *[zeros] * (len(State._fields) - 3))
     out = np.empty((elapsed.shape[0], params.observation_size), dtype=np.float32)
-    engine.loops(DYNAMICS, variant(params))[2](market(params), states, out)
+    _observations(variant(params), market(params), elapsed, np.asarray(day, dtype=np.int64),
+                  np.asarray(remaining, dtype=np.float64), out)
     return out
+
+
+@numba.njit(cache=True)
+def _observations(v, market, elapsed, day, remaining, out):
+    for i in range(elapsed.size):
+        write_observation(v, market, state_at(elapsed[i], day[i], remaining[i]), out, i)
 
 
 def decode(params: TwapVwapParams, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -271,7 +283,6 @@ def expected_buckets(params: TwapVwapParams, day, bucket, remaining,
 def _expected_buckets(v, market, day, bucket, remaining, actions):
     traded, reward = np.empty(day.size), np.empty(day.size)
     for i in range(day.size):
-        state = State(bucket[i], day[i], remaining[i], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-        _, reward[i], report = advance(v, market, state, actions[i], 0.0)
+        _, reward[i], report = advance(v, market, state_at(bucket[i], day[i], remaining[i]), actions[i], 0.0)
         traded[i] = report.traded
     return traded, reward
