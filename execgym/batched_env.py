@@ -49,11 +49,13 @@ float64 can express (:func:`execgym.problems.market_making.dynamics.check_utilit
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from types import ModuleType
 from typing import Any, Callable, ClassVar
 
 import gymnasium as gym
+import numba
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
@@ -62,6 +64,7 @@ from execgym import engine
 from execgym.batching import replace_rows
 from execgym.engine import Dynamics, Markets
 from execgym.noise import episode_keys, reset_streams
+from execgym.records import row, set_row, slot_market
 from execgym.rendering import (PicklesWithoutRenderer, Renderer, Sketch, SlotTraces, Trace, checked_render_mode,
                                metadata, warn_unset)
 from execgym.validation import require_int
@@ -101,6 +104,11 @@ class BatchedProblem:
     """(state record or table, controls) -> None before a step of a :class:`~execgym.engine.Dynamics`:
     ValueError for controls that the state refuses (a masked action); None when every control that
     ``controls`` returns is allowed."""
+    start_draw: Callable | None = None
+    """With a :class:`~execgym.engine.Dynamics` whose episodes draw something from their noise key as they start
+    (the engine's ``initial_state(market)`` sees no key): jitable (variant, market, state, key) -> that fresh
+    state with the draw made (key: the episode's uint64 noise key), which both envs run on every fresh episode
+    (TwapVwapSwitch's day type). None: nothing is drawn at the start."""
 
 
 def require_finite_step(env, call: str, observations: np.ndarray, rewards: np.ndarray | None) -> None:
@@ -128,6 +136,20 @@ def next_episodes(problem: BatchedProblem, params, batch, done: np.ndarray):
     """``batch`` with the slots ``done`` replaced by the next episode of their stream (autoreset)."""
     fresh = problem.dynamics.start(params, batch.seed[done], batch.episode[done] + np.uint64(1))
     return replace_rows(batch, fresh, done)
+
+
+@lru_cache(maxsize=None)
+def _start_draws(draw: Callable, variant) -> Callable:
+    """``draw`` (a problem's ``start_draw``) compiled over a batch for ``variant``:
+    ``loop(market, state, keys, slots)`` makes the start draw of the fresh episodes in the rows ``slots`` of the
+    state table, in place."""
+
+    @numba.njit
+    def loop(market, state, keys, slots):
+        for slot in slots:
+            set_row(state, slot, draw(variant, slot_market(market, slot), row(state, slot), keys[slot]))
+
+    return loop
 
 
 class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
@@ -207,8 +229,11 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
     def _reset(self, seed: int | None) -> tuple[np.ndarray, dict]:
         """Start an episode (the noise stream of ``seed``, see :meth:`_start_episode`): (observation, info)."""
         dynamics = self.problem.dynamics
-        self._noise = dynamics.episode_noise(self._variant, self._market, self._start_episode(seed))
+        key = self._start_episode(seed)
+        self._noise = dynamics.episode_noise(self._variant, self._market, key)
         self.state = dynamics.initial_state(self._market)
+        if self.problem.start_draw is not None:
+            self.state = self.problem.start_draw(self._variant, self._market, self.state, key)
         return self._observation(), self.problem.reset_info(self.state)
 
     def _step(self, action) -> tuple[np.ndarray, float, bool, bool, dict]:
@@ -247,7 +272,7 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
     them; SAME_STEP autoreset and rendering (one frame or text per slot) as the module docstring says.
 
     Every slot plays in the market ``params`` (or the keyword parameters), or slot i in ``markets[i]``
-    (params objects, or dicts of keyword parameters over the env's, one per slot, all with the same
+    (params objects, or dicts of keyword parameters over the env's, one per slot, all with slot 0's
     observation and action spaces and model variant); ``reset(options={"markets": {slot: market, ...}})`` changes chosen slots'
     markets (a sequence of ``num_envs`` entries, None keeping a slot's, also works). ``params`` is slot 0's
     market, ``markets`` every slot's.
@@ -260,7 +285,15 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
                  **kwargs: Any) -> None:
         self.num_envs = require_int("num_envs", num_envs, low=1)
         self.render_mode = checked_render_mode(render_mode)
+        self._keywords = kwargs
         self.params = self.problem.params_class.from_kwargs(params, **kwargs)
+        if markets is not None:
+            if params is not None:
+                raise ValueError("pass either markets= or params=, not both")
+            first = markets.get(0) if isinstance(markets, dict) else (
+                markets[0] if isinstance(markets, (list, tuple)) and markets else None)
+            if first is not None:                  # the env's spaces and variant are slot 0's market's
+                self.params = market_params(self, first, "markets[0]")
         self.single_observation_space = self.problem.observation_space(self.params)
         self.single_action_space = self.problem.action_space(self.params)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -269,11 +302,8 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         self._traces: SlotTraces | None = None
         self._renderers: dict[int, Renderer] = {}
         self._engine = isinstance(self.problem.dynamics, Dynamics)
-        self._keywords = kwargs
         self._set_markets((self.params,) * self.num_envs)
         if markets is not None:
-            if params is not None:
-                raise ValueError("pass either markets= or params=, not both")
             self._set_markets(self._slot_markets(markets, "markets"))
             self.params = self.markets[0]
 
@@ -319,7 +349,8 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         current = None if self._batch is None else (self._batch.seed, self._batch.episode)
         streams = reset_streams(seed, self.num_envs, current, np.random.default_rng())
         if self._engine:
-            self._batch = engine.start(self.problem.dynamics, self._markets, *streams)
+            self._batch = self._drawn(engine.start(self.problem.dynamics, self._markets, *streams),
+                                      np.arange(self.num_envs))
             info = self.problem.reset_info(self._batch.state)
         else:
             self._batch = self.problem.dynamics.start(self.params, *streams)
@@ -329,6 +360,15 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         if self.render_mode is not None:
             self._traces = SlotTraces(observations, info)
         return observations, with_masks(info)
+
+    def _drawn(self, batch: engine.Batch, slots: np.ndarray) -> engine.Batch:
+        """``batch`` with the fresh episodes of ``slots`` having made their start draw (``problem.start_draw``,
+        in place) and the observations of the states drawn."""
+        if self.problem.start_draw is None:
+            return batch
+        _start_draws(self.problem.start_draw, self._markets.variant)(self._markets.compiled, batch.state,
+                                                                      batch.key, slots)
+        return replace(batch, observation=engine.observe(self.problem.dynamics, self._markets, batch))
 
     def _observe(self) -> np.ndarray:
         if self._engine:
@@ -358,7 +398,8 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         if done.any():
             require_finite_step(self, "step (final observations)", final_obs, None)
             if self._engine:
-                self._batch = engine.next_episodes(self.problem.dynamics, self._markets, self._batch, done)
+                self._batch = self._drawn(engine.next_episodes(self.problem.dynamics, self._markets, self._batch,
+                                                               done), np.flatnonzero(done))
             else:
                 self._batch = next_episodes(self.problem, self.params, self._batch, done)
         reset_info = self.problem.reset_info(self._batch.state if self._engine else self._batch)
@@ -399,20 +440,26 @@ def reset_option(options: dict | None, name: str):
     return options.get(name)
 
 
-def checked_market(env, market, where: str):
+def market_params(env, market, where: str):
     """``market`` (a params object of ``env``'s problem, or a dict of its keyword parameters over the ones ``env``
-    was made with) as a params object,
-    checked to give ``env``'s observation and action spaces and model variant (ValueError naming ``where``
-    and what differs otherwise)."""
+    was made with) as a params object (ValueError naming ``where`` for anything else or bad parameters)."""
     problem = env.problem
     if isinstance(market, dict):
         try:
-            market = problem.params_class.from_kwargs(**{**env._keywords, **market})
+            return problem.params_class.from_kwargs(**{**env._keywords, **market})
         except ValueError as error:
             raise ValueError(f"{where}: {error}") from None
-    elif not isinstance(market, problem.params_class):
+    if not isinstance(market, problem.params_class):
         raise ValueError(f"{where} must be a {problem.params_class.__name__} or a dict of its keyword parameters, "
                          f"got {type(market).__name__}")
+    return market
+
+
+def checked_market(env, market, where: str):
+    """:func:`market_params` of ``market``, checked to give ``env``'s observation and action spaces and model
+    variant (ValueError naming ``where`` and what differs otherwise)."""
+    problem = env.problem
+    market = market_params(env, market, where)
     single = getattr(env, "single_observation_space", None) or env.observation_space
     if problem.observation_space(market) != single:
         raise ValueError(f"{where} has the observation space {problem.observation_space(market)}, not the env's "

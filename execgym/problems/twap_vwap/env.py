@@ -140,29 +140,39 @@ def observation_space(params: TwapVwapParams) -> gym.spaces.Box:
     return gym.spaces.Box(low=0.0, high=1.0, shape=(params.observation_size,), dtype=np.float32)
 
 
-def checked_actions(params: TwapVwapParams, actions, n: int) -> np.ndarray:
-    """``actions`` of n episodes as (n,) int64, checked: integers in 0..A−1 (0 TWAP, 1 VWAP, 2 POV)."""
+def paces(params: TwapVwapParams, actions, n: int | None):
+    """The paces the actions ask for, checked: integers in 0..A−1 (0 TWAP, 1 VWAP, 2 POV). One action when ``n``
+    is None (an int back; an int in range is taken as it is, without building an array), else ``n`` actions
+    ((n,) int64 back)."""
+    if n is None and (type(actions) is int or isinstance(actions, np.integer)) and 0 <= actions < params.num_actions:
+        return int(actions)
+    count = 1 if n is None else n
     actions = action_array(actions, f"Discrete({params.num_actions})", INTEGER_KINDS)
     last = params.num_actions - 1
-    if actions.size != n or actions.ndim > 1:
-        expected = "an integer" if n == 1 else f"{n} integers (shape ({n},))"
+    if actions.size != count or actions.ndim > 1:
+        expected = "an integer" if count == 1 else f"{count} integers (shape ({count},))"
         raise ValueError(f"action must be {expected} in 0..{last} (0 TWAP, 1 VWAP{', 2 POV' if last == 2 else ''}), "
                          f"got {actions!r}")
-    actions = actions.reshape(n).astype(np.int64)
+    actions = actions.reshape(count).astype(np.int64)
     if (actions < 0).any() or (actions > last).any():
         pov = "" if last == 2 else "; action 2 (POV) needs pov_rate"
         raise ValueError(f"action must lie in 0..{last}{pov}, got {actions.min()}..{actions.max()}")
-    return actions
+    return int(actions[0]) if n is None else actions
 
 
-def _reset_info(batch: dynamics.Batch) -> dict[str, np.ndarray]:
-    return {"day_type": batch.day.astype(np.float64), "remaining": batch.remaining, "price": batch.price,
-            "impact_cost": batch.impact_cost, "shortfall": batch.shortfall, "market_vwap": batch.market_vwap,
-            "vwap_shortfall": batch.vwap_shortfall}
+def _reset_info(state: dynamics.State) -> dict:
+    """The info after a reset, of one state record (floats) or a table (arrays)."""
+    return {"day_type": 1.0 * state.day, "remaining": state.remaining, "price": state.price,
+            "impact_cost": state.impact_cost, "shortfall": state.shortfall, "market_vwap": state.market_vwap,
+            "vwap_shortfall": state.vwap_shortfall}
 
 
-def _step_info(transition: dynamics.Transition) -> dict[str, np.ndarray]:
-    return {**_reset_info(transition.batch), "traded": transition.traded, "bucket_price": transition.bucket_price}
+def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
+    """The info after a step, of one state and report record or a table of each: the reset info's entries and
+    the bucket's ``traded`` and ``bucket_price``."""
+    info = _reset_info(state)
+    info["traded"], info["bucket_price"] = report
+    return info
 
 
 def _day(scene: Scene) -> int:
@@ -197,13 +207,14 @@ SKETCH = Sketch(
 
 PROBLEM = BatchedProblem(
     params_class=TwapVwapParams,
-    dynamics=dynamics,
+    dynamics=dynamics.DYNAMICS,
     observation_space=observation_space,
     action_space=lambda params: gym.spaces.Discrete(params.num_actions),
-    controls=checked_actions,
+    controls=paces,
     reset_info=_reset_info,
     step_info=_step_info,
     sketch=SKETCH,
+    start_draw=dynamics.draw_day,
 )
 
 
@@ -213,54 +224,6 @@ class TwapVwapEnv(EpisodeEnv):
     a vector env reset with seed s − i."""
 
     problem = PROBLEM
-
-    def __init__(self, params: TwapVwapParams | None = None, **kwargs) -> None:
-        super().__init__(params, **kwargs)
-        self._variant, self._market, profiles = dynamics.scalar_market(self.params)
-        self._profiles = (profiles.volumes, profiles.tails, profiles.impacts, profiles.pov_caps)
-        self._thresholds = profiles.thresholds
-        self._observation_shape = (1, self.params.observation_size)
-
-    def _reset(self, seed: int | None):
-        self._day, self._shocks = dynamics.episode_noise(self._market, self._thresholds, self._start_episode(seed))
-        self._elapsed, self._remaining, self._price = 0, 1.0, 0.0
-        self._impact_cost = self._shortfall = self._market_value = self._market_volume = 0.0
-        return self._observation(), self._info()
-
-    def _step(self, action):
-        t, price = self._elapsed, self._price
-        (traded, reward, self._remaining, self._price, self._impact_cost, self._shortfall, self._market_value,
-         self._market_volume) = dynamics.advance(
-            self._variant, self._market, *self._profiles, self._day, t, self._remaining, price, self._impact_cost,
-            self._shortfall, self._market_value, self._market_volume, self._shocks[t], self._action(action))
-        self._elapsed = t + 1
-        info = self._info()
-        info["traded"], info["bucket_price"] = traded, price
-        return self._observation(), reward, t + 1 == self._market.buckets, False, info
-
-    def _action(self, action) -> int:
-        """``action`` as an int, checked as :func:`checked_actions` checks it (the common case, an int in range,
-        without building an array)."""
-        if type(action) is int or isinstance(action, np.integer):
-            index = int(action)
-            if 0 <= index < self.action_space.n:
-                return index
-        return int(checked_actions(self.params, action, 1)[0])
-
-    def _finished(self) -> bool:
-        return self._elapsed >= self._market.buckets
-
-    def _info(self) -> dict[str, float]:
-        vwap, vwap_shortfall = dynamics.tracking(self._remaining, self._shortfall, self._market_value,
-                                                 self._market_volume)
-        return {"day_type": float(self._day), "remaining": self._remaining, "price": self._price,
-                "impact_cost": self._impact_cost, "shortfall": self._shortfall, "market_vwap": vwap,
-                "vwap_shortfall": vwap_shortfall}
-
-    def _observation(self) -> np.ndarray:
-        obs = np.empty(self._observation_shape, dtype=np.float32)
-        dynamics.write_observation(self._variant, self._market, self._elapsed, self._day, self._remaining, obs, 0)
-        return obs[0]
 
 
 class TwapVwapVectorEnv(BatchedVectorEnv):

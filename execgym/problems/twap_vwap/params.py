@@ -222,7 +222,7 @@ class TwapVwapParams:
         """(R, B) ρ·m_{r,t}/order_size: the most POV trades in bucket t, fraction of the order (None without POV)."""
         return None if self.pov_rate is None else _frozen(self.pov_rate * self.volumes / self.order_size)
 
-    @property
+    @cached_property
     def num_actions(self) -> int:
         """2 (TWAP, VWAP) or 3 (and POV, with ``pov_rate``)."""
         return 2 if self.pov_rate is None else 3

@@ -1,16 +1,17 @@
 """The finite set of states TwapVwapSwitch can reach, and the problem on it as a finite MDP.
 
 From x = 1 at bucket 0, every pace sends a remaining fraction x to one value
-x' (:func:`~.dynamics.trades`; the price never enters), so after t buckets a
-day of type r is in one of at most A^t states. They are built forward, bucket
-by bucket, with the env's own arithmetic (so they equal the env's remaining
-fractions bit for bit), and values closer than :data:`MERGE_TOLERANCE` are one
-state (paces that agree in exact arithmetic may differ in the last bits, e.g.
-TWAP and VWAP on a flat profile); a state stands for its smallest member.
+x' (:func:`~.dynamics.expected_buckets`, the env's own step; the price never
+enters), so after t buckets a day of type r is in one of at most A^t states.
+They are built forward, bucket by bucket, with the env's own arithmetic (so
+they equal the env's remaining fractions bit for bit), and values closer than
+:data:`MERGE_TOLERANCE` are one state (paces that agree in exact arithmetic
+may differ in the last bits, e.g. TWAP and VWAP on a flat profile); a state
+stands for its smallest member.
 
 Stage t's states are sorted by (day type, x) and indexed 0..S_t − 1. The
 problem on them is a finite MDP with K = 1 successor: its reward is the env's
-expected reward −(η_{r,t}·v² + λσ²·x'²) (:func:`~.dynamics.expected_cost`;
+expected reward −(η_{r,t}·v² + λσ²·x'²) (:func:`~.dynamics.expected_buckets`;
 the merged members of a state differ by ~10⁻¹⁰ bps at most) and nothing is
 paid after the last bucket. :meth:`ReachableStates.stage_mdp` writes one
 bucket of it as a one-stage :class:`~execgym.solvers.dp.FiniteMDP` (states
@@ -94,8 +95,8 @@ class ReachableStates:
 
     def rewards(self, stage: int) -> np.ndarray:
         """(S_t, A) the expected reward of each action in each state of ``stage`` < B, bps."""
-        after = self.remaining[stage][:, None] - self.traded[stage]
-        return -dynamics.expected_cost(self.params, self.day[stage][:, None], stage, self.traded[stage], after)
+        return dynamics.expected_buckets(self.params, self.day[stage][:, None], stage, self.remaining[stage][:, None],
+                                         np.arange(self.params.num_actions))[1]
 
     def stage_mdp(self, stage: int, next_values: np.ndarray) -> FiniteMDP:
         """Bucket ``stage`` < B as a one-stage FiniteMDP over max(S_t, S_{t+1}) states whose terminal values are
@@ -139,7 +140,7 @@ def _following_stages(params: TwapVwapParams):
     every_action = np.arange(actions)[None, :]
     for t in range(params.buckets):
         x, r = remaining[:, None], day[:, None]
-        v = dynamics.trades(params, r, t, x, every_action)
+        v = dynamics.expected_buckets(params, r, t, x, every_action)[0]
         after = (x - v).ravel()
         after_day = np.broadcast_to(r, v.shape).ravel()
         order = np.lexsort((after, after_day))
