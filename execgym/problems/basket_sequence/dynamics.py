@@ -21,9 +21,10 @@ same bits.
 
 D is a bit set kept in integer fields of the state (a record of scalars):
 trade j is bit j mod 56 of word j // 56 (:func:`done_word`). A word holds
-7 whole bytes (the masks unpack them) and never sets the sign bit of int64, so
-the scalar env's Python ints are the same numbers as a table's int64 columns.
-Five words hold the 256 trades the params allow.
+7 whole bytes (plain Python writes the observation's flags a byte per lookup,
+:func:`write_flags`) and never sets the sign bit of int64, so the scalar env's
+Python ints are the same numbers as a table's int64 columns. Five words hold
+the 256 trades the params allow.
 """
 
 from __future__ import annotations
