@@ -84,7 +84,11 @@ Terminated after B buckets, the order complete. No truncation.
 ``buckets``, ``volume_profiles``, ``day_probabilities``, ``impact``,
 ``volatility``, ``risk_aversion``, ``pov_rate``, ``order_size``;
 ``gym.make_vec("TwapVwapSwitch-v0", num_envs=k, ...)`` returns the natively
-batched :class:`TwapVwapVectorEnv`.
+batched :class:`TwapVwapVectorEnv`; with ``markets=[...]`` (a params object or
+a dict of fields per slot) each slot plays its own market, of any number of
+buckets, profiles, impacts, σ, λ and POV caps, so long as the markets share
+the observation space (the number of day types, when more than one) and the
+actions (POV or not).
 
 ``info`` (after reset and per step), bps of arrival unless said:
 ``day_type`` r; ``remaining`` x; ``price`` the current price P;
