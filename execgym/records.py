@@ -10,17 +10,16 @@ batch's states, or a market per slot. One type, three users:
 * the vector env holds a table and runs the same step compiled by numba, slot
   by slot, reading row i with :func:`row` and writing it with :func:`set_row`
   (both compiled for any ``NamedTuple`` type, one generated line per field);
-* :func:`table_of`, :func:`empty_table` and :func:`replace_rows` build and
-  update tables from Python.
+* :func:`table_of` and :func:`empty_table` build tables from Python.
 
 A market is passed to compiled code either as one record shared by every slot
 or as a table with a row per slot; :func:`slot_market` reads slot i's market
 from either (the first field of a market type is a number, so a market whose
 first field is an array is a table). A vector env whose slots share one market
-therefore runs with the record in registers, as fast as with no table at all.
+therefore passes that one record, which every slot reads, and no table.
 
 Field types come from the ``NamedTuple``'s annotations: ``int`` is stored as
-int64, ``float`` as float64, ``bool`` as bool and :data:`uint64` as uint64; a
+int64, ``float`` as float64 and ``bool`` as bool; a
 field annotated otherwise (a per-period tuple of a market) is stored as a
 float64 array with one more axis, padded with NaN where rows differ in length.
 """
@@ -36,11 +35,7 @@ from numba.extending import overload
 R = TypeVar("R", bound=tuple)
 
 
-class uint64(int):
-    """Annotation of a record field stored as uint64 (noise keys, seeds)."""
-
-
-_DTYPES = {"int": np.int64, "float": np.float64, "bool": np.bool_, "uint64": np.uint64}
+_DTYPES = {"int": np.int64, "float": np.float64, "bool": np.bool_}
 
 
 def _annotation(record_type: type, name: str) -> str:
@@ -83,21 +78,6 @@ def _padded(values: Sequence) -> np.ndarray:
     for i, array in enumerate(arrays):
         out[(i, *(slice(0, size) for size in array.shape))] = array
     return out
-
-
-def replace_rows(table: R, rows: R, where: np.ndarray) -> R:
-    """``table`` with its rows where ``where`` is True taken, in order, from the table ``rows`` (every field)."""
-    columns = []
-    for column, new in zip(table, rows):
-        column = column.copy()
-        column[where] = new
-        columns.append(column)
-    return type(table)(*columns)
-
-
-def take_rows(table: R, index: np.ndarray) -> R:
-    """The table of rows ``index`` (any integer or boolean index) of ``table``."""
-    return type(table)(*(column[index] for column in table))
 
 
 def row(table: R, i: int) -> R:
