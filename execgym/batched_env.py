@@ -228,31 +228,33 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
 
     def _reset(self, seed: int | None) -> tuple[np.ndarray, dict]:
         """Start an episode (the noise stream of ``seed``, see :meth:`_start_episode`): (observation, info)."""
-        dynamics = self.problem.dynamics
+        problem, dynamics = self.problem, self.problem.dynamics
         key = self._start_episode(seed)
         self._noise = dynamics.episode_noise(self._variant, self._market, key)
         self.state = dynamics.initial_state(self._market)
-        if self.problem.start_draw is not None:
-            self.state = self.problem.start_draw(self._variant, self._market, self.state, key)
-        return self._observation(), self.problem.reset_info(self.state)
+        if problem.start_draw is not None:
+            self.state = problem.start_draw(self._variant, self._market, self.state, key)
+        self._over = False
+        return self._observation(), problem.reset_info(self.state)
 
     def _step(self, action) -> tuple[np.ndarray, float, bool, bool, dict]:
         """One step of the episode under way: (observation, reward, terminated, truncated, info)."""
-        dynamics = self.problem.dynamics
-        control = self.problem.controls(self.params, action, None)
-        if self.problem.check_controls is not None:
-            self.problem.check_controls(self.state, control)
-        state, reward, report = dynamics.advance(self._variant, self._market, self.state, control,
+        problem, market = self.problem, self._market
+        dynamics = problem.dynamics
+        control = problem.controls(self.params, action, None)
+        if problem.check_controls is not None:
+            problem.check_controls(self.state, control)
+        state, reward, report = dynamics.advance(self._variant, market, self.state, control,
                                                  self._noise[self.state.elapsed])
-        if not math.isfinite(reward) and self.problem.check_step is not None:
-            self.problem.check_step((self.params,), state, reward)
+        if not math.isfinite(reward) and problem.check_step is not None:
+            problem.check_step((self.params,), state, reward)
         self.state = state
-        return (self._observation(), reward, dynamics.finished(self._market, state), False,
-                self.problem.step_info(state, report))
+        self._over = dynamics.finished(market, state)
+        return self._observation(), reward, self._over, False, problem.step_info(state, report)
 
     def _finished(self) -> bool:
         """True once the current episode is over."""
-        return self.problem.dynamics.finished(self._market, self.state)
+        return self._over
 
     def _observation(self) -> np.ndarray:
         out = np.empty((1, self._observation_size), dtype=np.float32)
