@@ -61,6 +61,7 @@ from execgym import engine
 from execgym.batching import replace_rows
 from execgym.engine import Dynamics, Markets
 from execgym.noise import episode_keys, reset_streams
+from execgym.records import owned, sequence_fields
 from execgym.rendering import (PicklesWithoutRenderer, Renderer, Sketch, SlotTraces, Trace, checked_render_mode,
                                metadata, warn_unset)
 from execgym.validation import require_int
@@ -149,7 +150,8 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         dynamics = self.problem.dynamics
         if isinstance(dynamics, Dynamics):
             self._variant, self._market = dynamics.variant(params), dynamics.scalar_market(params)
-            self._observation_size = dynamics.observation_size(params)
+            self._observation_shape = (1, dynamics.observation_size(params))
+            self._vectors = bool(sequence_fields(dynamics.State))
         if self._renderer is not None and self._renderer.params is not params:
             self._renderer = Renderer(self.problem.sketch, params, self.render_mode)
 
@@ -197,25 +199,30 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         """Start an episode (the noise stream of ``seed``, see :meth:`_start_episode`): (observation, info)."""
         dynamics = self.problem.dynamics
         self._noise = dynamics.episode_noise(self._variant, self._market, self._start_episode(seed))
-        self.state = dynamics.initial_state(self._market)
+        self.state = owned(dynamics.initial_state(self._market))     # vectors of its own, which advance updates
+        self._over = dynamics.finished(self._market, self.state)
         return self._observation(), self.problem.reset_info(self.state)
 
     def _step(self, action) -> tuple[np.ndarray, float, bool, bool, dict]:
         """One step of the episode under way: (observation, reward, terminated, truncated, info)."""
-        dynamics = self.problem.dynamics
-        control = self.problem.controls(self.params, action, None)
-        state, reward, report = dynamics.advance(self._variant, self._market, self.state, control,
-                                                 self._noise[self.state.elapsed])
+        problem, state = self.problem, self.state
+        dynamics = problem.dynamics
+        control = problem.controls(self.params, action, None)
+        noise = self._noise[state.elapsed]
+        if self._vectors:     # written over its own (engine docstring)
+            state, reward, report = dynamics.advance(self._variant, self._market, state, control, noise, state)
+        else:
+            state, reward, report = dynamics.advance(self._variant, self._market, state, control, noise)
         self.state = state
-        return (self._observation(), reward, dynamics.finished(self._market, state), False,
-                self.problem.step_info(state, report))
+        self._over = over = dynamics.finished(self._market, state)
+        return self._observation(), reward, over, False, problem.step_info(state, report)
 
     def _finished(self) -> bool:
-        """True once the current episode is over."""
-        return self.problem.dynamics.finished(self._market, self.state)
+        """True once the current episode is over (as the last reset or step found)."""
+        return self._over
 
     def _observation(self) -> np.ndarray:
-        out = np.empty((1, self._observation_size), dtype=np.float32)
+        out = np.empty(self._observation_shape, dtype=np.float32)
         self.problem.dynamics.write_observation(self._variant, self._market, self.state, out, 0)
         return out[0]
 
