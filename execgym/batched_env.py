@@ -64,7 +64,7 @@ from execgym import engine
 from execgym.batching import replace_rows
 from execgym.engine import Dynamics, Markets
 from execgym.noise import episode_keys, reset_streams
-from execgym.records import row, set_row, slot_market
+from execgym.records import owned, row, sequence_fields, set_row, slot_market
 from execgym.rendering import (PicklesWithoutRenderer, Renderer, Sketch, SlotTraces, Trace, checked_render_mode,
                                metadata, warn_unset)
 from execgym.validation import require_int
@@ -182,7 +182,8 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         dynamics = self.problem.dynamics
         if isinstance(dynamics, Dynamics):
             self._variant, self._market = dynamics.variant(params), dynamics.scalar_market(params)
-            self._observation_size = dynamics.observation_size(params)
+            self._observation_shape = (1, dynamics.observation_size(params))
+            self._vectors = bool(sequence_fields(dynamics.State))
         if self._renderer is not None and self._renderer.params is not params:
             self._renderer = Renderer(self.problem.sketch, params, self.render_mode)
 
@@ -231,7 +232,7 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         problem, dynamics = self.problem, self.problem.dynamics
         key = self._start_episode(seed)
         self._noise = dynamics.episode_noise(self._variant, self._market, key)
-        self.state = dynamics.initial_state(self._market)
+        self.state = owned(dynamics.initial_state(self._market))     # vectors of its own, which advance updates
         if problem.start_draw is not None:
             self.state = problem.start_draw(self._variant, self._market, self.state, key)
         self._over = False
@@ -239,13 +240,16 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
 
     def _step(self, action) -> tuple[np.ndarray, float, bool, bool, dict]:
         """One step of the episode under way: (observation, reward, terminated, truncated, info)."""
-        problem, market = self.problem, self._market
+        problem, market, state = self.problem, self._market, self.state
         dynamics = problem.dynamics
         control = problem.controls(self.params, action, None)
         if problem.check_controls is not None:
-            problem.check_controls(self.state, control)
-        state, reward, report = dynamics.advance(self._variant, market, self.state, control,
-                                                 self._noise[self.state.elapsed])
+            problem.check_controls(state, control)
+        noise = self._noise[state.elapsed]
+        if self._vectors:     # written over its own (engine docstring)
+            state, reward, report = dynamics.advance(self._variant, market, state, control, noise, state)
+        else:
+            state, reward, report = dynamics.advance(self._variant, market, state, control, noise)
         if not math.isfinite(reward) and problem.check_step is not None:
             problem.check_step((self.params,), state, reward)
         self.state = state
@@ -253,11 +257,11 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         return self._observation(), reward, self._over, False, problem.step_info(state, report)
 
     def _finished(self) -> bool:
-        """True once the current episode is over."""
+        """True once the current episode is over (as the last reset or step found)."""
         return self._over
 
     def _observation(self) -> np.ndarray:
-        out = np.empty((1, self._observation_size), dtype=np.float32)
+        out = np.empty(self._observation_shape, dtype=np.float32)
         self.problem.dynamics.write_observation(self._variant, self._market, self.state, out, 0)
         return out[0]
 

@@ -6,11 +6,13 @@ A problem declares (:class:`Dynamics`):
 * its **market**, a ``NamedTuple`` record of the numbers (and per-period
   sequences) its step reads, made from its params object;
 * its **episode state**, a ``NamedTuple`` record whose first field is
-  ``elapsed`` (steps done, which indexes the step's noise);
+  ``elapsed`` (steps done, which indexes the step's noise), and whose other
+  fields are numbers or fixed-length vectors (per-asset holdings, say);
 * its **step** ``advance(variant, market, state, control, noise) ->
   (state', reward, report)``, plain Python on floats marked
   ``register_jitable``; ``report`` is a ``NamedTuple`` of what the step tells
-  beside the state (its info);
+  beside the state (its info); with vectors in the state, ``advance`` takes
+  a sixth argument, ``out`` (see below);
 * ``initial_state(market)``, ``finished(market, state)`` and
   ``write_observation(variant, market, state, out, row)``, likewise;
 * ``variant(params)``, the model choices the compiled step takes as
@@ -26,7 +28,16 @@ report, whether it finished and its observation, in one pass. A batch's states a
 record (:mod:`execgym.records`); its markets are one record shared by every
 slot or a table with a row per slot.
 
-The scalar env runs the same functions in plain Python on one state record, so
+A state with vectors (:mod:`execgym.records`) is stepped without allocating:
+``advance(variant, market, state, control, noise, out)`` writes the next
+state's vectors into those of the record ``out`` and returns the next state
+holding them. The compiled loop passes row i of the next table as ``out``
+(views of that row, so the current table stays as it was); the scalar env
+passes its state itself, so ``advance`` reads each entry of a vector before it
+writes that entry.
+
+The scalar env runs the same functions in plain Python on one state record
+(whose vectors are lists of its own, :func:`execgym.records.owned`), so
 the two give the same bits (the tests check it for every env, slot by slot,
 across autoresets, with one market and with a market per slot).
 """
@@ -41,7 +52,7 @@ import numba
 import numpy as np
 
 from execgym.noise import episode_keys
-from execgym.records import empty_table, row, set_row, slot_market, table_of
+from execgym.records import empty_like, empty_table, row, sequence_fields, set_row, slot_market, table_of
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,7 +73,9 @@ class Dynamics:
     initial_state: Callable
     """jitable (market) -> the state at the start of an episode."""
     advance: Callable
-    """jitable (variant, market, state, control, noise) -> (state', reward, report)."""
+    """jitable (variant, market, state, control, noise) -> (state', reward, report); with vectors in the state,
+    (variant, market, state, control, noise, out) -> the same, state' holding the vectors of ``out``, which it
+    wrote (module docstring)."""
     finished: Callable
     """jitable (market, state) -> True once the episode is over."""
     write_observation: Callable
@@ -141,6 +154,15 @@ def loops(dynamics: Dynamics, variant: Hashable) -> tuple[Callable, Callable, Ca
     advance, finished = dynamics.advance, dynamics.finished
     initial_state, write_observation = dynamics.initial_state, dynamics.write_observation
 
+    if sequence_fields(dynamics.State):     # slot i's step, writing its next vectors into row i of the next table
+        @numba.njit(inline="always")
+        def advance_row(m, state, new_state, i, control, noise):
+            return advance(variant, m, row(state, i), control, noise, row(new_state, i))
+    else:
+        @numba.njit(inline="always")
+        def advance_row(m, state, new_state, i, control, noise):
+            return advance(variant, m, row(state, i), control, noise)
+
     @numba.njit
     def restart(market, state, slots, observation):
         for slot in slots:
@@ -153,7 +175,7 @@ def loops(dynamics: Dynamics, variant: Hashable) -> tuple[Callable, Callable, Ca
     def step(market, state, controls, noise, new_state, reward, report, done, observation):
         for i in range(reward.size):
             m = slot_market(market, i)
-            next_state, reward[i], told = advance(variant, m, row(state, i), controls[i], noise[i])
+            next_state, reward[i], told = advance_row(m, state, new_state, i, controls[i], noise[i])
             set_row(new_state, i, next_state)
             set_row(report, i, told)
             done[i] = finished(m, next_state)
@@ -173,7 +195,8 @@ def start(dynamics: Dynamics, markets, seeds: np.ndarray, episodes: np.ndarray) 
     markets = _markets(dynamics, markets)
     seeds, episodes = np.asarray(seeds, dtype=np.uint64), np.asarray(episodes, dtype=np.uint64)
     n = seeds.shape[0]
-    state, observation = empty_table(dynamics.State, n), _observations(dynamics, markets, n)
+    example = dynamics.initial_state(dynamics.scalar_market(markets.params[0]))    # the shapes of its vectors
+    state, observation = empty_table(dynamics.State, n, example), _observations(dynamics, markets, n)
     loops(dynamics, markets.variant)[0](markets.compiled, state, np.arange(n), observation)
     return Batch(seed=seeds, episode=episodes, key=episode_keys(seeds, episodes), state=state,
                  observation=observation)
@@ -184,7 +207,7 @@ def step(dynamics: Dynamics, markets, batch: Batch, controls: np.ndarray) -> Tra
     (a params object for every slot, or :class:`Markets`)."""
     markets = _markets(dynamics, markets)
     n = len(batch)
-    new_state, report = empty_table(dynamics.State, n), empty_table(dynamics.Report, n)
+    new_state, report = empty_like(batch.state), empty_table(dynamics.Report, n)
     reward, done, observation = np.empty(n), np.empty(n, dtype=np.bool_), _observations(dynamics, markets, n)
     noise = dynamics.noise(markets.variant, batch.key, batch.state[0])
     loops(dynamics, markets.variant)[1](markets.compiled, batch.state, np.ascontiguousarray(controls), noise,

@@ -1,7 +1,8 @@
 """Records and tables: a problem's episode state and its market, each spelled once as a ``NamedTuple`` type.
 
-A *record* is a ``NamedTuple`` of numbers (and, for a market, per-period
-sequences): one episode's state, or one market. A *table* is the same
+A *record* is a ``NamedTuple`` of numbers and sequences: one episode's state
+(numbers, and fixed-length vectors such as per-asset holdings), or one market
+(numbers, per-period or per-asset sequences, matrices). A *table* is the same
 ``NamedTuple`` type holding arrays with one row per slot of a vector env: the
 batch's states, or a market per slot. One type, three users:
 
@@ -10,7 +11,8 @@ batch's states, or a market per slot. One type, three users:
 * the vector env holds a table and runs the same step compiled by numba, slot
   by slot, reading row i with :func:`row` and writing it with :func:`set_row`
   (both compiled for any ``NamedTuple`` type, one generated line per field);
-* :func:`table_of` and :func:`empty_table` build tables from Python.
+* :func:`table_of`, :func:`empty_table` and :func:`empty_like` build tables
+  from Python.
 
 A market is passed to compiled code either as one record shared by every slot
 or as a table with a row per slot; :func:`slot_market` reads slot i's market
@@ -20,16 +22,27 @@ therefore passes that one record, which every slot reads, and no table.
 
 Field types come from the ``NamedTuple``'s annotations: ``int`` is stored as
 int64, ``float`` as float64 and ``bool`` as bool; a
-field annotated otherwise (a per-period tuple of a market) is stored as a
-float64 array with one more axis, padded with NaN where rows differ in length.
+field annotated otherwise (a per-period tuple of a market, a per-asset vector
+of a state: a *sequence field*) is stored as a float64 array with one more
+axis, padded with NaN where rows differ in length (:func:`table_of`).
+
+A state's sequence fields are vectors of one length k in every row, the
+table's (n, k) columns: :func:`row` gives views of them (no copy),
+:func:`set_row` writes them entry by entry, and :func:`empty_table` takes k
+from an example record. A step writes the next vectors into given ones, so
+the compiled loop allocates nothing per slot: into the views of a row of the
+next table, or, in the scalar env, over its record's own lists
+(:func:`owned`); see :mod:`execgym.engine`.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Sequence, TypeVar
 
 import numpy as np
 from numba import types
+from numba.core import ir_utils
 from numba.extending import overload
 
 R = TypeVar("R", bound=tuple)
@@ -51,9 +64,44 @@ def field_dtype(record_type: type, name: str) -> np.dtype:
     return np.dtype(_DTYPES.get(_annotation(record_type, name), np.float64))
 
 
-def empty_table(record_type: type[R], n: int) -> R:
-    """A table of ``record_type`` with ``n`` uninitialised rows (scalar fields only)."""
-    return record_type(*(np.empty(n, dtype=field_dtype(record_type, name)) for name in record_type._fields))
+@lru_cache(maxsize=None)
+def sequence_fields(record_type: type) -> tuple[str, ...]:
+    """The names of ``record_type``'s sequence fields (module docstring)."""
+    return tuple(name for name in record_type._fields if _annotation(record_type, name) not in _DTYPES)
+
+
+def empty_table(record_type: type[R], n: int, example: R | None = None) -> R:
+    """A table of ``record_type`` with ``n`` uninitialised rows; a sequence field is (n, *shape) float64 with the
+    shape of its value in ``example`` (a record of the type, needed only when there are sequence fields)."""
+    sequences = sequence_fields(record_type)
+    if sequences and example is None:
+        raise ValueError(f"a table of {record_type.__name__} needs an example record for the shapes of its "
+                         f"sequence fields {list(sequences)}")
+    return record_type(*(np.empty((n, *np.shape(getattr(example, name)))) if name in sequences
+                         else np.empty(n, dtype=field_dtype(record_type, name)) for name in record_type._fields))
+
+
+def empty_like(table: R) -> R:
+    """A table of the type and shapes of ``table``, uninitialised."""
+    return type(table)(*(np.empty_like(column) for column in table))
+
+
+def owned(record: R) -> R:
+    """``record`` with each sequence field a new list: a record whose vectors a step may update in place (the
+    record itself when it has no sequence fields)."""
+    copy = _owner(type(record))
+    return record if copy is None else copy(record)
+
+
+@lru_cache(maxsize=None)
+def _owner(record_type: type):
+    """record -> :func:`owned` record, generated for ``record_type`` (None without sequence fields)."""
+    sequences = sequence_fields(record_type)
+    if not sequences:
+        return None
+    fields = ", ".join(f"list(record[{k}])" if name in sequences else f"record[{k}]"
+                       for k, name in enumerate(record_type._fields))
+    return _generated("owned", "record", f"return Record({fields})", record_type)
 
 
 def table_of(records: Sequence[R]) -> R:
@@ -86,7 +134,8 @@ def row(table: R, i: int) -> R:
 
 
 def set_row(table: R, i: int, record: R) -> None:
-    """Write ``record`` into row ``i`` of ``table`` (every field)."""
+    """Write ``record`` into row ``i`` of ``table`` (every field; a vector field entry by entry, so a record whose
+    vectors are views of that very row may be written back)."""
     for column, value in zip(table, record):
         column[i] = value
 
@@ -108,7 +157,7 @@ def _record_class(typ) -> type | None:
     return getattr(typ, "instance_class", None) if isinstance(typ, types.BaseNamedTuple) else None
 
 
-@overload(row, inline="always")
+@overload(row)     # not inlined by numba (LLVM inlines it): the call keeps the alias below visible
 def _row(table, i):
     record_class = _record_class(table)
     if record_class is None:
@@ -117,13 +166,24 @@ def _row(table, i):
     return _generated("row", "table, i", f"return Record({fields})", record_class)
 
 
+def _row_aliases_its_table(lhs, args, alias_map, arg_aliases) -> None:
+    """Tell numba's dead-code pass that a row aliases its table: its vectors are views, and a write such as
+    ``record.holdings[j] = x`` must not be dropped as a write to a local."""
+    ir_utils._add_alias(lhs, args[0].name, alias_map, arg_aliases)
+
+
+ir_utils.alias_func_extensions[("row", __name__)] = _row_aliases_its_table
+
+
 @overload(set_row, inline="always")
 def _set_row(table, i, record):
     record_class = _record_class(table)
     if record_class is None:
         return None
-    body = "; ".join(f"table[{k}][i] = record[{k}]" for k in range(len(table)))
-    return _generated("set_row", "table, i, record", body, record_class)
+    lines = [f"for j in range(table[{k}].shape[1]):\n        table[{k}][i, j] = record[{k}][j]"
+             if isinstance(column, types.Array) and column.ndim == 2 else f"table[{k}][i] = record[{k}]"
+             for k, column in enumerate(table)]
+    return _generated("set_row", "table, i, record", "\n    ".join(lines) or "pass", record_class)
 
 
 @overload(slot_market, inline="always")

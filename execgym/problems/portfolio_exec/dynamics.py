@@ -1,4 +1,4 @@
-"""Dynamics of PortfolioExec: one period of one episode, and of a whole batch of episodes.
+"""Dynamics of PortfolioExec: one period of one episode.
 
 Per episode (m assets; x the signed holdings still to trade, S the mid-prices,
 f ∈ [0, 1]^m the fraction of each asset's remaining holdings traded, f = 1 in
@@ -18,21 +18,19 @@ Shock j of period k is standard_normals(key, k·m + j): a function of
 (seed, episode, period, asset) only.
 
 The period is written once, for one episode, in plain Python on floats
-(:func:`advance`, with :func:`write_observation` for the observation). The
-scalar env calls it as it is, on lists; :func:`step` and :func:`observe` run
-it over a batch compiled by numba (``register_jitable``), so the two give the
+(:func:`advance` on a :class:`State` in a :class:`Market`); the scalar env runs
+it as it is, on lists, and the engine (:mod:`execgym.engine`) compiles it over
+a batch, each slot with its own market or all sharing one, so the two give the
 same bits: every sum runs over the assets in index order, whatever the batch
-(no BLAS, whose summation order depends on the batch size). The functions read
-the params through :class:`Market` (scalars) and :class:`Book` (per-asset
-vectors and row-major flattened m×m matrices, indexed ``[i·m + j]``); a
-vector of an episode is read at ``[at + j]``, so the same code indexes a list
-of the scalar env (``at`` = 0) and a flattened (n, m) batch (``at`` = slot·m).
+(no BLAS, whose summation order depends on the batch size). The step writes
+the state's per-asset vectors into given ones, allocating nothing
+(:mod:`execgym.engine`), and the number of assets is a compile-time constant
+(:class:`Variant`), so the compiled loops over the assets unroll.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -40,13 +38,21 @@ import numba
 import numpy as np
 from numba.extending import register_jitable
 
-from execgym.noise import episode_keys, normals_of
+from execgym.engine import Dynamics
+from execgym.noise import normals_of
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
 
 
+class Variant(NamedTuple):
+    """The model's compile-time constants."""
+
+    assets: int     # m: the loops over the assets unroll (about 1.15x faster than with m read at run time)
+
+
 class Market(NamedTuple):
-    """The params' scalars as the period's arithmetic reads them (the vectors are a :class:`Book`, kept apart
-    because numba copies a tuple holding arrays on every call)."""
+    """The params as the period's arithmetic reads them: numbers, per-asset vectors (m,) and m×m matrices
+    flattened row-major (m·m,), indexed ``[i·m + j]`` (tuples of floats for plain Python, float64 arrays for
+    compiled code)."""
 
     periods: int            # N
     inverse_tau: float      # 1/τ, τ = T/N days: the temporary impact multiplies (faster than dividing)
@@ -54,33 +60,52 @@ class Market(NamedTuple):
     risk: float             # λτ
     bps: float              # 10⁴/(Σ_i |X_i|·S0_i)
     inverse_periods: float  # 1/N: observations multiply by reciprocals (faster than dividing)
+    shares: tuple           # X, signed shares
+    prices: tuple           # S0, currency per share
+    inverse_shares: tuple   # 1/X_i (0 where X_i = 0), the observation's holdings scale
+    inverse_scales: tuple   # 1/(σ_i√T) (0 where σ_i = 0), the observation's price scale
+    spreads: tuple          # ε, currency per share
+    eta: tuple              # H, temporary impact
+    gamma: tuple            # Γ, permanent impact
+    loadings: tuple         # L, L·Lᵀ = Σ
+    sigma: tuple            # Σ
+    no_trade: tuple         # zeros (m,): the trades and execution prices of the state before the first period
 
 
-class Book(NamedTuple):
-    """The params' per-asset vectors (m,) and m×m matrices flattened row-major (m·m,): tuples of floats for plain
-    Python (the scalar env), float64 arrays for the compiled batch."""
+class State(NamedTuple):
+    """One episode's state after ``elapsed`` periods; per-asset vectors (m,) of floats (:func:`advance` writes
+    the next ones into given vectors)."""
 
-    prices: object           # S0, currency per share
-    inverse_shares: object   # 1/X_i (0 where X_i = 0), the observation's holdings scale
-    inverse_scales: object   # 1/(σ_i√T) (0 where σ_i = 0), the observation's price scale
-    spreads: object          # ε, currency per share
-    eta: object              # H, temporary impact
-    gamma: object            # Γ, permanent impact
-    loadings: object         # L, L·Lᵀ = Σ
-    sigma: object            # Σ
+    elapsed: int            # periods done, 0..N
+    shortfall: float        # implementation shortfall so far, currency
+    holdings: list          # x: signed shares still to trade
+    prices: list            # S: mid-prices, currency per share
+    traded: list            # n: shares traded in the last period (0 before the first)
+    execution_prices: list  # S̃: their execution prices, currency per share (0 before the first)
 
 
-def _market(params: PortfolioExecParams) -> Market:
-    return Market(periods=params.periods, inverse_tau=1.0 / params.tau, root_tau=math.sqrt(params.tau),
-                  risk=params.risk_aversion * params.tau, bps=params.bps_per_currency,
-                  inverse_periods=1.0 / params.periods)
+class Report(NamedTuple):
+    """What a period reports beside the state: nothing (the state keeps the last period's trades)."""
 
 
-def _book(params: PortfolioExecParams) -> Book:
+NO_REPORT = Report()
+
+
+def variant(params: PortfolioExecParams) -> Variant:
+    """The :class:`Variant` of ``params``."""
+    return Variant(assets=params.assets)
+
+
+def _market(params: PortfolioExecParams, sequence) -> Market:
     scales = params.volatilities * np.sqrt(params.horizon)
-    return Book(prices=params.prices, inverse_shares=_inverse(params.shares), inverse_scales=_inverse(scales),
-                spreads=params.spreads, eta=params.eta.ravel(), gamma=params.gamma.ravel(),
-                loadings=params.shock_loadings.ravel(), sigma=params.sigma.ravel())
+    return Market(
+        periods=params.periods, inverse_tau=1.0 / params.tau, root_tau=math.sqrt(params.tau),
+        risk=params.risk_aversion * params.tau, bps=params.bps_per_currency, inverse_periods=1.0 / params.periods,
+        shares=sequence(params.shares), prices=sequence(params.prices),
+        inverse_shares=sequence(_inverse(params.shares)), inverse_scales=sequence(_inverse(scales)),
+        spreads=sequence(params.spreads), eta=sequence(params.eta.ravel()), gamma=sequence(params.gamma.ravel()),
+        loadings=sequence(params.shock_loadings.ravel()), sigma=sequence(params.sigma.ravel()),
+        no_trade=sequence(np.zeros(params.assets)))
 
 
 def _inverse(values: np.ndarray) -> np.ndarray:
@@ -89,15 +114,18 @@ def _inverse(values: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
-def scalar_market(params: PortfolioExecParams) -> tuple[Market, Book]:
-    """(:class:`Market`, :class:`Book` of tuples): the fastest form for plain Python."""
-    return _market(params), Book(*(tuple(array.tolist()) for array in _book(params)))
+def market(params: PortfolioExecParams) -> Market:
+    """The :class:`Market` of ``params`` as compiled code reads it (sequences as float64 arrays)."""
+    return _market(params, lambda values: np.ascontiguousarray(values, dtype=np.float64))
 
 
 @lru_cache(maxsize=64)
-def batch_market(params: PortfolioExecParams) -> tuple[Market, Book]:
-    """(:class:`Market`, :class:`Book` of float64 arrays): the form numba compiles."""
-    return _market(params), Book(*(np.ascontiguousarray(array, dtype=np.float64) for array in _book(params)))
+def scalar_market(params: PortfolioExecParams) -> Market:
+    """The :class:`Market` of ``params`` as plain Python reads it fastest (sequences as tuples of floats)."""
+    return _market(params, lambda values: tuple(np.asarray(values, dtype=np.float64).tolist()))
+
+
+NAN_ACTION = "action contains NaN; actions must be numbers in [-1, 1]"
 
 
 @register_jitable(inline="always")
@@ -114,7 +142,7 @@ def action_fractions(actions: np.ndarray) -> np.ndarray:
         actions = actions.astype(np.float64)
     fractions, nan = _fractions_loop(np.ascontiguousarray(actions).reshape(-1))
     if nan:
-        raise ValueError("action contains NaN; actions must be numbers in [-1, 1]")
+        raise ValueError(NAN_ACTION)
     return fractions.reshape(actions.shape)
 
 
@@ -130,19 +158,28 @@ def _fractions_loop(actions):
 
 
 @register_jitable(inline="always")
-def advance(mk: Market, m: int, spreads, eta, gamma, loadings, sigma, k: int, holdings, prices, shocks, fractions,
-            at: int, traded, remaining, new_prices, execution_prices):
-    """One period of one episode (module docstring) of m assets in period k from holdings x, mid-prices S and
-    price shocks ξ, trading ``fractions`` f (f = 1 in the last period) of each remaining position; the vectors
-    of the episode are read and written at ``[at + j]``. Writes n, x', S + ΔS and S̃ to ``traded``,
-    ``remaining``, ``new_prices``, ``execution_prices``; returns (cost, reward): the shortfall increment
-    (currency) and the reward (bps)."""
-    last = k == mk.periods - 1
+def initial_state(market: Market) -> State:
+    """Nothing traded yet: the whole book at the arrival prices."""
+    return State(0, 0.0, market.shares, market.prices, market.no_trade, market.no_trade)
+
+
+@register_jitable(inline="always")
+def advance(v: Variant, market: Market, state: State, fractions, shocks, out: State):
+    """One period from ``state`` with price shocks ξ = ``shocks`` (m,), trading ``fractions`` f (m,) of each
+    remaining position (f = 1 in the last period; module docstring). Writes x', S + ΔS, n and S̃ into the
+    vectors of ``out`` (which may be ``state``: each entry is read before it is written) and returns (next
+    state, reward in bps, :class:`Report`)."""
+    m = v.assets
+    elapsed, holdings, prices = state.elapsed, state.holdings, state.prices
+    remaining, new_prices, traded, execution_prices = out.holdings, out.prices, out.traded, out.execution_prices
+    eta, gamma, loadings, sigma, spreads = market.eta, market.gamma, market.loadings, market.sigma, market.spreads
+    inverse_tau, root_tau = market.inverse_tau, market.root_tau
+    last = elapsed == market.periods - 1
     for j in range(m):
-        x = holdings[at + j]
-        n = x if last else fractions[at + j] * x
-        traded[at + j] = n
-        remaining[at + j] = x - n
+        x = holdings[j]
+        n = x if last else fractions[j] * x
+        traded[j] = n
+        remaining[j] = x - n
     impact_cost = 0.0    # nᵀH·n/τ
     spread_cost = 0.0    # ε·|n|
     gain = 0.0           # ΔSᵀx'
@@ -154,117 +191,54 @@ def advance(mk: Market, m: int, spreads, eta, gamma, loadings, sigma, k: int, ho
         permanent = 0.0  # (Γ·n)_i
         risk = 0.0       # (Σ·x')_i
         for j in range(m):
-            at_j, entry = at + j, row + j
-            n = traded[at_j]
+            entry = row + j
+            n = traded[j]
             temporary += n * eta[entry]
-            shock += shocks[at_j] * loadings[entry]
+            shock += shocks[j] * loadings[entry]
             permanent += n * gamma[entry]
-            risk += remaining[at_j] * sigma[entry]
-        temporary = temporary * mk.inverse_tau
-        move = mk.root_tau * shock - permanent
-        at_i = at + i
-        n = traded[at_i]
-        left = remaining[at_i]
+            risk += remaining[j] * sigma[entry]
+        temporary = temporary * inverse_tau
+        move = root_tau * shock - permanent
+        n = traded[i]
+        left = remaining[i]
         spread = spreads[i]
         impact_cost += n * temporary
         spread_cost += abs(n) * spread
         gain += move * left
         exposure += left * risk
-        price = prices[at_i]
-        new_prices[at_i] = price + move
-        execution_prices[at_i] = price - temporary - (spread if n > 0.0 else (-spread if n < 0.0 else 0.0))
+        price = prices[i]
+        new_prices[i] = price + move
+        execution_prices[i] = price - temporary - (spread if n > 0.0 else (-spread if n < 0.0 else 0.0))
     cost = impact_cost + spread_cost - gain
-    return cost, -(cost + mk.risk * exposure) * mk.bps
+    next_state = State(elapsed + 1, state.shortfall + cost, remaining, new_prices, traded, execution_prices)
+    return next_state, -(cost + market.risk * exposure) * market.bps, NO_REPORT
 
 
 @register_jitable(inline="always")
-def write_observation(mk: Market, m: int, prices, inverse_shares, inverse_scales, k: int, holdings, mid_prices,
-                      at: int, out, out_at: int) -> None:
-    """The observation at ``out[out_at:out_at + 1 + 2m]`` from period k, holdings x and mid-prices S of m assets
-    (read at ``[at + j]``): [time remaining (N−k)/N, holdings remaining x_j/X_j (0 where X_j = 0), price moves
-    (S_j − S0_j)/(σ_j√T) (0 where σ_j = 0)], each a product with the reciprocal (:class:`Book`)."""
-    out[out_at] = (mk.periods - k) * mk.inverse_periods
+def finished(market: Market, state: State) -> bool:
+    """True after the N-th period."""
+    return state.elapsed >= market.periods
+
+
+@register_jitable(inline="always")
+def write_observation(v: Variant, market: Market, state: State, out, row: int) -> None:
+    """The observation into row ``row`` of ``out`` (float32, 1 + 2m entries): [time remaining (N−k)/N, holdings
+    remaining x_j/X_j (0 where X_j = 0), price moves (S_j − S0_j)/(σ_j√T) (0 where σ_j = 0)], each a product
+    with the reciprocal (:class:`Market`)."""
+    m = v.assets
+    holdings, prices = state.holdings, state.prices
+    arrival, inverse_shares, inverse_scales = market.prices, market.inverse_shares, market.inverse_scales
+    line = out[row]
+    line[0] = (market.periods - state.elapsed) * market.inverse_periods
     for j in range(m):
-        at_j, out_j = at + j, out_at + 1 + j
-        out[out_j] = holdings[at_j] * inverse_shares[j]
-        out[out_j + m] = (mid_prices[at_j] - prices[j]) * inverse_scales[j]
+        line[1 + j] = holdings[j] * inverse_shares[j]
+        line[1 + m + j] = (prices[j] - arrival[j]) * inverse_scales[j]
 
 
-@dataclass(frozen=True)
-class Batch:
-    """State of a batch of episodes: (n,) fields, and (n, m) holdings and prices."""
-
-    seed: np.ndarray       # uint64
-    episode: np.ndarray    # uint64
-    key: np.ndarray        # uint64: noise key of the current episode
-    elapsed: np.ndarray    # int64: periods done, 0..N
-    holdings: np.ndarray   # float64 (n, m): signed shares still to trade
-    prices: np.ndarray     # float64 (n, m): mid-prices
-    shortfall: np.ndarray  # float64: implementation shortfall so far, currency
-
-    def __len__(self) -> int:
-        return self.elapsed.shape[0]
-
-
-def start(params: PortfolioExecParams, seeds: np.ndarray, episodes: np.ndarray) -> Batch:
-    """Fresh episodes number ``episodes`` of the streams ``seeds``."""
-    seeds = np.asarray(seeds, dtype=np.uint64)
-    episodes = np.asarray(episodes, dtype=np.uint64)
-    n = seeds.shape[0]
-    return Batch(seed=seeds, episode=episodes, key=episode_keys(seeds, episodes),
-                 elapsed=np.zeros(n, dtype=np.int64), holdings=np.tile(params.shares, (n, 1)),
-                 prices=np.tile(params.prices, (n, 1)), shortfall=np.zeros(n))
-
-
-def observation_size(params: PortfolioExecParams) -> int:
-    """1 + 2m."""
-    return 1 + 2 * params.assets
-
-
-def observe(params: PortfolioExecParams, batch: Batch) -> np.ndarray:
-    """Observations (n, 1 + 2m), float32: :func:`write_observation` of every episode."""
-    mk, book = batch_market(params)
-    obs = np.empty((len(batch), observation_size(params)), dtype=np.float32)
-    _observe(mk, params.assets, book.prices, book.inverse_shares, book.inverse_scales, batch.elapsed,
-             _flat(batch.holdings), _flat(batch.prices), obs.reshape(-1))
-    return obs
-
-
-@numba.njit(cache=True)
-def _observe(mk, m, prices, inverse_shares, inverse_scales, elapsed, holdings, mid_prices, out):
-    for i in range(elapsed.size):
-        write_observation(mk, m, prices, inverse_shares, inverse_scales, elapsed[i], holdings, mid_prices, i * m,
-                          out, i * (1 + 2 * m))
-
-
-def _flat(array: np.ndarray) -> np.ndarray:
-    """A float64 (n, m) array as a contiguous (n·m,) one (a view when it already is contiguous)."""
-    return np.ascontiguousarray(array, dtype=np.float64).reshape(-1)
-
-
-def decode(params: PortfolioExecParams, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(periods elapsed k in 0..N−1, holdings x (n, m)) from a batch of observations."""
-    observations = np.asarray(observations, dtype=np.float64)
-    periods = params.periods
-    elapsed = np.clip(np.rint(periods * (1.0 - observations[:, 0])).astype(np.int64), 0, periods - 1)
-    return elapsed, observations[:, 1:1 + params.assets] * params.shares
-
-
-@dataclass(frozen=True)
-class Transition:
-    """What one period produced, per episode of the batch."""
-
-    batch: Batch
-    reward: np.ndarray           # (n,) bps of arrival notional
-    traded: np.ndarray           # (n, m) shares traded
-    execution_prices: np.ndarray  # (n, m) currency per share
-    terminated: np.ndarray       # (n,) bool
-
-
-def price_shocks(params: PortfolioExecParams, batch: Batch) -> np.ndarray:
-    """ξ (n, m) for the current period of every episode: entry (i, j) is ``standard_normals(key_i, k_i·m + j)``
-    (:func:`execgym.noise.standard_normals`)."""
-    return _draw_shocks(batch.key, batch.elapsed, params.assets).reshape(len(batch), params.assets)
+def price_shocks(v: Variant, keys: np.ndarray, elapsed: np.ndarray) -> np.ndarray:
+    """ξ (n, m) of period ``elapsed`` (n,) of the episodes with noise keys ``keys`` (n,): entry (i, j) is
+    ``standard_normals(key_i, k_i·m + j)`` (:func:`execgym.noise.standard_normals`)."""
+    return _draw_shocks(keys, elapsed, v.assets).reshape(keys.shape[0], v.assets)
 
 
 @numba.njit(cache=True)
@@ -279,44 +253,22 @@ def _draw_shocks(keys, elapsed, m):
     return normals_of(flat_keys, counters, 0, 1)
 
 
-def episode_shocks(params: PortfolioExecParams, key) -> list[list[float]]:
-    """ξ of the episode with noise key ``key``, N lists (one per period) of m floats: :func:`price_shocks` of its
-    periods 0..N−1. The scalar env draws them at reset."""
-    periods, m = params.periods, params.assets
-    return _draw_shocks(np.full(periods, key, dtype=np.uint64), np.arange(periods), m).reshape(periods, m).tolist()
+def episode_shocks(v: Variant, market: Market, key) -> list[list[float]]:
+    """ξ of the episode with noise key ``key`` in ``market``, N lists (one per period) of m floats:
+    :func:`price_shocks` of its periods 0..N−1. The scalar env draws them at reset."""
+    periods = market.periods
+    return price_shocks(v, np.full(periods, key, dtype=np.uint64), np.arange(periods)).tolist()
 
 
-def step(params: PortfolioExecParams, batch: Batch, fractions: np.ndarray) -> Transition:
-    """Advance every episode of ``batch`` by one period (:func:`advance`), trading ``fractions`` (n, m) of each
-    asset's remaining holdings."""
-    mk, book = batch_market(params)
-    shape = batch.holdings.shape
-    traded, remaining, new_prices, execution_prices = (np.empty(shape) for _ in range(4))
-    shortfall, reward = _step_loop(params.assets)(
-        mk, book.spreads, book.eta, book.gamma, book.loadings, book.sigma, batch.elapsed, _flat(batch.holdings),
-        _flat(batch.prices), batch.shortfall, price_shocks(params, batch).reshape(-1), _flat(fractions),
-        traded.reshape(-1), remaining.reshape(-1), new_prices.reshape(-1), execution_prices.reshape(-1))
-    new = Batch(seed=batch.seed, episode=batch.episode, key=batch.key, elapsed=batch.elapsed + 1,
-                holdings=remaining, prices=new_prices, shortfall=shortfall)
-    return Transition(batch=new, reward=reward, traded=traded, execution_prices=execution_prices,
-                      terminated=batch.elapsed == params.periods - 1)
+DYNAMICS = Dynamics(
+    State=State, Report=Report, variant=variant, market=market, scalar_market=scalar_market,
+    initial_state=initial_state, advance=advance, finished=finished, write_observation=write_observation,
+    noise=price_shocks, episode_noise=episode_shocks, observation_size=lambda params: 1 + 2 * params.assets)
 
 
-@lru_cache(maxsize=None)
-def _step_loop(m: int):
-    """:func:`advance` over a batch, compiled for m assets (a compile-time constant: the loops over the assets
-    unroll: about 1.15x faster than with m read at run time; one compilation, about a second, per m and
-    process)."""
-
-    @numba.njit
-    def loop(mk, spreads, eta, gamma, loadings, sigma, elapsed, holdings, prices, shortfall, shocks, fractions,
-             traded, remaining, new_prices, execution_prices):
-        n = elapsed.size
-        new_shortfall, reward = np.empty(n), np.empty(n)
-        for i in range(n):
-            cost, reward[i] = advance(mk, m, spreads, eta, gamma, loadings, sigma, elapsed[i], holdings, prices,
-                                      shocks, fractions, i * m, traded, remaining, new_prices, execution_prices)
-            new_shortfall[i] = shortfall[i] + cost
-        return new_shortfall, reward
-
-    return loop
+def decode(params: PortfolioExecParams, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(periods elapsed k in 0..N−1, holdings x (n, m)) from a batch of observations."""
+    observations = np.asarray(observations, dtype=np.float64)
+    periods = params.periods
+    elapsed = np.clip(np.rint(periods * (1.0 - observations[:, 0])).astype(np.int64), 0, periods - 1)
+    return elapsed, observations[:, 1:1 + params.assets] * params.shares

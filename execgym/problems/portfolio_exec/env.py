@@ -75,6 +75,8 @@ feedback n = K_k·x, its exact E[Σ reward], holdings, E[IS] and Var[IS].
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import gymnasium as gym
 import numpy as np
 
@@ -98,38 +100,43 @@ def action_space(params: PortfolioExecParams) -> gym.spaces.Box:
     return gym.spaces.Box(low=-1.0, high=1.0, shape=(params.assets,), dtype=np.float32)
 
 
-def _fractions(actions, n: int, m: int) -> np.ndarray:
-    """The fractions (n, m) of a batch of actions (:func:`dynamics.action_fractions`); ValueError for a wrong
-    shape, NaN or an action that is not real numbers."""
-    actions = action_array(actions, f"Box(-1, 1, ({m},))", REAL_KINDS)
-    if actions.size != n * m or (actions.ndim == 2 and actions.shape != (n, m)) or actions.ndim > 2:
-        expected = f"({m},)" if n == 1 else f"({n}, {m})"
+@lru_cache(maxsize=None)
+def _space_name(m: int) -> str:
+    """The action space as errors name it."""
+    return f"Box(-1, 1, ({m},))"
+
+
+def fractions(params: PortfolioExecParams, actions, n: int | None):
+    """The fractions of each asset's remaining position the actions ask for (:func:`dynamics.action_fraction`):
+    one action of shape (m,) when ``n`` is None (a list of m floats back, the same bits), else ``n`` actions of
+    shape (n, m) (an array back); ValueError for a wrong shape, NaN or an action that is not real numbers."""
+    m = len(params.holdings)
+    actions = action_array(actions, _space_name(m), REAL_KINDS)
+    count = 1 if n is None else n
+    ndim = actions.ndim
+    if actions.size != count * m or ndim > 2 or (ndim == 2 and actions.shape != (count, m)):
+        expected = f"({m},)" if count == 1 else f"({n}, {m})"
         raise ValueError(f"action must have shape {expected}, got {actions.shape}")
-    return dynamics.action_fractions(actions).reshape(n, m)
-
-
-def _episode_fractions(action, m: int, space) -> list[float]:
-    """:func:`_fractions` of one action, as a list of m floats (the same bits); errors name the action space
-    ``space``."""
-    action = action_array(action, space, REAL_KINDS)
-    if action.dtype.char not in "fd":     # float32/64 arrays convert exactly
-        action = action.astype(np.float64)
-    if action.size != m or (action.ndim == 2 and action.shape != (1, m)) or action.ndim > 2:
-        raise ValueError(f"action must have shape ({m},), got {action.shape}")
-    values = (action if action.ndim == 1 else action.reshape(m)).tolist()
+    if n is not None:
+        return dynamics.action_fractions(actions).reshape(n, m)
+    if actions.dtype.char not in "fd":     # float32/64 arrays convert exactly
+        actions = actions.astype(np.float64)
+    values = (actions if ndim == 1 else actions.reshape(m)).tolist()
     for value in values:
         if value != value:
-            raise ValueError("action contains NaN; actions must be numbers in [-1, 1]")
+            raise ValueError(dynamics.NAN_ACTION)
     return [dynamics.action_fraction(value) for value in values]
 
 
-def _reset_info(batch: dynamics.Batch) -> dict[str, np.ndarray]:
-    return {"holdings": batch.holdings, "shortfall": batch.shortfall, "prices": batch.prices}
+def _reset_info(state: dynamics.State) -> dict:
+    """The info after a reset, of one state record (lists: copied, as the step updates them) or a table."""
+    return {"holdings": np.asarray(state.holdings), "shortfall": state.shortfall, "prices": np.asarray(state.prices)}
 
 
-def _step_info(transition: dynamics.Transition) -> dict[str, np.ndarray]:
-    return {"shares_traded": transition.traded, "execution_prices": transition.execution_prices,
-            **_reset_info(transition.batch)}
+def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
+    """The info after a step, of one state record or a table (as :func:`_reset_info`)."""
+    return {"shares_traded": np.asarray(state.traded), "execution_prices": np.asarray(state.execution_prices),
+            "holdings": np.asarray(state.holdings), "shortfall": state.shortfall, "prices": np.asarray(state.prices)}
 
 
 def _holdings(scene: Scene) -> list[Line]:
@@ -159,10 +166,10 @@ SKETCH = Sketch(
 
 PROBLEM = BatchedProblem(
     params_class=PortfolioExecParams,
-    dynamics=dynamics,
+    dynamics=dynamics.DYNAMICS,
     observation_space=observation_space,
     action_space=action_space,
-    controls=lambda params, actions, n: _fractions(actions, n, params.assets),
+    controls=fractions,
     reset_info=_reset_info,
     step_info=_step_info,
     sketch=SKETCH,
@@ -175,42 +182,6 @@ class PortfolioExecEnv(EpisodeEnv):
     slot i of a vector env reset with seed s − i."""
 
     problem = PROBLEM
-
-    def __init__(self, params: PortfolioExecParams | None = None, **kwargs) -> None:
-        super().__init__(params, **kwargs)
-        self._market, self._book = dynamics.scalar_market(self.params)
-        self._assets = self.params.assets
-
-    def _reset(self, seed: int | None):
-        self._shocks = dynamics.episode_shocks(self.params, self._start_episode(seed))
-        self._elapsed, self._shortfall = 0, 0.0
-        self._holdings, self._prices = list(self.params.holdings), list(self._book.prices)
-        return self._observation(), {"holdings": np.array(self._holdings), "shortfall": 0.0,
-                                     "prices": np.array(self._prices)}
-
-    def _step(self, action):
-        market, book = self._market, self._book
-        m, k = self._assets, self._elapsed
-        fractions = _episode_fractions(action, m, self.action_space)
-        traded, remaining, prices, execution_prices = [0.0] * m, [0.0] * m, [0.0] * m, [0.0] * m
-        cost, reward = dynamics.advance(market, m, book.spreads, book.eta, book.gamma, book.loadings, book.sigma, k,
-                                        self._holdings, self._prices, self._shocks[k], fractions, 0, traded,
-                                        remaining, prices, execution_prices)
-        self._elapsed, self._holdings, self._prices = k + 1, remaining, prices
-        self._shortfall += cost
-        info = {"shares_traded": np.array(traded), "execution_prices": np.array(execution_prices),
-                "holdings": np.array(remaining), "shortfall": self._shortfall, "prices": np.array(prices)}
-        return self._observation(), reward, k + 1 == market.periods, False, info
-
-    def _finished(self) -> bool:
-        return self._elapsed >= self._market.periods
-
-    def _observation(self) -> np.ndarray:
-        obs = [0.0] * (1 + 2 * self._assets)
-        book = self._book
-        dynamics.write_observation(self._market, self._assets, book.prices, book.inverse_shares, book.inverse_scales,
-                                   self._elapsed, self._holdings, self._prices, 0, obs, 0)
-        return np.array(obs, dtype=np.float32)
 
 
 class PortfolioExecVectorEnv(BatchedVectorEnv):

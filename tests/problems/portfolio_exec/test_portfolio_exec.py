@@ -14,6 +14,7 @@ from hypothesis import assume, given, settings, strategies as st
 from vector_checks import assert_equals_sync_vector_env
 
 import execgym
+from execgym import engine
 from execgym.problems.optimal_exec import policies as single_baselines
 from execgym.problems.optimal_exec import closed_form, schedule as single_schedule
 from execgym.problems.optimal_exec.oracle import make_oracle as make_single_oracle
@@ -653,16 +654,15 @@ def test_an_episode_is_bitwise_the_same_in_any_batch():
         rng = np.random.default_rng(0)
         fractions = rng.uniform(size=(p.periods, episodes, p.assets))
         seeds = np.arange(episodes) + 100
-        together = dynamics.start(p, seeds, np.zeros(episodes))
-        alone = [dynamics.start(p, seeds[i:i + 1], np.zeros(1)) for i in range(episodes)]
+        together = engine.start(dynamics.DYNAMICS, p, seeds, np.zeros(episodes))
+        alone = [engine.start(dynamics.DYNAMICS, p, seeds[i:i + 1], np.zeros(1)) for i in range(episodes)]
         for k in range(p.periods):
-            big = dynamics.step(p, together, fractions[k])
-            small = [dynamics.step(p, b, fractions[k, i:i + 1]) for i, b in enumerate(alone)]
-            for name in ("reward", "traded", "execution_prices"):
-                np.testing.assert_array_equal(getattr(big, name), np.concatenate([getattr(t, name) for t in small]))
-            for name in ("holdings", "prices", "shortfall"):
-                np.testing.assert_array_equal(getattr(big.batch, name),
-                                              np.concatenate([getattr(t.batch, name) for t in small]))
+            big = engine.step(dynamics.DYNAMICS, p, together, fractions[k])
+            small = [engine.step(dynamics.DYNAMICS, p, b, fractions[k, i:i + 1]) for i, b in enumerate(alone)]
+            np.testing.assert_array_equal(big.reward, np.concatenate([t.reward for t in small]))
+            for name in ("traded", "execution_prices", "holdings", "prices", "shortfall"):
+                np.testing.assert_array_equal(getattr(big.batch.state, name),
+                                              np.concatenate([getattr(t.batch.state, name) for t in small]))
             together, alone = big.batch, [t.batch for t in small]
 
 
@@ -703,7 +703,8 @@ def test_one_period_by_hand():
     p = pair(0.5, holdings=(1e6, -5e5), cross=0.5, periods=2)
     env = PortfolioExecEnv(params=p)
     _, info = env.reset(seed=4)
-    shock = dynamics.price_shocks(p, dynamics.start(p, [4], [0]))[0]      # the scalar env's seed 4 is stream 4
+    batch = engine.start(dynamics.DYNAMICS, p, [4], [0])                  # the scalar env's seed 4 is stream 4
+    shock = dynamics.price_shocks(dynamics.variant(p), batch.key, batch.state.elapsed)[0]
     obs, reward, terminated, _, info = env.step(np.array([0.0, -0.5], dtype=np.float32))   # trade 1/2 and 1/4
     n = np.array([5e5, -1.25e5])
     x = p.shares - n
@@ -758,19 +759,19 @@ def test_expected_sum_of_rewards_is_minus_the_mean_variance_objective():
     holdings = p.shares * np.stack([1 - t, (1 - t) ** 2, 1 - t**2], axis=1)
     fractions = SchedulePolicy(p, holdings).fractions
     episodes = 4000
-    batch = dynamics.start(p, np.arange(episodes), np.zeros(episodes))
+    batch = engine.start(dynamics.DYNAMICS, p, np.arange(episodes), np.zeros(episodes))
     total, noise = np.zeros(episodes), np.zeros(episodes)
     for k in range(N):
-        shocks = dynamics.price_shocks(p, batch)
-        transition = dynamics.step(p, batch, np.tile(fractions[k], (episodes, 1)))
+        shocks = dynamics.price_shocks(dynamics.variant(p), batch.key, batch.state.elapsed)
+        transition = engine.step(dynamics.DYNAMICS, p, batch, np.tile(fractions[k], (episodes, 1)))
         batch = transition.batch
         total += transition.reward
-        noise += np.einsum("ij,ij->i", np.sqrt(p.tau) * shocks @ p.shock_loadings.T, batch.holdings)
+        noise += np.einsum("ij,ij->i", np.sqrt(p.tau) * shocks @ p.shock_loadings.T, batch.state.holdings)
     exact = float(schedule.expected_return(p, holdings))
     np.testing.assert_allclose(total - noise * p.bps_per_currency, exact, rtol=1e-10)
     standard_error = total.std(ddof=1) / np.sqrt(episodes)
     assert abs(total.mean() - exact) < 2.5 * standard_error
-    assert batch.shortfall.var(ddof=1) == pytest.approx(float(schedule.variance(p, holdings)), rel=0.1)
+    assert batch.state.shortfall.var(ddof=1) == pytest.approx(float(schedule.variance(p, holdings)), rel=0.1)
     # the scalar env plays the same episodes (seed s = episode stream s)
     env = PortfolioExecEnv(params=p)
     for seed in (0, 17):

@@ -1,0 +1,61 @@
+"""Records with vector fields: tables hold them as (n, k) columns, shaped from an example record; compiled code
+reads a row's vectors as views and writes them back entry by entry; ``owned`` gives a record lists of its own."""
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+import pytest
+
+from execgym.records import empty_like, empty_table, owned, row, sequence_fields, set_row
+
+
+class Slot(NamedTuple):
+    elapsed: int
+    cash: float
+    holdings: list
+
+
+EXAMPLE = Slot(0, 0.0, (1.0, 2.0, 3.0))
+
+
+@numba.njit
+def _doubled_rows(table, out):
+    for i in range(table[0].size):
+        record = row(table, i)
+        for j in range(record.holdings.size):
+            record.holdings[j] *= 2.0     # a view: writes the table
+        set_row(out, i, Slot(record.elapsed + 1, record.cash, record.holdings))
+
+
+def test_vector_fields_are_n_by_k_columns_shaped_from_an_example():
+    assert sequence_fields(Slot) == ("holdings",)
+    table = empty_table(Slot, 4, EXAMPLE)
+    assert [column.shape for column in table] == [(4,), (4,), (4, 3)]
+    assert [column.dtype for column in table] == [np.int64, np.float64, np.float64]
+    assert [column.shape for column in empty_like(table)] == [(4,), (4,), (4, 3)]
+    with pytest.raises(ValueError, match=r"needs an example record .* \['holdings'\]"):
+        empty_table(Slot, 4)
+
+
+def test_compiled_rows_give_views_of_vectors_and_set_row_writes_them_back():
+    table = Slot(np.arange(2), np.array([5.0, 6.0]), np.arange(6.0).reshape(2, 3))
+    out = empty_like(table)
+    _doubled_rows(table, out)
+    np.testing.assert_array_equal(table.holdings, 2.0 * np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(out.holdings, table.holdings)
+    np.testing.assert_array_equal(out.elapsed, [1, 2])
+    _doubled_rows(out, out)                 # a record of views of the very row it is written to
+    np.testing.assert_array_equal(out.holdings, 4.0 * np.arange(6.0).reshape(2, 3))
+
+
+def test_owned_gives_a_record_lists_of_its_own():
+    record = owned(EXAMPLE)
+    assert record == Slot(0, 0.0, [1.0, 2.0, 3.0]) and isinstance(record.holdings, list)
+    assert owned(record).holdings is not record.holdings
+
+    class Plain(NamedTuple):
+        elapsed: int
+
+    plain = Plain(3)
+    assert owned(plain) is plain
