@@ -1,23 +1,17 @@
 """The scalar and vector envs of every problem: thin views of its dynamics, one episode or a batch of n.
 
 Each problem writes its step once, for one episode, in plain Python on floats
-(``register_jitable`` functions of its dynamics module). Its scalar env (an
-:class:`EpisodeEnv`) calls that step as it is, with no numpy on a batch of one;
-its vector env (a :class:`BatchedVectorEnv`) runs the dynamics module's
-``step``, the same functions compiled by numba over the batch. Both give the
-same bits, which the tests check for every env.
+(the jitable functions of its :class:`~execgym.engine.Dynamics`). Its scalar
+env (an :class:`EpisodeEnv`) holds one state record and calls that step as it
+is, with no numpy on a batch of one; its vector env (a
+:class:`BatchedVectorEnv`) holds a state table and runs the same functions
+compiled by numba over the batch (:mod:`execgym.engine`). Both give the same
+bits, which the tests check for every env.
 
 A problem describes itself once in a :class:`BatchedProblem` (its params
-class, its dynamics module and how its actions, spaces and infos look). The
-dynamics module provides::
-
-    start(params, seeds, episodes) -> batch         fresh episodes of the streams ``seeds``
-    observe(params, batch) -> (b, *obs) float32
-    step(params, batch, controls) -> transition     with .batch, .reward (b,), .terminated (b,)
-
-A batch is a frozen dataclass of arrays with one row per episode, among them
-``seed`` and ``episode`` (its noise stream); the vector env autoresets a slot
-by starting the next episode of its stream (:func:`next_episodes`).
+class, its dynamics and how its actions, spaces and infos look). The vector env
+autoresets a slot by starting the next episode of its noise stream
+(:func:`execgym.engine.next_episodes`).
 
 Rendering (:mod:`execgym.rendering`): both envs take ``render_mode`` (None,
 "rgb_array" or "ansi"; anything else raises ``ValueError``) and draw the
@@ -51,7 +45,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from types import ModuleType
 from typing import Any, Callable, ClassVar
 
 import gymnasium as gym
@@ -61,7 +54,6 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from execgym import engine
-from execgym.batching import replace_rows
 from execgym.engine import Dynamics, Markets
 from execgym.noise import episode_keys, reset_streams
 from execgym.records import owned, row, sequence_fields, set_row, slot_market
@@ -78,34 +70,33 @@ class BatchedProblem:
     """What the envs of one problem need to know about it."""
 
     params_class: type
-    dynamics: ModuleType | Dynamics
-    """The problem's step: a :class:`~execgym.engine.Dynamics` (the envs run it through :mod:`execgym.engine`;
-    ``controls`` then takes ``n=None`` for one action, and ``reset_info``/``step_info`` read a state (and
-    report) record or table), or a module with ``start``, ``observe`` and ``step`` over a batch."""
+    dynamics: Dynamics
+    """The problem's market, state and step (the envs run it through :mod:`execgym.engine`)."""
     observation_space: Callable[[Any], gym.spaces.Space]
     """params -> the single-episode observation space."""
     action_space: Callable[[Any], gym.spaces.Space]
     """params -> the single-episode action space."""
     controls: Callable[[Any, Any, int], np.ndarray]
-    """(params, actions, n) -> the dynamics' controls for n episodes; ValueError for a wrong shape or NaN."""
+    """(params, actions, n) -> the dynamics' controls for n episodes, or for one action when n is None;
+    ValueError for a wrong shape or NaN."""
     reset_info: Callable[[Any], Info]
-    """batch -> info arrays (b, ...) after a reset."""
-    step_info: Callable[[Any], Info]
-    """transition -> info arrays (b, ...) after a step."""
+    """state (a record, or a table of b rows) -> its info after a reset (arrays (b, ...) for a table)."""
+    step_info: Callable[[Any, Any], Info]
+    """(state, report) (records, or tables of b rows) -> the info after a step."""
     sketch: Sketch
     """What its renders show (:mod:`execgym.rendering`)."""
     check_step: Callable[[tuple, Any, Any], None] | None = None
-    """None, or (markets, state, reward) -> None, called (on the engine's path) before the env takes a step
+    """None, or (markets, state, reward) -> None, called before the env takes a step
     whose reward is not finite: raises ValueError saying why the problem refuses that step. ``markets`` are
     the params of each slot (one for the scalar env), ``state`` and ``reward`` the step's new state and reward
     (a record and a float, or a table and an (n,) array). Without it such a step raises RuntimeError
     (:func:`require_finite_step`)."""
     check_controls: Callable[[Any, Any], None] | None = None
-    """(state record or table, controls) -> None before a step of a :class:`~execgym.engine.Dynamics`:
+    """(state record or table, controls) -> None before a step:
     ValueError for controls that the state refuses (a masked action); None when every control that
     ``controls`` returns is allowed."""
     start_draw: Callable | None = None
-    """With a :class:`~execgym.engine.Dynamics` whose episodes draw something from their noise key as they start
+    """For dynamics whose episodes draw something from their noise key as they start
     (the engine's ``initial_state(market)`` sees no key): jitable (variant, market, state, key) -> that fresh
     state with the draw made (key: the episode's uint64 noise key), which both envs run on every fresh episode
     (TwapVwapSwitch's day type). None: nothing is drawn at the start."""
@@ -130,12 +121,6 @@ def require_finite_step(env, call: str, observations: np.ndarray, rewards: np.nd
     where = f" in slot {slot}" if len(observations) > 1 else ""
     raise RuntimeError(f"{type(env).__name__}.{call} produced a non-finite {' and '.join(what)}{where}, beyond "
                        f"float64's range, with the parameters {env.params!r}")
-
-
-def next_episodes(problem: BatchedProblem, params, batch, done: np.ndarray):
-    """``batch`` with the slots ``done`` replaced by the next episode of their stream (autoreset)."""
-    fresh = problem.dynamics.start(params, batch.seed[done], batch.episode[done] + np.uint64(1))
-    return replace_rows(batch, fresh, done)
 
 
 @lru_cache(maxsize=None)
@@ -180,10 +165,9 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         """Play the next episodes in the market ``params`` (same observation and action spaces)."""
         self.params = params
         dynamics = self.problem.dynamics
-        if isinstance(dynamics, Dynamics):
-            self._variant, self._market = dynamics.variant(params), dynamics.scalar_market(params)
-            self._observation_shape = (1, dynamics.observation_size(params))
-            self._vectors = bool(sequence_fields(dynamics.State))
+        self._variant, self._market = dynamics.variant(params), dynamics.scalar_market(params)
+        self._observation_shape = (1, dynamics.observation_size(params))
+        self._vectors = bool(sequence_fields(dynamics.State))
         if self._renderer is not None and self._renderer.params is not params:
             self._renderer = Renderer(self.problem.sketch, params, self.render_mode)
 
@@ -307,7 +291,6 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         self._batch = None
         self._traces: SlotTraces | None = None
         self._renderers: dict[int, Renderer] = {}
-        self._engine = isinstance(self.problem.dynamics, Dynamics)
         self._set_markets((self.params,) * self.num_envs)
         if markets is not None:
             self._set_markets(self._slot_markets(markets, "markets"))
@@ -320,16 +303,11 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
 
     def _set_markets(self, markets: tuple) -> None:
         self._renderers.clear()
-        if self._engine:
-            self._markets = Markets.of(self.problem.dynamics, markets)
-        else:
-            self._markets = Markets(params=markets, variant=None, compiled=())
+        self._markets = Markets.of(self.problem.dynamics, markets)
 
     def _slot_markets(self, markets, where: str) -> tuple:
         """The markets of every slot after setting ``markets`` (a sequence of num_envs entries, None keeping a
         slot's, or a dict {slot: market}); each checked by :func:`checked_market`."""
-        if not self._engine:
-            raise ValueError(f"{type(self).__name__} does not take a market per slot yet")
         if isinstance(markets, dict):
             chosen = markets
         elif isinstance(markets, (list, tuple)):
@@ -354,14 +332,10 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
             self._set_markets(self._slot_markets(markets, "options['markets']"))
         current = None if self._batch is None else (self._batch.seed, self._batch.episode)
         streams = reset_streams(seed, self.num_envs, current, np.random.default_rng())
-        if self._engine:
-            self._batch = self._drawn(engine.start(self.problem.dynamics, self._markets, *streams),
-                                      np.arange(self.num_envs))
-            info = self.problem.reset_info(self._batch.state)
-        else:
-            self._batch = self.problem.dynamics.start(self.params, *streams)
-            info = self.problem.reset_info(self._batch)
-        observations = self._observe()
+        self._batch = self._drawn(engine.start(self.problem.dynamics, self._markets, *streams),
+                                  np.arange(self.num_envs))
+        info = self.problem.reset_info(self._batch.state)
+        observations = self._batch.observation
         require_finite_step(self, "reset", observations, None)
         if self.render_mode is not None:
             self._traces = SlotTraces(observations, info)
@@ -376,40 +350,26 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
                                                                       batch.key, slots)
         return replace(batch, observation=engine.observe(self.problem.dynamics, self._markets, batch))
 
-    def _observe(self) -> np.ndarray:
-        if self._engine:
-            return self._batch.observation
-        return self.problem.dynamics.observe(self.params, self._batch)
-
     def step(self, actions):
         if self._batch is None:
             raise RuntimeError("call reset() before step()")
-        controls = self.problem.controls(self.params, actions, self.num_envs)
-        if self._engine:
-            if self.problem.check_controls is not None:
-                self.problem.check_controls(self._batch.state, controls)
-            transition = engine.step(self.problem.dynamics, self._markets, self._batch, controls)
-            if self.problem.check_step is not None and not np.isfinite(transition.reward).all():
-                self.problem.check_step(self.markets, transition.batch.state, transition.reward)
-            step_info = self.problem.step_info(transition.batch.state, transition.report)
-        else:
-            transition = self.problem.dynamics.step(self.params, self._batch, controls)
-            step_info = self.problem.step_info(transition)
+        problem = self.problem
+        controls = problem.controls(self.params, actions, self.num_envs)
+        if problem.check_controls is not None:
+            problem.check_controls(self._batch.state, controls)
+        transition = engine.step(problem.dynamics, self._markets, self._batch, controls)
+        if problem.check_step is not None and not np.isfinite(transition.reward).all():
+            problem.check_step(self.markets, transition.batch.state, transition.reward)
+        step_info = problem.step_info(transition.batch.state, transition.report)
         done = transition.terminated
         self._batch = transition.batch
-        if self._engine:
-            final_obs = self._batch.observation
-        else:
-            final_obs = self._observe() if done.any() or self.render_mode is not None else None
+        final_obs = self._batch.observation
         if done.any():
             require_finite_step(self, "step (final observations)", final_obs, None)
-            if self._engine:
-                self._batch = self._drawn(engine.next_episodes(self.problem.dynamics, self._markets, self._batch,
-                                                               done), np.flatnonzero(done))
-            else:
-                self._batch = next_episodes(self.problem, self.params, self._batch, done)
-        reset_info = self.problem.reset_info(self._batch.state if self._engine else self._batch)
-        observations = self._observe()
+            self._batch = self._drawn(engine.next_episodes(problem.dynamics, self._markets, self._batch, done),
+                                      np.flatnonzero(done))
+        reset_info = problem.reset_info(self._batch.state)
+        observations = self._batch.observation
         require_finite_step(self, "step", observations, transition.reward)
         if self.render_mode is not None:
             self._traces.record(actions, final_obs, transition.reward, step_info, done, observations, reset_info)
@@ -475,7 +435,7 @@ def checked_market(env, market, where: str):
         raise ValueError(f"{where} has the action space {problem.action_space(market)}, not the env's "
                          f"{action_space}: the markets of one env must share it")
     dynamics = problem.dynamics
-    if isinstance(dynamics, Dynamics) and dynamics.variant(market) != dynamics.variant(env.params):
+    if dynamics.variant(market) != dynamics.variant(env.params):
         raise ValueError(f"{where} has the model variant {dynamics.variant(market)}, not the env's "
                          f"{dynamics.variant(env.params)}: the markets of one env must share their variant")
     return market
