@@ -27,7 +27,9 @@ the Hessian H = T + 2ρ 11ᵀ is tridiagonal plus rank one and positive definite
 bounds the minimiser solves H x = −a + 2ρQ 1; with z = T⁻¹(−a) and w = T⁻¹1 (one banded
 Cholesky factorisation, two right-hand sides) the Sherman–Morrison formula gives::
 
-    x* = z + κ w,      κ = 2ρ (Q − 1ᵀz) / (1 + 2ρ 1ᵀw).
+    x* = z + κ w,      κ = 2ρ (Q − 1ᵀz) / (1 + 2ρ 1ᵀw),
+
+computed in the form that stays accurate when 2ρ 1ᵀw ≫ 1 (:meth:`_Blended.face_minimiser`).
 
 Cost: O(N) time and memory; H is never formed. With bounds, each iteration fixes a set of
 periods at their bounds and solves the same system on the others (a principal submatrix of
@@ -267,8 +269,14 @@ class _Blended:
     def face_minimiser(self, free: np.ndarray, x: np.ndarray) -> np.ndarray:
         """The minimiser of C over the periods in ``free`` with every other period held at its value in ``x``.
 
-        Solves (T_FF + 2ρ 11ᵀ) x_F = −a_F − T_FA x_A + 2ρ (Q − 1ᵀx_A) 1 by one banded Cholesky
-        factorisation and the Sherman–Morrison formula, in O(N).
+        Solves (T_FF + 2ρ 11ᵀ) x_F = −a_F − T_FA x_A + 2ρ R 1, R = Q − 1ᵀx_A, by one banded Cholesky
+        factorisation and the Sherman–Morrison formula, in O(N), written as
+
+            x_F = (z + 2ρ((1ᵀw) z − (1ᵀz) w + R w)) / (1 + 2ρ 1ᵀw)
+
+        rather than z + κ w: when 2ρ 1ᵀw ≫ 1 (a target penalty far above the impact), z and κ w are large and
+        nearly cancel, while here the large terms cancel exactly (one free period) or in a difference of
+        products.
         """
         held = np.where(free, 0.0, x)
         index = np.flatnonzero(free)
@@ -282,8 +290,8 @@ class _Blended:
             z, w = (rhs / banded[1, 0]).T
         else:
             z, w = solveh_banded(banded, rhs, check_finite=False).T
-        kappa = 2.0 * self.rho * (self.Q - held.sum() - z.sum()) / (1.0 + 2.0 * self.rho * w.sum())
-        held[index] = z + kappa * w
+        rho2, z_sum, w_sum = 2.0 * self.rho, z.sum(), w.sum()
+        held[index] = (z + rho2 * ((w_sum * z - z_sum * w) + (self.Q - held.sum()) * w)) / (1.0 + rho2 * w_sum)
         return held
 
     def kkt_residual(self, x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:

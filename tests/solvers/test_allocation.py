@@ -306,6 +306,17 @@ def test_pivoting_alone_solves_a_typical_instance():
     assert problem.kkt_residual(x, lower, upper) < 1e-12
 
 
+def test_target_penalty_far_above_the_impact_is_solved_accurately():
+    # 2ρ/b = 5e23: the face minimiser's z and κw are 2.5e5 and cancel to x ≈ Q = 1e-6; computed as z + κw
+    # the error (3e-11) times 2ρ swamped the multiplier of the period at its bound and the method cycled
+    a, b, rho, Q = np.array([-1e-6, -5e-7]), np.array([4e-12, 4e-12]), 1e12, 1e-6
+    solution = blended_schedule(a, b, 0.0, rho, Q, lower=0.0, upper=np.inf)
+    first = (2.0 * rho * Q - a[0]) / (b[0] + 2.0 * rho)     # period 2 at 0 (its multiplier a_2 + 2ρ(x_1 − Q) > 0)
+    np.testing.assert_allclose(solution.trades, [first, 0.0], rtol=1e-14, atol=0.0)
+    assert solution.kkt_residual < 1e-12
+    assert solution.iterations < 10
+
+
 def test_large_boxed_schedule_is_certified_and_loose_boxes_change_nothing():
     rng = np.random.default_rng(11)
     n = 100_000
