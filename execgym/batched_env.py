@@ -142,9 +142,8 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
     step their vector env compiles over its batch): params, spaces, the noise stream of each reset and
     rendering.
 
-    A subclass sets ``problem`` and implements ``_reset`` (calling :meth:`_start_episode` for the episode's
-    noise key), ``_step`` and ``_finished``; :meth:`reset` and :meth:`step` call them, refuse a step outside
-    an episode and check that the observation and reward are finite (:func:`require_finite_step`).
+    A subclass sets ``problem``. :meth:`step` refuses a step outside an episode, and both :meth:`reset` and
+    :meth:`step` check that the observation and reward are finite (:func:`require_finite_step`).
     """
 
     problem: ClassVar[BatchedProblem]
@@ -157,6 +156,7 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         self.observation_space = self.problem.observation_space(self.params)
         self.action_space = self.problem.action_space(self.params)
         self._stream: tuple[np.ndarray, np.ndarray] | None = None
+        self._over = True     # no episode under way before the first reset
         self._trace: Trace | None = None
         self._renderer = None if render_mode is None else Renderer(self.problem.sketch, self.params, render_mode)
         self._set_market(self.params)
@@ -202,28 +202,11 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         return observation, info
 
     def step(self, action):
-        self._check_running()
-        result = self._step(action)
-        observation, reward, _, _, info = result
-        if not (math.isfinite(reward) and math.isfinite(sum(observation.tolist()))):
-            require_finite_step(self, "step", observation[None], np.array([reward]))
-        if self._renderer is not None:
-            self._trace.record(action, observation, reward, info)
-        return result
-
-    def _reset(self, seed: int | None) -> tuple[np.ndarray, dict]:
-        """Start an episode (the noise stream of ``seed``, see :meth:`_start_episode`): (observation, info)."""
-        problem, dynamics = self.problem, self.problem.dynamics
-        key = self._start_episode(seed)
-        self._noise = dynamics.episode_noise(self._variant, self._market, key)
-        self.state = owned(dynamics.initial_state(self._market))     # vectors of its own, which advance updates
-        if problem.start_draw is not None:
-            self.state = problem.start_draw(self._variant, self._market, self.state, key)
-        self._over = False
-        return self._observation(), problem.reset_info(self.state)
-
-    def _step(self, action) -> tuple[np.ndarray, float, bool, bool, dict]:
-        """One step of the episode under way: (observation, reward, terminated, truncated, info)."""
+        """One step of the episode under way (the problem's ``advance`` on its state record): (observation,
+        reward, terminated, truncated, info)."""
+        if self._over:
+            raise RuntimeError("call reset() before step()" if self._stream is None
+                               else "the episode has ended: call reset() before step()")
         problem, market, state = self.problem, self._market, self.state
         dynamics = problem.dynamics
         control = problem.controls(self.params, action, None)
@@ -237,24 +220,31 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         if not math.isfinite(reward) and problem.check_step is not None:
             problem.check_step((self.params,), state, reward)
         self.state = state
-        self._over = dynamics.finished(market, state)
-        return self._observation(), reward, self._over, False, problem.step_info(state, report)
+        self._over = over = dynamics.finished(market, state)
+        rows = np.empty(self._observation_shape, dtype=np.float32)
+        dynamics.write_observation(self._variant, market, state, rows, 0)
+        observation, info = rows[0], problem.step_info(state, report)
+        if not (math.isfinite(reward) and math.isfinite(sum(observation.tolist()))):
+            require_finite_step(self, "step", rows, np.array([reward]))
+        if self._renderer is not None:
+            self._trace.record(action, observation, reward, info)
+        return observation, reward, over, False, info
 
-    def _finished(self) -> bool:
-        """True once the current episode is over (as the last reset or step found)."""
-        return self._over
+    def _reset(self, seed: int | None) -> tuple[np.ndarray, dict]:
+        """Start an episode (the noise stream of ``seed``, see :meth:`_start_episode`): (observation, info)."""
+        problem, dynamics = self.problem, self.problem.dynamics
+        key = self._start_episode(seed)
+        self._noise = dynamics.episode_noise(self._variant, self._market, key)
+        self.state = owned(dynamics.initial_state(self._market))     # vectors of its own, which advance updates
+        if problem.start_draw is not None:
+            self.state = problem.start_draw(self._variant, self._market, self.state, key)
+        self._over = False
+        return self._observation(), problem.reset_info(self.state)
 
     def _observation(self) -> np.ndarray:
         out = np.empty(self._observation_shape, dtype=np.float32)
         self.problem.dynamics.write_observation(self._variant, self._market, self.state, out, 0)
         return out[0]
-
-    def _check_running(self) -> None:
-        """Raise unless an episode is under way."""
-        if self._stream is None:
-            raise RuntimeError("call reset() before step()")
-        if self._finished():
-            raise RuntimeError("the episode has ended: call reset() before step()")
 
 
 class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):

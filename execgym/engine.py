@@ -22,8 +22,8 @@ A problem declares (:class:`Dynamics`):
   indexed by ``elapsed``).
 
 From these the engine compiles, once per problem and variant, the loops over
-a batch (:func:`loops`): slot i reads its market (:func:`execgym.records.slot_market`),
-its state row, its control and its noise, and writes its next state, reward,
+a batch (:func:`loops`): slot i reads its market (the shared record, or row i of
+the market table), its state row, its control and its noise, and writes its next state, reward,
 report, whether it finished and its observation, in one pass. A batch's states are a table of the state
 record (:mod:`execgym.records`); its markets are one record shared by every
 slot or a table with a row per slot.
@@ -52,7 +52,7 @@ import numba
 import numpy as np
 
 from execgym.noise import episode_keys
-from execgym.records import empty_like, empty_table, row, sequence_fields, set_row, slot_market, table_of
+from execgym.records import empty_like, empty_table, row, sequence_fields, set_row, table_of
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +126,11 @@ class Markets:
     variant: Hashable
     compiled: tuple
 
+    @property
+    def per_slot(self) -> bool:
+        """True when ``compiled`` is a table with a row per slot, False when it is one record."""
+        return isinstance(self.compiled[0], np.ndarray)
+
     @classmethod
     def of(cls, dynamics: Dynamics, params: tuple) -> "Markets":
         """The markets ``params`` (one params object per slot, all of one variant) of a problem."""
@@ -141,52 +146,56 @@ def _markets(dynamics: Dynamics, markets) -> Markets:
     return markets if isinstance(markets, Markets) else Markets.of(dynamics, (markets,))
 
 
+_LOOPS = """
+def restart(market, state, slots, observation):
+    {shared}
+    for i in slots:
+        {per_slot_market}
+        fresh = initial_state(m)
+        set_row(state, i, fresh)
+        write_observation(variant, m, fresh, observation, i)
+
+def step(market, state, controls, noise, new_state, reward, report, done, observation):
+    {shared}
+    for i in range(reward.size):
+        {per_slot_market}
+        next_state, reward[i], told = advance(variant, m, row(state, i), controls[i], noise[i]{out})
+        set_row(new_state, i, next_state)
+        set_row(report, i, told)
+        done[i] = finished(m, next_state)
+        write_observation(variant, m, next_state, observation, i)
+
+def observe(market, state, observation):
+    {shared}
+    for i in range(observation.shape[0]):
+        {per_slot_market}
+        write_observation(variant, m, row(state, i), observation, i)
+"""
+"""The loops over a batch, slot by slot. ``m`` is slot i's market: the shared record, bound once before the
+loop (bound in the loop, a record holding arrays would cost a reference count update per slot, 25-40 % of a
+step), or row i of the market table. With vectors in the state, ``advance`` writes the next ones into row i
+of the next table (``out``)."""
+
+
 @lru_cache(maxsize=None)
-def loops(dynamics: Dynamics, variant: Hashable) -> tuple[Callable, Callable, Callable]:
+def loops(dynamics: Dynamics, variant: Hashable, per_slot: bool) -> tuple[Callable, Callable, Callable]:
     """(restart, step, observe): the problem's functions compiled over a batch for ``variant`` (one
-    compilation each, about a second, per problem, variant and process); restart and step write each slot's
-    observation in the same pass as its state::
+    compilation each, about a second, per problem, variant, market form and process), for markets given as
+    one record shared by every slot (``per_slot`` False) or as a table with a row per slot (True); restart and
+    step write each slot's observation in the same pass as its state (:data:`_LOOPS`)::
 
         restart(market, state, slots, observation)      initial states (and their observations) into rows ``slots``
         step(market, state, controls, noise, new_state, reward, report, done, observation)
         observe(market, state, observation)             the observation of every row of a state table
     """
-    advance, finished = dynamics.advance, dynamics.finished
-    initial_state, write_observation = dynamics.initial_state, dynamics.write_observation
-
-    if sequence_fields(dynamics.State):     # slot i's step, writing its next vectors into row i of the next table
-        @numba.njit(inline="always")
-        def advance_row(m, state, new_state, i, control, noise):
-            return advance(variant, m, row(state, i), control, noise, row(new_state, i))
-    else:
-        @numba.njit(inline="always")
-        def advance_row(m, state, new_state, i, control, noise):
-            return advance(variant, m, row(state, i), control, noise)
-
-    @numba.njit
-    def restart(market, state, slots, observation):
-        for slot in slots:
-            m = slot_market(market, slot)
-            fresh = initial_state(m)
-            set_row(state, slot, fresh)
-            write_observation(variant, m, fresh, observation, slot)
-
-    @numba.njit
-    def step(market, state, controls, noise, new_state, reward, report, done, observation):
-        for i in range(reward.size):
-            m = slot_market(market, i)
-            next_state, reward[i], told = advance_row(m, state, new_state, i, controls[i], noise[i])
-            set_row(new_state, i, next_state)
-            set_row(report, i, told)
-            done[i] = finished(m, next_state)
-            write_observation(variant, m, next_state, observation, i)
-
-    @numba.njit
-    def observe(market, state, observation):
-        for i in range(observation.shape[0]):
-            write_observation(variant, slot_market(market, i), row(state, i), observation, i)
-
-    return restart, step, observe
+    source = _LOOPS.format(shared="pass" if per_slot else "m = market",
+                           per_slot_market="m = row(market, i)" if per_slot else "pass",
+                           out=", row(new_state, i)" if sequence_fields(dynamics.State) else "")
+    namespace = dict(variant=variant, advance=dynamics.advance, finished=dynamics.finished,
+                     initial_state=dynamics.initial_state, write_observation=dynamics.write_observation,
+                     row=row, set_row=set_row)
+    exec(source, namespace)
+    return tuple(numba.njit(namespace[name]) for name in ("restart", "step", "observe"))
 
 
 def start(dynamics: Dynamics, markets, seeds: np.ndarray, episodes: np.ndarray) -> Batch:
@@ -197,7 +206,7 @@ def start(dynamics: Dynamics, markets, seeds: np.ndarray, episodes: np.ndarray) 
     n = seeds.shape[0]
     example = dynamics.initial_state(dynamics.scalar_market(markets.params[0]))    # the shapes of its vectors
     state, observation = empty_table(dynamics.State, n, example), _observations(dynamics, markets, n)
-    loops(dynamics, markets.variant)[0](markets.compiled, state, np.arange(n), observation)
+    loops(dynamics, markets.variant, markets.per_slot)[0](markets.compiled, state, np.arange(n), observation)
     return Batch(seed=seeds, episode=episodes, key=episode_keys(seeds, episodes), state=state,
                  observation=observation)
 
@@ -210,7 +219,7 @@ def step(dynamics: Dynamics, markets, batch: Batch, controls: np.ndarray) -> Tra
     new_state, report = empty_like(batch.state), empty_table(dynamics.Report, n)
     reward, done, observation = np.empty(n), np.empty(n, dtype=np.bool_), _observations(dynamics, markets, n)
     noise = dynamics.noise(markets.variant, batch.key, batch.state[0])
-    loops(dynamics, markets.variant)[1](markets.compiled, batch.state, np.ascontiguousarray(controls), noise,
+    loops(dynamics, markets.variant, markets.per_slot)[1](markets.compiled, batch.state, np.ascontiguousarray(controls), noise,
                                         new_state, reward, report, done, observation)
     return Transition(batch=Batch(seed=batch.seed, episode=batch.episode, key=batch.key, state=new_state,
                                   observation=observation), reward=reward, terminated=done, report=report)
@@ -222,7 +231,7 @@ def observe(dynamics: Dynamics, markets, batch: Batch) -> np.ndarray:
     observations ``batch.observation`` that starts and steps write)."""
     markets = _markets(dynamics, markets)
     observation = _observations(dynamics, markets, len(batch))
-    loops(dynamics, markets.variant)[2](markets.compiled, batch.state, observation)
+    loops(dynamics, markets.variant, markets.per_slot)[2](markets.compiled, batch.state, observation)
     return observation
 
 
@@ -239,5 +248,5 @@ def next_episodes(dynamics: Dynamics, markets: Markets, batch: Batch, done: np.n
     key[done] = episode_keys(batch.seed[done], episode[done])
     state = type(batch.state)(*(column.copy() for column in batch.state))
     observation = batch.observation.copy()
-    loops(dynamics, markets.variant)[0](markets.compiled, state, np.flatnonzero(done), observation)
+    loops(dynamics, markets.variant, markets.per_slot)[0](markets.compiled, state, np.flatnonzero(done), observation)
     return Batch(seed=batch.seed, episode=episode, key=key, state=state, observation=observation)

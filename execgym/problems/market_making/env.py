@@ -171,7 +171,9 @@ def _reset_info(state: dynamics.State) -> dict:
 
 def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
     """The info after a step, of one state and report record or a table of each."""
-    return {**_reset_info(state), "bid_filled": report.bid_filled * 1.0, "ask_filled": report.ask_filled * 1.0}
+    return {"inventory": state.inventory * 1.0, "cash": state.cash, "mid_price": state.mid,
+            "wealth": state.cash + state.inventory * state.mid, "profit": state.profit,
+            "bid_filled": report.bid_filled * 1.0, "ask_filled": report.ask_filled * 1.0}
 
 
 def _quotes(scene: Scene) -> list[Line]:

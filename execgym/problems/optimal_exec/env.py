@@ -159,13 +159,14 @@ def _reset_info(state: dynamics.State) -> dict:
 
 def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
     """The info after a step, of one state and report record or a table of each."""
-    return {"shares_traded": state.last_trade, "execution_price": report.execution_price, **_reset_info(state)}
+    return {"shares_traded": state.last_trade, "execution_price": report.execution_price,
+            "inventory": state.inventory, "shortfall": state.shortfall, "price": state.price}
 
 
 ACTION_SPACE = "Box(-1, 1, (1,))"
 
 
-def fractions(actions, n: int | None):
+def fractions(params: OptimalExecParams, actions, n: int | None):
     """The fractions of the trade range the actions ask for (:func:`dynamics.fraction_of`): one action of
     shape (1,) when ``n`` is None (a float back), else ``n`` actions of shape (n, 1) or (n,) (an array back);
     ValueError for a wrong shape, NaN or anything but real numbers."""
@@ -204,7 +205,7 @@ PROBLEM = BatchedProblem(
     dynamics=dynamics.DYNAMICS,
     observation_space=observation_space,
     action_space=lambda params: action_space(),
-    controls=lambda params, actions, n: fractions(actions, n),
+    controls=fractions,
     reset_info=_reset_info,
     step_info=_step_info,
     sketch=SKETCH,

@@ -174,9 +174,9 @@ def _reset_info(state: dynamics.State) -> dict:
 def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
     """The info after a step, of one state and report record or a table of each: the reset info's entries and
     the bucket's ``traded`` and ``bucket_price``."""
-    info = _reset_info(state)
-    info["traded"], info["bucket_price"] = report
-    return info
+    return {"day_type": 1.0 * state.day, "remaining": state.remaining, "price": state.price,
+            "impact_cost": state.impact_cost, "shortfall": state.shortfall, "market_vwap": state.market_vwap,
+            "vwap_shortfall": state.vwap_shortfall, "traded": report.traded, "bucket_price": report.bucket_price}
 
 
 def _day(scene: Scene) -> int:
