@@ -166,7 +166,8 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         self.params = params
         dynamics = self.problem.dynamics
         self._variant, self._market = dynamics.variant(params), dynamics.scalar_market(params)
-        self._observation_shape = (1, dynamics.observation_size(params))
+        self._rows = np.empty((1, dynamics.observation_size(params)), dtype=np.float32)    # write_observation's
+        self._written = self._rows[0]                                                       # row 0, a view
         self._vectors = bool(sequence_fields(dynamics.State))
         if self._renderer is not None and self._renderer.params is not params:
             self._renderer = Renderer(self.problem.sketch, params, self.render_mode)
@@ -221,11 +222,10 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
             problem.check_step((self.params,), state, reward)
         self.state = state
         self._over = over = dynamics.finished(market, state)
-        rows = np.empty(self._observation_shape, dtype=np.float32)
-        dynamics.write_observation(self._variant, market, state, rows, 0)
-        observation, info = rows[0], problem.step_info(state, report)
-        if not (math.isfinite(reward) and math.isfinite(sum(observation.tolist()))):
-            require_finite_step(self, "step", rows, np.array([reward]))
+        dynamics.write_observation(self._variant, market, state, self._rows, 0)
+        observation, info = self._written.copy(), problem.step_info(state, report)
+        if not math.isfinite(reward + sum(observation.tolist())):     # inf or nan somewhere, or an overflow
+            require_finite_step(self, "step", observation[None], np.array([reward]))
         if self._renderer is not None:
             self._trace.record(action, observation, reward, info)
         return observation, reward, over, False, info
@@ -241,10 +241,14 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         self._over = False
         return self._observation(), problem.reset_info(self.state)
 
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._written = self._rows[0]     # a view of the buffer again: pickles and copies take views apart
+
     def _observation(self) -> np.ndarray:
-        out = np.empty(self._observation_shape, dtype=np.float32)
-        self.problem.dynamics.write_observation(self._variant, self._market, self.state, out, 0)
-        return out[0]
+        """The observation of the state (a new array)."""
+        self.problem.dynamics.write_observation(self._variant, self._market, self.state, self._rows, 0)
+        return self._written.copy()
 
 
 class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):

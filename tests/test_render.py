@@ -237,3 +237,22 @@ def test_rendering_envs_pickle_and_copy_with_their_episode(clone):
         for each in (env, twin):
             each.step(action if isinstance(each, OptimalExecEnv) else np.stack([action] * 2))
         np.testing.assert_array_equal(np.asarray(twin.render()), np.asarray(env.render()))
+
+
+@pytest.mark.parametrize("env_id", list(execgym.PROBLEMS))
+@pytest.mark.parametrize("clone", [copy.deepcopy, lambda env: pickle.loads(pickle.dumps(env))])
+def test_scalar_envs_pickle_and_copy_mid_episode_and_play_on_alike(env_id, clone):
+    env = gym.make(env_id).unwrapped
+    env.reset(seed=3)
+    env.action_space.seed(0)
+    actions = (list(range(3)) if env_id == "BasketSequence-v0"      # trades not done yet; a passive limit order
+               else [0] * 3 if isinstance(env.action_space, gym.spaces.Discrete)
+               else [env.action_space.sample() for _ in range(3)])
+    env.step(actions[0])
+    twin = clone(env)
+    for action in actions[1:]:
+        expected, twin_step = env.step(action), twin.step(action)
+        np.testing.assert_array_equal(twin_step[0], expected[0])
+        assert twin_step[1:4] == expected[1:4]
+        if expected[2]:
+            break

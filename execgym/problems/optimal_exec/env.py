@@ -174,7 +174,7 @@ def fractions(params: OptimalExecParams, actions, n: int | None):
     if n is None:
         if actions.size != 1 or actions.ndim > 1:
             raise ValueError(f"action must have shape (1,), got {actions.shape}")
-        value = float(actions.reshape(()))
+        value = float(actions.item())
         if value != value:
             raise ValueError(dynamics.NAN_ACTION)
         return dynamics.fraction_of(value)
