@@ -27,7 +27,9 @@ of a state: a *sequence field*) is stored as a float64 array with one more
 axis, padded with NaN where rows differ in length (:func:`table_of`).
 
 A state's sequence fields are vectors of one length k in every row, the
-table's (n, k) columns: :func:`row` gives views of them (no copy),
+table's (n, k) columns: :func:`row` gives views of them (no copy; compiled,
+views that hold no reference, :func:`borrowed_row`, so a loop over thousands
+of slots does no reference counting per row),
 :func:`set_row` writes them entry by entry, and :func:`empty_table` takes k
 from an example record. A step writes the next vectors into given ones, so
 the compiled loop allocates nothing per slot: into the views of a row of the
@@ -42,8 +44,9 @@ from typing import Any, Sequence, TypeVar
 
 import numpy as np
 from numba import types
-from numba.core import ir_utils
-from numba.extending import overload
+from numba.core import cgutils, ir_utils
+from numba.extending import intrinsic, overload
+from numba.np.arrayobj import populate_array
 
 R = TypeVar("R", bound=tuple)
 
@@ -146,9 +149,9 @@ def slot_market(market: Any, i: int) -> Any:
     return row(market, i) if isinstance(market[0], np.ndarray) else market
 
 
-def _generated(name: str, arguments: str, body: str, record_class: type):
-    """A function compiled from source ``body`` (its namespace: the record class as ``Record``)."""
-    namespace = {"Record": record_class}
+def _generated(name: str, arguments: str, body: str, record_class: type, **names):
+    """A function compiled from source ``body`` (its namespace: the record class as ``Record``, and ``names``)."""
+    namespace = {"Record": record_class, **names}
     exec(f"def {name}({arguments}):\n    {body}\n", namespace)
     return namespace[name]
 
@@ -162,8 +165,31 @@ def _row(table, i):
     record_class = _record_class(table)
     if record_class is None:
         return None
-    fields = ", ".join(f"table[{k}][i]" for k in range(len(table)))
-    return _generated("row", "table, i", f"return Record({fields})", record_class)
+    fields = ", ".join(f"borrowed_row(table[{k}], i)" if isinstance(column, types.Array) and column.ndim > 1
+                       else f"table[{k}][i]" for k, column in enumerate(table))
+    return _generated("row", "table, i", f"return Record({fields})", record_class, borrowed_row=borrowed_row)
+
+
+@intrinsic
+def borrowed_row(typingctx, column, i):
+    """``column[i]`` of an array of two or more dimensions, as a view that holds no reference to the array (no
+    reference counting per row: slot i's market or vectors, read in a compiled loop over thousands of slots).
+    Compiled code only, and only while ``column`` lives: a loop reading its rows, never a value returned."""
+    if not (isinstance(column, types.Array) and column.ndim > 1 and isinstance(i, types.Integer)):
+        return None
+    view = column.copy(ndim=column.ndim - 1, layout="C" if column.layout == "C" else "A")
+
+    def codegen(context, builder, signature, args):
+        column_type, index_type = signature.args
+        array = context.make_array(column_type)(context, builder, args[0])
+        out = context.make_array(signature.return_type)(context, builder)
+        shape, strides = cgutils.unpack_tuple(builder, array.shape), cgutils.unpack_tuple(builder, array.strides)
+        index = context.cast(builder, args[1], index_type, types.intp)
+        start = builder.gep(builder.bitcast(array.data, cgutils.voidptr_t), [builder.mul(index, strides[0])])
+        populate_array(out, data=builder.bitcast(start, array.data.type), shape=shape[1:], strides=strides[1:],
+                       itemsize=array.itemsize, meminfo=None)
+        return out._getvalue()
+    return view(column, i), codegen
 
 
 def _row_aliases_its_table(lhs, args, alias_map, arg_aliases) -> None:

@@ -7,7 +7,7 @@ import numba
 import numpy as np
 import pytest
 
-from execgym.records import empty_like, empty_table, owned, row, sequence_fields, set_row
+from execgym.records import borrowed_row, empty_like, empty_table, owned, row, sequence_fields, set_row
 
 
 class Slot(NamedTuple):
@@ -59,3 +59,24 @@ def test_owned_gives_a_record_lists_of_its_own():
 
     plain = Plain(3)
     assert owned(plain) is plain
+
+
+@numba.njit
+def _rows_summed_by_index(column):
+    """Σ_j row[j...] of borrowed_row(column, i) for every i, entry by entry (2 or 3 dimensions)."""
+    out = np.zeros(column.shape[0])
+    for i in range(column.shape[0]):
+        view = borrowed_row(column, np.int32(i))
+        for entry in np.nditer(view):
+            out[i] += entry.item()
+    return out
+
+
+@pytest.mark.parametrize("column", [
+    np.arange(24.0).reshape(6, 4),                        # C-contiguous
+    np.arange(60.0).reshape(5, 4, 3),                     # three dimensions
+    np.arange(48.0).reshape(8, 6)[::2, 1::2],             # strided rows and entries
+    np.asfortranarray(np.arange(20.0).reshape(5, 4)),     # column-major
+])
+def test_borrowed_rows_read_what_numpy_rows_hold(column):
+    np.testing.assert_array_equal(_rows_summed_by_index(column), [float(r.sum()) for r in column])
