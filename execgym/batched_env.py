@@ -55,7 +55,7 @@ from gymnasium.vector.utils import batch_space
 
 from execgym import engine
 from execgym.engine import Dynamics, Markets
-from execgym.noise import episode_keys, reset_streams
+from execgym.noise import as_seed_array, episode_key, reset_streams
 from execgym.records import owned, row, sequence_fields, set_row, slot_market
 from execgym.rendering import (PicklesWithoutRenderer, Renderer, Sketch, SlotTraces, Trace, checked_render_mode,
                                metadata, warn_unset)
@@ -185,8 +185,10 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         """Seed ``np_random`` as ``gym.Env.reset`` does and return the noise key of the episode this reset
         plays (:func:`execgym.noise.reset_streams`: seed s is slot i of a vector env reset with s − i)."""
         super().reset(seed=seed)
-        self._stream = reset_streams(seed, 1, self._stream, self.np_random)
-        return episode_keys(*self._stream)[0]
+        seeds, episodes = self._stream = reset_streams(seed, 1, self._stream, self.np_random)
+        if seed is not None:
+            seeds = as_seed_array(seeds)     # ValueError for a seed beyond uint64
+        return np.uint64(episode_key(np.uint64(seeds[0]), episodes[0]))     # compiled code returns an int
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Start an episode; ``options={"market": params}`` (a params object, or a dict of keyword parameters

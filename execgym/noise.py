@@ -144,6 +144,20 @@ def episode_keys(seeds: np.ndarray, episodes: np.ndarray) -> np.ndarray:
     return mix(mix(as_seed_array(seeds)) ^ np.asarray(episodes, dtype=np.uint64))
 
 
+@numba.njit(cache=True)
+def episode_key(seed, episode):
+    """The key of one episode (uint64 scalars): :func:`episode_keys` of one stream, compiled (a scalar env's
+    reset, where the array form's overhead is most of the cost)."""
+    return _mix(_mix(seed) ^ episode)
+
+
+@numba.njit(cache=True)
+def episode_normals(key, first, count, stream, streams):
+    """The standard normals of steps ``first`` .. ``first + count − 1`` of the episode with noise key ``key``
+    (uint64): :func:`standard_normals` of those steps, in one compiled call (a scalar env's reset)."""
+    return normals_of(np.full(count, key), np.arange(first, first + count), stream, streams)
+
+
 def _counters(steps, stream: int, streams: int) -> np.ndarray:
     return np.asarray(steps, dtype=np.uint64) * np.uint64(streams) + np.uint64(stream)
 

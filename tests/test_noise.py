@@ -1,10 +1,12 @@
 """The counter-based noise: deterministic, standard normal, and independent across steps and seeds."""
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from scipy import stats
 
-from execgym.noise import episode_keys, standard_normals, uniforms
+import execgym  # noqa: F401  (registers the envs)
+from execgym.noise import episode_key, episode_keys, episode_normals, standard_normals, uniforms
 
 
 def test_same_inputs_give_same_draws_and_different_inputs_differ():
@@ -65,3 +67,19 @@ def test_batched_normals_equal_the_per_element_quantile_bit_for_bit():
     np.testing.assert_array_equal(batched, one_by_one)
     np.testing.assert_array_equal(standard_normals(keys[:, None], np.arange(4)),
                                   np.stack([standard_normals(keys, step) for step in range(4)], axis=1))
+
+
+def test_one_episodes_key_and_normals_equal_the_array_forms():
+    seeds = np.array([0, 7, 2**63 + 5], dtype=np.uint64)
+    episodes = np.array([0, 3, 11], dtype=np.uint64)
+    keys = episode_keys(seeds, episodes)
+    assert [episode_key(s, e) for s, e in zip(seeds, episodes)] == keys.tolist()
+    for key in keys:
+        steps = np.arange(2, 9)
+        np.testing.assert_array_equal(episode_normals(key, 2, 7, 1, 3),
+                                      standard_normals(np.full(7, key), steps, stream=1, streams=3))
+
+
+def test_a_scalar_env_refuses_a_seed_beyond_uint64():
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        gym.make("OptimalExec-v0").reset(seed=2**64 + 1)

@@ -36,7 +36,7 @@ import numpy as np
 from numba.extending import overload, register_jitable
 
 from execgym.engine import Dynamics
-from execgym.noise import normals_of, standard_normals
+from execgym.noise import episode_normals, standard_normals
 from execgym.problems.basket_sequence.params import MAX_TRADES, BasketSequenceParams
 from execgym.records import row
 from execgym.validation import INTEGER_KINDS, action_array
@@ -52,6 +52,8 @@ zeros (:func:`write_flags`)."""
 FLAGS[:, :8] = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little")
 NOT_DONE = FLAGS[:, :8] == 0.0
 """(256, 8) bool: row b is True where byte b's bit is clear (the action mask of up to 8 trades)."""
+NOT_DONE_OF_SIZE = [np.ascontiguousarray(NOT_DONE[:, :n]) for n in range(9)]
+"""NOT_DONE's first n columns, for n = 0..8 (:func:`action_masks` indexes one row)."""
 
 
 class Variant(NamedTuple):
@@ -172,10 +174,13 @@ def write_observation(v: Variant, market: Market, state: State, out, row: int) -
     """The observation into row ``row`` of ``out`` (float32, 2n entries): [done flag of each trade (n),
     one-hot of the last trade (n; all 0 before the first)]."""
     n = market.trades
-    words = (n + WORD - 1) // WORD
-    for w in range(words):
-        first = w * WORD
-        write_flags(out, row, first, done_word(state, w), min(WORD, n - first), n if w == words - 1 else 0)
+    if n <= WORD:     # one word (the usual case, spelled out: plain Python pays for the loop)
+        write_flags(out, row, 0, state.done, n, n)
+    else:
+        words = (n + WORD - 1) // WORD
+        for w in range(words):
+            first = w * WORD
+            write_flags(out, row, first, done_word(state, w), min(WORD, n - first), n if w == words - 1 else 0)
     if state.last >= 0:
         out[row, n + state.last] = 1.0
 
@@ -213,13 +218,12 @@ def cost_shocks(v: Variant, keys: np.ndarray, elapsed: np.ndarray) -> np.ndarray
 
 def episode_shocks(v: Variant, market: Market, key) -> list[float]:
     """ξ_1, ..., ξ_n of the episode with noise key ``key`` (ξ_t at index t − 1), the draws of
-    :func:`cost_shocks`: the scalar env draws them at reset (with :func:`~execgym.noise.normals_of`, the
-    compiled function under :func:`~execgym.noise.standard_normals`, skipping its broadcasting). Without
+    :func:`cost_shocks`: the scalar env draws them at reset (:func:`~execgym.noise.episode_normals`). Without
     noise, zeros, nothing drawn."""
     n = market.trades
     if not v.noisy:
         return [0.0] * n
-    return normals_of(np.full(n, key, dtype=np.uint64), np.arange(1, n + 1), 0, 1).tolist()
+    return episode_normals(key, 1, n, 0, 1).tolist()
 
 
 DYNAMICS = Dynamics(
@@ -232,8 +236,8 @@ def action_masks(state: State) -> np.ndarray:
     """The trades not yet done (all False once the episode is over): (n,) bool of a state record, (b, n) of a
     table (n = elapsed + left, the same in every row of a table)."""
     n = state.elapsed + state.left
-    if type(n) is int and n <= 8:    # one lookup (a view of NOT_DONE, copied)
-        return NOT_DONE[state.done, :n].copy()
+    if type(n) is int and n <= 8:    # one lookup (a row of NOT_DONE, copied)
+        return NOT_DONE_OF_SIZE[n][state.done].copy()
     if type(n) is not int:
         n = int(n[0]) if n.size else 0
     masks = np.empty((np.size(state.done), n), dtype=np.bool_)

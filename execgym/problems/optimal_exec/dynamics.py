@@ -43,7 +43,7 @@ import numpy as np
 from numba.extending import register_jitable
 
 from execgym.engine import Dynamics
-from execgym.noise import standard_normals
+from execgym.noise import episode_normals, standard_normals
 from execgym.problems.optimal_exec.params import OptimalExecParams
 
 
@@ -280,7 +280,7 @@ def episode_shocks(v: Variant, market: Market, key) -> list[float]:
     """ξ_0, ..., ξ_{N−1} of the episode with noise key ``key`` in ``market``: the scalar env draws them at
     reset."""
     periods = market.periods
-    return standard_normals(np.full(periods, key, dtype=np.uint64), np.arange(periods)).tolist()
+    return episode_normals(key, 0, periods, 0, 1).tolist()
 
 
 DYNAMICS = Dynamics(

@@ -48,7 +48,7 @@ import numpy as np
 from numba.extending import register_jitable
 
 from execgym.engine import Dynamics
-from execgym.noise import normals_of, uniform_draw
+from execgym.noise import episode_normals, normals_of, uniform_draw
 from execgym.problems.twap_vwap.params import TwapVwapParams
 
 STREAMS = 2
@@ -222,7 +222,7 @@ def price_shocks(v: Variant, keys: np.ndarray, elapsed: np.ndarray) -> np.ndarra
 def episode_shocks(v: Variant, market: Market, key) -> list[float]:
     """ξ_0, …, ξ_{B−1} of the episode with noise key ``key`` in ``market``: the scalar env draws them at reset."""
     buckets = market.buckets
-    return normals_of(np.full(buckets, key, dtype=np.uint64), np.arange(buckets), PRICE, STREAMS).tolist()
+    return episode_normals(key, 0, buckets, PRICE, STREAMS).tolist()
 
 
 DYNAMICS = Dynamics(
