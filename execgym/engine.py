@@ -52,7 +52,7 @@ import numba
 import numpy as np
 
 from execgym.noise import episode_keys
-from execgym.records import empty_like, empty_table, row, sequence_fields, set_row, table_of
+from execgym.records import empty_like, empty_table, market_row, row, sequence_fields, set_row, table_of
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,7 +173,8 @@ def observe(market, state, observation):
 """
 """The loops over a batch, slot by slot. ``m`` is slot i's market: the shared record, bound once before the
 loop (bound in the loop, a record holding arrays would cost a reference count update per slot, 25-40 % of a
-step), or row i of the market table. With vectors in the state, ``advance`` writes the next ones into row i
+step), or row i of the market table (:func:`~execgym.records.market_row`: its sequences borrowed, for the
+same reason). With vectors in the state, ``advance`` writes the next ones into row i
 of the next table (``out``)."""
 
 
@@ -189,11 +190,11 @@ def loops(dynamics: Dynamics, variant: Hashable, per_slot: bool) -> tuple[Callab
         observe(market, state, observation)             the observation of every row of a state table
     """
     source = _LOOPS.format(shared="pass" if per_slot else "m = market",
-                           per_slot_market="m = row(market, i)" if per_slot else "pass",
+                           per_slot_market="m = market_row(market, i)" if per_slot else "pass",
                            out=", row(new_state, i)" if sequence_fields(dynamics.State) else "")
     namespace = dict(variant=variant, advance=dynamics.advance, finished=dynamics.finished,
                      initial_state=dynamics.initial_state, write_observation=dynamics.write_observation,
-                     row=row, set_row=set_row)
+                     row=row, market_row=market_row, set_row=set_row)
     exec(source, namespace)
     return tuple(numba.njit(namespace[name]) for name in ("restart", "step", "observe"))
 

@@ -17,7 +17,7 @@ batch's states, or a market per slot. One type, three users:
 A market is passed to compiled code either as one record shared by every slot
 or as a table with a row per slot; :func:`slot_market` reads slot i's market
 from either (the first field of a market type is a number, so a market whose
-first field is an array is a table). A vector env whose slots share one market
+first field is an array is a table; a table's row through :func:`market_row`). A vector env whose slots share one market
 therefore passes that one record, which every slot reads, and no table.
 
 Field types come from the ``NamedTuple``'s annotations: ``int`` is stored as
@@ -27,9 +27,7 @@ of a state: a *sequence field*) is stored as a float64 array with one more
 axis, padded with NaN where rows differ in length (:func:`table_of`).
 
 A state's sequence fields are vectors of one length k in every row, the
-table's (n, k) columns: :func:`row` gives views of them (no copy; compiled,
-views that hold no reference, :func:`borrowed_row`, so a loop over thousands
-of slots does no reference counting per row),
+table's (n, k) columns: :func:`row` gives views of them (no copy),
 :func:`set_row` writes them entry by entry, and :func:`empty_table` takes k
 from an example record. A step writes the next vectors into given ones, so
 the compiled loop allocates nothing per slot: into the views of a row of the
@@ -145,8 +143,8 @@ def set_row(table: R, i: int, record: R) -> None:
 
 def slot_market(market: Any, i: int) -> Any:
     """The market of slot ``i``: ``market`` itself if it is one record shared by every slot, else row ``i`` of
-    the market table (module docstring)."""
-    return row(market, i) if isinstance(market[0], np.ndarray) else market
+    the market table (module docstring, :func:`market_row`)."""
+    return market_row(market, i) if isinstance(market[0], np.ndarray) else market
 
 
 def _generated(name: str, arguments: str, body: str, record_class: type, **names):
@@ -160,14 +158,31 @@ def _record_class(typ) -> type | None:
     return getattr(typ, "instance_class", None) if isinstance(typ, types.BaseNamedTuple) else None
 
 
-@overload(row)     # not inlined by numba (LLVM inlines it): the call keeps the alias below visible
-def _row(table, i):
+def market_row(table: R, i: int) -> R:
+    """Row ``i`` of a market table (:func:`row`); compiled, its sequences are views that hold no reference
+    (:func:`borrowed_row`), read only: a loop over thousands of slots, each reading its own market, then does no
+    reference counting per slot."""
+    return row(table, i)
+
+
+def _row_source(table, i, borrowed: bool):
+    """The compiled body of :func:`row` (``borrowed`` False) or :func:`market_row` for the table type ``table``."""
     record_class = _record_class(table)
     if record_class is None:
         return None
-    fields = ", ".join(f"borrowed_row(table[{k}], i)" if isinstance(column, types.Array) and column.ndim > 1
-                       else f"table[{k}][i]" for k, column in enumerate(table))
+    fields = ", ".join(f"borrowed_row(table[{k}], i)" if borrowed and isinstance(column, types.Array)
+                       and column.ndim > 1 else f"table[{k}][i]" for k, column in enumerate(table))
     return _generated("row", "table, i", f"return Record({fields})", record_class, borrowed_row=borrowed_row)
+
+
+@overload(row)     # not inlined by numba (LLVM inlines it): the call keeps the alias below visible
+def _row(table, i):
+    return _row_source(table, i, borrowed=False)
+
+
+@overload(market_row)
+def _market_row(table, i):
+    return _row_source(table, i, borrowed=True)
 
 
 @intrinsic
@@ -217,6 +232,6 @@ def _slot_market(market, i):
     if _record_class(market) is None:
         return None
     if isinstance(market[0], types.Array):
-        return lambda market, i: row(market, i)
+        return lambda market, i: market_row(market, i)
     return lambda market, i: market
 

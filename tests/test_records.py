@@ -7,7 +7,8 @@ import numba
 import numpy as np
 import pytest
 
-from execgym.records import borrowed_row, empty_like, empty_table, owned, row, sequence_fields, set_row
+from execgym.records import (borrowed_row, empty_like, empty_table, market_row, owned, row, sequence_fields, set_row,
+                             table_of)
 
 
 class Slot(NamedTuple):
@@ -80,3 +81,24 @@ def _rows_summed_by_index(column):
 ])
 def test_borrowed_rows_read_what_numpy_rows_hold(column):
     np.testing.assert_array_equal(_rows_summed_by_index(column), [float(r.sum()) for r in column])
+
+
+class Quote(NamedTuple):
+    levels: int
+    depth: tuple
+
+
+@numba.njit
+def _market_rows_summed(table):
+    out = np.zeros(table.levels.size)
+    for i in range(out.size):
+        market = market_row(table, i)
+        for j in range(market.depth.size):
+            out[i] += market.depth[j] * market.levels
+    return out
+
+
+def test_market_rows_read_each_slots_market():
+    table = table_of([Quote(2, (1.0, 2.0)), Quote(3, (4.0, 0.0)), Quote(1, (0.5, 0.25))])
+    assert market_row(table, 1).levels == 3 and market_row(table, 1).depth.tolist() == [4.0, 0.0]
+    np.testing.assert_array_equal(_market_rows_summed(table), [6.0, 12.0, 0.75])
