@@ -173,9 +173,9 @@ def observe(market, state, observation):
 """
 """The loops over a batch, slot by slot. ``m`` is slot i's market: the shared record, bound once before the
 loop (bound in the loop, a record holding arrays costs a reference count update per slot: a sixth of
-LimitOrMarket-v0's step), or row i of the market table (:func:`~execgym.records.market_row`: its sequences borrowed, for the
-same reason). With vectors in the state, ``advance`` writes the next ones into row i
-of the next table (``out``)."""
+LimitOrMarket-v0's step), or row i of the market table (:func:`~execgym.records.market_row`: its sequences
+borrowed, for the same reason). With vectors in the state, ``advance`` writes the next ones into row i of the
+next table (``out``)."""
 
 
 @lru_cache(maxsize=None)
@@ -199,6 +199,11 @@ def loops(dynamics: Dynamics, variant: Hashable, per_slot: bool) -> tuple[Callab
     return tuple(numba.njit(namespace[name]) for name in ("restart", "step", "observe"))
 
 
+def _loops_of(dynamics: Dynamics, markets: Markets) -> tuple[Callable, Callable, Callable]:
+    """:func:`loops` for the variant and form (one shared record or a table) of ``markets``."""
+    return loops(dynamics, markets.variant, markets.per_slot)
+
+
 def start(dynamics: Dynamics, markets, seeds: np.ndarray, episodes: np.ndarray) -> Batch:
     """Fresh episodes number ``episodes`` of the streams ``seeds`` (uint64 (n,)) in ``markets`` (a params
     object for every slot, or :class:`Markets`)."""
@@ -207,7 +212,7 @@ def start(dynamics: Dynamics, markets, seeds: np.ndarray, episodes: np.ndarray) 
     n = seeds.shape[0]
     example = dynamics.initial_state(dynamics.scalar_market(markets.params[0]))    # the shapes of its vectors
     state, observation = empty_table(dynamics.State, n, example), _observations(dynamics, markets, n)
-    loops(dynamics, markets.variant, markets.per_slot)[0](markets.compiled, state, np.arange(n), observation)
+    _loops_of(dynamics, markets)[0](markets.compiled, state, np.arange(n), observation)
     return Batch(seed=seeds, episode=episodes, key=episode_keys(seeds, episodes), state=state,
                  observation=observation)
 
@@ -220,8 +225,8 @@ def step(dynamics: Dynamics, markets, batch: Batch, controls: np.ndarray) -> Tra
     new_state, report = empty_like(batch.state), empty_table(dynamics.Report, n)
     reward, done, observation = np.empty(n), np.empty(n, dtype=np.bool_), _observations(dynamics, markets, n)
     noise = dynamics.noise(markets.variant, batch.key, batch.state[0])
-    loops(dynamics, markets.variant, markets.per_slot)[1](markets.compiled, batch.state, np.ascontiguousarray(controls), noise,
-                                        new_state, reward, report, done, observation)
+    _loops_of(dynamics, markets)[1](markets.compiled, batch.state, np.ascontiguousarray(controls), noise,
+                                    new_state, reward, report, done, observation)
     return Transition(batch=Batch(seed=batch.seed, episode=batch.episode, key=batch.key, state=new_state,
                                   observation=observation), reward=reward, terminated=done, report=report)
 
@@ -232,7 +237,7 @@ def observe(dynamics: Dynamics, markets, batch: Batch) -> np.ndarray:
     observations ``batch.observation`` that starts and steps write)."""
     markets = _markets(dynamics, markets)
     observation = _observations(dynamics, markets, len(batch))
-    loops(dynamics, markets.variant, markets.per_slot)[2](markets.compiled, batch.state, observation)
+    _loops_of(dynamics, markets)[2](markets.compiled, batch.state, observation)
     return observation
 
 
@@ -249,5 +254,5 @@ def next_episodes(dynamics: Dynamics, markets: Markets, batch: Batch, done: np.n
     key[done] = episode_keys(batch.seed[done], episode[done])
     state = type(batch.state)(*(column.copy() for column in batch.state))
     observation = batch.observation.copy()
-    loops(dynamics, markets.variant, markets.per_slot)[0](markets.compiled, state, np.flatnonzero(done), observation)
+    _loops_of(dynamics, markets)[0](markets.compiled, state, np.flatnonzero(done), observation)
     return Batch(seed=batch.seed, episode=episode, key=key, state=state, observation=observation)

@@ -17,8 +17,9 @@ batch's states, or a market per slot. One type, three users:
 A market is passed to compiled code either as one record shared by every slot
 or as a table with a row per slot; :func:`slot_market` reads slot i's market
 from either (the first field of a market type is a number, so a market whose
-first field is an array is a table; a table's row through :func:`market_row`). A vector env whose slots share one market
-therefore passes that one record, which every slot reads, and no table.
+first field is an array is a table, read row by row with :func:`market_row`). A
+vector env whose slots share one market therefore passes that one record, which
+every slot reads, and no table.
 
 Field types come from the ``NamedTuple``'s annotations: ``int`` is stored as
 int64, ``float`` as float64 and ``bool`` as bool; a
@@ -188,8 +189,9 @@ def _market_row(table, i):
 @intrinsic
 def borrowed_row(typingctx, column, i):
     """``column[i]`` of an array of two or more dimensions, as a view that holds no reference to the array (no
-    reference counting per row: slot i's market or vectors, read in a compiled loop over thousands of slots).
-    Compiled code only, and only while ``column`` lives: a loop reading its rows, never a value returned."""
+    reference counting per row: :func:`market_row`'s sequences, read in a compiled loop over thousands of
+    slots). Compiled code only, and only while ``column`` lives: a loop reading its rows, never a value
+    returned."""
     if not (isinstance(column, types.Array) and column.ndim > 1 and isinstance(i, types.Integer)):
         return None
     view = column.copy(ndim=column.ndim - 1, layout="C" if column.layout == "C" else "A")

@@ -50,10 +50,9 @@ FLAGS = np.zeros((256, 16), dtype=np.float32)
 """(256, 16) float32: row b holds the bits of the byte b, lowest first (the done flags of 8 trades), then 8
 zeros (:func:`write_flags`)."""
 FLAGS[:, :8] = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little")
-NOT_DONE = FLAGS[:, :8] == 0.0
-"""(256, 8) bool: row b is True where byte b's bit is clear (the action mask of up to 8 trades)."""
-NOT_DONE_OF_SIZE = [np.ascontiguousarray(NOT_DONE[:, :n]) for n in range(9)]
-"""NOT_DONE's first n columns, for n = 0..8 (:func:`action_masks` indexes one row)."""
+NOT_DONE_OF_SIZE = [np.ascontiguousarray(FLAGS[:, :n] == 0.0) for n in range(9)]
+"""For n = 0..8, (256, n) bool: row b is True where byte b's bit is clear (the action mask of n trades;
+:func:`action_masks` indexes one row)."""
 
 
 class Variant(NamedTuple):
@@ -236,7 +235,7 @@ def action_masks(state: State) -> np.ndarray:
     """The trades not yet done (all False once the episode is over): (n,) bool of a state record, (b, n) of a
     table (n = elapsed + left, the same in every row of a table)."""
     n = state.elapsed + state.left
-    if type(n) is int and n <= 8:    # one lookup (a row of NOT_DONE, copied)
+    if type(n) is int and n <= 8:    # one lookup (a row of NOT_DONE_OF_SIZE[n], copied)
         return NOT_DONE_OF_SIZE[n][state.done].copy()
     if type(n) is not int:
         n = int(n[0]) if n.size else 0
