@@ -61,7 +61,7 @@ def uniform_draw(key, counter):
     return (np.float64(bits >> np.uint64(11)) + 0.5) * 2.0**-53
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _central_quantile(q):
     """Φ⁻¹(0.5 + q) for |q| <= 0.425: AS241's central rational function."""
     r = 0.180625 - q * q
@@ -110,7 +110,7 @@ def _uniforms(keys, counters):
     return uniform_draw(keys, counters)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def normals_of(keys, steps, stream, streams):
     """:func:`normal_quantile` of the draws of 1-D ``keys`` (uint64) at counters ``steps``·streams + stream
     (compiled code may call it; :func:`standard_normals` is the same over broadcastable arrays), in three
