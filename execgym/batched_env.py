@@ -43,12 +43,10 @@ float64 can express (:func:`execgym.problems.market_making.dynamics.check_utilit
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from functools import lru_cache
+from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
 import gymnasium as gym
-import numba
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
@@ -56,7 +54,7 @@ from gymnasium.vector.utils import batch_space
 from execgym import engine
 from execgym.engine import Dynamics, Markets
 from execgym.noise import as_seed_array, episode_key, reset_streams
-from execgym.records import owned, row, sequence_fields, set_row, slot_market
+from execgym.records import owned, sequence_fields
 from execgym.rendering import (PicklesWithoutRenderer, Renderer, Sketch, SlotTraces, Trace, checked_render_mode,
                                metadata, warn_unset)
 from execgym.validation import require_int
@@ -95,11 +93,6 @@ class BatchedProblem:
     """(state record or table, controls) -> None before a step:
     ValueError for controls that the state refuses (a masked action); None when every control that
     ``controls`` returns is allowed."""
-    start_draw: Callable | None = None
-    """For dynamics whose episodes draw something from their noise key as they start
-    (the engine's ``initial_state(market)`` sees no key): jitable (variant, market, state, key) -> that fresh
-    state with the draw made (key: the episode's uint64 noise key), which both envs run on every fresh episode
-    (TwapVwapSwitch's day type). None: nothing is drawn at the start."""
 
 
 def require_finite_step(env, call: str, observations: np.ndarray, rewards: np.ndarray | None) -> None:
@@ -121,20 +114,6 @@ def require_finite_step(env, call: str, observations: np.ndarray, rewards: np.nd
     where = f" in slot {slot}" if len(observations) > 1 else ""
     raise RuntimeError(f"{type(env).__name__}.{call} produced a non-finite {' and '.join(what)}{where}, beyond "
                        f"float64's range, with the parameters {env.params!r}")
-
-
-@lru_cache(maxsize=None)
-def _start_draws(draw: Callable, variant) -> Callable:
-    """``draw`` (a problem's ``start_draw``) compiled over a batch for ``variant``:
-    ``loop(market, state, keys, slots)`` makes the start draw of the fresh episodes in the rows ``slots`` of the
-    state table, in place."""
-
-    @numba.njit
-    def loop(market, state, keys, slots):
-        for slot in slots:
-            set_row(state, slot, draw(variant, slot_market(market, slot), row(state, slot), keys[slot]))
-
-    return loop
 
 
 class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
@@ -237,9 +216,8 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         problem, dynamics = self.problem, self.problem.dynamics
         key = self._start_episode(seed)
         self._noise = dynamics.episode_noise(self._variant, self._market, key)
-        self.state = owned(dynamics.initial_state(self._market))     # vectors of its own, which advance updates
-        if problem.start_draw is not None:
-            self.state = problem.start_draw(self._variant, self._market, self.state, key)
+        # vectors of its own, which advance updates
+        self.state = owned(dynamics.initial_state(self._variant, self._market, key))
         self._over = False
         return self._observation(), problem.reset_info(self.state)
 
@@ -328,23 +306,13 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
             self._set_markets(self._slot_markets(markets, "options['markets']"))
         current = None if self._batch is None else (self._batch.seed, self._batch.episode)
         streams = reset_streams(seed, self.num_envs, current, np.random.default_rng())
-        self._batch = self._drawn(engine.start(self.problem.dynamics, self._markets, *streams),
-                                  np.arange(self.num_envs))
+        self._batch = engine.start(self.problem.dynamics, self._markets, *streams)
         info = self.problem.reset_info(self._batch.state)
         observations = self._batch.observation
         require_finite_step(self, "reset", observations, None)
         if self.render_mode is not None:
             self._traces = SlotTraces(observations, info)
         return observations, with_masks(info)
-
-    def _drawn(self, batch: engine.Batch, slots: np.ndarray) -> engine.Batch:
-        """``batch`` with the fresh episodes of ``slots`` having made their start draw (``problem.start_draw``,
-        in place) and the observations of the states drawn."""
-        if self.problem.start_draw is None:
-            return batch
-        _start_draws(self.problem.start_draw, self._markets.variant)(self._markets.compiled, batch.state,
-                                                                      batch.key, slots)
-        return replace(batch, observation=engine.observe(self.problem.dynamics, self._markets, batch))
 
     def step(self, actions):
         if self._batch is None:
@@ -362,8 +330,7 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         final_obs = self._batch.observation
         if done.any():
             require_finite_step(self, "step (final observations)", final_obs, None)
-            self._batch = self._drawn(engine.next_episodes(problem.dynamics, self._markets, self._batch, done),
-                                      np.flatnonzero(done))
+            self._batch = engine.next_episodes(problem.dynamics, self._markets, self._batch, done)
         reset_info = problem.reset_info(self._batch.state)
         observations = self._batch.observation
         require_finite_step(self, "step", observations, transition.reward)

@@ -13,8 +13,10 @@ A problem declares (:class:`Dynamics`):
   ``register_jitable``; ``report`` is a ``NamedTuple`` of what the step tells
   beside the state (its info); with vectors in the state, ``advance`` takes
   a sixth argument, ``out`` (see below);
-* ``initial_state(market)``, ``finished(market, state)`` and
-  ``write_observation(variant, market, state, out, row)``, likewise;
+* ``initial_state(variant, market, key)`` (``key``: the episode's uint64
+  noise key, for what an episode draws as it starts), ``finished(market,
+  state)`` and ``write_observation(variant, market, state, out, row)``,
+  likewise;
 * ``variant(params)``, the model choices the compiled step takes as
   compile-time constants (its other branches compiled out), and the step's
   noise: ``noise(variant, keys, elapsed)`` for a batch and
@@ -71,7 +73,8 @@ class Dynamics:
     scalar_market: Callable[[Any], tuple]
     """params -> the same market as plain Python reads it fastest (sequences as tuples)."""
     initial_state: Callable
-    """jitable (market) -> the state at the start of an episode."""
+    """jitable (variant, market, key) -> the state at the start of the episode whose noise key is ``key``
+    (uint64; read by problems whose episodes draw something as they start)."""
     advance: Callable
     """jitable (variant, market, state, control, noise) -> (state', reward, report); with vectors in the state,
     (variant, market, state, control, noise, out) -> the same, state' holding the vectors of ``out``, which it
@@ -147,11 +150,11 @@ def _markets(dynamics: Dynamics, markets) -> Markets:
 
 
 _LOOPS = """
-def restart(market, state, slots, observation):
+def restart(market, state, keys, slots, observation):
     {shared}
     for i in slots:
         {per_slot_market}
-        fresh = initial_state(m)
+        fresh = initial_state(variant, m, keys[i])
         set_row(state, i, fresh)
         write_observation(variant, m, fresh, observation, i)
 
@@ -185,7 +188,7 @@ def loops(dynamics: Dynamics, variant: Hashable, per_slot: bool) -> tuple[Callab
     one record shared by every slot (``per_slot`` False) or as a table with a row per slot (True); restart and
     step write each slot's observation in the same pass as its state (:data:`_LOOPS`)::
 
-        restart(market, state, slots, observation)      initial states (and their observations) into rows ``slots``
+        restart(market, state, keys, slots, observation)    initial states (noise keys ``keys``) into rows ``slots``
         step(market, state, controls, noise, new_state, reward, report, done, observation)
         observe(market, state, observation)             the observation of every row of a state table
     """
@@ -209,12 +212,12 @@ def start(dynamics: Dynamics, markets, seeds: np.ndarray, episodes: np.ndarray) 
     object for every slot, or :class:`Markets`)."""
     markets = _markets(dynamics, markets)
     seeds, episodes = np.asarray(seeds, dtype=np.uint64), np.asarray(episodes, dtype=np.uint64)
-    n = seeds.shape[0]
-    example = dynamics.initial_state(dynamics.scalar_market(markets.params[0]))    # the shapes of its vectors
+    n, keys = seeds.shape[0], episode_keys(seeds, episodes)
+    # an initial state gives the shapes of the state's vectors
+    example = dynamics.initial_state(markets.variant, dynamics.scalar_market(markets.params[0]), keys[0])
     state, observation = empty_table(dynamics.State, n, example), _observations(dynamics, markets, n)
-    _loops_of(dynamics, markets)[0](markets.compiled, state, np.arange(n), observation)
-    return Batch(seed=seeds, episode=episodes, key=episode_keys(seeds, episodes), state=state,
-                 observation=observation)
+    _loops_of(dynamics, markets)[0](markets.compiled, state, keys, np.arange(n), observation)
+    return Batch(seed=seeds, episode=episodes, key=keys, state=state, observation=observation)
 
 
 def step(dynamics: Dynamics, markets, batch: Batch, controls: np.ndarray) -> Transition:
@@ -254,5 +257,5 @@ def next_episodes(dynamics: Dynamics, markets: Markets, batch: Batch, done: np.n
     key[done] = episode_keys(batch.seed[done], episode[done])
     state = type(batch.state)(*(column.copy() for column in batch.state))
     observation = batch.observation.copy()
-    _loops_of(dynamics, markets)[0](markets.compiled, state, np.flatnonzero(done), observation)
+    _loops_of(dynamics, markets)[0](markets.compiled, state, key, np.flatnonzero(done), observation)
     return Batch(seed=batch.seed, episode=episode, key=key, state=state, observation=observation)

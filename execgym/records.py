@@ -15,9 +15,7 @@ batch's states, or a market per slot. One type, three users:
   from Python.
 
 A market is passed to compiled code either as one record shared by every slot
-or as a table with a row per slot; :func:`slot_market` reads slot i's market
-from either (the first field of a market type is a number, so a market whose
-first field is an array is a table, read row by row with :func:`market_row`). A
+or as a table with a row per slot, read row by row with :func:`market_row`. A
 vector env whose slots share one market therefore passes that one record, which
 every slot reads, and no table.
 
@@ -39,7 +37,7 @@ next table, or, in the scalar env, over its record's own lists
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Sequence, TypeVar
+from typing import Sequence, TypeVar
 
 import numpy as np
 from numba import types
@@ -142,12 +140,6 @@ def set_row(table: R, i: int, record: R) -> None:
         column[i] = value
 
 
-def slot_market(market: Any, i: int) -> Any:
-    """The market of slot ``i``: ``market`` itself if it is one record shared by every slot, else row ``i`` of
-    the market table (module docstring, :func:`market_row`)."""
-    return market_row(market, i) if isinstance(market[0], np.ndarray) else market
-
-
 def _generated(name: str, arguments: str, body: str, record_class: type, **names):
     """A function compiled from source ``body`` (its namespace: the record class as ``Record``, and ``names``)."""
     namespace = {"Record": record_class, **names}
@@ -227,13 +219,3 @@ def _set_row(table, i, record):
              if isinstance(column, types.Array) and column.ndim == 2 else f"table[{k}][i] = record[{k}]"
              for k, column in enumerate(table)]
     return _generated("set_row", "table, i, record", "\n    ".join(lines) or "pass", record_class)
-
-
-@overload(slot_market, inline="always")
-def _slot_market(market, i):
-    if _record_class(market) is None:
-        return None
-    if isinstance(market[0], types.Array):
-        return lambda market, i: market_row(market, i)
-    return lambda market, i: market
-

@@ -64,7 +64,7 @@ def market(params: ToyParams) -> Market:
 
 
 @register_jitable(inline="always")
-def initial_state(market: Market) -> State:
+def initial_state(variant, market: Market, key) -> State:
     return State(0, market.shares)
 
 

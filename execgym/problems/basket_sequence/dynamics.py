@@ -138,7 +138,7 @@ def is_done(state: State, j: int) -> bool:
 
 
 @register_jitable(inline="always")
-def initial_state(market: Market) -> State:
+def initial_state(v: Variant, market: Market, key) -> State:
     """Nothing traded yet."""
     return State(0, market.trades, -1, 0.0, 0, 0, 0, 0, 0)
 

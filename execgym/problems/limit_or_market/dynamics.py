@@ -145,7 +145,7 @@ def lots_filled(key, t, n, q, streams) -> int:
 
 
 @register_jitable(inline="always")
-def initial_state(market: Market) -> State:
+def initial_state(v: Variant, market: Market, key) -> State:
     """Nothing sold yet: N lots left at the arrival mid."""
     return State(0, market.lots, 0, 0.0)
 

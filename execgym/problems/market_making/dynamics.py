@@ -163,7 +163,7 @@ def utility(gamma: float, profit: float) -> float:
 
 
 @register_jitable(inline="always")
-def initial_state(m: Market) -> State:
+def initial_state(v: Variant, m: Market, key) -> State:
     """Nothing traded yet: inventory q_0, no cash, the mid at S_0."""
     return State(0, m.initial_inventory, 0.0, m.mid_price, 0.0)
 

@@ -226,7 +226,7 @@ def unit_cost(v: Variant, market: Market, k: int, size: float) -> float:
 
 
 @register_jitable(inline="always")
-def initial_state(market: Market) -> State:
+def initial_state(v: Variant, market: Market, key) -> State:
     """Nothing traded yet: the whole order at the arrival price."""
     return State(0, market.shares, market.arrival_price, 0.0, 0.0)
 

@@ -158,7 +158,7 @@ def _fractions_loop(actions):
 
 
 @register_jitable(inline="always")
-def initial_state(market: Market) -> State:
+def initial_state(v: Variant, market: Market, key) -> State:
     """Nothing traded yet: the whole book at the arrival prices."""
     return State(0, 0.0, market.shares, market.prices, market.no_trade, market.no_trade)
 

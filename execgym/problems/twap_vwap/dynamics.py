@@ -29,10 +29,8 @@ The bucket is written once, for one episode, in plain Python on floats
 (:func:`advance` on a :class:`State` in a :class:`Market`); the scalar env
 runs it as it is and the engine (:mod:`execgym.engine`) compiles it over a
 batch, each slot with its own market (of any number of buckets) or all
-sharing one, so the two give the same bits. The day type is drawn by
-:func:`draw_day`, which both envs run on a fresh episode's state
-(:attr:`execgym.batched_env.BatchedProblem.start_draw`: the engine's
-:func:`initial_state` sees no noise key). The model variants the params turn
+sharing one, so the two give the same bits. The day type is drawn from
+the episode's noise key by :func:`initial_state`. The model variants the params turn
 on (:class:`Variant`) are compile-time constants of the compiled loop, and
 the oracle's states and rewards come from the same :func:`advance`
 (:func:`expected_buckets`).
@@ -146,20 +144,12 @@ def state_at(elapsed: int, day: int, remaining: float) -> State:
 
 
 @register_jitable(inline="always")
-def initial_state(market: Market) -> State:
-    """Nothing traded yet: the whole order at the arrival price, on day type 0 until :func:`draw_day`."""
-    return state_at(0, 0, 1.0)
-
-
-@register_jitable(inline="always")
-def draw_day(v: Variant, market: Market, state: State, key) -> State:
-    """``state`` (a fresh episode's) on the day type the episode of noise key ``key`` (uint64) draws:
-    :func:`day_type` of its uniform of stream DAY at step 0 (day type 0, nothing drawn, with one day type)."""
-    if not v.several_days:
-        return state
-    day = day_type(market, uniform_draw(key, np.uint64(DAY)))
-    return State(state.elapsed, day, state.remaining, state.price, state.impact_cost, state.shortfall,
-                 state.market_value, state.market_volume, state.market_vwap, state.vwap_shortfall)
+def initial_state(v: Variant, market: Market, key) -> State:
+    """Nothing traded yet: the whole order at the arrival price, on the day type the episode of noise key
+    ``key`` (uint64) draws: :func:`day_type` of its uniform of stream DAY at step 0 (day type 0, nothing drawn,
+    with one day type)."""
+    day = day_type(market, uniform_draw(key, np.uint64(DAY))) if v.several_days else 0
+    return state_at(0, day, 1.0)
 
 
 @register_jitable(inline="always")

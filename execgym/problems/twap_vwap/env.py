@@ -218,7 +218,6 @@ PROBLEM = BatchedProblem(
     reset_info=_reset_info,
     step_info=_step_info,
     sketch=SKETCH,
-    start_draw=dynamics.draw_day,
 )
 
 
