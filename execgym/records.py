@@ -25,6 +25,13 @@ field annotated otherwise (a per-period tuple of a market, a per-asset vector
 of a state: a *sequence field*) is stored as a float64 array with one more
 axis, padded with NaN where rows differ in length (:func:`table_of`).
 
+A market's sequence field of which a step reads one entry (a per-period
+profile, a lookup table indexed by the state) is annotated :class:`Lookup`; a
+market table stores it slot-major (entry j of every slot adjacent), so that
+slots at the same step read adjacent memory instead of a cache line each. A
+sequence a step reads whole (a per-asset vector, a covariance) is annotated
+``tuple`` and stored row-major, each slot's entries adjacent.
+
 A state's sequence fields are vectors of one length k in every row, the
 table's (n, k) columns: :func:`row` gives views of them (no copy),
 :func:`set_row` writes them entry by entry, and :func:`empty_table` takes k
@@ -46,6 +53,11 @@ from numba.extending import intrinsic, overload
 from numba.np.arrayobj import populate_array
 
 R = TypeVar("R", bound=tuple)
+
+
+class Lookup(tuple):
+    """The annotation of a market's sequence field of which a step reads one entry (module docstring): a
+    market table stores it slot-major. Its values are ordinary tuples (or arrays)."""
 
 
 _DTYPES = {"int": np.int64, "float": np.float64, "bool": np.bool_}
@@ -106,12 +118,14 @@ def _owner(record_type: type):
 
 def table_of(records: Sequence[R]) -> R:
     """The table whose row i is ``records[i]`` (all of one type); sequence fields become (n, longest) float64
-    arrays padded with NaN."""
+    arrays padded with NaN, slot-major for a :class:`Lookup` field (module docstring)."""
     record_type = type(records[0])
     columns = []
     for name, values in zip(record_type._fields, zip(*records)):
         if _annotation(record_type, name) in _DTYPES:
             columns.append(np.array(values, dtype=field_dtype(record_type, name)))
+        elif _annotation(record_type, name) == Lookup.__name__:
+            columns.append(np.asfortranarray(_padded(values)))
         else:
             columns.append(_padded(values))
     return record_type(*columns)

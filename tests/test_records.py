@@ -7,8 +7,8 @@ import numba
 import numpy as np
 import pytest
 
-from execgym.records import (borrowed_row, empty_like, empty_table, market_row, owned, row, sequence_fields, set_row,
-                             table_of)
+from execgym.records import (Lookup, borrowed_row, empty_like, empty_table, market_row, owned, row, sequence_fields,
+                             set_row, table_of)
 
 
 class Slot(NamedTuple):
@@ -88,6 +88,12 @@ class Quote(NamedTuple):
     depth: tuple
 
 
+class Profile(NamedTuple):
+    periods: int
+    impact: Lookup
+    table: Lookup
+
+
 @numba.njit
 def _market_rows_summed(table):
     out = np.zeros(table.levels.size)
@@ -102,3 +108,23 @@ def test_market_rows_read_each_slots_market():
     table = table_of([Quote(2, (1.0, 2.0)), Quote(3, (4.0, 0.0)), Quote(1, (0.5, 0.25))])
     assert market_row(table, 1).levels == 3 and market_row(table, 1).depth.tolist() == [4.0, 0.0]
     np.testing.assert_array_equal(_market_rows_summed(table), [6.0, 12.0, 0.75])
+
+
+@numba.njit
+def _entries_at(table, period, level):
+    out = np.empty((table.periods.size, 2))
+    for i in range(out.shape[0]):
+        market = market_row(table, i)
+        out[i, 0], out[i, 1] = market.impact[period], market.table[period, level]
+    return out
+
+
+def test_lookup_fields_are_stored_slot_major_and_read_as_each_slots_entries():
+    markets = [Profile(2, (1.0, 2.0), ((1.0, 2.0), (3.0, 4.0))), Profile(3, (5.0, 6.0, 7.0), ((8.0, 9.0),))]
+    table = table_of(markets)
+    assert sequence_fields(Profile) == ("impact", "table")
+    assert table.impact.flags.f_contiguous and table.table.flags.f_contiguous
+    assert table.impact.strides[0] == 8 and table.table.strides[0] == 8     # entry j of every slot adjacent
+    np.testing.assert_array_equal(table.impact, [[1.0, 2.0, np.nan], [5.0, 6.0, 7.0]])
+    np.testing.assert_array_equal(_entries_at(table, 1, 0), [[2.0, 3.0], [6.0, np.nan]])
+    np.testing.assert_array_equal(_entries_at(table, 0, 1), [[1.0, 2.0], [5.0, 9.0]])

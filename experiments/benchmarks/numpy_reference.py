@@ -94,13 +94,14 @@ def rows(repeats: int, calls: int = 2_000) -> list[tuple]:
             return total, steps * n
         return run
 
-    shocks = episode_keys(np.arange(1), np.zeros(1, dtype=np.uint64))
-    shocks = dynamics.episode_shocks(dynamics.variant(params), dynamics.scalar_market(params), np.uint64(0))
+    key = episode_keys(np.arange(1), np.zeros(1, dtype=np.uint64))[0]
+    variant, market = dynamics.variant(params), dynamics.scalar_market(params)
+    shocks = dynamics.episode_shocks(variant, market, key)
 
     def python_run():
         total = 0.0
         for episode in range(calls // params.periods):
-            state = dynamics.initial_state(dynamics.variant(params), dynamics.scalar_market(params), np.uint64(0))
+            state = dynamics.initial_state(variant, market, key)
             for k in range(params.periods):
                 state, reward, _ = python_step(params, state, 1.0 if k == params.periods - 1 else fraction,
                                                shocks[k])

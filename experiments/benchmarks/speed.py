@@ -54,13 +54,12 @@ from execgym.registry import PROBLEMS
 from execgym.sb3 import NativeVecEnv
 from experiments.benchmarks import numpy_reference
 from execgym.experiments.machine import cpu_model
-from experiments.benchmarks.timing import best_times
+from experiments.benchmarks.timing import REFERENCE, action_cycle, best_times, scalar_steps, vector_steps
 from execgym.experiments.files import write_text_atomically
 
 TABLE = Path(__file__).parent / "SPEED.md"
 VECTOR_SIZES = (1, 64, 1_024, 16_384)
 SYNC_SIZES = (64, 1_024)
-REFERENCE = "CartPole-v1"
 ORACLE_SIZES = {  # extra sizes the env docs name, beyond the defaults
     "BasketSequence-v0": [dict(trades=12), dict(trades=16)],
     "TwapVwapSwitch-v0": [dict(pov_rate=0.1)],
@@ -78,33 +77,10 @@ AGENT_STEPS = {"native": 200_000, "sync": 10_000}
 TRAINING_STEPS = 100_000
 
 
-def action_cycle(env_id: str, space: gym.Space) -> list:
-    """Actions valid in every state from a reset, repeated in a cycle by step number of the episode:
-    BasketSequence's trades in the order listed, CartPole left then right, else one fixed sample of the space."""
-    if env_id == "BasketSequence-v0":
-        return list(range(space.n))
-    if env_id == REFERENCE:
-        return [0, 1]
-    space.seed(0)
-    return [space.sample()]
-
-
 def scalar_run(env_id: str, steps: int):
     """A callable stepping a ``gym.make`` env ``steps`` times through the action script, resetting at episode ends."""
     env = gym.make(env_id)
-    cycle = action_cycle(env_id, env.action_space)
-
-    def run() -> int:
-        env.reset(seed=0)
-        k = 0
-        for _ in range(steps):
-            _, _, terminated, truncated, _ = env.step(cycle[k % len(cycle)])
-            k += 1
-            if terminated or truncated:
-                env.reset()
-                k = 0
-        return steps
-    return run
+    return scalar_steps(env, action_cycle(env_id, env.action_space), steps)
 
 
 def slot_markets(env_id: str, num_envs: int) -> list:
@@ -128,15 +104,7 @@ def vector_run(env_id: str, num_envs: int, mode: str, agent_steps: int | None = 
     else:
         venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync")
     calls = max(3, (AGENT_STEPS[mode] if agent_steps is None else agent_steps) // num_envs)
-    # every slot starts together from the reset, so BasketSequence's slots (episodes of n steps) end together
-    batched = [np.stack([action] * num_envs) for action in action_cycle(env_id, venv.single_action_space)]
-
-    def run() -> int:
-        venv.reset(seed=0)
-        for k in range(calls):
-            venv.step(batched[k % len(batched)])
-        return calls * num_envs
-    return run
+    return vector_steps(venv, action_cycle(env_id, venv.single_action_space), calls)
 
 
 def rate(seconds: float, steps: int) -> float:

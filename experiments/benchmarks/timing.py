@@ -1,9 +1,12 @@
-"""What every benchmark script shares: best-of-N timing, interleaved."""
+"""What every benchmark script shares: best-of-N timing, interleaved, and the fixed action scripts that step an
+env for timing (imports nothing of execgym, so a worker timing another revision's execgym can use it)."""
 
 from __future__ import annotations
 
 import time
 from typing import Any, Callable, Hashable
+
+import numpy as np
 
 
 def best_times(runs: dict[Hashable, Callable[[], Any]], repeats: int) -> tuple[dict, dict]:
@@ -28,3 +31,49 @@ def per_call(run, budget: float = 0.02):
         elapsed = time.perf_counter() - start
         if elapsed >= budget:
             return elapsed / calls, result
+
+
+REFERENCE = "CartPole-v1"
+"""Gymnasium's env every speed is compared with."""
+
+
+def action_cycle(env_id: str, space) -> list:
+    """Actions valid in every state from a reset, repeated in a cycle by step number of the episode:
+    BasketSequence's trades in the order listed, CartPole left then right, else one fixed sample of the space."""
+    if env_id == "BasketSequence-v0":
+        return list(range(space.n))
+    if env_id == REFERENCE:
+        return [0, 1]
+    space.seed(0)
+    return [space.sample()]
+
+
+def scalar_steps(env, cycle: list, steps: int) -> Callable[[], int]:
+    """A callable stepping ``env`` (a Gymnasium env) ``steps`` times through the actions ``cycle``, restarting
+    the cycle and the env at episode ends; returns the steps."""
+
+    def run() -> int:
+        env.reset(seed=0)
+        k = 0
+        for _ in range(steps):
+            _, _, terminated, truncated, _ = env.step(cycle[k % len(cycle)])
+            k += 1
+            if terminated or truncated:
+                env.reset()
+                k = 0
+        return steps
+    return run
+
+
+def vector_steps(venv, cycle: list, calls: int) -> Callable[[], int]:
+    """A callable resetting ``venv`` (a Gymnasium vector env) and stepping it ``calls`` times, every slot taking
+    the actions ``cycle`` in turn (every slot starts together, so BasketSequence's slots end together); returns
+    the agent-steps."""
+    batched = [np.stack([action] * venv.num_envs) for action in cycle]
+
+    def run() -> int:
+        venv.reset(seed=0)
+        for k in range(calls):
+            venv.step(batched[k % len(batched)])
+        return calls * venv.num_envs
+    return run

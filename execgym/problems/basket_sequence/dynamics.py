@@ -38,7 +38,7 @@ from numba.extending import overload, register_jitable
 from execgym.engine import Dynamics
 from execgym.noise import episode_normals, standard_normals
 from execgym.problems.basket_sequence.params import MAX_TRADES, BasketSequenceParams
-from execgym.records import row
+from execgym.records import Lookup, row
 from execgym.validation import INTEGER_KINDS, action_array
 
 WORD = 56
@@ -68,7 +68,7 @@ class Market(NamedTuple):
 
     trades: int         # n
     cost_noise: float   # σ, bps of W
-    table: tuple        # (a, d row by row) (n + n²,), bps of W: params.cost_table, indexed by cost_index
+    table: Lookup       # (a, d row by row) (n + n²,), bps of W: params.cost_table, indexed by cost_index
 
 
 class State(NamedTuple):

@@ -50,6 +50,7 @@ from numba.extending import register_jitable
 from execgym.engine import Dynamics
 from execgym.noise import uniform_draw
 from execgym.problems.limit_or_market.params import LimitOrMarketParams
+from execgym.records import Lookup
 
 
 class Variant(NamedTuple):
@@ -70,9 +71,9 @@ class Market(NamedTuple):
     down: float           # P(ΔS = −1)
     up_above: float       # 1 − P(ΔS = +1)
     lot_bps: float        # c = tick_bps/N, bps per lot and tick
-    fill: tuple           # (3·(L+1),): p(d | ΔS) at (ΔS + 1)·(L+1) + d
-    sold: tuple           # ((N+1)·F,): ⌈f_i·n⌉ lots (whole numbers) at n·F + i
-    cost: tuple           # (N+1,): m·h + w(m), ticks paid below the mid by a market order of m lots
+    fill: Lookup          # (3·(L+1),): p(d | ΔS) at (ΔS + 1)·(L+1) + d
+    sold: Lookup          # ((N+1)·F,): ⌈f_i·n⌉ lots (whole numbers) at n·F + i
+    cost: Lookup          # (N+1,): m·h + w(m), ticks paid below the mid by a market order of m lots
 
 
 class State(NamedTuple):

@@ -45,6 +45,7 @@ from numba.extending import register_jitable
 from execgym.engine import Dynamics
 from execgym.noise import episode_normals, standard_normals
 from execgym.problems.optimal_exec.params import OptimalExecParams
+from execgym.records import Lookup
 
 
 class Variant(NamedTuple):
@@ -85,10 +86,10 @@ class Market(NamedTuple):
     inverse_periods: float    # 1/N, 1/X and 1/(σ√T): observations multiply (faster than dividing)
     inverse_shares: float
     inverse_price_scale: float
-    impact: tuple             # η_k (N,)
-    caps: tuple               # u_k (N,), +inf without caps
-    later_caps: tuple         # Σ_{j>k} u_j (N,)
-    table: tuple              # impact_table (N, L); a (1, 2) placeholder without one
+    impact: Lookup            # η_k (N,)
+    caps: Lookup              # u_k (N,), +inf without caps
+    later_caps: Lookup        # Σ_{j>k} u_j (N,)
+    table: Lookup             # impact_table (N, L); a (1, 2) placeholder without one
 
 
 class State(NamedTuple):

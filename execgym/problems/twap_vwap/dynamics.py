@@ -48,6 +48,7 @@ from numba.extending import register_jitable
 from execgym.engine import Dynamics
 from execgym.noise import episode_normals, normals_of, uniform_draw
 from execgym.problems.twap_vwap.params import TwapVwapParams
+from execgym.records import Lookup
 
 STREAMS = 2
 PRICE, DAY = range(STREAMS)
@@ -70,10 +71,10 @@ class Market(NamedTuple):
     day_types: int      # R
     volatility: float   # σ, bps per bucket
     risk: float         # λσ², per bps
-    volumes: tuple      # m_{r,t}, units of V (R·B,)
-    tails: tuple        # M_{r,t} = Σ_{s>=t} m_{r,s}, units of V (R·B,)
-    impacts: tuple      # η_{r,t}, bps (R·B,)
-    pov_caps: tuple     # ρ·m_{r,t}/order_size, fraction of the order (R·B,); zeros without POV (never used)
+    volumes: Lookup     # m_{r,t}, units of V (R·B,)
+    tails: Lookup       # M_{r,t} = Σ_{s>=t} m_{r,s}, units of V (R·B,)
+    impacts: Lookup     # η_{r,t}, bps (R·B,)
+    pov_caps: Lookup    # ρ·m_{r,t}/order_size, fraction of the order (R·B,); zeros without POV (never used)
     thresholds: tuple   # p_0 + … + p_r (R,)
 
 
