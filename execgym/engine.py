@@ -190,7 +190,7 @@ def loops(dynamics: Dynamics, variant: Hashable, per_slot: bool) -> tuple[Callab
 
         restart(market, state, keys, slots, observation)    initial states (noise keys ``keys``) into rows ``slots``
         step(market, state, controls, noise, new_state, reward, report, done, observation)
-        observe(market, state, observation)             the observation of every row of a state table
+        observe(market, state, observation)                 the observation of every row of a state table
     """
     source = _LOOPS.format(shared="pass" if per_slot else "m = market",
                            per_slot_market="m = market_row(market, i)" if per_slot else "pass",

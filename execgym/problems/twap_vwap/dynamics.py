@@ -30,9 +30,9 @@ The bucket is written once, for one episode, in plain Python on floats
 runs it as it is and the engine (:mod:`execgym.engine`) compiles it over a
 batch, each slot with its own market (of any number of buckets) or all
 sharing one, so the two give the same bits. The day type is drawn from
-the episode's noise key by :func:`initial_state`. The model variants the params turn
-on (:class:`Variant`) are compile-time constants of the compiled loop, and
-the oracle's states and rewards come from the same :func:`advance`
+the episode's noise key by :func:`initial_state`. The model variants the
+params turn on (:class:`Variant`) are compile-time constants of the compiled
+loop, and the oracle's states and rewards come from the same :func:`advance`
 (:func:`expected_buckets`).
 """
 
