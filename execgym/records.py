@@ -182,6 +182,23 @@ def _row_source(table, i, borrowed: bool):
     return _generated("row", "table, i", f"return Record({fields})", record_class, borrowed_row=borrowed_row)
 
 
+def shared_market(market: R) -> R:
+    """``market``, the one record every slot of a batch reads; compiled, its sequences are views that hold no
+    reference (:func:`borrowed`), read only: a loop over thousands of slots reading them then does no reference
+    counting per slot."""
+    return market
+
+
+@overload(shared_market)
+def _shared_market(market):
+    record_class = _record_class(market)
+    if record_class is None:
+        return None
+    fields = ", ".join(f"borrowed(market[{k}])" if isinstance(field, types.Array) else f"market[{k}]"
+                       for k, field in enumerate(market))
+    return _generated("shared_market", "market", f"return Record({fields})", record_class, borrowed=borrowed)
+
+
 @overload(row)     # not inlined by numba (LLVM inlines it): the call keeps the alias below visible
 def _row(table, i):
     return _row_source(table, i, borrowed=False)
@@ -213,6 +230,22 @@ def borrowed_row(typingctx, column, i):
                        itemsize=array.itemsize, meminfo=None)
         return out._getvalue()
     return view(column, i), codegen
+
+
+@intrinsic
+def borrowed(typingctx, array):
+    """``array`` as a view that holds no reference to it (:func:`shared_market`'s sequences). Compiled code
+    only, and only while ``array`` lives: a loop reading it, never a value returned."""
+    if not isinstance(array, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        source = context.make_array(signature.args[0])(context, builder, args[0])
+        out = context.make_array(signature.return_type)(context, builder)
+        populate_array(out, data=source.data, shape=source.shape, strides=source.strides, itemsize=source.itemsize,
+                       meminfo=None)
+        return out._getvalue()
+    return array(array), codegen
 
 
 def _row_aliases_its_table(lhs, args, alias_map, arg_aliases) -> None:

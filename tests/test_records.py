@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from execgym.records import (Lookup, borrowed_row, empty_like, empty_table, market_row, owned, row, sequence_fields,
-                             set_row, table_of)
+                             set_row, shared_market, table_of)
 
 
 class Slot(NamedTuple):
@@ -128,3 +128,17 @@ def test_lookup_fields_are_stored_slot_major_and_read_as_each_slots_entries():
     np.testing.assert_array_equal(table.impact, [[1.0, 2.0, np.nan], [5.0, 6.0, 7.0]])
     np.testing.assert_array_equal(_entries_at(table, 1, 0), [[2.0, 3.0], [6.0, np.nan]])
     np.testing.assert_array_equal(_entries_at(table, 0, 1), [[1.0, 2.0], [5.0, 9.0]])
+
+
+@numba.njit
+def _shared_entries(market, slots):
+    shared = shared_market(market)
+    out = np.empty((slots, 3))
+    for i in range(slots):
+        out[i, 0], out[i, 1], out[i, 2] = shared.periods, shared.impact[i % 2], shared.table[i % 2, 1]
+    return out
+
+
+def test_a_shared_market_reads_its_own_numbers_and_sequences():
+    market = Profile(4, np.array([1.5, 2.5]), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    np.testing.assert_array_equal(_shared_entries(market, 3), [[4, 1.5, 2.0], [4, 2.5, 4.0], [4, 1.5, 2.0]])
