@@ -309,7 +309,8 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         self._batch = engine.start(self.problem.dynamics, self._markets, *streams)
         info = self.problem.reset_info(self._batch.state)
         observations = self._batch.observation
-        require_finite_step(self, "reset", observations, None)
+        if not self._batch.finite:
+            require_finite_step(self, "reset", observations, None)
         if self.render_mode is not None:
             self._traces = SlotTraces(observations, info)
         return observations, with_masks(info)
@@ -322,18 +323,21 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         if problem.check_controls is not None:
             problem.check_controls(self._batch.state, controls)
         transition = engine.step(problem.dynamics, self._markets, self._batch, controls)
-        if problem.check_step is not None and not np.isfinite(transition.reward).all():
+        finite = transition.batch.finite     # rewards and observations; where a value is not, the checks find it
+        if not finite and problem.check_step is not None and not np.isfinite(transition.reward).all():
             problem.check_step(self.markets, transition.batch.state, transition.reward)
         step_info = problem.step_info(transition.batch.state, transition.report)
         done = transition.terminated
         self._batch = transition.batch
         final_obs = self._batch.observation
         if done.any():
-            require_finite_step(self, "step (final observations)", final_obs, None)
+            if not finite:
+                require_finite_step(self, "step (final observations)", final_obs, None)
             self._batch = engine.next_episodes(problem.dynamics, self._markets, self._batch, done)
         reset_info = problem.reset_info(self._batch.state)
         observations = self._batch.observation
-        require_finite_step(self, "step", observations, transition.reward)
+        if not self._batch.finite:
+            require_finite_step(self, "step", observations, transition.reward)
         if self.render_mode is not None:
             self._traces.record(actions, final_obs, transition.reward, step_info, done, observations, reset_info)
         return (observations, transition.reward, done, np.zeros(self.num_envs, dtype=bool),

@@ -52,6 +52,7 @@ from typing import Any, Callable, Hashable
 
 import numba
 import numpy as np
+from numba.extending import register_jitable
 
 from execgym.noise import episode_keys
 from execgym.records import (empty_like, empty_table, market_row, row, sequence_fields, set_row, shared_market,
@@ -98,13 +99,16 @@ class Batch:
     """The slots of a vector env: their noise streams (uint64 (n,) each: the seed a stream started from,
     the episode number within it and that episode's noise key), their states (a table) and the observation
     of each state ((n, size) float32, written in the same compiled pass as the state by :func:`start` and
-    :func:`step`; None in a batch built by hand, whose observations :func:`observe` computes)."""
+    :func:`step`; None in a batch built by hand, whose observations :func:`observe` computes). ``finite``:
+    whether every observation and reward that pass wrote is finite (checked as it wrote them; the envs look
+    for the culprit only when it is not)."""
 
     seed: np.ndarray
     episode: np.ndarray
     key: np.ndarray
     state: tuple
     observation: np.ndarray | None = None
+    finite: bool = True
 
     def __len__(self) -> int:
         return self.seed.shape[0]
@@ -112,7 +116,8 @@ class Batch:
 
 @dataclass(frozen=True)
 class Transition:
-    """One step of a batch: the new batch, rewards (n,), which slots finished (n,) and the reports (a table)."""
+    """One step of a batch: the new batch (whose ``finite`` covers the rewards too), rewards (n,), which slots
+    finished (n,) and the reports (a table)."""
 
     batch: Batch
     reward: np.ndarray
@@ -158,6 +163,7 @@ def restart(market, state, keys, slots, observation):
         fresh = initial_state(variant, m, keys[i])
         set_row(state, i, fresh)
         write_observation(variant, m, fresh, observation, i)
+    return all_finite(observation)
 
 def step(market, state, controls, noise, new_state, reward, report, done, observation):
     {shared}
@@ -168,6 +174,7 @@ def step(market, state, controls, noise, new_state, reward, report, done, observ
         set_row(report, i, told)
         done[i] = finished(m, next_state)
         write_observation(variant, m, next_state, observation, i)
+    return all_finite(reward) and all_finite(observation)
 
 def observe(market, state, observation):
     {shared}
@@ -181,6 +188,18 @@ loop (:func:`~execgym.records.shared_market`), or row i of the market table
 reference costs reference counting for every slot that reads it (LimitOrMarket-v0's compiled step: 33 ns per
 slot with the shared record's own arrays, 20 ns borrowed). With vectors in the state, ``advance`` writes the
 next ones into row i of the next table (``out``)."""
+
+
+@register_jitable
+def all_finite(values) -> bool:
+    """True when every entry of ``values`` (a C-contiguous float array) is finite: x − x is 0 for a finite x
+    and NaN for an infinite or NaN one, tested without a branch, so the pass compiles to vector instructions
+    (0.1 ns an entry; ``np.isfinite(values).all()`` takes twice as long and allocates)."""
+    flat = values.reshape(values.size)
+    finite = True
+    for j in range(flat.size):
+        finite &= flat[j] - flat[j] == 0.0
+    return finite
 
 
 @lru_cache(maxsize=None)
@@ -199,7 +218,8 @@ def loops(dynamics: Dynamics, variant: Hashable, per_slot: bool) -> tuple[Callab
                            out=", row(new_state, i)" if sequence_fields(dynamics.State) else "")
     namespace = dict(variant=variant, advance=dynamics.advance, finished=dynamics.finished,
                      initial_state=dynamics.initial_state, write_observation=dynamics.write_observation,
-                     row=row, market_row=market_row, shared_market=shared_market, set_row=set_row)
+                     row=row, market_row=market_row, shared_market=shared_market, set_row=set_row,
+                     all_finite=all_finite)
     exec(source, namespace)
     return tuple(numba.njit(namespace[name]) for name in ("restart", "step", "observe"))
 
@@ -218,8 +238,8 @@ def start(dynamics: Dynamics, markets, seeds: np.ndarray, episodes: np.ndarray) 
     # an initial state gives the shapes of the state's vectors
     example = dynamics.initial_state(markets.variant, dynamics.scalar_market(markets.params[0]), keys[0])
     state, observation = empty_table(dynamics.State, n, example), _observations(dynamics, markets, n)
-    _loops_of(dynamics, markets)[0](markets.compiled, state, keys, np.arange(n), observation)
-    return Batch(seed=seeds, episode=episodes, key=keys, state=state, observation=observation)
+    finite = _loops_of(dynamics, markets)[0](markets.compiled, state, keys, np.arange(n), observation)
+    return Batch(seed=seeds, episode=episodes, key=keys, state=state, observation=observation, finite=finite)
 
 
 def step(dynamics: Dynamics, markets, batch: Batch, controls: np.ndarray) -> Transition:
@@ -230,10 +250,11 @@ def step(dynamics: Dynamics, markets, batch: Batch, controls: np.ndarray) -> Tra
     new_state, report = empty_like(batch.state), empty_table(dynamics.Report, n)
     reward, done, observation = np.empty(n), np.empty(n, dtype=np.bool_), _observations(dynamics, markets, n)
     noise = dynamics.noise(markets.variant, batch.key, batch.state[0])
-    _loops_of(dynamics, markets)[1](markets.compiled, batch.state, np.ascontiguousarray(controls), noise,
-                                    new_state, reward, report, done, observation)
+    finite = _loops_of(dynamics, markets)[1](markets.compiled, batch.state, np.ascontiguousarray(controls), noise,
+                                             new_state, reward, report, done, observation)
     return Transition(batch=Batch(seed=batch.seed, episode=batch.episode, key=batch.key, state=new_state,
-                                  observation=observation), reward=reward, terminated=done, report=report)
+                                  observation=observation, finite=finite),
+                      reward=reward, terminated=done, report=report)
 
 
 def observe(dynamics: Dynamics, markets, batch: Batch) -> np.ndarray:
@@ -259,5 +280,6 @@ def next_episodes(dynamics: Dynamics, markets: Markets, batch: Batch, done: np.n
     key[done] = episode_keys(batch.seed[done], episode[done])
     state = type(batch.state)(*(column.copy() for column in batch.state))
     observation = batch.observation.copy()
-    _loops_of(dynamics, markets)[0](markets.compiled, state, key, np.flatnonzero(done), observation)
-    return Batch(seed=batch.seed, episode=episode, key=key, state=state, observation=observation)
+    finite = _loops_of(dynamics, markets)[0](markets.compiled, state, key, np.flatnonzero(done), observation)
+    return Batch(seed=batch.seed, episode=episode, key=key, state=state, observation=observation,
+                 finite=batch.finite and finite)

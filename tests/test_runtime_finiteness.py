@@ -35,3 +35,27 @@ def test_a_non_finite_reward_raises_naming_the_reward():
     env.reset(seed=0)
     with pytest.raises(RuntimeError, match=r"OptimalExecEnv\.step produced a non-finite reward -inf, beyond "):
         env.step(np.ones(1, dtype=np.float32))
+
+
+def test_a_vector_env_raises_for_a_non_finite_reward_naming_the_slot():
+    env = OptimalExecVectorEnv(3, beyond_range(temporary_impact=1e300))
+    env.reset(seed=0)
+    with pytest.raises(RuntimeError, match=r"OptimalExecVectorEnv\.step produced a non-finite reward -inf in slot 0, "):
+        env.step(np.ones((3, 1), dtype=np.float32))
+
+
+@pytest.mark.parametrize(("entry", "finite"), [(2.0, True), (np.inf, False), (-np.inf, False), (np.nan, False),
+                                                (np.float32(3e38), True), (-1e-45, True)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_compiled_check_of_what_a_loop_wrote_finds_any_non_finite_entry(entry, finite, dtype):
+    import numba
+
+    from execgym.engine import all_finite
+    check = numba.njit(lambda values: all_finite(values))
+    values = np.zeros((37, 5), dtype=dtype)        # more entries than one vector register, and a remainder
+    assert check(values) is True
+    for row, column in [(0, 0), (18, 3), (36, 4)]:
+        written = values.copy()
+        written[row, column] = entry
+        assert check(written) is finite
+        assert check(written[row]) is finite
