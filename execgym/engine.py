@@ -55,8 +55,8 @@ import numpy as np
 from numba.extending import register_jitable
 
 from execgym.noise import episode_keys
-from execgym.records import (empty_like, empty_table, market_row, row, sequence_fields, set_row, shared_market,
-                             table_of)
+from execgym.records import (empty_like, empty_table, market_row, market_table, row, sequence_fields, set_row,
+                             shared_market)
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,7 +147,7 @@ class Markets:
         if all(p is first or p == first for p in params):
             return cls(params=params, variant=dynamics.variant(first), compiled=dynamics.market(first))
         return cls(params=params, variant=dynamics.variant(first),
-                   compiled=table_of([dynamics.market(p) for p in params]))
+                   compiled=market_table([dynamics.market(p) for p in params]))
 
 
 def _markets(dynamics: Dynamics, markets) -> Markets:

@@ -15,7 +15,9 @@ batch's states, or a market per slot. One type, three users:
   from Python.
 
 A market is passed to compiled code either as one record shared by every slot
-or as a table with a row per slot, read row by row with :func:`market_row`. A
+(read through :func:`shared_market`) or as a table with a row per slot
+(:func:`market_table`: every number of a slot's market in one row of one
+array, the sequences as columns), read row by row with :func:`market_row`. A
 vector env whose slots share one market therefore passes that one record, which
 every slot reads, and no table.
 
@@ -44,7 +46,7 @@ next table, or, in the scalar env, over its record's own lists
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Sequence, TypeVar
+from typing import NamedTuple, Sequence, TypeVar
 
 import numpy as np
 from numba import types
@@ -165,11 +167,45 @@ def _record_class(typ) -> type | None:
     return getattr(typ, "instance_class", None) if isinstance(typ, types.BaseNamedTuple) else None
 
 
-def market_row(table: R, i: int) -> R:
-    """Row ``i`` of a market table (:func:`row`); compiled, its sequences are views that hold no reference
-    (:func:`borrowed_row`), read only: a loop over thousands of slots, each reading its own market, then does no
-    reference counting per slot."""
-    return row(table, i)
+def market_table(records: Sequence[R]) -> tuple:
+    """The market table of ``records`` (one market per slot, all of one type), as compiled code reads it fastest:
+    a ``NamedTuple`` whose first field, ``numbers``, holds every number of a market in one (n, F) float64 row per
+    slot (ints, which must lie within ±2⁵³, and bools as floats, exact), followed by the sequence fields as :func:`table_of` stores them.
+    :func:`market_row` reads a slot's market from it: its numbers from one row, one base pointer for all of them
+    (a column per number kept a pointer per number live across the step, spilled around every call such as a
+    ``pow``)."""
+    record_type = type(records[0])
+    table = table_of(records)
+    numbers = [column for name, column in zip(record_type._fields, table) if name not in sequence_fields(record_type)]
+    for name, column in zip(record_type._fields, table):
+        if column.dtype == np.int64 and np.any(np.abs(column) > 2**53):
+            raise ValueError(f"market field {name} must lie in [-2**53, 2**53] to be stored exactly as a float64 "
+                             f"number; got {column[np.abs(column) > 2**53][0]}")
+    packed = _packed_class(record_type)
+    return packed(np.stack(numbers, axis=1).astype(np.float64), *(getattr(table, name) for name in packed._fields[1:]))
+
+
+@lru_cache(maxsize=None)
+def _packed_class(record_type: type) -> type:
+    """The ``NamedTuple`` class of :func:`market_table`'s tables of ``record_type`` (its ``record_type``
+    attribute names the market type a row is read as)."""
+    packed = NamedTuple(f"{record_type.__name__}Table", [("numbers", np.ndarray)] +
+                        [(name, np.ndarray) for name in sequence_fields(record_type)])
+    packed.record_type = record_type
+    return packed
+
+
+def market_row(table: tuple, i: int):
+    """Row ``i`` of a market table (:func:`market_table`, or any table of :func:`table_of`) as a market record;
+    compiled, its sequences are views that hold no reference (:func:`borrowed_row`), read only: a loop over
+    thousands of slots, each reading its own market, then does no reference counting per slot."""
+    record_type = getattr(table, "record_type", None)
+    if record_type is None:
+        return row(table, i)
+    numbers, sequences = iter(table.numbers[i].tolist()), iter(table[1:])
+    return record_type(*(next(sequences)[i] if name in sequence_fields(record_type)
+                         else _DTYPES.get(_annotation(record_type, name), float)(next(numbers))
+                         for name in record_type._fields))
 
 
 def _row_source(table, i, borrowed: bool):
@@ -206,7 +242,19 @@ def _row(table, i):
 
 @overload(market_row)
 def _market_row(table, i):
-    return _row_source(table, i, borrowed=True)
+    record_type = getattr(_record_class(table), "record_type", None)
+    if record_type is None:
+        return _row_source(table, i, borrowed=True)
+    sequences, fields, column = sequence_fields(record_type), [], 0
+    for name in record_type._fields:
+        if name in sequences:
+            fields.append(f"borrowed_row(table[{1 + sequences.index(name)}], i)")
+            continue
+        kind, number = _annotation(record_type, name), f"numbers[{column}]"
+        fields.append(f"int({number})" if kind == "int" else f"{number} != 0.0" if kind == "bool" else number)
+        column += 1
+    body = f"numbers = borrowed_row(table[0], i)\n    return Record({', '.join(fields)})"
+    return _generated("market_row", "table, i", body, record_type, borrowed_row=borrowed_row)
 
 
 @intrinsic

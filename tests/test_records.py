@@ -7,8 +7,8 @@ import numba
 import numpy as np
 import pytest
 
-from execgym.records import (Lookup, borrowed_row, empty_like, empty_table, market_row, owned, row, sequence_fields,
-                             set_row, shared_market, table_of)
+from execgym.records import (Lookup, borrowed_row, empty_like, empty_table, market_row, market_table, owned, row,
+                             sequence_fields, set_row, shared_market, table_of)
 
 
 class Slot(NamedTuple):
@@ -142,3 +142,37 @@ def _shared_entries(market, slots):
 def test_a_shared_market_reads_its_own_numbers_and_sequences():
     market = Profile(4, np.array([1.5, 2.5]), np.array([[1.0, 2.0], [3.0, 4.0]]))
     np.testing.assert_array_equal(_shared_entries(market, 3), [[4, 1.5, 2.0], [4, 2.5, 4.0], [4, 1.5, 2.0]])
+
+
+class Venue(NamedTuple):
+    periods: int
+    spread: float
+    depth: tuple
+    open_auction: bool
+    impact: Lookup
+    lot: int
+
+
+VENUES = [Venue(3, 0.25, (1.0, 2.0), True, (0.5, 0.25, 0.125), 2**52 + 1),
+          Venue(2, -1.5e-300, (4.0,), False, (3.0, 1.0), -7)]
+
+
+@numba.njit
+def _venue_rows(table):
+    out = []
+    for i in range(table.numbers.shape[0]):
+        venue = market_row(table, i)
+        out.append((venue.periods, venue.spread, venue.depth[0], venue.open_auction, venue.impact[1], venue.lot))
+    return out
+
+
+def test_a_market_table_packs_the_numbers_in_one_row_per_slot_and_reads_them_back_exactly():
+    table = market_table(VENUES)
+    assert table._fields == ("numbers", "depth", "impact") and table.numbers.shape == (2, 4)
+    assert table.impact.flags.f_contiguous and table.depth.flags.c_contiguous
+    assert _venue_rows(table) == [(3, 0.25, 1.0, True, 0.25, 2**52 + 1), (2, -1.5e-300, 4.0, False, 1.0, -7)]
+    first = market_row(table, 0)
+    assert (first.periods, first.spread, first.open_auction, first.lot) == (3, 0.25, True, 2**52 + 1)
+    np.testing.assert_array_equal(first.impact, [0.5, 0.25, 0.125])
+    with pytest.raises(ValueError, match=r"market field lot must lie in \[-2\*\*53, 2\*\*53\] .* got 9007199254740993"):
+        market_table([VENUES[0]._replace(lot=2**53 + 1)])
