@@ -22,7 +22,8 @@ vector env whose slots share one market therefore passes that one record, which
 every slot reads, and no table.
 
 Field types come from the ``NamedTuple``'s annotations: ``int`` is stored as
-int64, ``float`` as float64 and ``bool`` as bool; a
+int64, ``float`` as float64 and ``bool`` as bool (in a market table, all three
+as float64 entries of its ``numbers``, exact); a
 field annotated otherwise (a per-period tuple of a market, a per-asset vector
 of a state: a *sequence field*) is stored as a float64 array with one more
 axis, padded with NaN where rows differ in length (:func:`table_of`).
@@ -126,7 +127,7 @@ def table_of(records: Sequence[R]) -> R:
     for name, values in zip(record_type._fields, zip(*records)):
         if _annotation(record_type, name) in _DTYPES:
             columns.append(np.array(values, dtype=field_dtype(record_type, name)))
-        elif _annotation(record_type, name) == Lookup.__name__:
+        elif _annotation(record_type, name).rsplit(".", 1)[-1] == Lookup.__name__:   # Lookup or records.Lookup
             columns.append(np.asfortranarray(_padded(values)))
         else:
             columns.append(_padded(values))
@@ -182,40 +183,35 @@ def market_table(records: Sequence[R]) -> tuple:
             raise ValueError(f"market field {name} must lie in [-2**53, 2**53] to be stored exactly as a float64 "
                              f"number; got {column[np.abs(column) > 2**53][0]}")
     packed = _packed_class(record_type)
-    return packed(np.stack(numbers, axis=1).astype(np.float64), *(getattr(table, name) for name in packed._fields[1:]))
+    numbers = np.stack(numbers, axis=1).astype(np.float64) if numbers else np.empty((len(records), 0))
+    return packed(numbers, *(getattr(table, name) for name in packed._fields[1:]))
 
 
 @lru_cache(maxsize=None)
 def _packed_class(record_type: type) -> type:
     """The ``NamedTuple`` class of :func:`market_table`'s tables of ``record_type`` (its ``record_type``
-    attribute names the market type a row is read as)."""
+    attribute names the market type a row is read as; a table pickles as its record type and columns)."""
     packed = NamedTuple(f"{record_type.__name__}Table", [("numbers", np.ndarray)] +
                         [(name, np.ndarray) for name in sequence_fields(record_type)])
     packed.record_type = record_type
+    packed.__reduce__ = lambda table: (_packed_table, (table.record_type, tuple(table)))
     return packed
 
 
+def _packed_table(record_type: type, columns: tuple) -> tuple:
+    """The market table of ``record_type`` holding ``columns`` (unpickling)."""
+    return _packed_class(record_type)(*columns)
+
+
 def market_row(table: tuple, i: int):
-    """Row ``i`` of a market table (:func:`market_table`, or any table of :func:`table_of`) as a market record;
-    compiled, its sequences are views that hold no reference (:func:`borrowed_row`), read only: a loop over
-    thousands of slots, each reading its own market, then does no reference counting per slot."""
-    record_type = getattr(table, "record_type", None)
-    if record_type is None:
-        return row(table, i)
+    """Row ``i`` of a market table (:func:`market_table`) as a market record; compiled, its sequences are views
+    that hold no reference (:func:`borrowed_row`), read only: a loop over thousands of slots, each reading its own
+    market, then does no reference counting per slot."""
+    record_type = table.record_type
     numbers, sequences = iter(table.numbers[i].tolist()), iter(table[1:])
     return record_type(*(next(sequences)[i] if name in sequence_fields(record_type)
-                         else _DTYPES.get(_annotation(record_type, name), float)(next(numbers))
+                         else {"int": int, "bool": bool}.get(_annotation(record_type, name), float)(next(numbers))
                          for name in record_type._fields))
-
-
-def _row_source(table, i, borrowed: bool):
-    """The compiled body of :func:`row` (``borrowed`` False) or :func:`market_row` for the table type ``table``."""
-    record_class = _record_class(table)
-    if record_class is None:
-        return None
-    fields = ", ".join(f"borrowed_row(table[{k}], i)" if borrowed and isinstance(column, types.Array)
-                       and column.ndim > 1 else f"table[{k}][i]" for k, column in enumerate(table))
-    return _generated("row", "table, i", f"return Record({fields})", record_class, borrowed_row=borrowed_row)
 
 
 def shared_market(market: R) -> R:
@@ -237,14 +233,18 @@ def _shared_market(market):
 
 @overload(row)     # not inlined by numba (LLVM inlines it): the call keeps the alias below visible
 def _row(table, i):
-    return _row_source(table, i, borrowed=False)
+    record_class = _record_class(table)
+    if record_class is None:
+        return None
+    fields = ", ".join(f"table[{k}][i]" for k in range(len(table)))
+    return _generated("row", "table, i", f"return Record({fields})", record_class)
 
 
 @overload(market_row)
 def _market_row(table, i):
     record_type = getattr(_record_class(table), "record_type", None)
     if record_type is None:
-        return _row_source(table, i, borrowed=True)
+        return None
     sequences, fields, column = sequence_fields(record_type), [], 0
     for name in record_type._fields:
         if name in sequences:

@@ -2,6 +2,8 @@
 built with those markets (bit for bit, across autoresets), and runs its markets as given at construction or
 at reset."""
 
+import pickle
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -41,6 +43,19 @@ def test_the_scalar_env_takes_a_market_at_reset():
 def test_shared_market_slots_keep_one_record():
     env = gym.make_vec("OptimalExec-v0", num_envs=3).unwrapped
     assert not isinstance(env._markets.compiled[0], np.ndarray)
+
+
+def test_a_vector_env_with_a_market_per_slot_pickles_mid_episode():
+    env = gym.make_vec("OptimalExec-v0", num_envs=4, markets=MARKETS["OptimalExec-v0"]).unwrapped
+    env.reset(seed=3)
+    actions = np.full((4, 1), 0.3, dtype=np.float32)
+    env.step(actions)
+    clone = pickle.loads(pickle.dumps(env))
+    for _ in range(6):
+        observation, reward = env.step(actions)[:2]
+        clone_observation, clone_reward = clone.step(actions)[:2]
+        np.testing.assert_array_equal(clone_observation, observation)
+        np.testing.assert_array_equal(clone_reward, reward)
 
 
 @pytest.mark.parametrize("markets, message", [

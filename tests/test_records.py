@@ -1,12 +1,14 @@
 """Records with vector fields: tables hold them as (n, k) columns, shaped from an example record; compiled code
 reads a row's vectors as views and writes them back entry by entry; ``owned`` gives a record lists of its own."""
 
+import pickle
 from typing import NamedTuple
 
 import numba
 import numpy as np
 import pytest
 
+from execgym import records
 from execgym.records import (Lookup, borrowed_row, empty_like, empty_table, market_row, market_table, owned, row,
                              sequence_fields, set_row, shared_market, table_of)
 
@@ -96,7 +98,7 @@ class Profile(NamedTuple):
 
 @numba.njit
 def _market_rows_summed(table):
-    out = np.zeros(table.levels.size)
+    out = np.zeros(table.numbers.shape[0])
     for i in range(out.size):
         market = market_row(table, i)
         for j in range(market.depth.size):
@@ -105,14 +107,14 @@ def _market_rows_summed(table):
 
 
 def test_market_rows_read_each_slots_market():
-    table = table_of([Quote(2, (1.0, 2.0)), Quote(3, (4.0, 0.0)), Quote(1, (0.5, 0.25))])
+    table = market_table([Quote(2, (1.0, 2.0)), Quote(3, (4.0, 0.0)), Quote(1, (0.5, 0.25))])
     assert market_row(table, 1).levels == 3 and market_row(table, 1).depth.tolist() == [4.0, 0.0]
     np.testing.assert_array_equal(_market_rows_summed(table), [6.0, 12.0, 0.75])
 
 
 @numba.njit
 def _entries_at(table, period, level):
-    out = np.empty((table.periods.size, 2))
+    out = np.empty((table.numbers.shape[0], 2))
     for i in range(out.shape[0]):
         market = market_row(table, i)
         out[i, 0], out[i, 1] = market.impact[period], market.table[period, level]
@@ -121,7 +123,7 @@ def _entries_at(table, period, level):
 
 def test_lookup_fields_are_stored_slot_major_and_read_as_each_slots_entries():
     markets = [Profile(2, (1.0, 2.0), ((1.0, 2.0), (3.0, 4.0))), Profile(3, (5.0, 6.0, 7.0), ((8.0, 9.0),))]
-    table = table_of(markets)
+    table = market_table(markets)
     assert sequence_fields(Profile) == ("impact", "table")
     assert table.impact.flags.f_contiguous and table.table.flags.f_contiguous
     assert table.impact.strides[0] == 8 and table.table.strides[0] == 8     # entry j of every slot adjacent
@@ -176,3 +178,16 @@ def test_a_market_table_packs_the_numbers_in_one_row_per_slot_and_reads_them_bac
     np.testing.assert_array_equal(first.impact, [0.5, 0.25, 0.125])
     with pytest.raises(ValueError, match=r"market field lot must lie in \[-2\*\*53, 2\*\*53\] .* got 9007199254740993"):
         market_table([VENUES[0]._replace(lot=2**53 + 1)])
+
+
+class Ticks(NamedTuple):
+    levels: "records.Lookup"     # through the module, as postponed annotations spell it
+
+
+def test_a_market_table_of_sequences_only_pickles_and_reads_back():
+    table = market_table([Ticks((1.0, 2.0)), Ticks((3.0, 4.0))])
+    assert table.numbers.shape == (2, 0) and table.levels.flags.f_contiguous
+    copy = pickle.loads(pickle.dumps(table))
+    assert type(copy) is type(table)
+    np.testing.assert_array_equal(copy.levels, table.levels)
+    np.testing.assert_array_equal(market_row(copy, 1).levels, [3.0, 4.0])

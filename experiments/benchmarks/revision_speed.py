@@ -25,6 +25,7 @@ import argparse
 import dataclasses
 import json
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -103,7 +104,7 @@ def _env_ids(tree: Path) -> list[str]:
 
 def measure(before: Path, env_ids: list[str], rounds: int) -> dict:
     """{(env, measurement): (before ns, after ns)}, the best of ``rounds`` alternating workers per tree."""
-    from experiments.benchmarks.speed import PER_SLOT_FIELD
+    from experiments.benchmarks.timing import PER_SLOT_FIELD
 
     best: dict = {}
     for round_number in range(rounds):
@@ -131,6 +132,16 @@ def table(best: dict, env_ids: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _machine() -> str:
+    import gymnasium as gym
+    import numba
+    import numpy as np
+
+    from execgym.experiments.machine import cpu_model
+    return (f"{cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy {np.__version__}, "
+            f"numba {numba.__version__}, gymnasium {gym.__version__}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", help="the earlier revision (a commit, tag or branch); required")
@@ -147,7 +158,6 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--against is required: the revision to measure this tree against")
     from execgym.experiments.files import write_text_atomically
     from execgym.registry import PROBLEMS
-    from experiments.benchmarks.speed import machine
 
     started = time.perf_counter()
     commit = subprocess.run(["git", "rev-parse", "--short", args.against], cwd=ROOT, capture_output=True,
@@ -174,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
             f"`{command}` at "
             f"{head} ({time.perf_counter() - started:.0f} s): before = {commit}, after = {head}; best of "
             f"{args.rounds} alternating worker processes per tree, each the best of {RUNS} runs. Machine: "
-            f"{machine()}.\n\n{table(best, env_ids)}\n")
+            f"{_machine()}.\n\n{table(best, env_ids)}\n")
     print(text)
     write_text_atomically(TABLE, text)
 

@@ -54,7 +54,8 @@ from execgym.registry import PROBLEMS
 from execgym.sb3 import NativeVecEnv
 from experiments.benchmarks import numpy_reference
 from execgym.experiments.machine import cpu_model
-from experiments.benchmarks.timing import REFERENCE, action_cycle, best_times, scalar_steps, vector_steps
+from experiments.benchmarks.timing import (PER_SLOT_FIELD, REFERENCE, action_cycle, best_times, scalar_steps,
+                                          vector_steps)
 from execgym.experiments.files import write_text_atomically
 
 TABLE = Path(__file__).parent / "SPEED.md"
@@ -65,12 +66,6 @@ ORACLE_SIZES = {  # extra sizes the env docs name, beyond the defaults
     "TwapVwapSwitch-v0": [dict(pov_rate=0.1)],
     "LimitOrMarket-v0": [dict(lots=200, deadline=50)],
 }
-PER_SLOT_FIELD = {
-    "PortfolioExec-v0": "risk_aversion", "BasketSequence-v0": "cross_impact", "MarketMaking-v0": "volatility",
-    "TwapVwapSwitch-v0": "volatility", "LimitOrMarket-v0": "tick_bps",
-}
-"""The field each env's markets differ in for the market-per-slot row (OptimalExec and its variants:
-volatility)."""
 SCALAR_STEPS = 20_000
 AGENT_STEPS = {"native": 200_000, "sync": 10_000}
 """Agent-steps per timed run of a vector env (at least 3 calls of step); SyncVectorEnv steps its envs one by one."""

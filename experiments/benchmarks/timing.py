@@ -35,6 +35,12 @@ def per_call(run, budget: float = 0.02):
 
 REFERENCE = "CartPole-v1"
 """Gymnasium's env every speed is compared with."""
+PER_SLOT_FIELD = {
+    "PortfolioExec-v0": "risk_aversion", "BasketSequence-v0": "cross_impact", "MarketMaking-v0": "volatility",
+    "TwapVwapSwitch-v0": "volatility", "LimitOrMarket-v0": "tick_bps",
+}
+"""The field each env's markets differ in for the market-per-slot rows (OptimalExec and its variants:
+volatility), spread over ±25 % of its default."""
 
 
 def action_cycle(env_id: str, space) -> list:
