@@ -171,20 +171,21 @@ def _record_class(typ) -> type | None:
 def market_table(records: Sequence[R]) -> tuple:
     """The market table of ``records`` (one market per slot, all of one type), as compiled code reads it fastest:
     a ``NamedTuple`` whose first field, ``numbers``, holds every number of a market in one (n, F) float64 row per
-    slot (ints, which must lie within ±2⁵³, and bools as floats, exact), followed by the sequence fields as :func:`table_of` stores them.
-    :func:`market_row` reads a slot's market from it: its numbers from one row, one base pointer for all of them
-    (a column per number kept a pointer per number live across the step, spilled around every call such as a
-    ``pow``)."""
+    slot (ints, which must lie within ±2⁵³, and bools as floats, exact), followed by the sequence fields as
+    :func:`table_of` stores them. :func:`market_row` reads a slot's market from it: its numbers from one row, one
+    base pointer for all of them (a column per number kept a pointer per number live across the step, spilled
+    around every call such as a ``pow``)."""
     record_type = type(records[0])
-    table = table_of(records)
-    numbers = [column for name, column in zip(record_type._fields, table) if name not in sequence_fields(record_type)]
+    table, sequences, numbers = table_of(records), sequence_fields(record_type), []
     for name, column in zip(record_type._fields, table):
+        if name in sequences:
+            continue
         if column.dtype == np.int64 and np.any(np.abs(column) > 2**53):
             raise ValueError(f"market field {name} must lie in [-2**53, 2**53] to be stored exactly as a float64 "
                              f"number; got {column[np.abs(column) > 2**53][0]}")
-    packed = _packed_class(record_type)
+        numbers.append(column)
     numbers = np.stack(numbers, axis=1).astype(np.float64) if numbers else np.empty((len(records), 0))
-    return packed(numbers, *(getattr(table, name) for name in packed._fields[1:]))
+    return _packed_class(record_type)(numbers, *(getattr(table, name) for name in sequences))
 
 
 @lru_cache(maxsize=None)
