@@ -52,8 +52,9 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from execgym import engine
+from execgym.distributions import MarketDistribution, MarketSet, draw_indices, market_set_of
 from execgym.engine import Dynamics, Markets
-from execgym.noise import as_seed_array, episode_key, reset_streams
+from execgym.noise import as_seed_array, episode_key, episode_keys, reset_streams
 from execgym.records import owned, sequence_fields
 from execgym.rendering import (PicklesWithoutRenderer, Renderer, Sketch, SlotTraces, Trace, checked_render_mode,
                                metadata, warn_unset)
@@ -93,6 +94,9 @@ class BatchedProblem:
     """(state record or table, controls) -> None before a step:
     ValueError for controls that the state refuses (a masked action); None when every control that
     ``controls`` returns is allowed."""
+    distribution: MarketDistribution | None = None
+    """The family's distribution of markets (``markets="train"``, ``"test"``, ``"ood"``;
+    :mod:`execgym.distributions`), or None."""
 
 
 def require_finite_step(env, call: str, observations: np.ndarray, rewards: np.ndarray | None) -> None:
@@ -128,11 +132,15 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
     problem: ClassVar[BatchedProblem]
     metadata = metadata()
 
-    def __init__(self, params=None, render_mode: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, params=None, render_mode: str | None = None, markets=None, observe_market: bool = True,
+                 **kwargs: Any) -> None:
         self.render_mode = checked_render_mode(render_mode)
-        self.params = self.problem.params_class.from_kwargs(params, **kwargs)
         self._keywords = kwargs
-        self.observation_space = self.problem.observation_space(self.params)
+        self.market_set, self.market_index = drawn_set(self, params, markets, kwargs), None
+        self.params = (self.problem.params_class.from_kwargs(params, **kwargs) if self.market_set is None
+                       else self.market_set.params(0))
+        self._observed = observed_features(self.market_set, observe_market)
+        self.observation_space = observation_space_of(self.problem, self.params, self._observed)
         self.action_space = self.problem.action_space(self.params)
         self._stream: tuple[np.ndarray, np.ndarray] | None = None
         self._over = True     # no episode under way before the first reset
@@ -140,13 +148,17 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         self._renderer = None if render_mode is None else Renderer(self.problem.sketch, self.params, render_mode)
         self._set_market(self.params)
 
-    def _set_market(self, params) -> None:
-        """Play the next episodes in the market ``params`` (same observation and action spaces)."""
+    def _set_market(self, params, features: np.ndarray | None = None) -> None:
+        """Play the next episodes in the market ``params`` (same observation and action spaces), whose observed
+        features (float32 (F,)) are ``features`` when the env observes them."""
         self.params = params
         dynamics = self.problem.dynamics
         self._variant, self._market = dynamics.variant(params), dynamics.scalar_market(params)
-        self._rows = np.empty((1, dynamics.observation_size(params)), dtype=np.float32)    # write_observation's
-        self._written = self._rows[0]                                                       # row 0, a view
+        size = dynamics.observation_size(params)
+        self._rows = np.empty((1, size + self._observed), dtype=np.float32)    # write_observation's
+        self._written = self._rows[0]                                          # row 0, a view
+        if features is not None:
+            self._written[size:] = features
         self._vectors = bool(sequence_fields(dynamics.State))
         if self._renderer is not None and self._renderer.params is not params:
             self._renderer = Renderer(self.problem.sketch, params, self.render_mode)
@@ -172,11 +184,17 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Start an episode; ``options={"market": params}`` (a params object, or a dict of keyword parameters
         over the env's) plays it, and the next ones, in that market, which must have the env's observation and action
-        spaces."""
-        market = reset_option(options, "market")
-        if market is not None:
-            self._set_market(checked_market(self, market, "options['market']"))
-        observation, info = self._reset(seed)
+        spaces. An env that draws its markets (``markets=``) draws this episode's from its noise key, or plays
+        market ``j`` of its set with ``options={"market_index": j}``."""
+        if self.market_set is None:
+            market, index = reset_option(options, "market"), None
+            if market is not None:
+                self._set_market(checked_market(self, market, "options['market']"))
+        else:
+            index = reset_option(options, "market_index")
+            if index is not None:
+                index = checked_indices(self.market_set, np.array([index]), "options['market_index']")[0]
+        observation, info = self._reset(seed, index)
         if not math.isfinite(sum(observation.tolist())):     # float32 entries: the sum cannot overflow float64
             require_finite_step(self, "reset", observation[None], None)
         if self._renderer is not None:
@@ -205,21 +223,33 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         self._over = over = dynamics.finished(market, state)
         dynamics.write_observation(self._variant, market, state, self._rows, 0)
         observation, info = self._written.copy(), problem.step_info(state, report)
+        if self.market_set is not None:
+            info["market"] = self.market_index
         if not math.isfinite(reward + sum(observation.tolist())):     # inf or nan somewhere, or an overflow
             require_finite_step(self, "step", observation[None], np.array([reward]))
         if self._renderer is not None:
             self._trace.record(action, observation, reward, info)
         return observation, reward, over, False, info
 
-    def _reset(self, seed: int | None) -> tuple[np.ndarray, dict]:
-        """Start an episode (the noise stream of ``seed``, see :meth:`_start_episode`): (observation, info)."""
+    def _reset(self, seed: int | None, market_index: int | None = None) -> tuple[np.ndarray, dict]:
+        """Start an episode (the noise stream of ``seed``, see :meth:`_start_episode`; with a market set, in
+        market ``market_index`` or the one drawn from the episode's key): (observation, info)."""
         problem, dynamics = self.problem, self.problem.dynamics
         key = self._start_episode(seed)
+        if self.market_set is not None:
+            drawn = self.market_set
+            index = (int(draw_indices(np.array([key], dtype=np.uint64), drawn.size)[0]) if market_index is None
+                     else int(market_index))
+            self.market_index = index
+            self._set_market(drawn.params(index), drawn.features(np.array([index]))[0] if self._observed else None)
         self._noise = dynamics.episode_noise(self._variant, self._market, key)
         # vectors of its own, which advance updates
         self.state = owned(dynamics.initial_state(self._variant, self._market, key))
         self._over = False
-        return self._observation(), problem.reset_info(self.state)
+        info = problem.reset_info(self.state)
+        if self.market_set is not None:
+            info["market"] = self.market_index
+        return self._observation(), info
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
@@ -240,31 +270,44 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
     observation and action spaces and model variant); ``reset(options={"markets": {slot: market, ...}})`` changes chosen slots'
     markets (a sequence of ``num_envs`` entries, None keeping a slot's, also works). ``params`` is slot 0's
     market, ``markets`` every slot's.
+
+    With ``markets`` a split name ("train", "test", "ood") or a :class:`~execgym.distributions.MarketSet`, every
+    episode of every slot draws its market from that set (the scalar env's draw at the same seed), and its
+    observation ends with the market's features unless ``observe_market=False``; ``market_indices`` is
+    every slot's market index in the set, ``reset(options={"market_indices": [...]})`` sets them for the
+    episodes that reset starts.
     """
 
     problem: ClassVar[BatchedProblem]
     metadata = metadata(autoreset_mode=AutoresetMode.SAME_STEP)
 
     def __init__(self, num_envs: int = 1, params=None, render_mode: str | None = None, markets=None,
-                 **kwargs: Any) -> None:
+                 observe_market: bool = True, **kwargs: Any) -> None:
         self.num_envs = require_int("num_envs", num_envs, low=1)
         self.render_mode = checked_render_mode(render_mode)
         self._keywords = kwargs
-        self.params = self.problem.params_class.from_kwargs(params, **kwargs)
-        if markets is not None:
+        self.market_set = drawn_set(self, params, markets, kwargs) if is_drawn(markets) else None
+        self.market_indices: np.ndarray | None = None
+        self._observed = observed_features(self.market_set, observe_market)
+        self.params = (self.problem.params_class.from_kwargs(params, **kwargs) if self.market_set is None
+                       else self.market_set.params(0))
+        if markets is not None and self.market_set is None:
             if params is not None:
                 raise ValueError("pass either markets= or params=, not both")
             first = markets.get(0) if isinstance(markets, dict) else (
                 markets[0] if isinstance(markets, (list, tuple)) and markets else None)
             if first is not None:                  # the env's spaces and variant are slot 0's market's
                 self.params = market_params(self, first, "markets[0]")
-        self.single_observation_space = self.problem.observation_space(self.params)
+        self.single_observation_space = observation_space_of(self.problem, self.params, self._observed)
         self.single_action_space = self.problem.action_space(self.params)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self._batch = None
         self._traces: SlotTraces | None = None
         self._renderers: dict[int, Renderer] = {}
+        if self.market_set is not None:
+            self._draw_markets(np.zeros(self.num_envs, dtype=np.int64))
+            return
         self._set_markets((self.params,) * self.num_envs)
         if markets is not None:
             self._set_markets(self._slot_markets(markets, "markets"))
@@ -278,6 +321,15 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
     def _set_markets(self, markets: tuple) -> None:
         self._renderers.clear()
         self._markets = Markets.of(self.problem.dynamics, markets)
+
+    def _draw_markets(self, indices: np.ndarray) -> None:
+        """Slot i plays market ``indices[i]`` of the env's market set."""
+        drawn = self.market_set
+        self._renderers.clear()
+        self.market_indices = indices
+        self._markets = Markets(params=drawn.params_of(indices), variant=self.problem.dynamics.variant(self.params),
+                                compiled=drawn.rows(indices),
+                                features=drawn.features(indices) if self._observed else None)
 
     def _slot_markets(self, markets, where: str) -> tuple:
         """The markets of every slot after setting ``markets`` (a sequence of num_envs entries, None keeping a
@@ -301,13 +353,22 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
         """Reset every slot (``options={"markets": ...}`` first changes chosen slots' markets, see the class
         docstring)."""
-        markets = reset_option(options, "markets")
-        if markets is not None:
-            self._set_markets(self._slot_markets(markets, "options['markets']"))
         current = None if self._batch is None else (self._batch.seed, self._batch.episode)
-        streams = reset_streams(seed, self.num_envs, current, np.random.default_rng())
+        if self.market_set is None:
+            markets = reset_option(options, "markets")
+            if markets is not None:
+                self._set_markets(self._slot_markets(markets, "options['markets']"))
+            streams = reset_streams(seed, self.num_envs, current, np.random.default_rng())
+        else:
+            indices = reset_option(options, "market_indices")
+            streams = reset_streams(seed, self.num_envs, current, np.random.default_rng())
+            if indices is None:
+                indices = draw_indices(episode_keys(*streams), self.market_set.size)
+            else:
+                indices = checked_indices(self.market_set, indices, "options['market_indices']", self.num_envs)
+            self._draw_markets(indices)
         self._batch = engine.start(self.problem.dynamics, self._markets, *streams)
-        info = self.problem.reset_info(self._batch.state)
+        info = self._with_market(self.problem.reset_info(self._batch.state))
         observations = self._batch.observation
         if not self._batch.finite:
             require_finite_step(self, "reset", observations, None)
@@ -326,15 +387,22 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         finite = transition.batch.finite     # rewards and observations; where a value is not, the checks find it
         if not finite and problem.check_step is not None and not np.isfinite(transition.reward).all():
             problem.check_step(self.markets, transition.batch.state, transition.reward)
-        step_info = problem.step_info(transition.batch.state, transition.report)
+        step_info = self._with_market(problem.step_info(transition.batch.state, transition.report))
         done = transition.terminated
         self._batch = transition.batch
         final_obs = self._batch.observation
         if done.any():
             if not finite:
                 require_finite_step(self, "step (final observations)", final_obs, None)
+            if self.market_set is not None:      # the next episodes' markets
+                batch = self._batch
+                drawn = draw_indices(episode_keys(batch.seed[done], batch.episode[done] + np.uint64(1)),
+                                     self.market_set.size)
+                indices = self.market_indices.copy()
+                indices[done] = drawn
+                self._draw_markets(indices)
             self._batch = engine.next_episodes(problem.dynamics, self._markets, self._batch, done)
-        reset_info = problem.reset_info(self._batch.state)
+        reset_info = self._with_market(problem.reset_info(self._batch.state))
         observations = self._batch.observation
         if not self._batch.finite:
             require_finite_step(self, "step", observations, transition.reward)
@@ -342,6 +410,12 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
             self._traces.record(actions, final_obs, transition.reward, step_info, done, observations, reset_info)
         return (observations, transition.reward, done, np.zeros(self.num_envs, dtype=bool),
                 same_step_info(step_info, done, final_obs, reset_info))
+
+    def _with_market(self, info: Info) -> Info:
+        """``info`` with every slot's market index in the env's market set (when it draws from one)."""
+        if self.market_set is not None:
+            info["market"] = self.market_indices.copy()
+        return info
 
     def render(self) -> tuple[np.ndarray, ...] | tuple[str, ...] | None:
         """One render per slot, each of its running episode (an (H, W, 3) uint8 picture or a text, as the
@@ -371,6 +445,53 @@ def reset_option(options: dict | None, name: str):
     if unknown:
         raise ValueError(f"unknown reset option(s) {unknown}; this env takes {name!r}")
     return options.get(name)
+
+
+def is_drawn(markets) -> bool:
+    """Whether ``markets=`` names a set to draw every episode's market from (a split's name or a
+    :class:`~execgym.distributions.MarketSet`) rather than a market per slot."""
+    return isinstance(markets, (str, MarketSet))
+
+
+def drawn_set(env, params, markets, keywords: dict) -> MarketSet | None:
+    """The set ``env`` draws its episodes' markets from (:func:`execgym.distributions.market_set_of`, with the
+    env's keyword parameters over each market), or None without ``markets``; ValueError with ``params=``."""
+    if markets is None:
+        return None
+    if params is not None:
+        raise ValueError("pass either markets= or params=, not both")
+    return market_set_of(env.problem, markets, keywords)
+
+
+def observed_features(market_set: MarketSet | None, observe_market) -> int:
+    """How many market features an env's observation ends with: those of ``market_set`` when
+    ``observe_market`` (a bool), none without a set."""
+    if not isinstance(observe_market, (bool, np.bool_)):
+        raise ValueError(f"observe_market must be True or False, got {observe_market!r}")
+    return len(market_set.feature_specs) if market_set is not None and observe_market else 0
+
+
+def observation_space_of(problem: BatchedProblem, params, features: int) -> gym.spaces.Space:
+    """``problem``'s observation space for ``params``, followed by ``features`` market features (unbounded:
+    out-of-distribution markets lie outside the training range's [−1, 1])."""
+    space = problem.observation_space(params)
+    if not features:
+        return space
+    infinite = np.full(features, np.inf, dtype=np.float32)
+    return gym.spaces.Box(low=np.concatenate([space.low, -infinite]), high=np.concatenate([space.high, infinite]),
+                          dtype=np.float32)
+
+
+def checked_indices(market_set: MarketSet, indices, where: str, count: int | None = None) -> np.ndarray:
+    """``indices`` as an int64 array of market indices of ``market_set`` (``count`` of them when given);
+    ValueError naming ``where`` otherwise."""
+    array = np.asarray(indices)
+    if array.dtype.kind not in "iu" or array.ndim != 1 or (count is not None and array.shape[0] != count):
+        raise ValueError(f"{where} must be {'one integer' if count is None else f'{count} integers'} (market indices "
+                         f"of {market_set!r}), got {indices!r}")
+    if array.size and (array.min() < 0 or array.max() >= market_set.size):
+        raise ValueError(f"{where}: market indices must be in [0, {market_set.size - 1}], got {indices!r}")
+    return array.astype(np.int64)
 
 
 def market_params(env, market, where: str):

@@ -129,11 +129,13 @@ class Transition:
 class Markets:
     """The markets of a batch's slots: ``params`` per slot (a tuple), their model ``variant`` (one for all)
     and the form compiled code reads (one record when every slot has the same market, else a table with a
-    row per slot)."""
+    row per slot). ``features``: None, or float32 (n, F) appended to each slot's observation (the market's
+    normalised features, :mod:`execgym.distributions`)."""
 
     params: tuple
     variant: Hashable
     compiled: tuple
+    features: np.ndarray | None = None
 
     @property
     def per_slot(self) -> bool:
@@ -268,7 +270,14 @@ def observe(dynamics: Dynamics, markets, batch: Batch) -> np.ndarray:
 
 
 def _observations(dynamics: Dynamics, markets: Markets, n: int) -> np.ndarray:
-    return np.empty((n, dynamics.observation_size(markets.params[0])), dtype=np.float32)
+    """An (n, size) float32 array for the observations, its columns after the problem's own holding the markets'
+    features (which the compiled loops leave as they are)."""
+    size = dynamics.observation_size(markets.params[0])
+    if markets.features is None:
+        return np.empty((n, size), dtype=np.float32)
+    observation = np.empty((n, size + markets.features.shape[1]), dtype=np.float32)
+    observation[:, size:] = markets.features
+    return observation
 
 
 def next_episodes(dynamics: Dynamics, markets: Markets, batch: Batch, done: np.ndarray) -> Batch:
@@ -280,6 +289,8 @@ def next_episodes(dynamics: Dynamics, markets: Markets, batch: Batch, done: np.n
     key[done] = episode_keys(batch.seed[done], episode[done])
     state = type(batch.state)(*(column.copy() for column in batch.state))
     observation = batch.observation.copy()
+    if markets.features is not None:     # the done slots' markets may have changed
+        observation[done, observation.shape[1] - markets.features.shape[1]:] = markets.features[done]
     finite = _loops_of(dynamics, markets)[0](markets.compiled, state, key, np.flatnonzero(done), observation)
     return Batch(seed=batch.seed, episode=episode, key=key, state=state, observation=observation,
                  finite=batch.finite and finite)

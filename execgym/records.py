@@ -127,11 +127,15 @@ def table_of(records: Sequence[R]) -> R:
     for name, values in zip(record_type._fields, zip(*records)):
         if _annotation(record_type, name) in _DTYPES:
             columns.append(np.array(values, dtype=field_dtype(record_type, name)))
-        elif _annotation(record_type, name).rsplit(".", 1)[-1] == Lookup.__name__:   # Lookup or records.Lookup
+        elif _is_lookup(record_type, name):
             columns.append(np.asfortranarray(_padded(values)))
         else:
             columns.append(_padded(values))
     return record_type(*columns)
+
+
+def _is_lookup(record_type: type, name: str) -> bool:
+    return _annotation(record_type, name).rsplit(".", 1)[-1] == Lookup.__name__   # Lookup or records.Lookup
 
 
 def _padded(values: Sequence) -> np.ndarray:
@@ -197,6 +201,24 @@ def _packed_class(record_type: type) -> type:
     packed.record_type = record_type
     packed.__reduce__ = lambda table: (_packed_table, (table.record_type, tuple(table)))
     return packed
+
+
+def take_rows(table: tuple, indices: np.ndarray) -> tuple:
+    """The market table (:func:`market_table`) whose row i is row ``indices[i]`` of ``table`` (a market table or a
+    store of :func:`empty_rows`), in a market table's layout (:class:`Lookup` sequences slot-major)."""
+    record_type = table.record_type
+    columns = [np.take(table.numbers, indices, axis=0)]     # np.take: 3x faster than fancy indexing here
+    for name, column in zip(sequence_fields(record_type), table[1:]):
+        rows = np.take(column, indices, axis=0)
+        columns.append(np.asfortranarray(rows) if _is_lookup(record_type, name) else rows)
+    return type(table)(*columns)
+
+
+def empty_rows(table: tuple, n: int) -> tuple:
+    """A table of ``n`` uninitialised rows with the columns and sequence shapes of the market table ``table``, every
+    column row-major (a market's entries adjacent): a store that :func:`take_rows` gathers markets from, a row
+    per market."""
+    return type(table)(*(np.empty((n, *column.shape[1:])) for column in table))
 
 
 def _packed_table(record_type: type, columns: tuple) -> tuple:

@@ -60,7 +60,8 @@ def test_a_vector_env_with_a_market_per_slot_pickles_mid_episode():
 
 @pytest.mark.parametrize("markets, message", [
     ([{}], r"one entry per slot \(2\)"),
-    ("train", r"must be a list of 2 markets"),
+    ("tomorrow", r"unknown split 'tomorrow': the splits are \['train', 'test', 'ood'\]"),
+    (7, r"must be a list of 2 markets"),
     ({5: {}}, r"slot 5 is not a slot index in \[0, 1\]"),
     ([{}, {"volatility": -1.0}], r"markets\[1\]: volatility must be"),
     ([{}, {"smoothness": 1e-7}], r"markets\[1\] has the observation space"),

@@ -131,6 +131,7 @@ import numpy as np
 
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.optimal_exec import dynamics
+from execgym.problems.optimal_exec.distribution import DISTRIBUTION
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.rendering import Line, Panel, Readout, Scene, Sketch
 from execgym.validation import REAL_KINDS, action_array
@@ -209,6 +210,7 @@ PROBLEM = BatchedProblem(
     reset_info=_reset_info,
     step_info=_step_info,
     sketch=SKETCH,
+    distribution=DISTRIBUTION,
 )
 
 
