@@ -12,6 +12,8 @@
     execgym.score("vwap", "TwapVwapSwitch-v0", buckets=390, reference="twap")  # no oracle: against a baseline
     execgym.score("twap", "OptimalExec-v0", markets=[{"volatility": 1.0}, {"volatility": 2.0}])  # several markets
     oracles = execgym.make_oracles("OptimalExec-v0", [{"volatility": v} for v in (1.0, 2.0)])  # solved together
+    venv = gym.make_vec("OptimalExec-v0", num_envs=64, markets="train")   # a market per episode, drawn
+    execgym.score("median_oracle", "OptimalExec-v0", markets="test")      # regret per held-out market
 
 Every problem lives in its folder, ``execgym/problems/<name>/``, whose ``spec.py`` lists its env ids
 (:class:`Problem` records); importing execgym registers them all. A problem defined elsewhere joins the suite,
@@ -21,12 +23,14 @@ Stable-Baselines3 on the natively batched envs: :mod:`execgym.sb3` (``execgym.sb
 needs the ``agents`` extra, not imported here).
 """
 
+from execgym.distributions import MarketSet, market_set
 from execgym.policy import Oracle, OracleCost, Policy
 from execgym.registry import PROBLEMS, Problem, ViewSpec, make_baseline, make_oracle
 from execgym.registry import add_problem as register_problem
 from execgym.scoring import MarketsScoreResult, OracleUnavailable, ScoreResult, make_oracles, score
+from execgym.set_scoring import SetScore
 
-__all__ = ["MarketsScoreResult", "Oracle", "OracleCost", "OracleUnavailable", "Policy", "PROBLEMS", "Problem",
-           "ScoreResult", "ViewSpec", "make_baseline", "make_oracle", "make_oracles", "register_problem", "score"]
+__all__ = ["MarketSet", "MarketsScoreResult", "Oracle", "OracleCost", "OracleUnavailable", "Policy", "PROBLEMS", "Problem",
+           "ScoreResult", "SetScore", "ViewSpec", "make_baseline", "make_oracle", "make_oracles", "market_set", "register_problem", "score"]
 __version__ = "0.1.0"
 # Importing execgym.registry registered every problem of execgym/problems/ (its spec.py) with Gymnasium.

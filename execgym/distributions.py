@@ -214,11 +214,11 @@ class MarketSet:
         return params
 
     def fingerprint(self) -> str:
-        """A hex digest of every market's params (repr) and features: what pins a split across versions."""
+        """A hex digest of every market's params (their repr, which shows every float exactly): what pins a
+        split across versions."""
         digest = hashlib.blake2b(digest_size=16)
-        for index, params in enumerate(self):
+        for params in self:
             digest.update(repr(params).encode())
-            digest.update(self._features[index].tobytes())
         return digest.hexdigest()
 
 
@@ -315,3 +315,11 @@ def market_set_of(problem, markets, keywords: Mapping | None = None) -> MarketSe
     listed = listed_set(problem, markets, keywords, distribution)
     listed.build(np.arange(listed.size))      # a list's errors now, naming the market
     return listed
+
+
+def market_set(env_id: str, markets="test", **params) -> MarketSet:
+    """The set of markets an env of ``env_id`` made with ``markets=`` (and these keyword parameters) draws from:
+    a split's name, or a list of markets (params objects or dicts of keyword parameters over ``params``)."""
+    from execgym.registry import problem
+
+    return market_set_of(problem(env_id).vector_env_class.problem, markets, params)

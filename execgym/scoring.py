@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 from scipy import stats
 
+from execgym.distributions import MarketSet
 from execgym.policy import ORACLE_CACHE, Oracle, OracleCost, Policy
 from execgym.registry import Problem, problem
 
@@ -163,7 +164,8 @@ def run_episodes(policy: Policy, env_id: str, seeds: np.ndarray, params,
 def score(policy, env_id: str = "OptimalExec-v0", episodes: int = 10_000, seed: int = 0,
           confidence: float = 0.95, info_keys: tuple[str, ...] = ("shortfall",), params=None,
           oracle: Oracle | None = None, reference=None, max_oracle_seconds: float = MAX_ORACLE_SECONDS,
-          markets=None, **kwargs) -> "ScoreResult | MarketsScoreResult":
+          markets=None, episodes_per_market: int | None = None, observe_market: bool = True,
+          **kwargs) -> "ScoreResult | MarketsScoreResult | SetScore":
     """Score ``policy`` against ``env_id``'s oracle (or ``reference``) on ``episodes`` paired episodes.
 
     ``policy`` is whatever you hold: any callable policy (observations (n, ...) -> actions (n, ...)), an
@@ -195,7 +197,22 @@ def score(policy, env_id: str = "OptimalExec-v0", episodes: int = 10_000, seed: 
     scoring each market alone) and the regret across markets. A policy given by name ("twap", "oracle") is
     built for each market; the markets' oracles come from :func:`make_oracles`. An error in one market (a
     parameter out of its range, an oracle that refuses it) names the market's index: ``markets[2]: ...``.
+
+    A family's distribution: ``markets="test"`` (or "ood", "train", or a
+    :class:`~execgym.distributions.MarketSet`) scores the policy on every market of that set for
+    ``episodes_per_market`` episodes (64 by default), and returns a :class:`~execgym.set_scoring.SetScore`:
+    regret % per market and over the set (mean with its interval, interquartile mean, worst decile). The
+    policy sees the market's features after the observation unless ``observe_market=False``;
+    :mod:`execgym.set_scoring` says how, and which names it takes ("median_oracle", "blind").
     """
+    if isinstance(markets, (str, MarketSet)):
+        from execgym.set_scoring import score_set
+
+        return score_set(policy, env_id, markets, 64 if episodes_per_market is None else episodes_per_market,
+                         seed=seed, confidence=confidence, observe_market=observe_market, params=params, **kwargs)
+    if episodes_per_market is not None or observe_market is not True:
+        raise ValueError("episodes_per_market= and observe_market= apply to a set of markets: markets='test' (or "
+                         "another split, or a MarketSet); a list of markets is scored with episodes=")
     if markets is not None:
         if params is not None or kwargs or oracle is not None:
             given = sorted(kwargs) + [name for name, value in (("params", params), ("oracle", oracle))

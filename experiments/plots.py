@@ -150,3 +150,34 @@ def inventory_figure(params, inventories: np.ndarray, oracle_schedule: np.ndarra
     _inventory_axes(axes, params, f"{label} against the oracle")
     axes.legend(loc="upper right", fontsize="small")
     return figure
+
+
+def regret_by_feature_figure(score) -> Figure:
+    """A :class:`~execgym.set_scoring.SetScore`'s regret % per market against each of the markets' features, one
+    panel per feature (log axes where the feature spans more than a factor of 20), with the mean over markets
+    as a line: where the policy fails."""
+    names = score.feature_names or ("market index",)
+    values = score.features if score.feature_names else score.indices[:, None].astype(float)
+    columns = min(4, len(names))
+    rows = -(-len(names) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3.0 * rows), layout="constrained",
+                                squeeze=False, sharey=True)
+    for index, name in enumerate(names):
+        panel = axes[index // columns][index % columns]
+        x = values[:, index]
+        panel.errorbar(x, score.regret_pct, yerr=np.nan_to_num(score.regret_pct_half_width), fmt="o", markersize=3,
+                       elinewidth=0.6, alpha=0.7, color=BASELINE_COLORS[0])
+        panel.axhline(score.mean.mean, color="black", linewidth=1.0, label=f"mean {score.mean} %")
+        panel.axhline(0.0, color="grey", linewidth=0.6)
+        if np.all(x > 0) and x.max() > 20 * x.min():
+            panel.set_xscale("log")
+        panel.set_xlabel(name)
+        panel.grid(alpha=0.3)
+        if index % columns == 0:
+            panel.set_ylabel("regret, % of the optimum")
+    for index in range(len(names), rows * columns):
+        axes[index // columns][index % columns].set_visible(False)
+    axes[0][0].legend(loc="upper left", fontsize=8)
+    figure.suptitle(f"{score.env_id}: {score.policy} on {len(score.indices)} {score.set_name} markets "
+                    f"({score.episodes_per_market} episodes each; bars: 95 % CI per market)")
+    return figure

@@ -53,6 +53,10 @@ class Problem:
     solve_together: Callable[[list], dict[int, Oracle | ValueError]] | None = None
     """markets (params objects) -> the oracles (or refusals) of those one solver builds together, by index
     (:func:`execgym.make_oracles`); None where every oracle is built alone."""
+    blind_policy: Callable[[list, list[Oracle]], Policy] | None = None
+    """(markets, their oracles) -> the best market-blind policy of those markets: the policy of the problem's
+    own observation that minimises the mean regret % over them (``execgym.score(..., markets=...)`` scores it
+    as "blind"), or None where it is not exactly computable."""
     tabular_view: ViewSpec | None = None
     """The id's view for tabular agents (:func:`execgym.tabular.tabular_view`), or None: it has none."""
     order: float = float("inf")

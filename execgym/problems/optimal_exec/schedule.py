@@ -53,12 +53,11 @@ def expected_shortfall(params: OptimalExecParams, holdings: np.ndarray) -> np.nd
     s, phi = params.side_sign, params.reversion_factor
     deviation = np.full(holdings.shape[:-1], params.arrival_price - params.long_run_price)
     price_term = np.zeros(holdings.shape[:-1])
-    trading = np.zeros(holdings.shape[:-1])
     for k in range(params.periods):
         move = (phi - 1.0) * deviation + params.drift * params.tau - s * params.permanent_impact * trades[..., k]
         price_term += move * holdings[..., k + 1]
         deviation = deviation + move
-        trading += np.abs(trades[..., k]) * unit_costs(params, k, trades[..., k])
+    trading = (np.abs(trades) * unit_costs(params, np.arange(params.periods), trades)).sum(axis=-1)
     return trading - s * price_term
 
 

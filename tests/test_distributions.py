@@ -1,0 +1,203 @@
+"""Markets drawn from a family's distribution: splits, draws, envs, features and their errors, for every family
+with a distribution."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import execgym
+from execgym.distributions import (SPLIT_SIZES, SPLITS, MarketSet, draw_indices, market_keys, market_set,
+                                   split_set)
+from execgym.noise import episode_keys
+from execgym.registry import PROBLEMS, problem
+from tests.toy_problem.toy import ToyEnv
+from tests.vector_checks import assert_equals_sync_vector_env, random_actions
+
+FAMILIES = [env_id for env_id, spec in PROBLEMS.items()
+            if spec.vector_env_class.problem.distribution is not None
+            and spec.vector_env_class.problem.distribution.env_id == env_id]
+
+
+def _problem(env_id):
+    return problem(env_id).vector_env_class.problem
+
+
+def test_every_family_has_a_distribution():
+    assert FAMILIES[0] == "OptimalExec-v0"
+    assert len(FAMILIES) >= 1
+
+
+@pytest.mark.parametrize("env_id", FAMILIES)
+def test_scalar_env_at_seed_s_plus_i_draws_the_market_and_plays_the_episodes_of_slot_i(env_id):
+    native = gym.make_vec(env_id, num_envs=3, markets="train")
+    makers = lambda: gym.make(env_id, markets="train")  # noqa: E731
+    assert_equals_sync_vector_env(native, makers, steps=40, choose_actions=random_actions(native), seed=11)
+
+
+@pytest.mark.parametrize("env_id", FAMILIES)
+def test_the_drawn_market_is_the_one_info_names_and_the_features_follow_the_observation(env_id):
+    env = gym.make(env_id, markets="test")
+    observation, info = env.reset(seed=4)
+    drawn = env.unwrapped.market_set
+    index = info["market"]
+    assert index == int(draw_indices(episode_keys(np.array([4]), np.array([0])), SPLIT_SIZES["test"])[0])
+    assert env.unwrapped.params is drawn[index]
+    features = drawn.features(np.array([index]))[0]
+    size = _problem(env_id).dynamics.observation_size(drawn[index])
+    np.testing.assert_array_equal(observation[size:], features)
+    blind = gym.make(env_id, markets="test", observe_market=False)
+    hidden, _ = blind.reset(seed=4)
+    np.testing.assert_array_equal(hidden, observation[:size])
+    assert blind.observation_space.shape == (size,)
+    assert env.observation_space.contains(observation)
+
+
+def test_episodes_draw_markets_uniformly_and_independently_of_their_noise():
+    keys = episode_keys(np.arange(200_000, dtype=np.uint64), np.zeros(200_000, dtype=np.uint64))
+    counts = np.bincount(draw_indices(keys, 16), minlength=16)
+    expected = 200_000 / 16
+    chi2 = ((counts - expected) ** 2 / expected).sum()
+    assert chi2 < 37.7          # the 99.9 % point of chi-square with 15 degrees of freedom
+    env = gym.make("OptimalExec-v0", markets=[{}, {"volatility": 2.0}])
+    seen = {env.reset(seed=seed)[1]["market"] for seed in range(40)}
+    assert seen == {0, 1}
+
+
+@pytest.mark.parametrize("env_id", FAMILIES)
+def test_splits_are_disjoint_seeded_and_pinned(env_id):
+    keys = {split: set(market_keys(env_id, split, np.arange(SPLIT_SIZES[split])).tolist()) for split in SPLITS}
+    assert not keys["train"] & keys["test"] and not keys["train"] & keys["ood"] and not keys["test"] & keys["ood"]
+    assert all(len(keys[split]) == SPLIT_SIZES[split] for split in SPLITS)
+    distribution = _problem(env_id).distribution
+    again = split_set(_problem(env_id), distribution, "test")
+    assert again.fingerprint() == market_set(env_id, "test").fingerprint()
+
+
+@pytest.mark.parametrize("env_id", FAMILIES)
+def test_the_test_and_ood_sets_are_pinned(env_id):
+    """The test and OOD sets are the same markets in every version: a change of sampler changes the benchmark
+    and must be a deliberate new version (update the fingerprints, and the results measured on them)."""
+    pinned = PINNED[env_id]
+    for split in ("test", "ood"):
+        assert market_set(env_id, split).fingerprint() == pinned[split], split
+
+
+PINNED = {
+    "OptimalExec-v0": {"test": "57f632901e99903f152d29d404c05964", "ood": "6368c647aa207182a7e6cb0c7064660f"},
+}
+
+
+@pytest.mark.parametrize("env_id", FAMILIES)
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_samplers_draw_valid_markets_of_one_variant_within_their_feature_ranges(env_id, data):
+    distribution = _problem(env_id).distribution
+    u = np.array(data.draw(st.lists(st.floats(1e-12, 1 - 1e-12), min_size=distribution.dimensions,
+                                    max_size=distribution.dimensions)))
+    ood = data.draw(st.booleans())
+    spec = problem(env_id)
+    params = spec.params(**distribution.sample(u, ood))      # validated: a range violated raises
+    median = spec.params(**distribution.median())
+    dynamics = _problem(env_id).dynamics
+    assert dynamics.variant(params) == dynamics.variant(median)
+    assert dynamics.observation_size(params) == dynamics.observation_size(median)
+    assert spec.vector_env_class.problem.action_space(params) == spec.vector_env_class.problem.action_space(median)
+    features = np.array([feature.normalised(params) for feature in distribution.features])
+    assert np.isfinite(features).all()
+    if not ood:
+        assert (np.abs(features) <= 1 + 1e-9).all(), dict(zip([f.name for f in distribution.features], features))
+
+
+def test_optimal_exec_ood_markets_are_less_liquid_and_more_volatile_than_any_training_market():
+    test, ood = market_set("OptimalExec-v0", "test"), market_set("OptimalExec-v0", "ood")
+    volatility = lambda markets: np.array([p.volatility / p.arrival_price for p in markets])  # noqa: E731
+    assert volatility(ood).min() >= 0.05 - 1e-12 >= volatility(test).max() - 1e-12
+    spread = lambda markets: np.array([p.half_spread / p.arrival_price for p in markets])  # noqa: E731
+    assert spread(ood).min() >= 30e-4 * (1 - 1e-12) and spread(test).max() <= 30e-4 * (1 + 1e-12)
+    features = ood.features(np.arange(len(ood)))
+    assert (np.abs(features) > 1).any(axis=1).all()     # every OOD market lies outside the training range
+
+
+def test_optimal_exec_median_market_by_hand():
+    """All uniforms at 0.5: volume √(1e5·5e7), price 50, σ_d = 1 %·5^0.5, half spread 30^0.5 bps, order
+    √(0.01·0.2) of the volume, turnover √(0.002·0.02), λ·X·S0 = 1; impacts by Almgren et al. (2005)."""
+    params = problem("OptimalExec-v0").params(**_problem("OptimalExec-v0").distribution.median())
+    volume, price, sigma = np.sqrt(1e5 * 5e7), 50.0, 0.01 * np.sqrt(5.0)
+    shares = np.sqrt(0.01 * 0.2) * volume
+    assert params.shares == pytest.approx(shares, rel=1e-12)
+    assert params.arrival_price == pytest.approx(price, rel=1e-12)
+    assert params.volatility == pytest.approx(sigma * price, rel=1e-12)
+    assert params.half_spread == pytest.approx(np.sqrt(30.0) * 1e-4 * price, rel=1e-12)
+    assert params.risk_aversion * shares * price == pytest.approx(1.0, rel=1e-12)
+    turnover = np.sqrt(0.002 * 0.02)
+    assert params.permanent_impact == pytest.approx(0.314 * sigma * price * turnover ** -0.25 / volume, rel=1e-12)
+    # temporary cost per share at the average rate X/T: 0.142·σ_d·(X/V)^{3/5} of the price
+    assert params.temporary_impact * shares / price == pytest.approx(0.142 * sigma * (shares / volume) ** 0.6,
+                                                                     rel=1e-12)
+
+
+def test_vector_env_plays_the_markets_set_at_reset_then_draws_again():
+    env = gym.make_vec("OptimalExec-v0", num_envs=2, markets="test")
+    _, info = env.reset(seed=0, options={"market_indices": [5, 7]})
+    np.testing.assert_array_equal(info["market"], [5, 7])
+    assert env.unwrapped.markets == (market_set("OptimalExec-v0", "test")[5], market_set("OptimalExec-v0", "test")[7])
+    reference = gym.make("OptimalExec-v0", markets="test")
+    observation, _ = reference.reset(seed=1, options={"market_index": 7})
+    np.testing.assert_array_equal(env.reset(seed=0, options={"market_indices": [5, 7]})[0][1], observation)
+    for _ in range(13):
+        _, _, done, _, info = env.step(np.zeros((2, 1)))
+    assert done.all()
+    expected = draw_indices(episode_keys(np.array([0, 1]), np.array([1, 1])), SPLIT_SIZES["test"])
+    np.testing.assert_array_equal(info["market"], expected)
+    np.testing.assert_array_equal(info["final_info"]["market"], [5, 7])
+
+
+def test_keywords_apply_over_every_drawn_market_and_a_list_is_drawn_from_in_the_scalar_env():
+    env = gym.make("OptimalExec-v0", markets="train", periods=26)
+    env.reset(seed=0)
+    assert env.unwrapped.params.periods == 26
+    assert env.unwrapped.market_set is market_set("OptimalExec-v0", "train", periods=26)
+    listed = gym.make("OptimalExec-v0", markets=[{"volatility": 1.0}, {"volatility": 3.0}], periods=5)
+    _, info = listed.reset(seed=0)
+    assert listed.unwrapped.params.volatility == (1.0, 3.0)[info["market"]] and listed.unwrapped.params.periods == 5
+    assert listed.observation_space.shape == (3 + len(_problem("OptimalExec-v0").distribution.features),)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(markets="tomorrow"), ValueError, r"unknown split 'tomorrow': the splits are \['train', 'test', 'ood'\]"),
+    (dict(markets=[{}, {"volatility": -1.0}]), ValueError, r"markets\[1\]: volatility must be"),
+    (dict(markets=[{}, {"impact_exponent": 0.7}]), ValueError, r"markets\[1\] has the model variant"),
+    (dict(markets=[]), ValueError, r"at least one market"),
+    (dict(markets=[{}, "x"]), TypeError, r"markets\[1\] must be a OptimalExecParams or a dict"),
+    (dict(markets="train", observe_market="yes"), ValueError, r"observe_market must be True or False"),
+    (dict(markets="train", params=execgym.registry.problem("OptimalExec-v0").params()), ValueError,
+     r"either markets= or params="),
+])
+def test_bad_markets_get_clear_errors(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        gym.make("OptimalExec-v0", **kwargs).reset(seed=0)
+
+
+def test_markets_of_the_wrong_family_and_families_without_a_distribution_are_refused():
+    with pytest.raises(ValueError, match="a set of LimitOrMarketParams markets, not of this env's OptimalExecParams"):
+        gym.make("OptimalExec-v0", markets=market_set("LimitOrMarket-v0", [{}]))
+    with pytest.raises(ValueError, match="ToyParams has no market distribution"):
+        ToyEnv(markets="train")
+    env = gym.make("OptimalExec-v0", markets="test")
+    with pytest.raises(ValueError, match=r"market indices must be in \[0, 255\]"):
+        env.reset(seed=0, options={"market_index": 256})
+    with pytest.raises(ValueError, match="unknown reset option"):
+        env.reset(seed=0, options={"market": {}})
+    venv = gym.make_vec("OptimalExec-v0", num_envs=2, markets="test")
+    with pytest.raises(ValueError, match=r"must be 2 integers"):
+        venv.reset(seed=0, options={"market_indices": [1]})
+
+
+def test_a_market_set_builds_each_market_once_and_refuses_an_index_outside_it():
+    drawn = market_set("OptimalExec-v0", [{}, {"volatility": 3.0}])
+    assert isinstance(drawn, MarketSet) and len(drawn) == 2
+    assert drawn[1] is drawn[1] and drawn[1].volatility == 3.0
+    with pytest.raises(IndexError, match=r"market indices are in \[0, 1\]"):
+        drawn[2]
