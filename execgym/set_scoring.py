@@ -39,6 +39,8 @@ from execgym.policy import Oracle, Policy
 from execgym.registry import Problem, problem
 from execgym.scoring import MAX_BATCH, ORACLE, Estimate, is_sb3_model, make_oracles, policy_name
 
+_ORACLE_RETURNS: dict[tuple, np.ndarray] = {}
+"""The oracles' returns of the last few (env id, set, episodes per market, seed) scored."""
 MEDIAN_ORACLE = "median_oracle"
 BLIND = "blind"
 BOOTSTRAP_RESAMPLES = 4_000
@@ -126,8 +128,14 @@ def score_set(policy, env_id: str, markets="test", episodes_per_market: int = 64
     slot_markets = np.repeat(np.arange(len(markets)), episodes_per_market)
     seeds = seed + np.arange(len(markets) * episodes_per_market, dtype=np.int64)    # independent between markets
     played = _returns(acting, spec, market_set, slot_markets, seeds, observe_market)
-    best = _returns(PerMarket([oracle.policy for oracle in oracles], _base_size(spec, markets[0])), spec, market_set,
-                    slot_markets, seeds, observe_market)
+    key = (spec.env_id, market_set, episodes_per_market, seed)
+    best = _ORACLE_RETURNS.get(key)
+    if best is None:          # the same at every evaluation of a training run: computed once
+        best = _returns(PerMarket([oracle.policy for oracle in oracles], _base_size(spec, markets[0])), spec,
+                        market_set, slot_markets, seeds, observe_market=False)
+        _ORACLE_RETURNS[key] = best
+        while len(_ORACLE_RETURNS) > 8:
+            _ORACLE_RETURNS.pop(next(iter(_ORACLE_RETURNS)))
     regrets = (best - played).reshape(len(markets), episodes_per_market)
     exact = np.array([oracle.expected_return for oracle in oracles])
     scale = 100.0 / np.abs(exact)

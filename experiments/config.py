@@ -2,7 +2,10 @@
 
     env:
       id: OptimalExec-v0          # any id of `execgym list`
-      params: {}                  # fields of the env's params object (defaults otherwise)
+      params: {}                  # fields of the env's params object (defaults otherwise; with markets, set
+                                  # over every market)
+      markets: null               # or a split of the family's distribution ("train"): a market per episode
+      observe_market: true        # with markets: the observation ends with the market's features
     agent:
       algo: ppo                   # ppo | trpo | maskable_ppo | qlearning
       num_envs: 64                # parallel episodes of the native vector env
@@ -13,6 +16,8 @@
       eval_every: 100000          # steps between evaluations against the oracle (also checkpoints)
       eval_episodes: 5000
       eval_seed: 1000000000       # first seed of the evaluation episodes (disjoint from training's)
+      eval_markets: [test, ood]   # with env.markets: the sets scored at each evaluation (the first is the score)
+      eval_episodes_per_market: 16
     seeds: [0, 1, 2]
     output: runs/ppo              # relative to the working directory
 
@@ -36,7 +41,7 @@ import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import yaml
 
@@ -76,6 +81,8 @@ def load_yaml(text: str) -> Any:
 class EnvConfig:
     id: str
     params: dict[str, Any] = field(default_factory=dict)
+    markets: Optional[str] = None
+    observe_market: bool = True
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,8 @@ class TrainingConfig:
     eval_every: int
     eval_episodes: int = 5000
     eval_seed: int = 1_000_000_000
+    eval_markets: tuple[str, ...] = ("test", "ood")
+    eval_episodes_per_market: int = 16
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,7 @@ class ExperimentConfig:
         data = dataclasses.asdict(self)
         del data["source"]
         data["seeds"], data["output"] = list(self.seeds), str(self.output)
+        data["training"]["eval_markets"] = list(self.training.eval_markets)
         return data
 
     def identity(self) -> dict[str, Any]:
@@ -117,8 +127,19 @@ class ExperimentConfig:
         return {key: value for key, value in self.to_dict().items() if key not in ("seeds", "output")}
 
     def env_params(self):
-        """The validated params object of the env."""
-        return problem(self.env.id).params(**self.env.params)
+        """The validated params object of the env; with ``env.markets``, the family's median market (with
+        ``env.params`` over it): the market of the trajectory plot and of the oracle check."""
+        if self.env.markets is None:
+            return problem(self.env.id).params(**self.env.params)
+        distribution = problem(self.env.id).vector_env_class.problem.distribution
+        return problem(self.env.id).params(**{**distribution.median(), **self.env.params})
+
+    def env_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of the config's env: its params object, or its markets, whether it observes
+        them and the parameters set over every market."""
+        if self.env.markets is None:
+            return {"params": self.env_params()}
+        return {"markets": self.env.markets, "observe_market": self.env.observe_market, **self.env.params}
 
 
 def read_config_data(path: str | Path) -> Any:
@@ -194,6 +215,7 @@ def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
     check_seed_range(config)
     if config.agent.discretisation and config.agent.algo != "qlearning":
         raise ConfigError(f"{source}: agent.discretisation applies to qlearning only (algo is {config.agent.algo!r})")
+    _check_markets(config)
     try:
         config.env_params()
     except ValueError as error:
@@ -206,6 +228,31 @@ def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
         except ValueError as error:
             raise ConfigError(f"{source}: agent.algo: {error}") from None
     return config
+
+
+def _check_markets(config: ExperimentConfig) -> None:
+    """ConfigError unless ``env.markets`` is None or a split of a family with a distribution, ``env.observe_market``
+    a bool and ``training.eval_markets`` non-empty splits (with ``training.eval_episodes_per_market`` >= 2)."""
+    source, env, training = config.source, config.env, config.training
+    if not isinstance(env.observe_market, bool):
+        raise ConfigError(f"{source}: env.observe_market: expected true or false, got {env.observe_market!r}")
+    if env.markets is None:
+        return
+    from execgym.distributions import SPLITS
+
+    if config.agent.algo == "qlearning":
+        raise ConfigError(f"{source}: env.markets: qlearning trains on one market's tabular view; a distribution of "
+                          f"markets is for {list(SB3_ALGORITHMS)}")
+    if problem(env.id).vector_env_class.problem.distribution is None:
+        raise ConfigError(f"{source}: env.markets: {env.id} has no market distribution")
+    if env.markets not in SPLITS:
+        raise ConfigError(f"{source}: env.markets: expected one of {list(SPLITS)}, got {env.markets!r}")
+    if not training.eval_markets or any(split not in SPLITS for split in training.eval_markets):
+        raise ConfigError(f"{source}: training.eval_markets: expected a non-empty list of {list(SPLITS)}, got "
+                          f"{list(training.eval_markets)}")
+    if training.eval_episodes_per_market < 2:
+        raise ConfigError(f"{source}: training.eval_episodes_per_market must be >= 2, got "
+                          f"{training.eval_episodes_per_market}")
 
 
 def check_seed_range(config: ExperimentConfig) -> None:
@@ -261,7 +308,7 @@ def _convert(hint, value: Any, source: str, key: str):
     elif origin is dict and not isinstance(value, (dict, type(None))):
         expected = "a mapping"
     elif origin is tuple and not isinstance(value, list):
-        expected = "a list of integers"
+        expected = f"a list of {'strings' if typing.get_args(hint)[0] is str else 'integers'}"
     if expected:
         raise ConfigError(f"{source}: {key}: expected {expected}, got {value!r}")
     if hint is Path:
@@ -269,5 +316,8 @@ def _convert(hint, value: Any, source: str, key: str):
     if origin is dict:
         return dict(value or {})
     if origin is tuple:
-        return tuple(_convert(int, item, source, f"{key}[{index}]") for index, item in enumerate(value))
+        item_type = typing.get_args(hint)[0]
+        return tuple(_convert(item_type, item, source, f"{key}[{index}]") for index, item in enumerate(value))
+    if typing.get_origin(hint) is typing.Union and value is not None:     # Optional[str]
+        return _convert(typing.get_args(hint)[0], value, source, key)
     return value

@@ -65,12 +65,25 @@ def interval_text(mean: float, half_width: float | None, digits: int = 3, alone:
 def seed_summary(result: dict[str, Any]) -> str:
     """Markdown summary of one seed."""
     final = result["final"]
+    sets = {name: value for name, value in final.items() if isinstance(value, dict) and "markets" in value}
+    if sets:
+        evaluated = (", ".join(f"{value['markets']} {name} markets" for name, value in sets.items())
+                     + f", each against its own exact optimum (seeds from {result['eval_seed']}); means over markets "
+                     "with their 95 % CI across markets, the first set being the score")
+    else:
+        evaluated = f"{result['eval_episodes']:,} episodes (seeds from {result['eval_seed']}), 95 % CI"
     lines = [f"# {result['algo']} on {result['env_id']}, seed {result['seed']}", "",
              f"{result['steps']:,} steps in {result['wall_seconds']:.1f} s (training and evaluation); evaluation on "
-             f"{result['eval_episodes']:,} episodes (seeds from {result['eval_seed']}), 95 % CI.", "",
-             "| reference | return | optimum | regret | regret % |", "|---|---:|---:|---:|---:|",
-             _row("exact oracle", final)]
+             f"{evaluated}.", "",
+             "| reference | return | optimum | regret | regret % |", "|---|---:|---:|---:|---:|"]
+    lines += [_row("exact oracle", final)] if not sets else []
     lines += [_row(name, value) for name, value in final.items() if isinstance(value, dict)]
+    if sets:
+        lines += ["", "| markets | regret %: mean | IQM | worst decile |", "|---|---:|---:|---:|"]
+        lines += [f"| {name} | {interval_text(value['regret_pct'], value['regret_pct_half_width'])} | "
+                  f"{interval_text(value['iqm_pct'], value['iqm_pct_half_width'])} | "
+                  f"{interval_text(value['worst_decile_pct'], value['worst_decile_pct_half_width'])} |"
+                  for name, value in sets.items()]
     lines += ["", "| steps | return | regret % |", "|---:|---:|---:|"]
     lines += [f"| {p['steps']:,} | {interval_text(p['return'], p['return_half_width'])} | "
               f"{interval_text(p['regret_pct'], p['regret_pct_half_width'])} |" for p in result["curve"]]

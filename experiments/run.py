@@ -54,7 +54,7 @@ from execgym.experiments.arguments import integer_at_least, parse_settings
 from execgym.experiments.checkpoints import (checkpoints, read_state, remove_leftovers, restore_latest,
                                              save_checkpoint)
 from execgym.experiments.config import ConfigError, ExperimentConfig, differing_keys, load_config, parse_config
-from execgym.experiments.evaluation import TENSORBOARD_LAYOUT, evaluate, observation_paths, tensorboard_scalars
+from execgym.experiments.evaluation import evaluate_config, layout, observation_paths, tensorboard_scalars
 from execgym.experiments.files import (CorruptFile, check_writable, remove_stale_temporaries, write_json_atomically,
                                        write_text_atomically)
 from execgym.experiments.plots import inventory_figure, save_png
@@ -287,17 +287,16 @@ def train(config: ExperimentConfig, seed: int, trainer: Trainer, state: dict[str
     """Train ``trainer`` to the config's budget from ``state`` (steps, curve, wall seconds so far), updating it:
     at each milestone evaluate, log to TensorBoard, checkpoint (unless ``checkpoint_root`` is None) and call
     ``on_evaluation(point)``; evaluate at the end if the last step was no milestone."""
-    params, training = config.env_params(), config.training
+    training = config.training
     log = ScalarLog(log_dir)
     if fresh:
-        log.layout(TENSORBOARD_LAYOUT)
+        log.layout(layout(config))
     seconds_before, started = state["wall_seconds"], time.perf_counter()
     progress = SeedProgress(f"{config.agent.algo} seed {seed}", training.total_steps, trainer.steps,
                         state["curve"][-1] if state["curve"] else None)
 
     def on_milestone(steps: int) -> None:
-        point = evaluate(trainer.policy(), config.env.id, params, training.eval_episodes, training.eval_seed,
-                         steps, trainer.references)
+        point = evaluate_config(trainer.policy(), config, steps, trainer.references)
         state["curve"].append(point)
         state["steps"] = steps
         state["wall_seconds"] = seconds_before + time.perf_counter() - started
@@ -325,7 +324,8 @@ def write_outputs(config: ExperimentConfig, folder: Path, result: dict[str, Any]
     oracle = make_oracle(config.env.id, params)
     if oracle.schedule is not None:
         seeds = config.training.eval_seed + np.arange(TRAJECTORY_EPISODES)
-        paths = observation_paths(trainer.policy(), config.env.id, params, seeds)
+        paths = observation_paths(trainer.policy(), config.env.id, params, seeds,
+                                  observe_market=config.env.markets is not None and config.env.observe_market)
         assets = 1 if np.ndim(oracle.schedule) == 1 else np.shape(oracle.schedule)[1]
         inventories = paths[:, :, 1] if assets == 1 else paths[:, :, 1:1 + assets]
         save_png(inventory_figure(params, inventories, oracle.schedule, label=config.agent.algo),

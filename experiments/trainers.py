@@ -29,7 +29,8 @@ from execgym.agents.sb3 import ALGORITHMS, MASKABLE, build_model, load_model, mo
 from execgym.noise import TRAINING_SEEDS_FROM, TRAINING_SEEDS_PER_RUN
 from execgym.policy import Oracle, Policy
 from execgym.registry import problem
-from execgym.scoring import MAX_ORACLE_SECONDS
+from execgym.distributions import market_set
+from execgym.scoring import MAX_ORACLE_SECONDS, make_oracles
 from execgym.sb3 import NativeVecEnv, as_policy
 from execgym.experiments.config import ConfigError, ExperimentConfig
 from execgym.experiments.files import json_text, read_file
@@ -140,7 +141,7 @@ def _read_pending_log(path: Path) -> list[tuple[str, float, tuple[str, ...]]]:
 
 def sb3_env(config: ExperimentConfig) -> VecMonitor:
     """The config's native vector env (``agent.num_envs`` episodes) as a monitored SB3 ``VecEnv``."""
-    vector_env = problem(config.env.id).vector_env_class(num_envs=config.agent.num_envs, params=config.env_params())
+    vector_env = problem(config.env.id).vector_env_class(num_envs=config.agent.num_envs, **config.env_kwargs())
     return VecMonitor(NativeVecEnv(vector_env))
 
 
@@ -176,7 +177,16 @@ def check_trainer_config(config: ExperimentConfig) -> None:
 def check_oracle(config: ExperimentConfig) -> None:
     """ValueError unless the oracle of the config's env builds: its estimated build time
     (:attr:`execgym.registry.Problem.oracle_cost`) is within :data:`execgym.scoring.MAX_ORACLE_SECONDS`, and
-    it accepts the parameters (it is then built once)."""
+    it accepts the parameters (it is then built once); with ``env.markets``, the oracles of every market of the
+    evaluation sets."""
+    if config.env.markets is not None:
+        for split in config.training.eval_markets:
+            try:
+                make_oracles(config.env.id, list(market_set(config.env.id, split, **config.env.params)))
+            except ValueError as error:
+                raise ValueError(f"training.eval_markets: every evaluation scores the agent against the oracle of "
+                                 f"every {split} market, and one refuses: {error}") from None
+        return
     spec, params = problem(config.env.id), config.env_params()
     cost = spec.oracle_cost(params)
     if cost.refusal is not None or cost.seconds > MAX_ORACLE_SECONDS:
@@ -195,7 +205,7 @@ def _check_sb3_config(config: ExperimentConfig) -> None:
         kwargs = model_kwargs(algo, hyperparameters)
     except ValueError as error:
         raise ValueError(f"agent.hyperparameters: {error}") from None
-    one = problem(config.env.id).vector_env_class(num_envs=1, params=config.env_params())
+    one = problem(config.env.id).vector_env_class(num_envs=1, **config.env_kwargs())
     num_envs = config.agent.num_envs
     check_memory(config, rollout_buffer_bytes(algo, kwargs, num_envs, one.single_observation_space,
                                               one.single_action_space),
