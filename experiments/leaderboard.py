@@ -24,8 +24,11 @@ import platform
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import execgym
 from execgym.registry import make_oracle, problem
+from execgym.scoring import Estimate
 from execgym.experiments.machine import cpu_model
 from execgym.experiments.config import ExperimentConfig, load_config
 from execgym.experiments.files import write_text_atomically
@@ -65,13 +68,19 @@ def benchmark_configs(names: list[str] | None = None) -> dict[str, ExperimentCon
 
 
 def market_key(config: ExperimentConfig) -> tuple[str, str]:
-    """(env id, its params as text): configs on the same market share a leaderboard row."""
+    """(env id, its params as text, with ``markets=<split>`` for a config trained on a distribution): configs on
+    the same market share a leaderboard row."""
     params = ", ".join(f"{key}={value}" for key, value in sorted(config.env.params.items()))
+    if config.env.markets is not None:
+        params = ", ".join(part for part in (f"markets={config.env.markets}", params) if part)
     return config.env.id, params
 
 
 def baseline_scores(config: ExperimentConfig) -> dict[str, Any]:
-    """Regret % (± 95 % CI) of each named baseline of the config's env on its market, 10,000 episodes."""
+    """Regret % (± 95 % CI) of each named baseline of the config's env on its market, 10,000 episodes; for a
+    config on a distribution, :func:`set_baseline_scores`."""
+    if config.env.markets is not None:
+        return set_baseline_scores(config)
     spec, params = problem(config.env.id), config.env_params()
     oracle = make_oracle(config.env.id, params)
     scores = {}
@@ -79,6 +88,29 @@ def baseline_scores(config: ExperimentConfig) -> dict[str, Any]:
         result = execgym.score(policy, config.env.id, episodes=BASELINE_EPISODES, seed=config.training.eval_seed,
                                params=params, oracle=oracle)
         scores[name] = {"regret_pct": result.regret_pct.mean, "regret_pct_ci95": result.regret_pct.half_width}
+    return scores
+
+
+SET_BASELINE_EPISODES = 256
+"""Episodes per market of the baselines on a set of markets."""
+
+
+def set_baseline_scores(config: ExperimentConfig) -> dict[str, Any]:
+    """For a config on a distribution: per policy (the median market's oracle, the best market-blind policy
+    where exact, the env's baselines) and evaluation set, the mean regret % over the set's markets with its
+    95 % CI across markets, the IQM and the worst decile (:data:`SET_BASELINE_EPISODES` per market)."""
+    spec = problem(config.env.id)
+    names = ["median_oracle"] + (["blind"] if spec.blind_policy is not None else [])
+    names += sorted(spec.baselines(config.env_params()))
+    scores: dict[str, Any] = {}
+    for name in names:
+        for split in config.training.eval_markets:
+            result = execgym.score(name, config.env.id, markets=split, episodes_per_market=SET_BASELINE_EPISODES,
+                                   seed=config.training.eval_seed, observe_market=config.env.observe_market,
+                                   **config.env.params)
+            scores.setdefault(name, {})[split] = {
+                "regret_pct": result.mean.mean, "regret_pct_ci95": result.mean.half_width,
+                "iqm_pct": result.iqm.mean, "worst_decile_pct": result.worst_decile.mean}
     return scores
 
 
@@ -106,6 +138,46 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def markets_section(markets: dict, seeds: int) -> list[str]:
+    """The leaderboard's lines on distributions of markets: each agent's regret on every evaluation set, beside
+    the median market's oracle, the best blind policy and the baselines on the same sets."""
+    rows = []
+    for (env_id, params), market in markets.items():
+        if "markets=" not in params:
+            continue
+        for name, (config, results) in market["configs"].items():
+            runs = results.get("default", [])
+            if not runs:
+                continue
+            cells = []
+            for split in config.training.eval_markets:
+                finals = [run["final"][split] for run in runs]
+                mean = Estimate.of(np.array([final["regret_pct"] for final in finals]))
+                cells.append(f"{interval_text(mean.mean, mean.half_width, 2, ONE_SEED)} | "
+                             f"{np.mean([final['iqm_pct'] for final in finals]):.2f} | "
+                             f"{np.mean([final['worst_decile_pct'] for final in finals]):.2f}")
+            steps = max(run["steps"] for run in runs)
+            minutes = np.mean([run["wall_seconds"] for run in runs]) / 60
+            rows.append(f"| {env_id} | {CURVE_LABELS[config.agent.algo]} ({len(runs)} seeds) | " + " | ".join(cells)
+                        + f" | {steps:,} steps, {minutes:.0f} min per seed |")
+        for name, by_split in market["baselines"].items():
+            cells = [f"{interval_text(value['regret_pct'], value['regret_pct_ci95'], 2)} | {value['iqm_pct']:.2f} | "
+                     f"{value['worst_decile_pct']:.2f}" for value in by_split.values()]
+            rows.append(f"| {env_id} | {name} | " + " | ".join(cells) + " | – |")
+    if not rows:
+        return []
+    return ["", "## Markets", "",
+            "Agents trained on a family's training markets (`env.markets: train`: a market per episode, its features "
+            "in the observation) and scored on its 256 held-out test markets and 256 out-of-distribution ones, each "
+            "market against its own exact optimum. Per set: the mean regret % over the markets (for agents: mean ± "
+            f"95 % CI over seeds, of {seeds} seeds run), then the interquartile mean and the worst decile of the "
+            "markets' regret % (for agents: means over seeds). Baselines on the same sets: the median market's "
+            "oracle run in every market, the best market-blind policy (where exact), and each market's own "
+            f"baselines, {SET_BASELINE_EPISODES} episodes per market (mean ± 95 % CI across markets).", "",
+            "| family | policy | test: mean | IQM | worst decile | OOD: mean | IQM | worst decile | compute |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---|", *rows]
+
+
 def plot_name(env_id: str, params: str) -> str:
     """``<env id>.png`` for the default market, ``<env id>_<8 hex digits of the params' hash>.png`` otherwise."""
     return env_id + (f"_{hashlib.sha1(params.encode()).hexdigest()[:8]}" if params else "") + ".png"
@@ -127,6 +199,8 @@ def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], d
              "| env | market | PPO | TRPO | Q-learning | best baseline |", "|---|---|---|---|---|---|"]
     wall = 0.0
     for (env_id, params), market in markets.items():
+        if market["configs"] and next(iter(market["configs"].values()))[0].env.markets is not None:
+            continue                                      # the markets section below
         cells = {}
         curves = {}
         for name, (config, results) in market["configs"].items():
@@ -152,8 +226,15 @@ def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], d
         lines.append(f"| [{env_id}](leaderboard/{plot}) | {params or 'defaults'} | "
                      + " | ".join(cells.get(column, "–") for column in ("PPO", "TRPO", "Q-learning"))
                      + f" | {best_cell} |")
+    lines += markets_section(markets, len(seeds))
+    for market in markets.values():
+        for config, results in market["configs"].values():
+            if config.env.markets is not None and "default" in results:
+                wall += summarise({"default": results["default"]})[0]["wall_seconds"]
     lines += ["", "## Baselines", "", "| env | market | baseline | regret % (± 95 % CI) |", "|---|---|---|---:|"]
     for (env_id, params), market in markets.items():
+        if "markets=" in params:
+            continue
         for name, value in market["baselines"].items():
             lines.append(f"| {env_id} | {params or 'defaults'} | {name} | "
                          f"{interval_text(value['regret_pct'], value['regret_pct_ci95'], 2)} |")

@@ -34,6 +34,30 @@ def test_an_agent_of_one_seed_shows_no_interval_and_no_nan(tmp_path):
     assert "always_market: 12.00 ± 0.50" in text and "nan" not in text
 
 
+def test_agents_on_markets_get_a_section_of_their_own_with_each_set_and_the_baselines(tmp_path):
+    config = parse_config({"env": {"id": "OptimalExec-v0", "markets": "train"},
+                           "agent": {"algo": "ppo", "num_envs": 8}, "seeds": [0, 1], "output": "runs/unused",
+                           "training": {"total_steps": 416, "eval_every": 208, "eval_markets": ["test", "ood"]}})
+    assert leaderboard.market_key(config) == ("OptimalExec-v0", "markets=train")
+
+    def result(seed, test, ood):
+        sets = {name: {"regret_pct": value, "iqm_pct": value / 2, "worst_decile_pct": 4 * value, "markets": 256}
+                for name, value in (("test", test), ("ood", ood))}
+        return {"env_id": "OptimalExec-v0", "algo": "ppo", "seed": seed, "steps": 416, "wall_seconds": 120.0,
+                "final": {"regret_pct": test, **sets}, "curve": [{"steps": 416, "regret_pct": test}]}
+
+    baselines = {"median_oracle": {split: {"regret_pct": 25.0, "regret_pct_ci95": 7.0, "iqm_pct": 3.0,
+                                           "worst_decile_pct": 170.0} for split in ("test", "ood")}}
+    markets = {leaderboard.market_key(config): {"configs": {"ppo_markets": (config, {"default": [
+        result(0, 2.0, 6.0), result(1, 4.0, 8.0)]})}, "baselines": baselines}}
+    text = leaderboard.leaderboard_text(markets, (0, 1), [], tmp_path)
+    assert "## Markets" in text and "| [OptimalExec-v0]" not in text          # not a row of the main table
+    row = next(line for line in text.splitlines() if line.startswith("| OptimalExec-v0 | PPO (2 seeds)"))
+    assert "3.00 ± 12.71 | 1.50 | 12.00 | 7.00 ± 12.71 | 3.50 | 28.00 | 416 steps, 2 min per seed |" in row
+    assert "| OptimalExec-v0 | median_oracle | 25.00 ± 7.00 | 3.00 | 170.00 | 25.00 ± 7.00 | 3.00 | 170.00 | – |" in text
+    assert "| OptimalExec-v0 | markets=train | median_oracle |" not in text   # not among the one-market baselines
+
+
 pytest.importorskip("ray")
 
 
