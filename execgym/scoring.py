@@ -28,7 +28,10 @@ takes together (OptimalExec's LQ oracles) in one vectorised recursion.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
@@ -460,24 +463,29 @@ def market_params(spec: Problem, markets) -> list:
     return out
 
 
-def make_oracles(env_id: str, markets) -> list[Oracle]:
+def make_oracles(env_id: str, markets, workers: int | None = None) -> list[Oracle]:
     """The oracle of ``env_id`` for each of ``markets`` (params objects or dicts of keyword parameters), in order:
     ``make_oracles(env_id, markets)[i]`` is the same object as ``execgym.make_oracle(env_id, params=markets[i])``.
 
     Oracles already built come from :data:`execgym.policy.ORACLE_CACHE`; of the others, those one solver builds
     together are built in one go (OptimalExec's LQ oracles: one Riccati recursion vectorised over markets,
-    each oracle equal to the one built alone to the bit), the rest one by one; all are kept in the cache.
+    each oracle equal to the one built alone to the bit), the rest one by one, in ``workers`` processes (None:
+    one per core where their estimated build time exceeds :data:`PARALLEL_SECONDS`, e.g. MarketMaking's
+    dynamic programmes over a set of markets; 1: in this process); all are kept in the cache.
     A market the problem or its oracle refuses raises ValueError naming its index and the parameter.
     """
     spec = problem(env_id)
-    built = _oracles(spec, market_params(spec, markets))
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be None or an integer >= 1, got {workers!r}")
+    built = _oracles(spec, market_params(spec, markets), workers=workers)
     for index, each in enumerate(built):
         if isinstance(each, ValueError):
             raise ValueError(f"markets[{index}]: {each}") from each
     return built
 
 
-def _oracles(spec: Problem, markets: list, skip: frozenset = frozenset()) -> list[Oracle | ValueError | None]:
+def _oracles(spec: Problem, markets: list, skip: frozenset = frozenset(),
+             workers: int | None = None) -> list[Oracle | ValueError | None]:
     """The oracle of each market, or the ValueError saying why it is refused; None for the indices in ``skip``."""
     out: list = [None if index in skip else ORACLE_CACHE.get(spec.oracle_factory, params)
                  for index, params in enumerate(markets)]
@@ -488,13 +496,38 @@ def _oracles(spec: Problem, markets: list, skip: frozenset = frozenset()) -> lis
             index = missing[position]
             out[index] = built if isinstance(built, ValueError) else ORACLE_CACHE.put(spec.oracle_factory,
                                                                                        markets[index], built)
-    for index, params in enumerate(markets):
-        if out[index] is None and index not in skip:
-            try:
-                out[index] = ORACLE_CACHE.build(spec.oracle_factory, params)
-            except ValueError as error:
-                out[index] = error
+    alone = [index for index, oracle in enumerate(out) if oracle is None and index not in skip]
+    for index, built in zip(alone, _build_each(spec, [markets[index] for index in alone], workers)):
+        out[index] = built if isinstance(built, ValueError) else ORACLE_CACHE.put(spec.oracle_factory,
+                                                                                   markets[index], built)
     return out
+
+
+PARALLEL_SECONDS = 5.0
+"""Estimated build time (:attr:`execgym.registry.Problem.oracle_cost`, summed over the markets) beyond which
+:func:`make_oracles` builds oracles solved one at a time in parallel processes."""
+
+
+def _build_each(spec: Problem, markets: list, workers: int | None) -> list[Oracle | ValueError]:
+    """The oracle of each market built alone (or its ValueError): in ``workers`` processes (None: one per core
+    when the estimated total exceeds :data:`PARALLEL_SECONDS`; forked, where the platform forks), else here."""
+    if workers is None:
+        seconds = sum(spec.oracle_cost(params).seconds for params in markets) if len(markets) > 1 else 0.0
+        workers = min(os.cpu_count() or 1, len(markets)) if seconds > PARALLEL_SECONDS else 1
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_built_or_error(spec.oracle_factory, params) for params in markets]
+    # forked workers inherit the problem (and a script's own problems) without importing the caller's main module
+    # again, which a spawned worker would do (and fail from a notebook or stdin)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(_built_or_error, [spec.oracle_factory] * len(markets), markets,
+                             chunksize=max(1, len(markets) // (4 * workers))))
+
+
+def _built_or_error(factory, params) -> Oracle | ValueError:
+    try:
+        return factory(params)
+    except ValueError as error:
+        return error
 
 
 def _score_markets(policy, env_id: str, episodes: int, seed: int, confidence: float, info_keys: tuple[str, ...],

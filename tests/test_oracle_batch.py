@@ -209,3 +209,16 @@ def test_solve_lq_batch_refuses_mixed_or_multi_control_problems():
     with pytest.raises(ValueError, match="LQ problem 1 of the batch is not strictly convex"):
         solve_lq_batch([LQProblem(A=np.eye(1), B=np.eye(1), Q=np.eye(1), R=np.eye(1), Q_final=np.eye(1), steps=2),
                         concave])
+
+
+def test_oracles_built_in_worker_processes_equal_those_built_here():
+    markets = [{"touch_fill_probability": p} for p in (0.1, 0.2, 0.3)]
+    ORACLE_CACHE.clear()
+    here = execgym.make_oracles("LimitOrMarket-v0", markets, workers=1)
+    ORACLE_CACHE.clear()
+    forked = execgym.make_oracles("LimitOrMarket-v0", markets, workers=2)
+    assert [a.expected_return for a in here] == [b.expected_return for b in forked]
+    np.testing.assert_array_equal(here[2].policy(np.array([[1.0, 1.0], [0.5, 0.3]], dtype=np.float32)),
+                                  forked[2].policy(np.array([[1.0, 1.0], [0.5, 0.3]], dtype=np.float32)))
+    with pytest.raises(ValueError, match="workers must be None or an integer >= 1"):
+        execgym.make_oracles("LimitOrMarket-v0", markets, workers=0)
