@@ -139,8 +139,9 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         self.market_set, self.market_index = drawn_set(self, params, markets, kwargs), None
         self.params = (self.problem.params_class.from_kwargs(params, **kwargs) if self.market_set is None
                        else self.market_set.params(0))
+        self._observe = observe_market
         self._observed = observed_features(self.market_set, observe_market)
-        self.observation_space = observation_space_of(self.problem, self.params, self._observed)
+        self.observation_space = observation_space_of(self.problem, self.params, self.market_set, observe_market)
         self.action_space = self.problem.action_space(self.params)
         self._stream: tuple[np.ndarray, np.ndarray] | None = None
         self._over = True     # no episode under way before the first reset
@@ -241,7 +242,8 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
             index = (int(draw_indices(np.array([key], dtype=np.uint64), drawn.size)[0]) if market_index is None
                      else int(market_index))
             self.market_index = index
-            self._set_market(drawn.params(index), drawn.features(np.array([index]))[0] if self._observed else None)
+            self._set_market(drawn.params(index), observed_values(drawn, np.array([index]), self._observe)[0]
+                             if self._observed else None)
         self._noise = dynamics.episode_noise(self._variant, self._market, key)
         # vectors of its own, which advance updates
         self.state = owned(dynamics.initial_state(self._variant, self._market, key))
@@ -273,7 +275,8 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
 
     With ``markets`` a split name ("train", "test", "ood") or a :class:`~execgym.distributions.MarketSet`, every
     episode of every slot draws its market from that set (the scalar env's draw at the same seed), and its
-    observation ends with the market's features unless ``observe_market=False``; ``market_indices`` is
+    observation ends with the market's features (``observe_market=False``: nothing; ``"index"``: the market's
+    index in the set, for tabular agents); ``market_indices`` is
     every slot's market index in the set, ``reset(options={"market_indices": [...]})`` sets them for the
     episodes that reset starts.
     """
@@ -288,6 +291,7 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         self._keywords = kwargs
         self.market_set = drawn_set(self, params, markets, kwargs) if is_drawn(markets) else None
         self.market_indices: np.ndarray | None = None
+        self._observe = observe_market
         self._observed = observed_features(self.market_set, observe_market)
         self.params = (self.problem.params_class.from_kwargs(params, **kwargs) if self.market_set is None
                        else self.market_set.params(0))
@@ -298,7 +302,8 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
                 markets[0] if isinstance(markets, (list, tuple)) and markets else None)
             if first is not None:                  # the env's spaces and variant are slot 0's market's
                 self.params = market_params(self, first, "markets[0]")
-        self.single_observation_space = observation_space_of(self.problem, self.params, self._observed)
+        self.single_observation_space = observation_space_of(self.problem, self.params, self.market_set,
+                                                             observe_market)
         self.single_action_space = self.problem.action_space(self.params)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
@@ -329,7 +334,7 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         self.market_indices = indices
         self._markets = Markets(params=drawn.params_of(indices), variant=self.problem.dynamics.variant(self.params),
                                 compiled=drawn.rows(indices),
-                                features=drawn.features(indices) if self._observed else None)
+                                features=observed_values(drawn, indices, self._observe) if self._observed else None)
 
     def _slot_markets(self, markets, where: str) -> tuple:
         """The markets of every slot after setting ``markets`` (a sequence of num_envs entries, None keeping a
@@ -463,22 +468,42 @@ def drawn_set(env, params, markets, keywords: dict) -> MarketSet | None:
     return market_set_of(env.problem, markets, keywords)
 
 
+MARKET_INDEX = "index"
+"""``observe_market=MARKET_INDEX``: the observation ends with the market's index in the set (tabular agents, whose
+state is the market and the problem's state)."""
+
+
 def observed_features(market_set: MarketSet | None, observe_market) -> int:
-    """How many market features an env's observation ends with: those of ``market_set`` when
-    ``observe_market`` (a bool), none without a set."""
-    if not isinstance(observe_market, (bool, np.bool_)):
-        raise ValueError(f"observe_market must be True or False, got {observe_market!r}")
-    return len(market_set.feature_specs) if market_set is not None and observe_market else 0
+    """How many entries about the market an env's observation ends with: ``market_set``'s features when
+    ``observe_market`` is True, its index when it is "index", none when it is False or without a set."""
+    if not isinstance(observe_market, (bool, np.bool_)) and observe_market != MARKET_INDEX:
+        raise ValueError(f"observe_market must be True (the market's features), False (nothing) or {MARKET_INDEX!r} "
+                         f"(its index in the set), got {observe_market!r}")
+    if market_set is None or observe_market is False:
+        return 0
+    return 1 if observe_market == MARKET_INDEX else len(market_set.feature_specs)
 
 
-def observation_space_of(problem: BatchedProblem, params, features: int) -> gym.spaces.Space:
-    """``problem``'s observation space for ``params``, followed by ``features`` market features (unbounded:
-    out-of-distribution markets lie outside the training range's [−1, 1])."""
-    space = problem.observation_space(params)
-    if not features:
+def observed_values(market_set: MarketSet, indices: np.ndarray, observe_market) -> np.ndarray:
+    """What the observations of markets ``indices`` end with (float32 (n, F)): their features, or their index."""
+    if observe_market == MARKET_INDEX:
+        return indices.astype(np.float32)[:, None]
+    return market_set.features(indices)
+
+
+def observation_space_of(problem: BatchedProblem, params, market_set: MarketSet | None,
+                         observe_market) -> gym.spaces.Space:
+    """``problem``'s observation space for ``params``, followed by the market's features (unbounded:
+    out-of-distribution markets lie outside the training range's [−1, 1]) or its index in [0, size − 1]."""
+    space, count = problem.observation_space(params), observed_features(market_set, observe_market)
+    if not count:
         return space
-    infinite = np.full(features, np.inf, dtype=np.float32)
-    return gym.spaces.Box(low=np.concatenate([space.low, -infinite]), high=np.concatenate([space.high, infinite]),
+    if observe_market == MARKET_INDEX:
+        low, high = np.zeros(1, dtype=np.float32), np.full(1, market_set.size - 1, dtype=np.float32)
+    else:
+        high = np.full(count, np.inf, dtype=np.float32)
+        low = -high
+    return gym.spaces.Box(low=np.concatenate([space.low, low]), high=np.concatenate([space.high, high]),
                           dtype=np.float32)
 
 

@@ -76,7 +76,7 @@ class SetScore:
         """A few lines for a terminal."""
         worst = np.argsort(self.regret_pct)[::-1][:3]
         return "\n".join([
-            f"{self.env_id}: {self.policy} on {len(self.indices)} {self.set_name} markets, "
+            f"{self.env_id}: {self.policy} on {len(self.indices)} markets ({self.set_name}), "
             f"{self.episodes_per_market} episodes each from seed {self.seed} (market m: seeds from seed + m·E)",
             f"  regret % of the optimum   mean {self.mean}   IQM {self.iqm}   worst decile {self.worst_decile}",
             f"  regret ({self.units})         mean {Estimate.of(self.regret, self.confidence)}",

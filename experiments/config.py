@@ -4,8 +4,10 @@
       id: OptimalExec-v0          # any id of `execgym list`
       params: {}                  # fields of the env's params object (defaults otherwise; with markets, set
                                   # over every market)
-      markets: null               # or a split of the family's distribution ("train"): a market per episode
-      observe_market: true        # with markets: the observation ends with the market's features
+      markets: null               # or a split of the family's distribution ("train"), or a list of markets (dicts
+                                  # of params): a market per episode
+      observe_market: true        # with markets: the observation ends with the market's features (false: nothing;
+                                  # index: its index in the set, what qlearning needs)
     agent:
       algo: ppo                   # ppo | trpo | maskable_ppo | qlearning
       num_envs: 64                # parallel episodes of the native vector env
@@ -16,7 +18,8 @@
       eval_every: 100000          # steps between evaluations against the oracle (also checkpoints)
       eval_episodes: 5000
       eval_seed: 1000000000       # first seed of the evaluation episodes (disjoint from training's)
-      eval_markets: [test, ood]   # with env.markets: the sets scored at each evaluation (the first is the score)
+      eval_markets: [test, ood]   # with env.markets a split: the sets scored at each evaluation (the first is the
+                                  # score); with a list, the list itself is scored
       eval_episodes_per_market: 16
     seeds: [0, 1, 2]
     output: runs/ppo              # relative to the working directory
@@ -41,7 +44,7 @@ import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 
@@ -81,8 +84,8 @@ def load_yaml(text: str) -> Any:
 class EnvConfig:
     id: str
     params: dict[str, Any] = field(default_factory=dict)
-    markets: Optional[str] = None
-    observe_market: bool = True
+    markets: Any = None
+    observe_market: Any = True
 
 
 @dataclass(frozen=True)
@@ -131,15 +134,27 @@ class ExperimentConfig:
         ``env.params`` over it): the market of the trajectory plot and of the oracle check."""
         if self.env.markets is None:
             return problem(self.env.id).params(**self.env.params)
+        if isinstance(self.env.markets, list):
+            return self.market_sets()[0][0]
         distribution = problem(self.env.id).vector_env_class.problem.distribution
         return problem(self.env.id).params(**{**distribution.median(), **self.env.params})
 
     def env_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments of the config's env: its params object, or its markets, whether it observes
-        them and the parameters set over every market."""
+        """The keyword arguments of the config's env: its params object, or its markets (a split's name or a
+        :class:`~execgym.distributions.MarketSet` of the listed markets), whether it observes them and the
+        parameters set over every market."""
         if self.env.markets is None:
             return {"params": self.env_params()}
-        return {"markets": self.env.markets, "observe_market": self.env.observe_market, **self.env.params}
+        return {"markets": self.market_sets()[0] if isinstance(self.env.markets, list) else self.env.markets,
+                "observe_market": self.env.observe_market, **self.env.params}
+
+    def market_sets(self) -> list:
+        """The sets every evaluation scores: the splits of ``training.eval_markets``, or the listed markets."""
+        from execgym.distributions import market_set
+
+        if isinstance(self.env.markets, list):
+            return [market_set(self.env.id, self.env.markets, **self.env.params)]
+        return list(self.training.eval_markets)
 
 
 def read_config_data(path: str | Path) -> Any:
@@ -231,22 +246,32 @@ def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
 
 
 def _check_markets(config: ExperimentConfig) -> None:
-    """ConfigError unless ``env.markets`` is None or a split of a family with a distribution, ``env.observe_market``
-    a bool and ``training.eval_markets`` non-empty splits (with ``training.eval_episodes_per_market`` >= 2)."""
+    """ConfigError unless ``env.markets`` is None, a split of a family with a distribution or a non-empty list of
+    valid markets, ``env.observe_market`` true, false or "index" (which qlearning needs), and
+    ``training.eval_markets`` non-empty splits (with ``training.eval_episodes_per_market`` >= 2)."""
     source, env, training = config.source, config.env, config.training
-    if not isinstance(env.observe_market, bool):
-        raise ConfigError(f"{source}: env.observe_market: expected true or false, got {env.observe_market!r}")
+    if not isinstance(env.observe_market, bool) and env.observe_market != "index":
+        raise ConfigError(f"{source}: env.observe_market: expected true, false or index, got {env.observe_market!r}")
     if env.markets is None:
         return
     from execgym.distributions import SPLITS
 
-    if config.agent.algo == "qlearning":
-        raise ConfigError(f"{source}: env.markets: qlearning trains on one market's tabular view; a distribution of "
-                          f"markets is for {list(SB3_ALGORITHMS)}")
-    if problem(env.id).vector_env_class.problem.distribution is None:
+    if config.agent.algo == "qlearning" and env.observe_market != "index":
+        raise ConfigError(f"{source}: env.observe_market: qlearning's state is the market and the problem's state, "
+                          "so it observes the market's index: set env.observe_market: index")
+    if isinstance(env.markets, list):
+        if not env.markets or not all(isinstance(market, dict) for market in env.markets):
+            raise ConfigError(f"{source}: env.markets: expected a split {list(SPLITS)} or a non-empty list of "
+                              f"mappings of parameters, got {env.markets!r}")
+        try:
+            config.market_sets()
+        except (ValueError, TypeError) as error:
+            raise ConfigError(f"{source}: env.{error}") from None
+    elif problem(env.id).vector_env_class.problem.distribution is None:
         raise ConfigError(f"{source}: env.markets: {env.id} has no market distribution")
-    if env.markets not in SPLITS:
-        raise ConfigError(f"{source}: env.markets: expected one of {list(SPLITS)}, got {env.markets!r}")
+    elif env.markets not in SPLITS:
+        raise ConfigError(f"{source}: env.markets: expected one of {list(SPLITS)} or a list of markets, got "
+                          f"{env.markets!r}")
     if not training.eval_markets or any(split not in SPLITS for split in training.eval_markets):
         raise ConfigError(f"{source}: training.eval_markets: expected a non-empty list of {list(SPLITS)}, got "
                           f"{list(training.eval_markets)}")
@@ -318,6 +343,4 @@ def _convert(hint, value: Any, source: str, key: str):
     if origin is tuple:
         item_type = typing.get_args(hint)[0]
         return tuple(_convert(item_type, item, source, f"{key}[{index}]") for index, item in enumerate(value))
-    if typing.get_origin(hint) is typing.Union and value is not None:     # Optional[str]
-        return _convert(typing.get_args(hint)[0], value, source, key)
     return value

@@ -60,20 +60,20 @@ def _set_estimate(result: SetScore) -> dict[str, float]:
 
 def evaluate_config(policy: Policy, config, steps: int, references: dict[str, Oracle] | None = None) -> dict[str, Any]:
     """One point of the learning curve of a run of ``config`` at ``steps``: :func:`evaluate` on its market, or,
-    with ``env.markets``, the score on each set of ``training.eval_markets`` (:func:`execgym.score` with
+    with ``env.markets``, the score on each set of :meth:`ExperimentConfig.market_sets` (:func:`execgym.score` with
     ``markets=``), under the set's name, the first one's also at the top level (the run's score)."""
     training = config.training
     if config.env.markets is None:
         return evaluate(policy, config.env.id, config.env_params(), training.eval_episodes, training.eval_seed, steps,
                         references)
     point: dict[str, Any] = {"steps": steps}
-    for index, split in enumerate(training.eval_markets):
-        estimate = _set_estimate(score_set(policy, config.env.id, split, training.eval_episodes_per_market,
-                                           seed=training.eval_seed, observe_market=config.env.observe_market,
-                                           **config.env.params))
+    for index, markets in enumerate(config.market_sets()):
+        result = score_set(policy, config.env.id, markets, training.eval_episodes_per_market, seed=training.eval_seed,
+                           observe_market=config.env.observe_market, **config.env.params)
+        estimate = _set_estimate(result)
         if index == 0:
             point.update({key: value for key, value in estimate.items() if key in _POINT_KEYS})
-        point[split] = estimate
+        point[result.set_name] = estimate
     return point
 
 
@@ -86,7 +86,7 @@ def layout(config) -> dict:
     ``env.markets`` the regret % of every evaluation set together and each set's mean, IQM and worst decile."""
     if config.env.markets is None:
         return TENSORBOARD_LAYOUT
-    splits = config.training.eval_markets
+    splits = [markets if isinstance(markets, str) else markets.name for markets in config.market_sets()]
     markets = {"regret % per set (mean over markets)": ["Multiline", [f"eval_{split}/regret_pct" for split in splits]]}
     for split in splits:
         markets[f"{split}: mean, IQM and worst decile of the regret %"] = [
@@ -114,13 +114,15 @@ def tensorboard_scalars(point: dict[str, Any]) -> dict[str, float]:
     return scalars
 
 
-def observation_paths(policy: Policy, env_id: str, params, seeds: np.ndarray, observe_market: bool = False) -> np.ndarray:
+def observation_paths(policy: Policy, env_id: str, params, seeds: np.ndarray, observe_market=False) -> np.ndarray:
     """Observations along one episode per seed in the market ``params``: (steps + 1, episodes, observation
-    size), first episodes only (an episode that ends keeps its last observation); with ``observe_market``
-    each ends with the market's features (a policy trained on a distribution of markets acts on them)."""
+    size), first episodes only (an episode that ends keeps its last observation); with ``observe_market`` (True
+    or "index") each ends with what an env drawing markets shows of its market (a policy trained on several
+    markets acts on it; "index": ``params`` is market 0)."""
     spec = problem(env_id)
-    if observe_market:
-        env = spec.vector_env_class(num_envs=len(seeds), markets=market_set(env_id, [params]), observe_market=True)
+    if observe_market is not False:
+        env = spec.vector_env_class(num_envs=len(seeds), markets=market_set(env_id, [params]),
+                                    observe_market=observe_market)
     else:
         env = spec.vector_env_class(num_envs=len(seeds), params=params)
     obs, _ = env.reset(seed=[int(seed) for seed in seeds])

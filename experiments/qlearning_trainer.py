@@ -26,7 +26,9 @@ from gymnasium.vector import VectorEnv
 
 from execgym.agents.qlearning import QLearning, QLearningConfig, RoundResult, train
 from execgym import tabular
+from execgym.distributions import market_set
 from execgym.tabular import TabularView
+from execgym.tabular.markets import MarketsView
 from execgym.policy import Oracle, Policy
 from execgym.experiments.config import ExperimentConfig
 from execgym.experiments.files import read_file, read_json
@@ -70,12 +72,22 @@ def check_qlearning_config(config: ExperimentConfig) -> None:
                  "the grid of agent.discretisation")
 
 
-def tabular_view(config: ExperimentConfig) -> TabularView:
+def tabular_view(config: ExperimentConfig) -> TabularView | MarketsView:
     """The tabular view of the config's env (:func:`execgym.tabular.tabular_view`), with the options of
     ``agent.discretisation`` over the view's defaults (OptimalExec-v0 and PortfolioExec-v0: ``lots``,
-    ``max_trade_lots``; BasketSequence-v0: none)."""
+    ``max_trade_lots``; BasketSequence-v0: none); with ``env.markets``, the view of its markets side by side, the
+    market's index part of the state (:class:`~execgym.tabular.markets.MarketsView`)."""
     params = config.env_params()
     try:
+        if config.env.markets is not None:
+            spec = tabular.view_spec(config.env.id)
+            unknown = sorted(set(config.agent.discretisation) - set(spec.defaults))
+            if unknown:
+                raise ValueError(f"unknown option(s) {unknown}; valid: {sorted(spec.defaults)}")
+            chosen = market_set(config.env.id, config.env.markets, **config.env.params) if isinstance(
+                config.env.markets, str) else config.market_sets()[0]
+            return MarketsView(config.env.id, chosen, spec.view_class,
+                               **{**spec.defaults, **config.agent.discretisation})
         return tabular.tabular_view(config.env.id, params, **config.agent.discretisation)
     except ValueError as error:
         raise ValueError(f"qlearning with agent.discretisation {config.agent.discretisation}: {error}") from None
@@ -110,7 +122,9 @@ class QLearningTrainer:
             self.last_round = -1
         else:
             self.agent, self.last_round = _load_agent(checkpoint)
-        self.references: dict[str, Oracle] = {"discretised_optimum": self.grid.oracle()}
+        # a set of markets is scored against each market's oracle only
+        self.references: dict[str, Oracle] = ({} if isinstance(self.grid, MarketsView)
+                                              else {"discretised_optimum": self.grid.oracle()})
         self.log_dir = log_dir
 
     @property

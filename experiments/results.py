@@ -67,7 +67,7 @@ def seed_summary(result: dict[str, Any]) -> str:
     final = result["final"]
     sets = {name: value for name, value in final.items() if isinstance(value, dict) and "markets" in value}
     if sets:
-        evaluated = (", ".join(f"{value['markets']} {name} markets" for name, value in sets.items())
+        evaluated = (", ".join(f"{value['markets']} markets ({name})" for name, value in sets.items())
                      + f", each against its own exact optimum (seeds from {result['eval_seed']}); means over markets "
                      "with their 95 % CI across markets, the first set being the score")
     else:

@@ -325,7 +325,8 @@ def write_outputs(config: ExperimentConfig, folder: Path, result: dict[str, Any]
     if oracle.schedule is not None:
         seeds = config.training.eval_seed + np.arange(TRAJECTORY_EPISODES)
         paths = observation_paths(trainer.policy(), config.env.id, params, seeds,
-                                  observe_market=config.env.markets is not None and config.env.observe_market)
+                                  observe_market=config.env.observe_market if config.env.markets is not None
+                                  else False)
         assets = 1 if np.ndim(oracle.schedule) == 1 else np.shape(oracle.schedule)[1]
         inventories = paths[:, :, 1] if assets == 1 else paths[:, :, 1:1 + assets]
         save_png(inventory_figure(params, inventories, oracle.schedule, label=config.agent.algo),

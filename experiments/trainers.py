@@ -180,12 +180,13 @@ def check_oracle(config: ExperimentConfig) -> None:
     it accepts the parameters (it is then built once); with ``env.markets``, the oracles of every market of the
     evaluation sets."""
     if config.env.markets is not None:
-        for split in config.training.eval_markets:
+        for markets in config.market_sets():
+            chosen = market_set(config.env.id, markets, **config.env.params) if isinstance(markets, str) else markets
             try:
-                make_oracles(config.env.id, list(market_set(config.env.id, split, **config.env.params)))
+                make_oracles(config.env.id, list(chosen))
             except ValueError as error:
-                raise ValueError(f"training.eval_markets: every evaluation scores the agent against the oracle of "
-                                 f"every {split} market, and one refuses: {error}") from None
+                raise ValueError(f"env.markets: every evaluation scores the agent against the oracle of every "
+                                 f"market of {chosen.name}, and one refuses: {error}") from None
         return
     spec, params = problem(config.env.id), config.env_params()
     cost = spec.oracle_cost(params)

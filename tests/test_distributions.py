@@ -183,7 +183,7 @@ def test_keywords_apply_over_every_drawn_market_and_a_list_is_drawn_from_in_the_
     (dict(markets=[{}, {"impact_exponent": 0.7}]), ValueError, r"markets\[1\] has the model variant"),
     (dict(markets=[]), ValueError, r"at least one market"),
     (dict(markets=[{}, "x"]), TypeError, r"markets\[1\] must be a OptimalExecParams or a dict"),
-    (dict(markets="train", observe_market="yes"), ValueError, r"observe_market must be True or False"),
+    (dict(markets="train", observe_market="yes"), ValueError, r"observe_market must be True \(the market.s features\), False \(nothing\) or .index."),
     (dict(markets="train", params=execgym.registry.problem("OptimalExec-v0").params()), ValueError,
      r"either markets= or params="),
 ])

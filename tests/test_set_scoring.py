@@ -116,7 +116,7 @@ def test_an_agent_sees_the_features_and_the_baselines_their_own_observation(tmp_
     text = json.dumps(result.to_dict(), allow_nan=False)
     assert '"set": "ood"' in text and len(result.to_dict()["markets"]) == 256
     assert result.plot(tmp_path / "regret.png").stat().st_size > 10_000
-    assert "ood markets" in result.summary()
+    assert "256 markets (ood)" in result.summary()
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -39,17 +39,18 @@ def test_a_run_on_markets_is_scored_on_each_set_against_each_markets_optimum(tmp
     assert [step for step, _ in scalars["eval_ood/regret_pct"]] == [point["steps"] for point in result["curve"]]
     assert scalars["eval_test/worst_decile_pct"][-1][1] == pytest.approx(final["test"]["worst_decile_pct"], rel=1e-6)
     summary = (folder / "summary.md").read_text()
-    assert "256 test markets, 256 ood markets" in summary and "| ood |" in summary
+    assert "256 markets (test), 256 markets (ood)" in summary and "| ood |" in summary
     assert (folder / "trajectory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"env": {"markets": "tomorrow"}}, r"env.markets: expected one of \['train', 'test', 'ood'\]"),
-    ({"env": {"observe_market": "yes"}}, r"env.observe_market: expected true or false"),
+    ({"env": {"markets": "tomorrow"}}, r"env.markets: expected one of \['train', 'test', 'ood'\] or a list"),
+    ({"env": {"markets": [3]}}, r"env.markets: expected a split .* or a non-empty list of mappings"),
+    ({"env": {"observe_market": "yes"}}, r"env.observe_market: expected true, false or index"),
     ({"training": {"eval_markets": []}}, r"training.eval_markets: expected a non-empty list"),
     ({"training": {"eval_markets": ["valid"]}}, r"training.eval_markets: expected a non-empty list"),
     ({"training": {"eval_episodes_per_market": 1}}, r"eval_episodes_per_market must be >= 2"),
-    ({"agent": {"algo": "qlearning"}}, r"qlearning trains on one market's tabular view"),
+    ({"agent": {"algo": "qlearning"}}, r"qlearning's state is the market and the problem's state"),
 ])
 def test_bad_markets_keys_name_the_key(tmp_path, change, message):
     data = {"env": {"id": "OptimalExec-v0", "markets": "train"}, "agent": dict(PPO),
@@ -64,3 +65,21 @@ def test_the_markets_config_round_trips(tmp_path):
     config = markets_config(tmp_path, observe_market=False)
     assert parse_config(load_yaml(json.dumps(config.to_dict()))) == config
     assert config.env_kwargs() == {"markets": "train", "observe_market": False}
+
+
+def test_qlearning_learns_a_table_per_listed_market_and_is_scored_on_each(tmp_path):
+    markets = [{"risk_aversion": 1e-8}, {"risk_aversion": 5e-6}, {"volatility": 5.0}]
+    config = parse_config({"env": {"id": "OptimalExec-v0", "markets": markets, "observe_market": "index"},
+                           "agent": {"algo": "qlearning", "num_envs": 64, "discretisation": {"lots": 4}},
+                           "training": {"total_steps": 20_000, "eval_every": 10_000, "eval_episodes_per_market": 4},
+                           "seeds": [0], "output": str(tmp_path / "q")})
+    run_experiment(config)
+    result = json.loads((config.output / "seed_0" / "result.json").read_text())
+    final = result["final"]["markets"]
+    optima = [oracle.expected_return for oracle in make_oracles("OptimalExec-v0", markets)]
+    assert final["markets"] == 3 and final["oracle_return"] == pytest.approx(np.mean(optima), rel=1e-12)
+    with pytest.raises(ConfigError, match="set env.observe_market: index"):
+        parse_config({**config.to_dict(), "env": {"id": "OptimalExec-v0", "markets": markets}})
+    with pytest.raises(ConfigError, match=r"env.markets\[1\]: volatility must be"):
+        parse_config({**config.to_dict(), "env": {"id": "OptimalExec-v0", "markets": [{}, {"volatility": -1.0}],
+                                                  "observe_market": "index"}})
