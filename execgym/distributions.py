@@ -66,10 +66,17 @@ class Feature:
                              f"[{self.low}, {self.high}]")
 
     def normalised(self, params) -> float:
-        """The feature of ``params`` on the observation's scale (class docstring)."""
+        """The feature of ``params`` on the observation's scale (class docstring); ValueError where it has none
+        (a value that is not finite, or not positive on a log scale)."""
+        value = float(self.value(params))
+        if not math.isfinite(value) or (self.log and value <= 0.0):
+            raise ValueError(f"the market's feature {self.name} is {value!r} ({self.description}): the observation "
+                             f"shows it on a {'log' if self.log else 'linear'} scale, which needs a finite"
+                             f"{' positive' if self.log else ''} number; make the env with observe_market=False "
+                             "(or observe_market='index') to play this market without its features")
         transform = math.log if self.log else float
         low, high = transform(self.low), transform(self.high)
-        return 2.0 * (transform(self.value(params)) - low) / (high - low) - 1.0
+        return 2.0 * (transform(value) - low) / (high - low) - 1.0
 
 
 @dataclass(frozen=True)
@@ -124,8 +131,9 @@ class MarketSet:
     user's list (:func:`listed_set`).
 
     ``params(j)`` is market j (a validated params object), ``features(indices)`` the normalised features
-    (float32 (n, F); F = 0 without a distribution), ``rows(indices)`` the market table of those markets as
-    compiled code reads it. Markets are built when first asked for and kept (thread-safe); they must share one
+    (float32 (n, F); F = 0 without a distribution; computed when first asked for), ``rows(indices)`` the market
+    table of those markets as compiled code reads it. Markets are built when first asked for and kept
+    (thread-safe); they must share one
     model variant and observation size (ValueError naming the market otherwise). ``label(j)`` names market j
     in messages and infos."""
 
@@ -136,6 +144,7 @@ class MarketSet:
         self._params = np.empty(size, dtype=object)     # gathered by index faster than a list
         self._built = np.zeros(size, dtype=bool)
         self._features = np.zeros((size, len(features)), dtype=np.float32)
+        self._featured = np.zeros(size, dtype=bool)        # features computed (only when an env shows them)
         self._table = None
         self._lock = threading.Lock()
         self._reference = None        # (variant, observation size) of the first market built
@@ -169,8 +178,18 @@ class MarketSet:
         return tuple(self._params[indices].tolist())
 
     def features(self, indices: np.ndarray) -> np.ndarray:
-        """The normalised features (float32 (n, F)) of markets ``indices`` (built if needed)."""
+        """The normalised features (float32 (n, F)) of markets ``indices`` (built if needed; ValueError naming
+        the market where a feature cannot be shown, :meth:`Feature.normalised`)."""
         self.build(indices)
+        if not self._featured[indices].all():
+            with self._lock:
+                for index in np.unique(indices[~self._featured[indices]]).tolist():
+                    try:
+                        self._features[index] = [feature.normalised(self._params[index])
+                                                 for feature in self.feature_specs]
+                    except ValueError as error:
+                        raise ValueError(f"{self.label(index)}: {error}") from None
+                    self._featured[index] = True
         return np.take(self._features, indices, axis=0)
 
     def rows(self, indices: np.ndarray) -> tuple:
@@ -195,7 +214,6 @@ class MarketSet:
             _put_rows(self._table, missing, table, self.label(int(missing[0])))
             for index, params in zip(missing.tolist(), built):
                 self._params[index] = params
-                self._features[index] = [feature.normalised(params) for feature in self.feature_specs]
             self._built[missing] = True
 
     def _checked(self, index: int, params):

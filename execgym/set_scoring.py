@@ -141,8 +141,7 @@ def score_set(policy, env_id: str, markets="test", episodes_per_market: int = 64
     scale = 100.0 / np.abs(exact)
     per_market = [Estimate.of(row, confidence) for row in regrets * scale[:, None]]
     percent = np.array([estimate.mean for estimate in per_market])
-    distribution = spec.vector_env_class.problem.distribution
-    names = tuple(feature.name for feature in distribution.features) if distribution is not None else ()
+    names, features = _raw_features(spec.vector_env_class.problem.distribution, markets)
     return SetScore(
         env_id=spec.env_id, set_name=market_set.name, policy=policy_name(policy), indices=np.arange(len(markets)),
         episodes_per_market=episodes_per_market, seed=seed, units=spec.reward_units,
@@ -150,10 +149,24 @@ def score_set(policy, env_id: str, markets="test", episodes_per_market: int = 64
         regret=regrets.mean(axis=1), regret_pct=percent,
         regret_pct_half_width=np.array([estimate.half_width for estimate in per_market]),
         mean=Estimate.of(percent, confidence), iqm=_bootstrapped(percent, _interquartile_mean, confidence),
-        worst_decile=_bootstrapped(percent, _worst_decile, confidence), feature_names=names,
-        features=np.array([[feature.value(params) for feature in distribution.features] for params in markets])
-        if distribution is not None else np.empty((len(markets), 0)),
+        worst_decile=_bootstrapped(percent, _worst_decile, confidence), feature_names=names, features=features,
         confidence=confidence)
+
+
+def _raw_features(distribution, markets: list) -> tuple[tuple[str, ...], np.ndarray]:
+    """The names and values (markets, F) of the distribution's features of every market, in their units; none
+    (F = 0) without a distribution or where a market has no finite value of one, or none at all (a user's own
+    market)."""
+    if distribution is None:
+        return (), np.empty((len(markets), 0))
+    try:
+        values = np.array([[float(feature.value(params)) for feature in distribution.features]
+                           for params in markets])
+    except ValueError:                          # a market the features do not describe (a basket's cost matrix)
+        return (), np.empty((len(markets), 0))
+    if not np.isfinite(values).all():
+        return (), np.empty((len(markets), 0))
+    return tuple(feature.name for feature in distribution.features), values
 
 
 def _interquartile_mean(values: np.ndarray, axis: int = -1) -> np.ndarray:

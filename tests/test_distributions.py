@@ -98,6 +98,11 @@ def test_the_test_and_ood_sets_are_pinned(env_id):
 
 PINNED = {
     "OptimalExec-v0": {"test": "57f632901e99903f152d29d404c05964", "ood": "6368c647aa207182a7e6cb0c7064660f"},
+    "PortfolioExec-v0": {"test": "4d3bd86039c3453f47d02d1170da9cb3", "ood": "cf9581af0818ca2317d82202eacb89c3"},
+    "BasketSequence-v0": {"test": "d40f8870dfc310008dadc02268d60adb", "ood": "019746d1c03ddca63bb629e74ce4fb1c"},
+    "MarketMaking-v0": {"test": "9fedc106ec5d1f4c598ece96e1ccfbbd", "ood": "d429267f1cfac8f13c9507e0100fd53c"},
+    "LimitOrMarket-v0": {"test": "324025cc48bded59bc0241a055642221", "ood": "3fa0fafaf408104ff4f2965ea287d690"},
+    "TwapVwapSwitch-v0": {"test": "3c4470699bde460e16e6ea2055697346", "ood": "e2aea4c92d53ceaf5f65ea995bea5592"},
 }
 
 
@@ -205,6 +210,18 @@ def test_markets_of_the_wrong_family_and_families_without_a_distribution_are_ref
     venv = gym.make_vec("OptimalExec-v0", num_envs=2, markets="test")
     with pytest.raises(ValueError, match=r"must be 2 integers"):
         venv.reset(seed=0, options={"market_indices": [1]})
+
+
+def test_a_market_without_features_plays_unobserved_and_is_refused_observed_with_the_reason():
+    env = gym.make("OptimalExec-v0", markets=[{"risk_aversion": 0.0}], observe_market=False)
+    assert env.reset(seed=0)[0].shape == (3,)
+    with pytest.raises(ValueError, match=r"markets\[0\]: the market's feature risk_aversion is 0.0 .* observe_market"
+                                         r"=False"):
+        gym.make("OptimalExec-v0", markets=[{"risk_aversion": 0.0}]).reset(seed=0)
+    result = execgym.score("oracle", "OptimalExec-v0", markets=market_set("OptimalExec-v0", [{"risk_aversion": 0.0},
+                                                                                            {}]),
+                           episodes_per_market=2, observe_market=False)
+    assert result.features[0, result.feature_names.index("risk_aversion")] == 0.0 and (result.regret_pct == 0).all()
 
 
 def test_a_market_set_builds_each_market_once_and_refuses_an_index_outside_it():

@@ -95,6 +95,7 @@ import numpy as np
 
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.basket_sequence import dynamics
+from execgym.problems.basket_sequence.distribution import DISTRIBUTION
 from execgym.problems.basket_sequence.params import BasketSequenceParams
 from execgym.rendering import Line, Panel, Readout, Scene, Sketch
 
@@ -173,6 +174,7 @@ PROBLEM = BatchedProblem(
     reset_info=_reset_info,
     step_info=_step_info,
     sketch=SKETCH,
+    distribution=DISTRIBUTION,
 )
 
 

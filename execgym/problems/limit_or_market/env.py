@@ -102,6 +102,7 @@ import numpy as np
 
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.limit_or_market import dynamics
+from execgym.problems.limit_or_market.distribution import DISTRIBUTION
 from execgym.problems.limit_or_market.oracle import expected_lots_left
 from execgym.problems.limit_or_market.params import LimitOrMarketParams
 from execgym.rendering import Line, Panel, Readout, Scene, Sketch
@@ -194,6 +195,7 @@ PROBLEM = BatchedProblem(
     reset_info=_reset_info,
     step_info=_step_info,
     sketch=SKETCH,
+    distribution=DISTRIBUTION,
 )
 
 

@@ -102,6 +102,7 @@ import numpy as np
 
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.market_making import dynamics
+from execgym.problems.market_making.distribution import DISTRIBUTION
 from execgym.problems.market_making.params import MarketMakingParams
 from execgym.rendering import Line, Panel, Readout, Scene, Sketch
 from execgym.validation import INTEGER_KINDS, REAL_KINDS, action_array
@@ -214,6 +215,7 @@ PROBLEM = BatchedProblem(
     step_info=_step_info,
     sketch=SKETCH,
     check_step=dynamics.check_utility,
+    distribution=DISTRIBUTION,
 )
 
 

@@ -82,6 +82,7 @@ import numpy as np
 
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.portfolio_exec import dynamics
+from execgym.problems.portfolio_exec.distribution import DISTRIBUTION
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
 from execgym.rendering import Line, Panel, Readout, Scene, Sketch
 from execgym.validation import REAL_KINDS, action_array
@@ -173,6 +174,7 @@ PROBLEM = BatchedProblem(
     reset_info=_reset_info,
     step_info=_step_info,
     sketch=SKETCH,
+    distribution=DISTRIBUTION,
 )
 
 

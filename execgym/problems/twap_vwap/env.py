@@ -131,6 +131,7 @@ import numpy as np
 
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.twap_vwap import dynamics
+from execgym.problems.twap_vwap.distribution import DISTRIBUTION
 from execgym.problems.twap_vwap.params import TwapVwapParams
 from execgym.rendering import Line, Panel, Readout, Scene, Sketch
 from execgym.validation import INTEGER_KINDS, action_array
@@ -218,6 +219,7 @@ PROBLEM = BatchedProblem(
     reset_info=_reset_info,
     step_info=_step_info,
     sketch=SKETCH,
+    distribution=DISTRIBUTION,
 )
 
 
