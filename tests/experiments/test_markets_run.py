@@ -22,6 +22,7 @@ def markets_config(tmp_path, **env):
                          "seeds": [0], "output": str(tmp_path / "markets")})
 
 
+@pytest.mark.slow
 def test_a_run_on_markets_is_scored_on_each_set_against_each_markets_optimum(tmp_path):
     config = markets_config(tmp_path)
     run_experiment(config)

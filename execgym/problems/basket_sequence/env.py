@@ -74,6 +74,12 @@ order (Held–Karp; the 2-opt order above 16 trades), with the trades done and
 that order; or ``"ansi"``, a short text of the current state. The vector env
 renders one per slot (:mod:`execgym.rendering`).
 
+``markets="train"`` (or ``"test"``, ``"ood"``, a :class:`~execgym.distributions.MarketSet`; in the scalar env
+also a list of markets) draws each episode's market from the family's distribution (:mod:`.distribution`,
+which documents its prior, its out-of-distribution regime and its features), the same in the scalar env at
+seed s + i as in slot i of the vector env at seed s; the observation then ends with the market's features
+(``observe_market=False``: nothing; ``"index"``: its index in the set) and ``info["market"]`` is its index.
+
 ## Oracle
 
 ``execgym.make_oracle("BasketSequence-v0", **fields)`` (:mod:`.oracle`): the

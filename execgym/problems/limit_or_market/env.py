@@ -81,6 +81,12 @@ mid, with the last actions and the oracle's action in the current state; or
 ``"ansi"``, a short text of the current state. The vector env renders one per
 slot (:mod:`execgym.rendering`).
 
+``markets="train"`` (or ``"test"``, ``"ood"``, a :class:`~execgym.distributions.MarketSet`; in the scalar env
+also a list of markets) draws each episode's market from the family's distribution (:mod:`.distribution`,
+which documents its prior, its out-of-distribution regime and its features), the same in the scalar env at
+seed s + i as in slot i of the vector env at seed s; the observation then ends with the market's features
+(``observe_market=False``: nothing; ``"index"``: its index in the set) and ``info["market"]`` is its index.
+
 ## Oracle
 
 ``execgym.make_oracle("LimitOrMarket-v0", **fields)`` (:mod:`.oracle`): exact

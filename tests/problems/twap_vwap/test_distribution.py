@@ -68,6 +68,7 @@ def oracle_summary(name: str):
     return markets, paces
 
 
+@pytest.mark.slow
 def test_the_test_set_builds_with_every_oracle_and_the_ood_set_builds():
     markets, paces = oracle_summary("test")
     assert (np.abs([features(params) for params in markets]) <= 1.0 + 1e-9).all()
