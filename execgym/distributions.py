@@ -87,7 +87,11 @@ class MarketDistribution:
     family's defaults): the training regime, or with ``ood`` the out-of-distribution one. ``median()`` is the
     market of every uniform at 0.5 in the training regime: the market a desk that calibrated once on the
     typical stock would assume. ``description`` states the prior with its sources, ``ood_description`` how
-    the OOD regime differs."""
+    the OOD regime differs.
+
+    Regret is scored in % of each market's ``regret_scale(params, optimum)`` (positive; the optimum's exact
+    E[Σ reward] is ``optimum``), by default |optimum|; a family whose optimum can be near zero (a price
+    improvement) names another scale, and ``regret_basis`` says what it is."""
 
     env_id: str
     description: str
@@ -95,6 +99,8 @@ class MarketDistribution:
     dimensions: int
     sample: Callable[[np.ndarray, bool], dict]
     features: tuple[Feature, ...]
+    regret_scale: Callable[[Any, float], float] = lambda params, optimum: abs(optimum)
+    regret_basis: str = "of |the optimum's E[Σ reward]|"
 
     def median(self) -> dict:
         """The median market's keyword parameters (class docstring)."""
@@ -138,8 +144,9 @@ class MarketSet:
     in messages and infos."""
 
     def __init__(self, problem, name: str, size: int, make: Callable[[int], Any],
-                 features: tuple[Feature, ...] = ()) -> None:
+                 features: tuple[Feature, ...] = (), recipe: tuple = ()) -> None:
         self.problem, self.name, self.size, self._make = problem, name, size, make
+        self._recipe = recipe       # how to make the set again elsewhere (pickling): see __reduce__
         self.feature_specs = features
         self._params = np.empty(size, dtype=object)     # gathered by index faster than a list
         self._built = np.zeros(size, dtype=bool)
@@ -151,6 +158,11 @@ class MarketSet:
 
     def __len__(self) -> int:
         return self.size
+
+    def __reduce__(self):
+        """Pickled as the recipe that makes it (a split's name and keywords, or the listed params objects), the
+        markets built again where it is unpickled (its functions, lambdas among them, do not pickle)."""
+        return _set_from_recipe, (_problem_id(self.problem), *self._recipe)
 
     def __repr__(self) -> str:
         return f"MarketSet({self.name!r}, {self.size} markets of {self.problem.params_class.__name__})"
@@ -268,7 +280,8 @@ def split_set(problem, distribution: MarketDistribution, split: str, keywords: M
         except ValueError as error:
             raise ValueError(f"{split}[{index}]: {error}") from None
 
-    return MarketSet(problem, split, int(size), make, distribution.features)
+    return MarketSet(problem, split, int(size), make, distribution.features,
+                     recipe=("split", split, tuple(sorted(keywords.items())), int(size)))
 
 
 def listed_set(problem, markets: Sequence, keywords: Mapping | None = None,
@@ -297,7 +310,28 @@ def listed_set(problem, markets: Sequence, keywords: Mapping | None = None,
             raise TypeError(f"{name}[{index}] must be a {kind} or a dict of keyword parameters, got "
                             f"{type(market).__name__}")
     features = () if distribution is None else distribution.features
-    return MarketSet(problem, name, len(built), built.__getitem__, features)
+    return MarketSet(problem, name, len(built), built.__getitem__, features, recipe=("listed", tuple(built), name))
+
+
+def _problem_id(problem) -> str:
+    """The env id of the registered problem whose envs run ``problem``."""
+    from execgym.registry import PROBLEMS
+
+    return next(env_id for env_id, spec in PROBLEMS.items() if spec.vector_env_class.problem is problem)
+
+
+def _set_from_recipe(env_id: str, kind: str, *args) -> MarketSet:
+    """The :class:`MarketSet` a recipe of :meth:`MarketSet.__reduce__` describes."""
+    from execgym.registry import problem as registered
+
+    problem = registered(env_id).vector_env_class.problem
+    if kind == "split":
+        split, keywords, size = args
+        if size == SPLIT_SIZES[split]:
+            return market_set_of(problem, split, dict(keywords))
+        return split_set(problem, problem.distribution, split, dict(keywords), size)
+    markets, name = args
+    return listed_set(problem, list(markets), None, problem.distribution, name)
 
 
 _SPLIT_SETS: dict[tuple, MarketSet] = {}

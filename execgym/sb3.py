@@ -199,8 +199,9 @@ def as_policy(model, env_id: str | None = None, params=None, **kwargs) -> SB3Pol
         policy = execgym.sb3.as_policy(model, "BasketSequence-v0")
         actions = policy(observations)
 
-    Other models need no env id. ``ValueError`` for a maskable model without ``env_id``, or for an env whose
-    actions are never masked.
+    Other models need no env id. The masks are read from the problem's own observation (its first entries), so
+    the policy also acts in an env that appends the market's features (``markets=``). ``ValueError`` for a
+    maskable model without ``env_id``, or for an env whose actions are never masked.
     """
     if not is_maskable(model):
         return SB3Policy(model)
@@ -211,4 +212,11 @@ def as_policy(model, env_id: str | None = None, params=None, **kwargs) -> SB3Pol
     if spec.action_masks is None:
         raise ValueError(f"{spec.env_id} masks no action; a {type(model).__name__} model needs an env whose actions "
                          "are masked (env.action_masks()): train PPO or TRPO there")
-    return SB3Policy(model, action_masks=partial(spec.action_masks, spec.params(params, **kwargs)))
+    params = spec.params(params, **kwargs)
+    size = spec.vector_env_class.problem.dynamics.observation_size(params)
+    return SB3Policy(model, action_masks=partial(_masks_of_own_observation, spec.action_masks, params, size))
+
+
+def _masks_of_own_observation(action_masks, params, size: int, observations: np.ndarray) -> np.ndarray:
+    """``action_masks(params, ·)`` of the problem's own observation: the first ``size`` entries of each."""
+    return action_masks(params, np.asarray(observations)[:, :size])

@@ -9,7 +9,8 @@ errors would be correlated and the interval across markets too narrow). The poli
 ``observe_market=False``); the oracles and baselines see the problem's own observation.
 
 Per market: the policy's mean return, the oracle's exact value, and the regret (oracle − policy) in the
-reward's units and in % of |oracle value| with its interval over the market's episodes. Over the set
+reward's units and in % of |oracle value| (or of the family's own scale, :attr:`MarketDistribution.regret_scale`:
+LimitOrMarket's optimum can be near zero) with its interval over the market's episodes. Over the set
 (:class:`SetScore`):
 
 * ``mean``: the mean over markets of the regret %, with the Student-t interval across markets. Each market's
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from execgym.distributions import MarketSet, market_set_of
+from execgym.distributions import MarketDistribution, MarketSet, market_set_of
 from execgym.policy import Oracle, Policy
 from execgym.registry import Problem, problem
 from execgym.scoring import MAX_BATCH, ORACLE, Estimate, is_sb3_model, make_oracles, policy_name
@@ -70,6 +71,8 @@ class SetScore:
     feature_names: tuple[str, ...]
     features: np.ndarray
     """(markets, F): each market's features in their units (not normalised)."""
+    regret_basis: str = MarketDistribution.regret_basis
+    """What each market's regret % is a percentage of (the family's :attr:`MarketDistribution.regret_scale`)."""
     confidence: float = 0.95
 
     def summary(self) -> str:
@@ -78,7 +81,8 @@ class SetScore:
         return "\n".join([
             f"{self.env_id}: {self.policy} on {len(self.indices)} markets ({self.set_name}), "
             f"{self.episodes_per_market} episodes each from seed {self.seed} (market m: seeds from seed + m·E)",
-            f"  regret % of the optimum   mean {self.mean}   IQM {self.iqm}   worst decile {self.worst_decile}",
+            f"  regret %                 mean {self.mean}   IQM {self.iqm}   worst decile {self.worst_decile}",
+            f"  (% {self.regret_basis}, per market)",
             f"  regret ({self.units})         mean {Estimate.of(self.regret, self.confidence)}",
             "  worst markets: " + ", ".join(f"#{self.indices[i]} {self.regret_pct[i]:.3g} %" for i in worst)])
 
@@ -138,10 +142,13 @@ def score_set(policy, env_id: str, markets="test", episodes_per_market: int = 64
             _ORACLE_RETURNS.pop(next(iter(_ORACLE_RETURNS)))
     regrets = (best - played).reshape(len(markets), episodes_per_market)
     exact = np.array([oracle.expected_return for oracle in oracles])
-    scale = 100.0 / np.abs(exact)
+    distribution = spec.vector_env_class.problem.distribution
+    basis = distribution.regret_basis if distribution is not None else MarketDistribution.regret_basis
+    scale = 100.0 / np.array([distribution.regret_scale(params, value) if distribution is not None else abs(value)
+                              for params, value in zip(markets, exact)])
     per_market = [Estimate.of(row, confidence) for row in regrets * scale[:, None]]
     percent = np.array([estimate.mean for estimate in per_market])
-    names, features = _raw_features(spec.vector_env_class.problem.distribution, markets)
+    names, features = _raw_features(distribution, markets)
     return SetScore(
         env_id=spec.env_id, set_name=market_set.name, policy=policy_name(policy), indices=np.arange(len(markets)),
         episodes_per_market=episodes_per_market, seed=seed, units=spec.reward_units,
@@ -150,7 +157,7 @@ def score_set(policy, env_id: str, markets="test", episodes_per_market: int = 64
         regret_pct_half_width=np.array([estimate.half_width for estimate in per_market]),
         mean=Estimate.of(percent, confidence), iqm=_bootstrapped(percent, _interquartile_mean, confidence),
         worst_decile=_bootstrapped(percent, _worst_decile, confidence), feature_names=names, features=features,
-        confidence=confidence)
+        regret_basis=basis, confidence=confidence)
 
 
 def _raw_features(distribution, markets: list) -> tuple[tuple[str, ...], np.ndarray]:

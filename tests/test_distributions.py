@@ -230,3 +230,31 @@ def test_a_market_set_builds_each_market_once_and_refuses_an_index_outside_it():
     assert drawn[1] is drawn[1] and drawn[1].volatility == 3.0
     with pytest.raises(IndexError, match=r"market indices are in \[0, 1\]"):
         drawn[2]
+
+
+@pytest.mark.parametrize("markets", ["test", [{}, {"volatility": 2.0}]])
+def test_envs_drawing_markets_pickle_and_play_on_the_same_episodes(markets):
+    import pickle
+
+    chosen = markets if isinstance(markets, str) else market_set("OptimalExec-v0", markets)
+    env = gym.make_vec("OptimalExec-v0", num_envs=2, markets=chosen)
+    env.reset(seed=0)
+    actions = np.zeros((2, 1))
+    env.step(actions)
+    clone = pickle.loads(pickle.dumps(env))
+    for _ in range(20):                                   # across an autoreset: markets drawn again
+        a, b = env.step(actions), clone.step(actions)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+        np.testing.assert_array_equal(a[4]["market"], b[4]["market"])
+
+
+def test_limit_or_market_regret_is_a_percentage_of_the_market_orders_cost():
+    from execgym.problems.limit_or_market.distribution import market_order_cost
+
+    markets = list(market_set("LimitOrMarket-v0", "test"))
+    costs = np.array([market_order_cost(params) for params in markets])
+    half_spreads = np.array([0.5 * params.spread_ticks * params.tick_bps for params in markets])
+    assert (costs >= half_spreads - 1e-12).all()          # a market order pays at least the half spread
+    result = execgym.score("oracle", "LimitOrMarket-v0", markets="test", episodes_per_market=2)
+    assert (result.regret_pct == 0).all() and "market order" in result.regret_basis

@@ -25,6 +25,10 @@ liquidation with limit orders", SIAM Journal on Financial Mathematics 3(1), and 
 **Out of distribution** (``"ood"``): much stronger adverse selection and sparser fills than any training
 market: a of 0.8 – 1 and p₀ of 0.01 – 0.05 (0.01·5^{0.7z + 0.3u₄}); the other quantities as in training.
 
+**Regret** on these markets is scored in % of the cost of selling the whole order by one market order at
+arrival (:func:`market_order_cost`), not of the optimum's own value: that is a price improvement over the
+arrival mid, which can be near zero (a fifth of the test markets' lie within ±0.5 bps).
+
 **Features** (the observation's last seven entries, each normalised to [−1, 1] over its training range,
 :class:`~execgym.distributions.Feature`; computed from the params, so a user's own markets have them too):
 the tick (bps), the spread (ticks, linear scale), the lots per level of the bid (1,000 for an unlimited
@@ -37,7 +41,9 @@ from __future__ import annotations
 import numpy as np
 
 from execgym.distributions import Feature, MarketDistribution
+from execgym.problems.limit_or_market.oracle import policy_value
 from execgym.problems.limit_or_market.params import MAX_LOTS, LimitOrMarketParams
+from execgym.problems.limit_or_market.policies import always_market
 
 LOTS = 20
 DEADLINE = 10
@@ -111,4 +117,13 @@ DISTRIBUTION = MarketDistribution(
                 "order of 20 lots in 10 steps",
     ood_description="much stronger adverse selection (0.8–1) and sparser fills (0.01–0.05 per step at the touch) "
                     "than training",
-    dimensions=8, sample=sample, features=FEATURES)
+    dimensions=8, sample=sample, features=FEATURES, regret_scale=lambda params, optimum: market_order_cost(params),
+    regret_basis="of the cost of selling the whole order by one market order at arrival (the optimum's own "
+                 "value, a price improvement over the arrival mid, can be near zero)")
+
+
+def market_order_cost(params: LimitOrMarketParams) -> float:
+    """What selling every lot by one market order at the first step costs, bps (> 0: half the spread and the
+    levels of the bid it walks; exact, :func:`~execgym.problems.limit_or_market.oracle.policy_value`): the scale
+    of the family's regret %."""
+    return -policy_value(params, always_market(params))
