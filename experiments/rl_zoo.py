@@ -18,6 +18,7 @@ hyperparameters. Each PPO or TRPO config becomes one entry of its algorithm's fi
 
 Not expressible, so left out of the files (each file's header lists them and why):
 a linear schedule that ends anywhere but 0 (rl_zoo3's ``lin_`` only decays to 0),
+a config on a distribution of markets (rl_zoo3 keys its entries by env id, which the one-market config holds),
 and MaskablePPO (rl_zoo3 2.9 has no ``ppo_mask`` algorithm: BasketSequence-v0,
 whose actions are masked, trains with ``execgym run`` only).
 """
@@ -48,6 +49,9 @@ def zoo_entry(config: ExperimentConfig) -> dict[str, Any]:
     the same."""
     if config.agent.algo not in ZOO_ALGORITHMS:
         raise NotExpressible(f"rl_zoo3 has no {config.agent.algo} algorithm")
+    if config.env.markets is not None:
+        raise NotExpressible("rl_zoo3 keys hyperparameters by env id, which the config on one market holds (train on "
+                             "a distribution of markets with `execgym run`)")
     entry: dict[str, Any] = {"n_envs": config.agent.num_envs, "n_timesteps": config.training.total_steps,
                              "policy": "MlpPolicy"}
     if config.env.params:

@@ -100,7 +100,7 @@ class StubTrainer:
         return self
 
 
-def stub_evaluate(policy, env_id, params, episodes, seed, steps, references=None):
+def stub_evaluate(policy, config, steps, references=None):
     return {"steps": steps, "return": -policy.regret, "return_half_width": 0.1, "oracle_return": -0.0,
             "regret": policy.regret, "regret_half_width": 0.1, "regret_pct": policy.regret,
             "regret_pct_half_width": 0.1}
@@ -109,7 +109,7 @@ def stub_evaluate(policy, env_id, params, episodes, seed, steps, references=None
 @pytest.fixture
 def stubbed(monkeypatch):
     monkeypatch.setattr(tune, "make_trainer", StubTrainer)
-    monkeypatch.setattr(tune.runner, "evaluate", stub_evaluate)
+    monkeypatch.setattr(tune.runner, "evaluate_config", stub_evaluate)
 
 
 def stub_tuning(tmp_path, space, startup_trials=2):
