@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from execgym.problems.optimal_exec.params import OptimalExecParams  # noqa: E402
 from execgym.experiments.files import write_atomically  # noqa: E402
@@ -171,6 +172,7 @@ def regret_by_feature_figure(score) -> Figure:
         panel.axhline(0.0, color="grey", linewidth=0.6)
         if np.all(x > 0) and x.max() > 20 * x.min():
             panel.set_xscale("log")
+            panel.xaxis.set_minor_formatter(NullFormatter())     # the minor ticks' labels overlap
         panel.set_xlabel(name)
         panel.grid(alpha=0.3)
         if index % columns == 0:
