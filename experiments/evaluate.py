@@ -5,6 +5,8 @@
     execgym evaluate --oracle --env OptimalExec-v0          # the oracle itself (regret 0)
     execgym evaluate --baseline vwap --env TwapVwapSwitch-v0 --param buckets=390 --reference twap
                                                             # against a baseline where no oracle can be built
+    execgym evaluate --baseline median_oracle --markets test [--plot regret.png]
+                                                            # every market of a split, each against its optimum
 
 Prints the score (return, oracle value, regret in the env's units and % with
 95 % CIs); ``--json`` prints it as strict JSON instead (an undefined number
@@ -13,6 +15,10 @@ previous one scored. ``--reference NAME`` compares with one of the env's
 baselines (or "oracle") instead of the oracle, which is then not built; without
 it an oracle estimated to take longer than ``--max-oracle-seconds`` to build is
 refused with that estimate (:func:`execgym.score`).
+
+``--markets SPLIT`` (test, ood or train) scores on every market of the family's split, ``--episodes-per-market``
+episodes each, against each market's own optimum (a run trained on a distribution is scored on its first
+evaluation set by default); ``--plot FILE`` draws the regret per market against the markets' features.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import dataclasses
 from functools import partial
 from pathlib import Path
 
+from execgym.distributions import SPLITS
 from execgym.registry import PROBLEMS, problem
 from execgym.scoring import MAX_ORACLE_SECONDS, score
 from execgym.experiments.arguments import integer_at_least, yaml_value
@@ -54,6 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-oracle-seconds", type=float, default=MAX_ORACLE_SECONDS,
                         help="refuse an oracle estimated to take longer to build (default: %(default)g)")
     parser.add_argument("--json", action="store_true", help="print the score as JSON")
+    parser.add_argument("--markets", choices=SPLITS,
+                        help="score on every market of this split of the env's distribution (default for a run on "
+                             "a distribution: its first evaluation set)")
+    parser.add_argument("--episodes-per-market", type=integer_at_least(2), default=64,
+                        help="with --markets (default: %(default)s)")
+    parser.add_argument("--plot", type=Path, metavar="FILE", help="with --markets: a PNG of the regret per market")
 
 
 def parse_params(pairs: list[str]) -> dict:
@@ -75,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.run / "config.yaml")
         seed = config.seeds[0] if args.run_seed is None else args.run_seed
         env_id, params = config.env.id, config.env_params()
+        markets = args.markets or (config.market_sets()[0] if config.env.markets is not None else None)
+        keywords, observe = dict(config.env.params), config.env.observe_market
         from execgym.experiments.trainers import load_policy   # needs the agents extra; baselines do not
 
         restored = restore_latest(args.run / f"seed_{seed}" / "checkpoints", partial(load_policy, config), warn)
@@ -84,12 +99,30 @@ def run(args: argparse.Namespace) -> int:
         label = f"{config.agent.algo} ({checkpoint})"
     else:
         env_id = args.env
-        params = problem(env_id).params(**parse_params(args.param))
+        keywords, observe, markets = parse_params(args.param), True, args.markets
+        params = problem(env_id).params(**keywords)
         policy, label = ("oracle", "oracle") if args.oracle else (args.baseline, args.baseline)
+    if markets is not None:
+        return _score_set(args, policy, label, env_id, markets, keywords, observe)
+    if args.plot is not None:
+        raise ValueError("--plot draws the regret per market: it needs --markets")
     result = score(policy, env_id, episodes=args.episodes, seed=args.seed, params=params, reference=args.reference,
                    max_oracle_seconds=args.max_oracle_seconds)
     if args.json:
         print(json_text({"policy": label, **dataclasses.asdict(result)}))
     else:
         print(f"{label}\n{result.summary()}")
+    return 0
+
+
+def _score_set(args: argparse.Namespace, policy, label: str, env_id: str, markets, keywords: dict, observe) -> int:
+    """Score ``policy`` on every market of ``markets`` and print (and plot) the result."""
+    if args.reference is not None:
+        raise ValueError("--reference compares with a policy on one market; on a set of markets every market is "
+                         "scored against its own optimum")
+    result = score(policy, env_id, markets=markets, episodes_per_market=args.episodes_per_market, seed=args.seed,
+                   observe_market=observe, **keywords)
+    if args.plot is not None:
+        result.plot(args.plot)
+    print(json_text({"policy": label, **result.to_dict()}) if args.json else f"{label}\n{result.summary()}")
     return 0

@@ -84,3 +84,15 @@ def test_qlearning_learns_a_table_per_listed_market_and_is_scored_on_each(tmp_pa
     with pytest.raises(ConfigError, match=r"env.markets\[1\]: volatility must be"):
         parse_config({**config.to_dict(), "env": {"id": "OptimalExec-v0", "markets": [{}, {"volatility": -1.0}],
                                                   "observe_market": "index"}})
+
+
+def test_cli_evaluates_a_baseline_on_every_market_of_a_split(tmp_path, capsys):
+    from execgym.experiments.cli import main
+
+    assert main(["evaluate", "--baseline", "median_oracle", "--markets", "ood", "--episodes-per-market", "2",
+                 "--json", "--plot", str(tmp_path / "regret.png")]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["policy"] == "median_oracle" and printed["set"] == "ood" and len(printed["markets"]) == 256
+    assert (tmp_path / "regret.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["evaluate", "--baseline", "twap", "--markets", "test", "--reference", "vwap"]) == 1
+    assert "every market is scored against its own optimum" in capsys.readouterr().err
