@@ -139,8 +139,8 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         self.market_set, self.market_index = drawn_set(self, params, markets, kwargs), None
         self.params = (self.problem.params_class.from_kwargs(params, **kwargs) if self.market_set is None
                        else self.market_set.params(0))
-        self._observe = observe_market
-        self._observed = observed_features(self.market_set, observe_market)
+        self._observe_market = observe_market = checked_observe_market(observe_market)
+        self._observed_size = observed_size(self.market_set, observe_market)
         self.observation_space = observation_space_of(self.problem, self.params, self.market_set, observe_market)
         self.action_space = self.problem.action_space(self.params)
         self._stream: tuple[np.ndarray, np.ndarray] | None = None
@@ -156,7 +156,7 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         dynamics = self.problem.dynamics
         self._variant, self._market = dynamics.variant(params), dynamics.scalar_market(params)
         size = dynamics.observation_size(params)
-        self._rows = np.empty((1, size + self._observed), dtype=np.float32)    # write_observation's
+        self._rows = np.empty((1, size + self._observed_size), dtype=np.float32)    # write_observation's
         self._written = self._rows[0]                                          # row 0, a view
         if features is not None:
             self._written[size:] = features
@@ -194,6 +194,9 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
         else:
             index = reset_option(options, "market_index")
             if index is not None:
+                if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                    raise ValueError(f"options['market_index'] must be an integer (a market index of "
+                                     f"{self.market_set!r}), got {index!r}")
                 index = checked_indices(self.market_set, np.array([index]), "options['market_index']")[0]
         observation, info = self._reset(seed, index)
         if not math.isfinite(sum(observation.tolist())):     # float32 entries: the sum cannot overflow float64
@@ -242,8 +245,8 @@ class EpisodeEnv(PicklesWithoutRenderer, gym.Env):
             index = (int(draw_indices(np.array([key], dtype=np.uint64), drawn.size)[0]) if market_index is None
                      else int(market_index))
             self.market_index = index
-            self._set_market(drawn.params(index), observed_values(drawn, np.array([index]), self._observe)[0]
-                             if self._observed else None)
+            self._set_market(drawn.params(index), observed_values(drawn, np.array([index]), self._observe_market)[0]
+                             if self._observed_size else None)
         self._noise = dynamics.episode_noise(self._variant, self._market, key)
         # vectors of its own, which advance updates
         self.state = owned(dynamics.initial_state(self._variant, self._market, key))
@@ -291,10 +294,14 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         self._keywords = kwargs
         self.market_set = drawn_set(self, params, markets, kwargs) if is_drawn(markets) else None
         self.market_indices: np.ndarray | None = None
-        self._observe = observe_market
-        self._observed = observed_features(self.market_set, observe_market)
+        self._observe_market = observe_market = checked_observe_market(observe_market)
+        self._observed_size = observed_size(self.market_set, observe_market)
         self.params = (self.problem.params_class.from_kwargs(params, **kwargs) if self.market_set is None
                        else self.market_set.params(0))
+        if markets is not None and self.market_set is None and observe_market is not True:
+            raise ValueError("observe_market applies to markets drawn per episode (a split's name or a MarketSet, "
+                             "e.g. execgym.market_set(env_id, [...])); a list gives each slot its own market, "
+                             "observed as the problem observes it")
         if markets is not None and self.market_set is None:
             if params is not None:
                 raise ValueError("pass either markets= or params=, not both")
@@ -334,7 +341,8 @@ class BatchedVectorEnv(PicklesWithoutRenderer, VectorEnv):
         self.market_indices = indices
         self._markets = Markets(params=drawn.params_of(indices), variant=self.problem.dynamics.variant(self.params),
                                 compiled=drawn.rows(indices),
-                                features=observed_values(drawn, indices, self._observe) if self._observed else None)
+                                features=observed_values(drawn, indices, self._observe_market)
+                                if self._observed_size else None)
 
     def _slot_markets(self, markets, where: str) -> tuple:
         """The markets of every slot after setting ``markets`` (a sequence of num_envs entries, None keeping a
@@ -473,12 +481,19 @@ MARKET_INDEX = "index"
 state is the market and the problem's state)."""
 
 
-def observed_features(market_set: MarketSet | None, observe_market) -> int:
+def checked_observe_market(observe_market) -> bool | str:
+    """``observe_market`` as True, False or "index"; ValueError for anything else."""
+    if isinstance(observe_market, (bool, np.bool_)):
+        return bool(observe_market)
+    if isinstance(observe_market, str) and observe_market == MARKET_INDEX:
+        return MARKET_INDEX
+    raise ValueError(f"observe_market must be True (the market's features), False (nothing) or {MARKET_INDEX!r} "
+                     f"(its index in the set), got {observe_market!r}")
+
+
+def observed_size(market_set: MarketSet | None, observe_market: bool | str) -> int:
     """How many entries about the market an env's observation ends with: ``market_set``'s features when
     ``observe_market`` is True, its index when it is "index", none when it is False or without a set."""
-    if not isinstance(observe_market, (bool, np.bool_)) and observe_market != MARKET_INDEX:
-        raise ValueError(f"observe_market must be True (the market's features), False (nothing) or {MARKET_INDEX!r} "
-                         f"(its index in the set), got {observe_market!r}")
     if market_set is None or observe_market is False:
         return 0
     return 1 if observe_market == MARKET_INDEX else len(market_set.feature_specs)
@@ -495,7 +510,7 @@ def observation_space_of(problem: BatchedProblem, params, market_set: MarketSet 
                          observe_market) -> gym.spaces.Space:
     """``problem``'s observation space for ``params``, followed by the market's features (unbounded:
     out-of-distribution markets lie outside the training range's [−1, 1]) or its index in [0, size − 1]."""
-    space, count = problem.observation_space(params), observed_features(market_set, observe_market)
+    space, count = problem.observation_space(params), observed_size(market_set, observe_market)
     if not count:
         return space
     if observe_market == MARKET_INDEX:

@@ -108,6 +108,8 @@ class MarketDistribution:
 
     def market(self, split: str, index: int) -> dict:
         """The keyword parameters of market ``index`` of ``split`` (module docstring)."""
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}: the splits are {list(SPLITS)}")
         key = market_keys(self.env_id, split, np.array([index]))[0]
         return self.sample(noise.uniforms(np.full(self.dimensions, key), np.arange(self.dimensions)),
                            split == "ood")
@@ -144,8 +146,12 @@ class MarketSet:
     in messages and infos."""
 
     def __init__(self, problem, name: str, size: int, make: Callable[[int], Any],
-                 features: tuple[Feature, ...] = (), recipe: tuple = ()) -> None:
+                 features: tuple[Feature, ...] = (), recipe: tuple = (), keywords: Mapping | None = None,
+                 check_spaces: bool = False) -> None:
         self.problem, self.name, self.size, self._make = problem, name, size, make
+        self.keywords = dict(keywords or {})
+        """The keyword parameters set over every market of the set (the env's, when it made the set)."""
+        self._check_spaces = check_spaces    # a user's markets: also compare the spaces (a split's share them)
         self._recipe = recipe       # how to make the set again elsewhere (pickling): see __reduce__
         self.feature_specs = features
         self._params = np.empty(size, dtype=object)     # gathered by index faster than a list
@@ -212,6 +218,9 @@ class MarketSet:
     def build(self, indices: np.ndarray) -> None:
         """Build the markets ``indices`` not built yet: params, features and compiled rows."""
         indices = np.asarray(indices, dtype=np.int64)
+        if indices.size and (indices.min() < 0 or indices.max() >= self.size):
+            raise IndexError(f"{self!r}: market indices are in [0, {self.size - 1}], got {indices.min()}.."
+                             f"{indices.max()}")
         if self._built[indices].all():
             return
         with self._lock:
@@ -229,15 +238,20 @@ class MarketSet:
             self._built[missing] = True
 
     def _checked(self, index: int, params):
-        """``params`` if it has the set's model variant and observation size, else ValueError naming it."""
-        dynamics = self.problem.dynamics
-        shape = (dynamics.variant(params), dynamics.observation_size(params))
+        """``params`` if it has the set's model variant and observation size (and, for a user's markets, its
+        observation and action spaces), else ValueError naming it."""
+        problem = self.problem
+        shape = (problem.dynamics.variant(params), problem.dynamics.observation_size(params))
+        if self._check_spaces:
+            shape += (problem.observation_space(params), problem.action_space(params))
         if self._reference is None:
             self._reference = shape
         elif shape != self._reference:
-            raise ValueError(f"{self.label(index)} has the model variant {shape[0]} and observation size {shape[1]}, "
-                             f"not the set's {self._reference[0]} and {self._reference[1]}: the markets of one set "
-                             "must share them")
+            what = ("model variant", "observation size", "observation space", "action space")
+            name = next(what[k] for k, (a, b) in enumerate(zip(shape, self._reference)) if a != b)
+            differs = next((a, b) for a, b in zip(shape, self._reference) if a != b)
+            raise ValueError(f"{self.label(index)} has the {name} {differs[0]}, not the set's {differs[1]}: the "
+                             "markets of one set must share their variant and spaces")
         return params
 
     def fingerprint(self) -> str:
@@ -281,7 +295,7 @@ def split_set(problem, distribution: MarketDistribution, split: str, keywords: M
             raise ValueError(f"{split}[{index}]: {error}") from None
 
     return MarketSet(problem, split, int(size), make, distribution.features,
-                     recipe=("split", split, tuple(sorted(keywords.items())), int(size)))
+                     recipe=("split", split, tuple(sorted(keywords.items())), int(size)), keywords=keywords)
 
 
 def listed_set(problem, markets: Sequence, keywords: Mapping | None = None,
@@ -310,7 +324,8 @@ def listed_set(problem, markets: Sequence, keywords: Mapping | None = None,
             raise TypeError(f"{name}[{index}] must be a {kind} or a dict of keyword parameters, got "
                             f"{type(market).__name__}")
     features = () if distribution is None else distribution.features
-    return MarketSet(problem, name, len(built), built.__getitem__, features, recipe=("listed", tuple(built), name))
+    return MarketSet(problem, name, len(built), built.__getitem__, features, recipe=("listed", tuple(built), name),
+                     keywords=keywords, check_spaces=True)
 
 
 def _problem_id(problem) -> str:
@@ -331,11 +346,13 @@ def _set_from_recipe(env_id: str, kind: str, *args) -> MarketSet:
             return market_set_of(problem, split, dict(keywords))
         return split_set(problem, problem.distribution, split, dict(keywords), size)
     markets, name = args
-    return listed_set(problem, list(markets), None, problem.distribution, name)
+    listed = listed_set(problem, list(markets), None, problem.distribution, name)
+    listed.build(np.arange(listed.size))      # in one go: sequences of different lengths are padded together
+    return listed
 
 
-_SPLIT_SETS: dict[tuple, MarketSet] = {}
-_SPLIT_SETS_LOCK = threading.Lock()
+_SETS: dict[tuple, MarketSet] = {}
+_SETS_LOCK = threading.Lock()
 
 
 def market_set_of(problem, markets, keywords: Mapping | None = None) -> MarketSet:
@@ -357,18 +374,26 @@ def market_set_of(problem, markets, keywords: Mapping | None = None) -> MarketSe
         if markets not in SPLITS:
             raise ValueError(f"unknown split {markets!r}: the splits are {list(SPLITS)} (or pass a list of markets)")
         key = (id(problem), markets, repr(sorted(dict(keywords or {}).items())))
-        with _SPLIT_SETS_LOCK:
-            if key not in _SPLIT_SETS:
-                _SPLIT_SETS[key] = split_set(problem, distribution, markets, keywords)
-            return _SPLIT_SETS[key]
+        with _SETS_LOCK:
+            if key not in _SETS:
+                _SETS[key] = split_set(problem, distribution, markets, keywords)
+            return _SETS[key]
     listed = listed_set(problem, markets, keywords, distribution)
     listed.build(np.arange(listed.size))      # a list's errors now, naming the market
-    return listed
+    try:                                      # one set for equal lists (what a run scores again and again)
+        key = (id(problem), "listed", tuple(listed), repr(sorted(dict(keywords or {}).items())))
+        hash(key)
+    except TypeError:
+        return listed
+    with _SETS_LOCK:
+        return _SETS.setdefault(key, listed)
 
 
 def market_set(env_id: str, markets="test", **params) -> MarketSet:
-    """The set of markets an env of ``env_id`` made with ``markets=`` (and these keyword parameters) draws from:
-    a split's name, or a list of markets (params objects or dicts of keyword parameters over ``params``)."""
+    """The set of markets an env of ``env_id`` made with ``markets=`` (and these keyword parameters, over the
+    id's own: a registered variant's) draws from: a split's name, or a list of markets (params objects or dicts
+    of keyword parameters over ``params``)."""
     from execgym.registry import problem
 
-    return market_set_of(problem(env_id).vector_env_class.problem, markets, params)
+    spec = problem(env_id)
+    return market_set_of(spec.vector_env_class.problem, markets, {**spec.defaults, **params})

@@ -211,6 +211,15 @@ def score(policy, env_id: str = "OptimalExec-v0", episodes: int = 10_000, seed: 
     if isinstance(markets, (str, MarketSet)):
         from execgym.set_scoring import score_set
 
+        ignored = [name for name, value, default in (
+            ("episodes", episodes, 10_000), ("info_keys", info_keys, ("shortfall",)), ("oracle", oracle, None),
+            ("reference", reference, None), ("max_oracle_seconds", max_oracle_seconds, MAX_ORACLE_SECONDS))
+            if value is not default and value != default]
+        if ignored:
+            raise ValueError(f"{ignored} apply to one market or a list of markets; on a set of markets (markets="
+                             f"{markets!r}) every market is scored against its own oracle, episodes_per_market "
+                             "episodes each")
+
         return score_set(policy, env_id, markets, 64 if episodes_per_market is None else episodes_per_market,
                          seed=seed, confidence=confidence, observe_market=observe_market, params=params, **kwargs)
     if episodes_per_market is not None or observe_market is not True:
@@ -513,7 +522,8 @@ def _build_each(spec: Problem, markets: list, workers: int | None) -> list[Oracl
     when the estimated total exceeds :data:`PARALLEL_SECONDS`; forked, where the platform forks), else here."""
     if workers is None:
         seconds = sum(spec.oracle_cost(params).seconds for params in markets) if len(markets) > 1 else 0.0
-        workers = min(os.cpu_count() or 1, len(markets)) if seconds > PARALLEL_SECONDS else 1
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        workers = min(cores, len(markets)) if seconds > PARALLEL_SECONDS else 1
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [_built_or_error(spec.oracle_factory, params) for params in markets]
     # forked workers inherit the problem (and a script's own problems) without importing the caller's main module

@@ -19,7 +19,8 @@ LimitOrMarket's optimum can be near zero) with its interval over the market's ep
   with the set a sample of markets from it;
 * ``iqm``: the interquartile mean (mean of the middle 50 % of markets), with a percentile bootstrap interval
   over markets;
-* ``worst_decile``: the mean regret % of the worst 10 % of markets, with its bootstrap interval.
+* ``worst_decile``: the mean regret % of the worst 10 % of markets, with its bootstrap interval. It is taken
+  over the markets' estimates, so their noise biases it upwards: few episodes per market overstate it.
 
 Policies by name (``NAMED``): "oracle" (each market's own: regret 0 exactly), any of the env's baselines (each
 market's own, e.g. "twap"), "median_oracle" (the oracle of the distribution's median market, run in every
@@ -125,18 +126,22 @@ def score_set(policy, env_id: str, markets="test", episodes_per_market: int = 64
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     spec = problem(env_id)
-    market_set = market_set_of(spec.vector_env_class.problem, markets, kwargs)
+    if isinstance(markets, MarketSet) and kwargs:
+        raise ValueError(f"a MarketSet holds its markets' parameters (set over them: {markets.keywords}); pass no "
+                         f"keyword parameters with it (got {sorted(kwargs)})")
+    market_set = market_set_of(spec.vector_env_class.problem, markets, {**spec.defaults, **kwargs})
     markets = list(market_set)
     oracles = make_oracles(spec.env_id, markets)
-    acting = _policy_of(policy, spec, market_set, oracles, kwargs)
+    base = _base_size(spec, markets[0])
+    acting = _policy_of(policy, spec, market_set, markets, base, oracles)
     slot_markets = np.repeat(np.arange(len(markets)), episodes_per_market)
     seeds = seed + np.arange(len(markets) * episodes_per_market, dtype=np.int64)    # independent between markets
     played = _returns(acting, spec, market_set, slot_markets, seeds, observe_market)
     key = (spec.env_id, market_set, episodes_per_market, seed)
     best = _ORACLE_RETURNS.get(key)
     if best is None:          # the same at every evaluation of a training run: computed once
-        best = _returns(PerMarket([oracle.policy for oracle in oracles], _base_size(spec, markets[0])), spec,
-                        market_set, slot_markets, seeds, observe_market=False)
+        best = _returns(PerMarket([oracle.policy for oracle in oracles], base), spec, market_set, slot_markets, seeds,
+                        observe_market=False)
         _ORACLE_RETURNS[key] = best
         while len(_ORACLE_RETURNS) > 8:
             _ORACLE_RETURNS.pop(next(iter(_ORACLE_RETURNS)))
@@ -144,13 +149,20 @@ def score_set(policy, env_id: str, markets="test", episodes_per_market: int = 64
     exact = np.array([oracle.expected_return for oracle in oracles])
     distribution = spec.vector_env_class.problem.distribution
     basis = distribution.regret_basis if distribution is not None else MarketDistribution.regret_basis
-    scale = 100.0 / np.array([distribution.regret_scale(params, value) if distribution is not None else abs(value)
-                              for params, value in zip(markets, exact)])
+    scales = np.array([distribution.regret_scale(params, value) if distribution is not None else abs(value)
+                       for params, value in zip(markets, exact)])
+    bad = ~(np.isfinite(scales) & (scales > 0))
+    if bad.any():
+        index = int(np.argmax(bad))
+        raise ValueError(f"{market_set.label(index)}: its regret cannot be a percentage {basis}, which is "
+                         f"{scales[index]!r} (the optimum's exact value is {exact[index]!r})")
+    scale = 100.0 / scales
     per_market = [Estimate.of(row, confidence) for row in regrets * scale[:, None]]
     percent = np.array([estimate.mean for estimate in per_market])
     names, features = _raw_features(distribution, markets)
     return SetScore(
-        env_id=spec.env_id, set_name=market_set.name, policy=policy_name(policy), indices=np.arange(len(markets)),
+        env_id=spec.env_id, set_name=market_set.name,
+        policy="a given oracle" if isinstance(policy, Oracle) else policy_name(policy), indices=np.arange(len(markets)),
         episodes_per_market=episodes_per_market, seed=seed, units=spec.reward_units,
         policy_return=played.reshape(len(markets), -1).mean(axis=1), oracle_return=exact,
         regret=regrets.mean(axis=1), regret_pct=percent,
@@ -242,12 +254,10 @@ class OnOwnObservation:
         return self.policy(observations[:, :self.base_size])
 
 
-def _policy_of(thing, spec: Problem, market_set: MarketSet, oracles: list[Oracle], keywords: dict):
-    """What :func:`score_set` plays for ``thing`` (module docstring): a per-market policy, a policy of the
-    problem's own observation, or a policy of the full observation (an agent). ``keywords``: the parameters
-    set over every market (the median market's too)."""
-    markets = list(market_set)
-    base = _base_size(spec, markets[0])
+def _policy_of(thing, spec: Problem, market_set: MarketSet, markets: list, base: int, oracles: list[Oracle]):
+    """What :func:`score_set` plays for ``thing`` (module docstring) on ``markets`` (those of ``market_set``,
+    whose own observation has ``base`` entries): a per-market policy, a policy of the problem's own observation,
+    or a policy of the full observation (an agent)."""
     if isinstance(thing, str):
         if thing == ORACLE:
             return PerMarket([oracle.policy for oracle in oracles], base)
@@ -255,7 +265,7 @@ def _policy_of(thing, spec: Problem, market_set: MarketSet, oracles: list[Oracle
             distribution = spec.vector_env_class.problem.distribution
             if distribution is None:
                 raise ValueError(f"{spec.env_id} has no market distribution, hence no median market")
-            median = spec.params(**{**distribution.median(), **keywords})
+            median = spec.params_class.from_kwargs(**{**distribution.median(), **market_set.keywords})
             return OnOwnObservation(make_oracles(spec.env_id, [median])[0].policy, base, MEDIAN_ORACLE)
         if thing == BLIND:
             if spec.blind_policy is None:
@@ -267,7 +277,7 @@ def _policy_of(thing, spec: Problem, market_set: MarketSet, oracles: list[Oracle
                              f"{sorted(named)}, and {sorted(NAMED)} are named too")
         return PerMarket([spec.baselines(params)[thing] for params in markets], base)
     if isinstance(thing, Oracle):
-        return OnOwnObservation(thing.policy, base, ORACLE)
+        return OnOwnObservation(thing.policy, base, "a given oracle")
     if is_sb3_model(thing):
         from execgym.sb3 import as_policy as sb3_policy   # needs the agents extra, which an SB3 model implies
 

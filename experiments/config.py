@@ -246,22 +246,37 @@ def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
 
 
 def _check_markets(config: ExperimentConfig) -> None:
-    """ConfigError unless ``env.markets`` is None, a split of a family with a distribution or a non-empty list of
-    valid markets, ``env.observe_market`` true, false or "index" (which qlearning needs), and
-    ``training.eval_markets`` non-empty splits (with ``training.eval_episodes_per_market`` >= 2)."""
+    """ConfigError unless ``env.markets`` is None, the training split of a family with a distribution or a
+    non-empty list of valid markets, ``env.observe_market`` true, false or "index" (which qlearning needs, with a
+    list), and ``training.eval_markets`` non-empty held-out splits (with ``training.eval_episodes_per_market``
+    >= 2)."""
     source, env, training = config.source, config.env, config.training
+    from execgym.distributions import SPLITS
+
     if not isinstance(env.observe_market, bool) and env.observe_market != "index":
         raise ConfigError(f"{source}: env.observe_market: expected true, false or index, got {env.observe_market!r}")
+    held_out = [split for split in SPLITS if split != "train"]
+    if not training.eval_markets or any(split not in held_out for split in training.eval_markets):
+        raise ConfigError(f"{source}: training.eval_markets: expected a non-empty list of {held_out} (the held-out "
+                          f"sets), got {list(training.eval_markets)}")
+    if training.eval_episodes_per_market < 2:
+        raise ConfigError(f"{source}: training.eval_episodes_per_market must be >= 2, got "
+                          f"{training.eval_episodes_per_market}")
     if env.markets is None:
+        if env.observe_market is not True:
+            raise ConfigError(f"{source}: env.observe_market applies with env.markets (one market shows nothing of "
+                              "itself)")
         return
-    from execgym.distributions import SPLITS
 
     if config.agent.algo == "qlearning" and env.observe_market != "index":
         raise ConfigError(f"{source}: env.observe_market: qlearning's state is the market and the problem's state, "
                           "so it observes the market's index: set env.observe_market: index")
+    if env.observe_market == "index" and not isinstance(env.markets, list):
+        raise ConfigError(f"{source}: env.observe_market: index needs a list of markets (a split's indices differ "
+                          "between its training and held-out sets)")
     if isinstance(env.markets, list):
         if not env.markets or not all(isinstance(market, dict) for market in env.markets):
-            raise ConfigError(f"{source}: env.markets: expected a split {list(SPLITS)} or a non-empty list of "
+            raise ConfigError(f"{source}: env.markets: expected train or a non-empty list of "
                               f"mappings of parameters, got {env.markets!r}")
         try:
             config.market_sets()
@@ -269,15 +284,9 @@ def _check_markets(config: ExperimentConfig) -> None:
             raise ConfigError(f"{source}: env.{error}") from None
     elif problem(env.id).vector_env_class.problem.distribution is None:
         raise ConfigError(f"{source}: env.markets: {env.id} has no market distribution")
-    elif env.markets not in SPLITS:
-        raise ConfigError(f"{source}: env.markets: expected one of {list(SPLITS)} or a list of markets, got "
-                          f"{env.markets!r}")
-    if not training.eval_markets or any(split not in SPLITS for split in training.eval_markets):
-        raise ConfigError(f"{source}: training.eval_markets: expected a non-empty list of {list(SPLITS)}, got "
-                          f"{list(training.eval_markets)}")
-    if training.eval_episodes_per_market < 2:
-        raise ConfigError(f"{source}: training.eval_episodes_per_market must be >= 2, got "
-                          f"{training.eval_episodes_per_market}")
+    elif env.markets != "train":
+        raise ConfigError(f"{source}: env.markets: expected train (the held-out sets are what it is scored on) or a "
+                          f"list of markets, got {env.markets!r}")
 
 
 def check_seed_range(config: ExperimentConfig) -> None:

@@ -72,7 +72,8 @@ def market_key(config: ExperimentConfig) -> tuple[str, str]:
     the same market share a leaderboard row."""
     params = ", ".join(f"{key}={value}" for key, value in sorted(config.env.params.items()))
     if config.env.markets is not None:
-        params = ", ".join(part for part in (f"markets={config.env.markets}", params) if part)
+        markets = config.env.markets if isinstance(config.env.markets, str) else f"{len(config.env.markets)} listed"
+        params = ", ".join(part for part in (f"markets={markets}", params) if part)
     return config.env.id, params
 
 
@@ -104,11 +105,12 @@ def set_baseline_scores(config: ExperimentConfig) -> dict[str, Any]:
     names += sorted(spec.baselines(config.env_params()))
     scores: dict[str, Any] = {}
     for name in names:
-        for split in config.training.eval_markets:
-            result = execgym.score(name, config.env.id, markets=split, episodes_per_market=SET_BASELINE_EPISODES,
+        for markets in config.market_sets():
+            keywords = config.env.params if isinstance(markets, str) else {}
+            result = execgym.score(name, config.env.id, markets=markets, episodes_per_market=SET_BASELINE_EPISODES,
                                    seed=config.training.eval_seed, observe_market=config.env.observe_market,
-                                   **config.env.params)
-            scores.setdefault(name, {})[split] = {
+                                   **keywords)
+            scores.setdefault(name, {})[result.set_name] = {
                 "regret_pct": result.mean.mean, "regret_pct_ci95": result.mean.half_width,
                 "iqm_pct": result.iqm.mean, "worst_decile_pct": result.worst_decile.mean}
     return scores
@@ -130,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
                      describe([(trial, error) for trial, error in failed if trial in group]))
     markets: dict[tuple[str, str], dict[str, Any]] = {}
     for name, config in configs.items():
-        market = markets.setdefault(market_key(config), {"configs": {}, "baselines": baseline_scores(config)})
+        market = markets.setdefault(market_key(config), {"configs": {}, "baselines": baseline_scores(config),
+                                                         "sets": config.env.markets is not None})
         market["configs"][name] = (config, load_results(trials[name]))
     text = leaderboard_text(markets, seeds, describe(failed), args.docs)
     write_text_atomically(args.docs / "leaderboard.md", text)
@@ -143,39 +146,39 @@ def markets_section(markets: dict, seeds: int) -> list[str]:
     the median market's oracle, the best blind policy and the baselines on the same sets."""
     rows = []
     for (env_id, params), market in markets.items():
-        if "markets=" not in params:
+        if not market.get("sets"):
             continue
         for name, (config, results) in market["configs"].items():
             runs = results.get("default", [])
             if not runs:
                 continue
-            cells = []
-            for split in config.training.eval_markets:
-                finals = [run["final"][split] for run in runs]
-                mean = Estimate.of(np.array([final["regret_pct"] for final in finals]))
-                cells.append(f"{interval_text(mean.mean, mean.half_width, 2, ONE_SEED)} | "
-                             f"{np.mean([final['iqm_pct'] for final in finals]):.2f} | "
-                             f"{np.mean([final['worst_decile_pct'] for final in finals]):.2f}")
             steps = max(run["steps"] for run in runs)
             minutes = np.mean([run["wall_seconds"] for run in runs]) / 60
-            rows.append(f"| {env_id} | {CURVE_LABELS[config.agent.algo]} ({len(runs)} seeds) | " + " | ".join(cells)
-                        + f" | {steps:,} steps, {minutes:.0f} min per seed |")
-        for name, by_split in market["baselines"].items():
-            cells = [f"{interval_text(value['regret_pct'], value['regret_pct_ci95'], 2)} | {value['iqm_pct']:.2f} | "
-                     f"{value['worst_decile_pct']:.2f}" for value in by_split.values()]
-            rows.append(f"| {env_id} | {name} | " + " | ".join(cells) + " | – |")
+            for set_name in (key for key, value in runs[0]["final"].items() if isinstance(value, dict)):
+                finals = [run["final"][set_name] for run in runs]
+                mean = Estimate.of(np.array([final["regret_pct"] for final in finals]))
+                rows.append(f"| {env_id} | {params} | {CURVE_LABELS[config.agent.algo]} ({len(runs)} seeds) | {set_name} | "
+                            f"{interval_text(mean.mean, mean.half_width, 2, ONE_SEED)} | "
+                            f"{np.mean([final['iqm_pct'] for final in finals]):.2f} | "
+                            f"{np.mean([final['worst_decile_pct'] for final in finals]):.2f} | "
+                            f"{steps:,} steps, {minutes:.0f} min per seed |")
+        for name, by_set in market["baselines"].items():
+            rows += [f"| {env_id} | {params} | {name} | {set_name} | "
+                     f"{interval_text(value['regret_pct'], value['regret_pct_ci95'], 2)} | {value['iqm_pct']:.2f} | "
+                     f"{value['worst_decile_pct']:.2f} | – |" for set_name, value in by_set.items()]
     if not rows:
         return []
     return ["", "## Markets", "",
             "Agents trained on a family's training markets (`env.markets: train`: a market per episode, its features "
-            "in the observation) and scored on its 256 held-out test markets and 256 out-of-distribution ones, each "
-            "market against its own exact optimum. Per set: the mean regret % over the markets (for agents: mean ± "
+            "in the observation) and scored on its 256 held-out test markets and 256 out-of-distribution ones, or on "
+            "a listed set of markets (Q-learning, the market's index in its state), each market against its own exact "
+            "optimum. Per set: the mean regret % over the markets (for agents: mean ± "
             f"95 % CI over seeds, of {seeds} seeds run), then the interquartile mean and the worst decile of the "
             "markets' regret % (for agents: means over seeds). Baselines on the same sets: the median market's "
             "oracle run in every market, the best market-blind policy (where exact), and each market's own "
             f"baselines, {SET_BASELINE_EPISODES} episodes per market (mean ± 95 % CI across markets).", "",
-            "| family | policy | test: mean | IQM | worst decile | OOD: mean | IQM | worst decile | compute |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---|", *rows]
+            "| family | trained on | policy | scored on | regret %: mean | IQM | worst decile | compute |",
+            "|---|---|---|---|---:|---:|---:|---|", *rows]
 
 
 def plot_name(env_id: str, params: str) -> str:
@@ -199,7 +202,7 @@ def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], d
              "| env | market | PPO | TRPO | Q-learning | best baseline |", "|---|---|---|---|---|---|"]
     wall = 0.0
     for (env_id, params), market in markets.items():
-        if market["configs"] and next(iter(market["configs"].values()))[0].env.markets is not None:
+        if market.get("sets"):
             continue                                      # the markets section below
         cells = {}
         curves = {}
@@ -233,7 +236,7 @@ def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], d
                 wall += summarise({"default": results["default"]})[0]["wall_seconds"]
     lines += ["", "## Baselines", "", "| env | market | baseline | regret % (± 95 % CI) |", "|---|---|---|---:|"]
     for (env_id, params), market in markets.items():
-        if "markets=" in params:
+        if market.get("sets"):
             continue
         for name, value in market["baselines"].items():
             lines.append(f"| {env_id} | {params or 'defaults'} | {name} | "

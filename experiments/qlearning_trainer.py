@@ -26,7 +26,6 @@ from gymnasium.vector import VectorEnv
 
 from execgym.agents.qlearning import QLearning, QLearningConfig, RoundResult, train
 from execgym import tabular
-from execgym.distributions import market_set
 from execgym.tabular import TabularView
 from execgym.tabular.markets import MarketsView
 from execgym.policy import Oracle, Policy
@@ -81,13 +80,8 @@ def tabular_view(config: ExperimentConfig) -> TabularView | MarketsView:
     try:
         if config.env.markets is not None:
             spec = tabular.view_spec(config.env.id)
-            unknown = sorted(set(config.agent.discretisation) - set(spec.defaults))
-            if unknown:
-                raise ValueError(f"unknown option(s) {unknown}; valid: {sorted(spec.defaults)}")
-            chosen = market_set(config.env.id, config.env.markets, **config.env.params) if isinstance(
-                config.env.markets, str) else config.market_sets()[0]
-            return MarketsView(config.env.id, chosen, spec.view_class,
-                               **{**spec.defaults, **config.agent.discretisation})
+            return MarketsView(config.env.id, config.market_sets()[0], spec.view_class,
+                               **tabular.view_options(config.env.id, **config.agent.discretisation))
         return tabular.tabular_view(config.env.id, params, **config.agent.discretisation)
     except ValueError as error:
         raise ValueError(f"qlearning with agent.discretisation {config.agent.discretisation}: {error}") from None

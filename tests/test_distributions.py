@@ -230,6 +230,35 @@ def test_a_market_set_builds_each_market_once_and_refuses_an_index_outside_it():
     assert drawn[1] is drawn[1] and drawn[1].volatility == 3.0
     with pytest.raises(IndexError, match=r"market indices are in \[0, 1\]"):
         drawn[2]
+    test = market_set("OptimalExec-v0", "test")
+    last = test[255]
+    with pytest.raises(IndexError, match=r"market indices are in \[0, 255\], got -1"):
+        test.params(-1)
+    assert test[255] is last                                   # nothing stored in its place
+
+
+def test_a_list_must_share_the_spaces_and_a_variant_id_draws_its_own_markets():
+    with pytest.raises(ValueError, match=r"markets\[1\] has the action space Discrete\(4\), not the set's Discrete\(7\)"):
+        gym.make_vec("LimitOrMarket-v0", num_envs=2, markets=market_set("LimitOrMarket-v0", [{}, {"max_depth": 1}]))
+    env = gym.make("OptimalExecNonlinear-v0", markets="test")
+    env.reset(seed=0)
+    assert env.unwrapped.params.impact_exponent == 0.5
+    assert market_set("OptimalExecNonlinear-v0", "test")[0].impact_exponent == 0.5
+    with pytest.raises(ValueError, match="observe_market applies to markets drawn per episode"):
+        gym.make_vec("OptimalExec-v0", num_envs=2, markets=[{}, {}], observe_market=False)
+    assert gym.make("OptimalExec-v0", markets="test", observe_market=np.False_).observation_space.shape == (3,)
+
+
+def test_a_pickled_list_of_markets_of_different_lengths_plays_every_market():
+    import pickle
+
+    env = gym.make_vec("OptimalExec-v0", num_envs=1, markets=market_set("OptimalExec-v0", [{"periods": 5},
+                                                                                          {"periods": 10}]))
+    clone = pickle.loads(pickle.dumps(env))
+    for index in (0, 1):
+        clone.reset(seed=0, options={"market_indices": [index]})
+        env.reset(seed=0, options={"market_indices": [index]})
+        np.testing.assert_array_equal(clone.step(np.zeros((1, 1)))[1], env.step(np.zeros((1, 1)))[1])
 
 
 @pytest.mark.parametrize("markets", ["test", [{}, {"volatility": 2.0}]])

@@ -93,6 +93,14 @@ def test_blind_schedule_refuses_markets_it_is_not_exact_for():
                       episodes_per_market=2)
 
 
+def test_the_median_market_takes_the_sets_own_parameters():
+    with_set = execgym.score("median_oracle", "OptimalExec-v0", episodes_per_market=2,
+                             markets=execgym.market_set("OptimalExec-v0", "ood", risk_aversion=1e-9))
+    with_keywords = execgym.score("median_oracle", "OptimalExec-v0", markets="ood", episodes_per_market=2,
+                                  risk_aversion=1e-9)
+    np.testing.assert_array_equal(with_set.regret_pct, with_keywords.regret_pct)
+
+
 def test_aggregates_by_hand():
     values = np.arange(20.0)
     assert _interquartile_mean(values) == pytest.approx(np.mean(values[5:15]))
@@ -124,6 +132,10 @@ def test_an_agent_sees_the_features_and_the_baselines_their_own_observation(tmp_
     (dict(markets="test", episodes_per_market=1), r"episodes_per_market must be an integer >= 2"),
     (dict(markets="test", policy="nope"), r"unknown policy name 'nope' .* \['blind', 'median_oracle', 'oracle'\]"),
     (dict(markets=[{}], episodes_per_market=4), r"episodes_per_market= and observe_market= apply to a set"),
+    (dict(markets="test", episodes=100), r"\['episodes'\] apply to one market or a list of markets"),
+    (dict(markets="test", reference="vwap"), r"\['reference'\] apply to one market"),
+    (dict(markets=execgym.market_set("OptimalExec-v0", "test"), risk_aversion=1e-9),
+     r"a MarketSet holds its markets' parameters"),
 ])
 def test_bad_set_scoring_input_gets_clear_errors(kwargs, message):
     policy = kwargs.pop("policy", "twap")

@@ -39,7 +39,8 @@ from execgym.tabular.base import (DiscreteEnv, DiscretePolicy, DiscreteVectorEnv
 from execgym.tabular.mdp_env import TabularEnv, TabularVectorEnv
 
 __all__ = ["DiscreteEnv", "DiscretePolicy", "DiscreteVectorEnv", "GridPolicy", "TablePolicy", "TabularEnv",
-           "TabularVectorEnv", "TabularView", "ViewMixin", "ViewSpec", "tabular_views", "tabular_view", "view_spec"]
+           "TabularVectorEnv", "TabularView", "ViewMixin", "ViewSpec", "tabular_views", "tabular_view", "view_options",
+           "view_spec"]
 
 
 def tabular_views() -> dict[str, ViewSpec]:
@@ -59,9 +60,14 @@ def view_spec(env_id: str) -> ViewSpec:
 def tabular_view(env_id: str, params=None, **options) -> TabularView:
     """The tabular view of ``env_id`` with ``params`` (the env's params object; default: the env's defaults)
     and the view's ``options`` (see the table above); unknown options raise ``ValueError``."""
+    return view_spec(env_id).view_class(registry.problem(env_id).params(params), **view_options(env_id, **options))
+
+
+def view_options(env_id: str, **options) -> dict:
+    """``options`` over the defaults of ``env_id``'s tabular view; ValueError naming unknown ones and the valid."""
     spec = view_spec(env_id)
     unknown = sorted(set(options) - set(spec.defaults))
     if unknown:
         raise ValueError(f"unknown option(s) {unknown} for the tabular view of {env_id} "
                          f"({spec.view_class.__name__}); valid: {sorted(spec.defaults)}")
-    return spec.view_class(registry.problem(env_id).params(params), **{**spec.defaults, **options})
+    return {**spec.defaults, **options}

@@ -45,8 +45,11 @@ def test_a_run_on_markets_is_scored_on_each_set_against_each_markets_optimum(tmp
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"env": {"markets": "tomorrow"}}, r"env.markets: expected one of \['train', 'test', 'ood'\] or a list"),
-    ({"env": {"markets": [3]}}, r"env.markets: expected a split .* or a non-empty list of mappings"),
+    ({"env": {"markets": "tomorrow"}}, r"env.markets: expected train .* or a list of markets, got 'tomorrow'"),
+    ({"env": {"markets": "test"}}, r"env.markets: expected train \(the held-out sets are what it is scored on\)"),
+    ({"env": {"markets": [3]}}, r"env.markets: expected train or a non-empty list of mappings"),
+    ({"env": {"observe_market": "index"}}, r"observe_market: index needs a list of markets"),
+    ({"training": {"eval_markets": ["train"]}}, r"eval_markets: expected a non-empty list of \['test', 'ood'\]"),
     ({"env": {"observe_market": "yes"}}, r"env.observe_market: expected true, false or index"),
     ({"training": {"eval_markets": []}}, r"training.eval_markets: expected a non-empty list"),
     ({"training": {"eval_markets": ["valid"]}}, r"training.eval_markets: expected a non-empty list"),
@@ -60,6 +63,16 @@ def test_bad_markets_keys_name_the_key(tmp_path, change, message):
         data[section] = {**data[section], **values}
     with pytest.raises(ConfigError, match=message):
         parse_config(data)
+
+
+def test_markets_keys_are_checked_without_markets_too():
+    data = {"env": {"id": "OptimalExec-v0"}, "agent": dict(PPO), "training": {"total_steps": 416, "eval_every": 208}}
+    for change, message in ((("env", "observe_market", False), "observe_market applies with env.markets"),
+                            (("training", "eval_markets", ["bogus"]), "eval_markets: expected a non-empty list"),
+                            (("training", "eval_episodes_per_market", 0), "eval_episodes_per_market must be >= 2")):
+        section, key, value = change
+        with pytest.raises(ConfigError, match=message):
+            parse_config({**data, section: {**data[section], key: value}})
 
 
 def test_the_markets_config_round_trips(tmp_path):
