@@ -19,12 +19,17 @@ MARKETS = {
 }
 
 
-@pytest.mark.parametrize("env_id", sorted(MARKETS))
+ENV_IDS = [env_id if env_id == "OptimalExec-v0" else pytest.param(env_id, marks=pytest.mark.slow)
+           for env_id in sorted(MARKETS)]
+"""The registered variants run in the slow tests (their dynamics are OptimalExec-v0's, with set keywords)."""
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
 def test_a_market_per_slot_plays_the_scalar_envs_of_those_markets(env_id):
     assert_market_per_slot_plays_scalar_envs(env_id, MARKETS[env_id], steps=60)
 
 
-@pytest.mark.parametrize("env_id", sorted(MARKETS))
+@pytest.mark.parametrize("env_id", ENV_IDS)
 def test_markets_set_at_reset_for_chosen_slots(env_id):
     assert_markets_set_at_reset(env_id, MARKETS[env_id], steps=25)
 

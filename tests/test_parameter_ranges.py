@@ -6,6 +6,7 @@ ValueError naming the reason)."""
 import math
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from execgym.problems.basket_sequence.params import MAX_COST_BPS, NOTIONALS
@@ -125,6 +126,7 @@ def optimal_exec_kwargs(draw) -> dict:
     return kwargs
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(optimal_exec_kwargs())
 def test_optimal_exec_ranges(kwargs):
@@ -231,6 +233,7 @@ def worst_utility_exponent(params: MarketMakingParams) -> float:
     return params.risk_aversion * (params.steps * step + params.terminal_penalty * q * q)
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(market_making_kwargs())
 def test_market_making_ranges(kwargs):

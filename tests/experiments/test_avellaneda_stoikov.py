@@ -9,6 +9,8 @@ from experiments.benchmarks import avellaneda_stoikov as bench
 EPISODES = 2000
 
 
+pytestmark = pytest.mark.slow     # the paper's tables, replicated: a benchmark more than a unit test
+
 @pytest.fixture(scope="module")
 def measurements():
     # measure() itself checks that the paper's rule with clipped depths replays the env episode by episode

@@ -81,6 +81,7 @@ def test_the_markets_config_round_trips(tmp_path):
     assert config.env_kwargs() == {"markets": "train", "observe_market": False}
 
 
+@pytest.mark.slow
 def test_qlearning_learns_a_table_per_listed_market_and_is_scored_on_each(tmp_path):
     markets = [{"risk_aversion": 1e-8}, {"risk_aversion": 5e-6}, {"volatility": 5.0}]
     config = parse_config({"env": {"id": "OptimalExec-v0", "markets": markets, "observe_market": "index"},

@@ -227,6 +227,7 @@ def test_user_cost_matrix():
 # -------------------------------------------------------------------------------------------- oracle
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 7))
 @example(seed=0, n=7)
@@ -345,6 +346,7 @@ def exact_above_max(p):
     return best
 
 
+@pytest.mark.slow
 def test_more_than_16_trades_need_heuristic_and_give_a_labelled_bound():
     with pytest.raises(ValueError, match=r"up to 16 trades, got trades = 17; pass heuristic=True.*bound_only=True"):
         execgym.make_oracle(ENV_ID, trades=17)

@@ -211,6 +211,7 @@ def test_continuous_dp_beats_every_tick_grid_and_the_grids_converge_to_it():
     assert gaps[-1] < 1e-3 and gaps[-1] < gaps[0] / 20   # O(h²)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kwargs", [
     {}, dict(fill_probability="linear", price_shocks="binomial"), dict(tick_size=0.25),
     dict(objective="cara", risk_aversion=0.02, inventory_penalty=0.0, terminal_penalty=0.1),

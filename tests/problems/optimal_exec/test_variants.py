@@ -412,6 +412,7 @@ def test_holdings_from_trades_water_fills_weights_into_the_caps_and_schedule_pol
     np.testing.assert_allclose(executed, [1e5, second, third, fourth, 3e5], rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_one_period_by_hand_for_every_variant_feature():
     """Reward and execution price of one period from the docstring's formulas, computed here independently:
     g = ε + η_k·v̄·(|n|/(τv̄))^α (or the table interpolated at |n|), cost = |n|·g − s·ΔS·x', penalties."""
@@ -502,6 +503,7 @@ REWARD_CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(REWARD_CASES))
 def test_mean_return_of_a_schedule_is_its_exact_expected_return(name):
     """Σ reward minus the price shocks' zero-mean term is exactly −U in every episode, and the Monte-Carlo mean of
@@ -776,6 +778,7 @@ def test_independent_solvers_agree_where_their_models_overlap():
 # ------------------------------------------------------------------------------------------------ 7. trajectories
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(ORACLE_CASES))
 def test_oracle_trajectories_respect_caps_direction_and_target(name):
     p, solver = ORACLE_CASES[name]
@@ -830,6 +833,7 @@ def test_no_random_or_perturbed_schedule_beats_the_oracle_exactly(name):
         assert oracle.expected_return > best + 4.0
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(solver=st.sampled_from(["lq", "water_filling", "blended", "lot_grid"]), periods=st.integers(1, 12),
        side=st.sampled_from(["sell", "buy"]), drift=st.floats(-1.0, 1.0),

@@ -101,6 +101,7 @@ def test_grid_optimum_is_below_the_lq_oracle_and_converges_to_it():
     assert gaps[-1] / abs(lq) < 0.01 and gaps[0] / abs(lq) > 0.3
 
 
+@pytest.mark.slow
 def test_grid_optimum_in_the_real_env_matches_its_exact_value_and_its_gap_to_the_lq_oracle():
     grid_oracle = PortfolioLotGrid(P, 6).oracle()
     lq = execgym.make_oracle("PortfolioExec-v0", params=P)

@@ -431,6 +431,7 @@ def test_property_oracle_equals_dense_kkt_or_refuses_a_non_monotone_optimum(p):
 # ------------------------------------------------------------------------------------------------ 5. Monte Carlo
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("p", [DEFAULT, DENSE_CASES["pair_N4_cross"]], ids=["default", "pair_cross"])
 def test_oracle_monte_carlo_mean_equals_its_exact_value(p):
     oracle = make_oracle(p)

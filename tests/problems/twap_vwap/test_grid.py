@@ -62,6 +62,7 @@ def test_any_action_table_is_worth_the_same_in_the_mdp_and_in_the_oracles_evalua
             tv_oracle.start_value(params, tv_oracle.evaluate(grid.states, stages)), rel=1e-13)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["small", "days"])
 def test_mdp_rewards_are_the_env_rewards_without_price_noise(name):
     noisy = MARKETS[name]

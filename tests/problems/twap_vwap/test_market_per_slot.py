@@ -33,6 +33,7 @@ def test_markets_set_at_reset_for_chosen_slots():
     assert_markets_set_at_reset(ENV, ONE_DAY, steps=40)
 
 
+@pytest.mark.slow
 def test_each_slot_draws_its_day_type_from_its_own_market():
     markets = [{"buckets": 3, "volume_profiles": [[1.0] * 3, [2.0] * 3], "day_probabilities": (p, 1.0 - p)}
                for p in (1.0, 0.0)]
