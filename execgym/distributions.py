@@ -115,6 +115,16 @@ class MarketDistribution:
                            split == "ood")
 
 
+def log_uniform(u, low: float, high: float):
+    """low·(high/low)^u: log-uniform on [low, high] for a uniform u (a number or an array)."""
+    return low * (high / low) ** u
+
+
+def uniform(u, low: float, high: float):
+    """low + (high − low)·u: uniform on [low, high] for a uniform u (a number or an array)."""
+    return low + (high - low) * u
+
+
 def split_seed(env_id: str, split: str) -> int:
     """The seed of ``env_id``'s split ``split``: the first 8 bytes of BLAKE2b of "env_id/split" (stable)."""
     digest = hashlib.blake2b(f"{env_id}/{split}".encode(), digest_size=8).digest()
@@ -141,9 +151,9 @@ class MarketSet:
     ``params(j)`` is market j (a validated params object), ``features(indices)`` the normalised features
     (float32 (n, F); F = 0 without a distribution; computed when first asked for), ``rows(indices)`` the market
     table of those markets as compiled code reads it. Markets are built when first asked for and kept
-    (thread-safe); they must share one
-    model variant and observation size (ValueError naming the market otherwise). ``label(j)`` names market j
-    in messages and infos."""
+    (thread-safe); they must share the model variant and the observation size, and a user's markets also the
+    observation and action spaces (a split's share them by construction; ValueError naming the market
+    otherwise). ``label(j)`` names market j in messages."""
 
     def __init__(self, problem, name: str, size: int, make: Callable[[int], Any],
                  features: tuple[Feature, ...] = (), recipe: tuple = (), keywords: Mapping | None = None,
@@ -160,7 +170,7 @@ class MarketSet:
         self._featured = np.zeros(size, dtype=bool)        # features computed (only when an env shows them)
         self._table = None
         self._lock = threading.Lock()
-        self._reference = None        # (variant, observation size) of the first market built
+        self._reference = None        # what every market must share (see _checked), of the first market built
 
     def __len__(self) -> int:
         return self.size
@@ -216,7 +226,8 @@ class MarketSet:
         return take_rows(self._table, indices)
 
     def build(self, indices: np.ndarray) -> None:
-        """Build the markets ``indices`` not built yet: params, features and compiled rows."""
+        """Build the markets ``indices`` not built yet: their params and compiled rows (IndexError for an index
+        outside the set)."""
         indices = np.asarray(indices, dtype=np.int64)
         if indices.size and (indices.min() < 0 or indices.max() >= self.size):
             raise IndexError(f"{self!r}: market indices are in [0, {self.size - 1}], got {indices.min()}.."

@@ -107,7 +107,7 @@ PINNED = {
 
 
 @pytest.mark.parametrize("env_id", FAMILIES)
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(data=st.data())
 def test_samplers_draw_valid_markets_of_one_variant_within_their_feature_ranges(env_id, data):
     distribution = _problem(env_id).distribution

@@ -44,7 +44,7 @@ import math
 
 import numpy as np
 
-from execgym.distributions import Feature, MarketDistribution
+from execgym.distributions import Feature, MarketDistribution, log_uniform, uniform
 from execgym.problems.basket_sequence.market import SECTORS, factor_correlation, square_root_impact
 from execgym.problems.basket_sequence.params import BasketSequenceParams
 
@@ -65,16 +65,6 @@ OOD = dict(market=(0.7, 0.85), sector=(0.3, 0.5), cross=(0.7, 1.0))
 """The out-of-distribution regime's (same keys)."""
 
 
-def _log_between(u, low: float, high: float):
-    """low·(high/low)^u: log-uniform on [low, high] for a uniform u."""
-    return low * (high / low) ** u
-
-
-def _between(u, low: float, high: float):
-    """low + (high − low)·u: uniform on [low, high] for a uniform u."""
-    return low + (high - low) * u
-
-
 def sample(u: np.ndarray, ood: bool) -> dict:
     """The keyword parameters of the basket of uniforms ``u`` (59), training or out-of-distribution regime
     (module docstring)."""
@@ -82,18 +72,18 @@ def sample(u: np.ndarray, ood: bool) -> dict:
     trades = np.asarray(u[:TRADES * PER_TRADE], dtype=np.float64).reshape(TRADES, PER_TRADE)
     liquidity, volatility_u, participation_u, side_u, market_u, sector_loading_u, sector_u = trades.T
     prefactor_u, cross_u, hedge_u = u[TRADES * PER_TRADE:]
-    volumes = _log_between(liquidity, *VOLUMES)
-    volatilities = _log_between(0.6 * (1.0 - liquidity) + 0.4 * volatility_u, *VOLATILITIES)
-    notionals = _log_between(participation_u, *PARTICIPATIONS) * volumes
-    correlation = factor_correlation(_between(market_u, *ranges["market"]),
-                                     _between(sector_loading_u, *ranges["sector"]),
+    volumes = log_uniform(liquidity, *VOLUMES)
+    volatilities = log_uniform(0.6 * (1.0 - liquidity) + 0.4 * volatility_u, *VOLATILITIES)
+    notionals = log_uniform(participation_u, *PARTICIPATIONS) * volumes
+    correlation = factor_correlation(uniform(market_u, *ranges["market"]),
+                                     uniform(sector_loading_u, *ranges["sector"]),
                                      np.minimum(np.floor(SECTORS * sector_u), SECTORS - 1).astype(np.int64))
-    impact = square_root_impact(notionals, volumes, volatilities, y=float(_between(prefactor_u, *PREFACTORS)))
+    impact = square_root_impact(notionals, volumes, volatilities, y=float(uniform(prefactor_u, *PREFACTORS)))
     return dict(trades=TRADES, notionals=tuple(notionals.tolist()),
                 sides=tuple(int(side) for side in np.where(side_u <= 0.5, 1, -1)),
                 correlation=tuple(tuple(row) for row in correlation.tolist()), impact_bps=tuple(impact.tolist()),
-                cross_impact=float(_between(cross_u, *ranges["cross"])),
-                hedge_credit=float(_between(hedge_u, *HEDGE_CREDITS)))
+                cross_impact=float(uniform(cross_u, *ranges["cross"])),
+                hedge_credit=float(uniform(hedge_u, *HEDGE_CREDITS)))
 
 
 def _constructed(params: BasketSequenceParams) -> BasketSequenceParams:

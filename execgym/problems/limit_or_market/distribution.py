@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from execgym.distributions import Feature, MarketDistribution
+from execgym.distributions import Feature, MarketDistribution, log_uniform, uniform
 from execgym.problems.limit_or_market.oracle import policy_value
 from execgym.problems.limit_or_market.params import MAX_LOTS, LimitOrMarketParams
 from execgym.problems.limit_or_market.policies import always_market
@@ -63,16 +63,6 @@ OOD = dict(touch=(0.01, 0.05), adverse=(0.8, 1.0))
 """The out-of-distribution regime's (same keys)."""
 
 
-def _log_between(u, low: float, high: float):
-    """low·(high/low)^u: log-uniform on [low, high] for a uniform u."""
-    return low * (high / low) ** u
-
-
-def _between(u, low: float, high: float):
-    """low + (high − low)·u: uniform on [low, high] for a uniform u."""
-    return low + (high - low) * u
-
-
 def sample(u: np.ndarray, ood: bool) -> dict:
     """The keyword parameters of the market of uniforms ``u`` (8), training or out-of-distribution regime
     (module docstring)."""
@@ -81,12 +71,12 @@ def sample(u: np.ndarray, ood: bool) -> dict:
     spread = 1 + int(np.floor(3.0 * (0.6 * (1.0 - liquidity) + 0.4 * u[2])))
     return dict(
         lots=LOTS, deadline=DEADLINE, max_depth=MAX_DEPTH, market_fractions=MARKET_FRACTIONS, drift=0.0,
-        tick_bps=float(_log_between(u[1], *TICKS_BPS)), spread_ticks=min(spread, SPREADS[1]),
-        book_lots=int(round(_log_between(0.7 * liquidity + 0.3 * u[3], *BOOK_LOTS))),
-        touch_fill_probability=float(_log_between(0.7 * liquidity + 0.3 * u[4], *ranges["touch"])),
-        fill_decay=float(_between(u[5], *FILL_DECAYS)),
-        adverse_selection=float(_between(u[6], *ranges["adverse"])),
-        move_probability=float(_between(u[7], *MOVE_PROBABILITIES)))
+        tick_bps=float(log_uniform(u[1], *TICKS_BPS)), spread_ticks=min(spread, SPREADS[1]),
+        book_lots=int(round(log_uniform(0.7 * liquidity + 0.3 * u[3], *BOOK_LOTS))),
+        touch_fill_probability=float(log_uniform(0.7 * liquidity + 0.3 * u[4], *ranges["touch"])),
+        fill_decay=float(uniform(u[5], *FILL_DECAYS)),
+        adverse_selection=float(uniform(u[6], *ranges["adverse"])),
+        move_probability=float(uniform(u[7], *MOVE_PROBABILITIES)))
 
 
 def book_lots(params: LimitOrMarketParams) -> float:

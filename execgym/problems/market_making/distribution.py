@@ -42,7 +42,7 @@ import math
 
 import numpy as np
 
-from execgym.distributions import Feature, MarketDistribution
+from execgym.distributions import Feature, MarketDistribution, log_uniform
 
 MID_PRICE = 100.0
 HORIZON = 1.0
@@ -63,26 +63,21 @@ INVENTORY_BOUNDS = (10, 50)
 """Q̄, shares."""
 
 
-def _log_between(u, low: float, high: float):
-    """low·(high/low)^u: log-uniform on [low, high] for a uniform u."""
-    return low * (high / low) ** u
-
-
 def sample(u: np.ndarray, ood: bool) -> dict:
     """The keyword parameters of the market of uniforms ``u`` (7), training or out-of-distribution regime
     (module docstring)."""
     ranges = OOD if ood else TRAINING
     liquidity = u[0]
-    arrivals = _log_between(0.8 * liquidity + 0.2 * u[1], *ranges["arrivals"])
-    decay = _log_between(0.6 * liquidity + 0.4 * u[2], *DECAYS)
-    volatility = _log_between(0.6 * (1.0 - liquidity) + 0.4 * u[3], *ranges["volatility"])
-    risk_aversion = _log_between(u[4], *RISK_AVERSIONS)
+    arrivals = log_uniform(0.8 * liquidity + 0.2 * u[1], *ranges["arrivals"])
+    decay = log_uniform(0.6 * liquidity + 0.4 * u[2], *DECAYS)
+    volatility = log_uniform(0.6 * (1.0 - liquidity) + 0.4 * u[3], *ranges["volatility"])
+    risk_aversion = log_uniform(u[4], *RISK_AVERSIONS)
     return dict(
         mid_price=MID_PRICE, horizon=HORIZON, steps=STEPS, volatility=float(volatility),
         arrival_rate=float(arrivals), depth_decay=float(decay),
         max_depth=float(DEPTH_RANGE / decay), inventory_penalty=float(risk_aversion * volatility**2 / 2.0),
-        terminal_penalty=float(_log_between(u[5], *TERMINAL_PENALTIES)),
-        max_inventory=int(round(_log_between(u[6], *INVENTORY_BOUNDS))))
+        terminal_penalty=float(log_uniform(u[5], *TERMINAL_PENALTIES)),
+        max_inventory=int(round(log_uniform(u[6], *INVENTORY_BOUNDS))))
 
 
 def _penalties() -> tuple[float, float]:

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from execgym.distributions import Feature, MarketDistribution
+from execgym.distributions import Feature, MarketDistribution, log_uniform
 
 PERMANENT_COEFFICIENT = 0.314
 """γ_A of Almgren, Thum, Hauptmann & Li (2005)."""
@@ -54,28 +54,23 @@ PERIODS = 13
 HORIZON = 1.0
 
 
-def _log_between(u, low: float, high: float):
-    """low·(high/low)^u: log-uniform on [low, high] for a uniform u."""
-    return low * (high / low) ** u
-
-
 def sample(u: np.ndarray, ood: bool) -> dict:
     """The keyword parameters of the market of uniforms ``u`` (7), training or out-of-distribution regime (module
     docstring)."""
     if ood:
-        volume = _log_between(u[0], 2e4, 1e5)
-        daily_volatility = _log_between(u[2], 0.05, 0.10)
-        half_spread_bps = _log_between(u[3], 30.0, 100.0)
-        participation = _log_between(u[4], 0.20, 0.40)
+        volume = log_uniform(u[0], 2e4, 1e5)
+        daily_volatility = log_uniform(u[2], 0.05, 0.10)
+        half_spread_bps = log_uniform(u[3], 30.0, 100.0)
+        participation = log_uniform(u[4], 0.20, 0.40)
     else:
         liquidity = u[0]
-        volume = _log_between(liquidity, 1e5, 5e7)
+        volume = log_uniform(liquidity, 1e5, 5e7)
         daily_volatility = 0.01 * 5.0 ** (0.6 * (1.0 - liquidity) + 0.4 * u[2])
         half_spread_bps = 30.0 ** (1.0 - (0.8 * liquidity + 0.2 * u[3]))
-        participation = _log_between(u[4], 0.01, 0.20)
-    price = _log_between(u[1], 5.0, 500.0)
-    turnover = _log_between(u[5], 0.002, 0.02)
-    notional_risk_aversion = _log_between(u[6], 0.01, 100.0)
+        participation = log_uniform(u[4], 0.01, 0.20)
+    price = log_uniform(u[1], 5.0, 500.0)
+    turnover = log_uniform(u[5], 0.002, 0.02)
+    notional_risk_aversion = log_uniform(u[6], 0.01, 100.0)
     shares = participation * volume
     average_rate = shares / HORIZON
     return dict(

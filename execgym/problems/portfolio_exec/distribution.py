@@ -58,7 +58,7 @@ import math
 
 import numpy as np
 
-from execgym.distributions import Feature, MarketDistribution
+from execgym.distributions import Feature, MarketDistribution, log_uniform, uniform
 from execgym.problems.portfolio_exec.params import TRADING_DAYS, PortfolioExecParams
 
 ASSETS = 4
@@ -84,16 +84,6 @@ participation p̄ (fraction of daily volume), market and sector loadings, cross-
 OOD = dict(volume=(1e7, 5e7), volatility=(0.60, 1.00), participation=(0.05, 0.10), market=(0.6, 0.8),
            sector=(0.3, 0.5), cross=(0.5, 0.8), urgency=(0.1, 1.5))
 """The out-of-distribution regime's ranges (same keys)."""
-
-
-def _log_between(u, low: float, high: float):
-    """low·(high/low)^u: log-uniform on [low, high] for a uniform u."""
-    return low * (high / low) ** u
-
-
-def _between(u, low: float, high: float):
-    """low + (high − low)·u: uniform on [low, high] for a uniform u."""
-    return low + (high - low) * u
 
 
 def _spread(annual_volatility, volume, u):
@@ -123,25 +113,25 @@ def sample(u: np.ndarray, ood: bool) -> dict:
     own_liquidity, price_u, volatility_u, spread_u, size_u, side_u, market_u, sector_u = assets.T
     book_liquidity, participation_u, cross_u, urgency_u = u[ASSETS * PER_ASSET:]
     liquidity = BOOK_LIQUIDITY_WEIGHT * book_liquidity + (1.0 - BOOK_LIQUIDITY_WEIGHT) * own_liquidity
-    volume = _log_between(liquidity, *ranges["volume"])
-    prices = _log_between(price_u, *PRICES)
-    annual = _log_between(0.6 * (1.0 - liquidity) + 0.4 * volatility_u, *ranges["volatility"])
-    participation = _log_between(participation_u, *ranges["participation"]) * 2.0 ** (size_u - 0.5)
+    volume = log_uniform(liquidity, *ranges["volume"])
+    prices = log_uniform(price_u, *PRICES)
+    annual = log_uniform(0.6 * (1.0 - liquidity) + 0.4 * volatility_u, *ranges["volatility"])
+    participation = log_uniform(participation_u, *ranges["participation"]) * 2.0 ** (size_u - 0.5)
     shares_per_day = volume / prices
     holdings = np.where(side_u <= 0.5, 1.0, -1.0) * participation * shares_per_day
-    cross = float(_between(cross_u, *ranges["cross"]))
+    cross = float(uniform(cross_u, *ranges["cross"]))
     book = PortfolioExecParams.from_market_data(
         shares=holdings, prices=prices, annual_volatilities=annual, daily_volumes=shares_per_day,
-        spreads=_spread(annual, volume, spread_u) * prices, market_loadings=_between(market_u, *ranges["market"]),
+        spreads=_spread(annual, volume, spread_u) * prices, market_loadings=uniform(market_u, *ranges["market"]),
         cross_impact=cross, temporary_volume_fraction=TEMPORARY_VOLUME_FRACTION, risk_aversion=0.0, horizon=HORIZON,
         periods=PERIODS)
-    sector = _between(sector_u, *ranges["sector"])
+    sector = uniform(sector_u, *ranges["sector"])
     sector_correlation = np.outer(sector, sector) * (SECTORS[:, None] == SECTORS[None, :])
     np.fill_diagonal(sector_correlation, 0.0)
     covariance = _with_sector(book.sigma, sector_correlation, 1.0)
     temporary = _with_sector(book.eta, sector_correlation, cross)
     permanent = _with_sector(book.gamma, sector_correlation, cross)
-    urgency = _log_between(urgency_u, *ranges["urgency"])
+    urgency = log_uniform(urgency_u, *ranges["urgency"])
     shares = book.shares
     return dict(
         holdings=book.holdings, arrival_prices=book.arrival_prices, covariance=_nested(covariance),

@@ -41,7 +41,7 @@ import math
 
 import numpy as np
 
-from execgym.distributions import Feature, MarketDistribution
+from execgym.distributions import Feature, MarketDistribution, log_uniform, uniform
 from execgym.problems.optimal_exec.variants import intraday_volume
 from execgym.problems.twap_vwap.params import DEFAULT_BUCKETS, PREMIUM_HALF_LIFE, TwapVwapParams
 
@@ -56,16 +56,6 @@ TRAINING = dict(ratio=(1.5, 5.0), volatility=(100.0, 400.0))
 """The training regime's open/close volume ratio r and daily volatility σ_d (bps)."""
 OOD = dict(ratio=(8.0, 16.0), volatility=(400.0, 800.0))
 """The out-of-distribution regime's (same keys)."""
-
-
-def _log_between(u, low: float, high: float):
-    """low·(high/low)^u: log-uniform on [low, high] for a uniform u."""
-    return low * (high / low) ** u
-
-
-def _between(u, low: float, high: float):
-    """low + (high − low)·u: uniform on [low, high] for a uniform u."""
-    return low + (high - low) * u
 
 
 def premium_decay(buckets: int) -> np.ndarray:
@@ -83,13 +73,13 @@ def sample(u: np.ndarray, ood: bool) -> dict:
     """The keyword parameters of the market of uniforms ``u`` (5), training or out-of-distribution regime
     (module docstring)."""
     ranges = OOD if ood else TRAINING
-    volumes = intraday_volume(BUCKETS, float(_log_between(u[0], *ranges["ratio"])))
-    daily_volatility = float(_log_between(u[1], *ranges["volatility"]))
-    level = daily_volatility * float(_log_between(u[2], *IMPACT_PER_VOLATILITY))
+    volumes = intraday_volume(BUCKETS, float(log_uniform(u[0], *ranges["ratio"])))
+    daily_volatility = float(log_uniform(u[1], *ranges["volatility"]))
+    level = daily_volatility * float(log_uniform(u[2], *IMPACT_PER_VOLATILITY))
     return dict(
         buckets=BUCKETS, volume_profiles=tuple(volumes.tolist()),
-        impact=tuple(bucket_impacts(volumes, level, float(_between(u[3], *PREMIUMS))).tolist()),
-        volatility=daily_volatility / math.sqrt(BUCKETS), risk_aversion=float(_log_between(u[4], *RISK_AVERSIONS)))
+        impact=tuple(bucket_impacts(volumes, level, float(uniform(u[3], *PREMIUMS))).tolist()),
+        volatility=daily_volatility / math.sqrt(BUCKETS), risk_aversion=float(log_uniform(u[4], *RISK_AVERSIONS)))
 
 
 def _mean_day(params: TwapVwapParams) -> tuple[np.ndarray, np.ndarray]:

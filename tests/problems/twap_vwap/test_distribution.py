@@ -10,7 +10,6 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
 
 import execgym
 from execgym.distributions import split_set
@@ -21,7 +20,6 @@ from execgym.registry import problem
 ENV = "TwapVwapSwitch-v0"
 SPEC = problem(ENV)
 MEDIAN = SPEC.params(**DISTRIBUTION.median())
-UNIFORMS = st.lists(st.floats(1e-9, 1 - 1e-9), min_size=DISTRIBUTION.dimensions, max_size=DISTRIBUTION.dimensions)
 
 
 def features(params) -> np.ndarray:
@@ -30,20 +28,6 @@ def features(params) -> np.ndarray:
 
 def split(name: str) -> list:
     return list(split_set(PROBLEM, DISTRIBUTION, name))
-
-
-@settings(max_examples=150, deadline=None)
-@given(UNIFORMS, st.booleans())
-def test_every_sampled_market_is_valid_with_the_median_spaces_and_features_in_range(u, ood):
-    params = SPEC.params(**DISTRIBUTION.sample(np.array(u), ood))
-    dynamics = PROBLEM.dynamics
-    assert dynamics.variant(params) == dynamics.variant(MEDIAN)
-    assert dynamics.observation_size(params) == dynamics.observation_size(MEDIAN)
-    assert PROBLEM.action_space(params) == PROBLEM.action_space(MEDIAN)
-    values = features(params)
-    assert np.isfinite(values).all()
-    if not ood:
-        assert (np.abs(values) <= 1.0 + 1e-9).all(), dict(zip([f.name for f in FEATURES], values))
 
 
 def test_the_features_are_distinct_and_finite_on_the_default_market_and_two_day_types():
