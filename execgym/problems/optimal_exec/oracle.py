@@ -27,9 +27,10 @@ from execgym.problems.optimal_exec.schedule_oracle import (ORACLE_LOTS, blended_
 SOLVERS = ("lq", "water_filling", "blended", "lot_grid")
 BUILD_OVERHEAD = 0.001
 """Seconds of an oracle build that do not grow with the problem (:func:`build_cost`)."""
-SECONDS_PER_PERIOD = 1.5e-4
-"""Build seconds per period of the LQ, water-filling and blended oracles (measured: 0.09–0.23 ms per period at
-N = 400–3,000; the schedule's pricing per period outweighs the O(N) solve)."""
+SECONDS_PER_PERIOD = {"lq": 1.5e-4, "water_filling": 4.5e-5, "blended": 4.5e-5}
+"""Build seconds per period of the LQ, water-filling and blended oracles (measured: the LQ oracle 0.16 ms per
+period at N = 500–1,000, the other two 0.04–0.05 ms at N = 400–1,000; pricing the schedule per period outweighs
+the O(N) solve)."""
 SECONDS_PER_CONVEX_CELL = 1.1e-7
 """Build seconds per (period, lot) of the lot-grid oracle on convex costs, grids of L and 2L lots (measured: 60 and
 200 periods on 1,000 lots in 0.033 and 0.054 s)."""
@@ -77,7 +78,7 @@ def build_cost(params: OptimalExecParams, lots: int = ORACLE_LOTS) -> OracleCost
     periods = params.periods
     if solver != "lot_grid":
         return OracleCost(size=periods, unit=f"periods ({solver} solver)",
-                          seconds=BUILD_OVERHEAD + SECONDS_PER_PERIOD * periods)
+                          seconds=BUILD_OVERHEAD + SECONDS_PER_PERIOD[solver] * periods)
     if params.impact_table is None:
         cells = periods * 3 * lots
         return OracleCost(size=cells, unit=f"(period, lot) cells of grids of {lots} and {2 * lots} lots",
