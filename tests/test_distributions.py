@@ -41,7 +41,12 @@ def allowed_actions(env, seed=2):
     return choose
 
 
-@pytest.mark.parametrize("env_id", FAMILIES)
+DRAWN = [env_id if env_id == "OptimalExec-v0" else pytest.param(env_id, marks=pytest.mark.slow) for env_id in FAMILIES]
+"""Families whose draws run in the default tests (the others with the slow ones; each family's own tests play a
+market per slot in the default run)."""
+
+
+@pytest.mark.parametrize("env_id", DRAWN)
 def test_scalar_env_at_seed_s_plus_i_draws_the_market_and_plays_the_episodes_of_slot_i(env_id):
     native = gym.make_vec(env_id, num_envs=3, markets="train")
     makers = lambda: gym.make(env_id, markets="train")  # noqa: E731
