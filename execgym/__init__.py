@@ -30,7 +30,8 @@ from execgym.registry import add_problem as register_problem
 from execgym.scoring import MarketsScoreResult, OracleUnavailable, ScoreResult, make_oracles, score
 from execgym.set_scoring import SetScore
 
-__all__ = ["MarketSet", "MarketsScoreResult", "Oracle", "OracleCost", "OracleUnavailable", "Policy", "PROBLEMS", "Problem",
-           "ScoreResult", "SetScore", "ViewSpec", "make_baseline", "make_oracle", "make_oracles", "market_set", "register_problem", "score"]
+__all__ = ["MarketSet", "MarketsScoreResult", "Oracle", "OracleCost", "OracleUnavailable", "Policy", "PROBLEMS",
+           "Problem", "ScoreResult", "SetScore", "ViewSpec", "make_baseline", "make_oracle", "make_oracles", "market_set",
+           "register_problem", "score"]
 __version__ = "0.1.0"
 # Importing execgym.registry registered every problem of execgym/problems/ (its spec.py) with Gymnasium.

@@ -5,8 +5,9 @@ list, each market against its own exact optimum.
 ``episodes_per_market`` episodes E with the policy and with that market's oracle on the same seeds (common
 random numbers), in one vector env whose slot (market m, episode e) plays market m from seed + m·E + e: the
 markets' seeds differ, so that their estimates are independent (with the same seeds in every market, their
-errors would be correlated and the interval across markets too narrow). The policy sees the observation with the market's features appended (unless
-``observe_market=False``); the oracles and baselines see the problem's own observation.
+errors would be correlated and the interval across markets too narrow). The policy sees the observation with
+the market's features appended (unless ``observe_market=False``); the oracles and baselines see the problem's
+own observation.
 
 Per market: the policy's mean return, the oracle's exact value, and the regret (oracle − policy) in the
 reward's units and in % of |oracle value| (or of the family's own scale, :attr:`MarketDistribution.regret_scale`:

@@ -193,7 +193,8 @@ def test_keywords_apply_over_every_drawn_market_and_a_list_is_drawn_from_in_the_
     (dict(markets=[{}, {"impact_exponent": 0.7}]), ValueError, r"markets\[1\] has the model variant"),
     (dict(markets=[]), ValueError, r"at least one market"),
     (dict(markets=[{}, "x"]), TypeError, r"markets\[1\] must be a OptimalExecParams or a dict"),
-    (dict(markets="train", observe_market="yes"), ValueError, r"observe_market must be True \(the market.s features\), False \(nothing\) or .index."),
+    (dict(markets="train", observe_market="yes"), ValueError,
+     r"observe_market must be True \(the market.s features\), False \(nothing\) or .index."),
     (dict(markets="train", params=execgym.registry.problem("OptimalExec-v0").params()), ValueError,
      r"either markets= or params="),
 ])
@@ -243,7 +244,8 @@ def test_a_market_set_builds_each_market_once_and_refuses_an_index_outside_it():
 
 
 def test_a_list_must_share_the_spaces_and_a_variant_id_draws_its_own_markets():
-    with pytest.raises(ValueError, match=r"markets\[1\] has the action space Discrete\(4\), not the set's Discrete\(7\)"):
+    with pytest.raises(ValueError,
+                       match=r"markets\[1\] has the action space Discrete\(4\), not the set's Discrete\(7\)"):
         gym.make_vec("LimitOrMarket-v0", num_envs=2, markets=market_set("LimitOrMarket-v0", [{}, {"max_depth": 1}]))
     env = gym.make("OptimalExecNonlinear-v0", markets="test")
     env.reset(seed=0)
