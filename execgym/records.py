@@ -203,27 +203,24 @@ def _packed_class(record_type: type) -> type:
     return packed
 
 
-def take_rows(table: tuple, indices: np.ndarray) -> tuple:
-    """The market table (:func:`market_table`) whose row i is row ``indices[i]`` of the market table ``table``, in
-    the same layout (:class:`Lookup` sequences slot-major)."""
-    # np.take: 3x faster than fancy indexing here; a slot-major (n, L) column is gathered as its (L, n) transpose
-    columns = [np.take(table.numbers, indices, axis=0)]
-    for column in table[1:]:
-        if column.ndim == 2 and column.flags.f_contiguous and not column.flags.c_contiguous:
-            columns.append(np.take(column.T, indices, axis=1).T)
-        else:
-            columns.append(np.take(column, indices, axis=0))
-    return type(table)(*columns)
+def take_rows(store: tuple, indices: np.ndarray) -> tuple:
+    """The market table (:func:`market_table`) whose row i is row ``indices[i]`` of ``store`` (a store of
+    :func:`empty_rows`), in a market table's layout: its :class:`Lookup` sequences gathered row by row (a market's
+    entries adjacent in the store, the fewest cache lines read from a store larger than the cache), then made
+    slot-major."""
+    record_type = store.record_type
+    columns = [np.take(store.numbers, indices, axis=0)]      # np.take: 3x faster than fancy indexing here
+    for name, column in zip(sequence_fields(record_type), store[1:]):
+        rows = np.take(column, indices, axis=0)
+        columns.append(np.asfortranarray(rows) if _is_lookup(record_type, name) else rows)
+    return type(store)(*columns)
 
 
 def empty_rows(table: tuple, n: int) -> tuple:
-    """A market table of ``n`` uninitialised rows with the layout and sequence shapes of ``table`` (a store that
-    :func:`take_rows` gathers markets from)."""
-    record_type = table.record_type
-    columns = [np.empty((n, table.numbers.shape[1]))]
-    for name, column in zip(sequence_fields(record_type), table[1:]):
-        columns.append(np.empty((n, *column.shape[1:]), order="F" if _is_lookup(record_type, name) else "C"))
-    return type(table)(*columns)
+    """A store of ``n`` uninitialised market rows with the columns and sequence shapes of the market table
+    ``table``, every column row-major (a market's entries adjacent), which :func:`take_rows` gathers markets
+    from."""
+    return type(table)(*(np.empty((n, *column.shape[1:])) for column in table))
 
 
 def _packed_table(record_type: type, columns: tuple) -> tuple:
