@@ -79,6 +79,12 @@ class Feature:
         return 2.0 * (transform(value) - low) / (high - low) - 1.0
 
 
+def normalised_features(features: tuple[Feature, ...], params) -> np.ndarray:
+    """The values of ``features`` of the market ``params`` on the observation's scale (float64 (F,);
+    :meth:`Feature.normalised`)."""
+    return np.array([feature.normalised(params) for feature in features], dtype=np.float64)
+
+
 @dataclass(frozen=True)
 class MarketDistribution:
     """A family's prior over markets (module docstring).
@@ -213,8 +219,7 @@ class MarketSet:
             with self._lock:
                 for index in np.unique(indices[~self._featured[indices]]).tolist():
                     try:
-                        self._features[index] = [feature.normalised(self._params[index])
-                                                 for feature in self.feature_specs]
+                        self._features[index] = normalised_features(self.feature_specs, self._params[index])
                     except ValueError as error:
                         raise ValueError(f"{self.label(index)}: {error}") from None
                     self._featured[index] = True

@@ -10,18 +10,13 @@ import numpy as np
 import pytest
 
 import execgym
-from execgym.distributions import split_set
+from execgym.distributions import market_set, normalised_features
 from execgym.problems.basket_sequence.distribution import DISTRIBUTION, FEATURES
-from execgym.problems.basket_sequence.env import PROBLEM
 from execgym.registry import problem
 
 ENV = "BasketSequence-v0"
 SPEC = problem(ENV)
 MEDIAN = SPEC.params(**DISTRIBUTION.median())
-
-
-def features(params) -> np.ndarray:
-    return np.array([feature.normalised(params) for feature in FEATURES])
 
 
 def random_order_cost(params) -> float:
@@ -32,14 +27,14 @@ def random_order_cost(params) -> float:
 
 def test_the_features_are_distinct_finite_on_the_default_basket_and_refused_for_a_cost_matrix():
     assert len({feature.name for feature in FEATURES}) == len(FEATURES)
-    assert np.isfinite(features(SPEC.params())).all()
+    assert np.isfinite(normalised_features(FEATURES, SPEC.params())).all()
     with pytest.raises(ValueError, match="defined for constructed baskets only"):
-        features(SPEC.params(cost_matrix=np.ones((3, 3))))
+        normalised_features(FEATURES, SPEC.params(cost_matrix=np.ones((3, 3))))
 
 
 def test_the_test_and_ood_sets_build_with_every_oracle():
     for split in ("test", "ood"):
-        markets = list(split_set(PROBLEM, DISTRIBUTION, split))
+        markets = list(market_set(ENV, split))
         start = time.perf_counter()
         oracles = execgym.make_oracles(ENV, markets)
         seconds = time.perf_counter() - start
@@ -50,7 +45,7 @@ def test_the_test_and_ood_sets_build_with_every_oracle():
               f"0/50/100: {np.percentile(saving, [0, 50, 100]).round(2)}")
         assert len(oracles) == 256 and np.isfinite(returns).all() and (saving >= -1e-9).all()
         if split == "test":
-            assert (np.abs([features(params) for params in markets]) <= 1.0 + 1e-9).all()
+            assert (np.abs([normalised_features(FEATURES, params) for params in markets]) <= 1.0 + 1e-9).all()
 
 
 def test_the_median_basket_is_the_one_described():
@@ -67,7 +62,7 @@ def test_the_median_basket_is_the_one_described():
 
 
 def test_sides_are_even_and_correlations_within_the_stated_range_across_the_test_set():
-    markets = list(split_set(PROBLEM, DISTRIBUTION, "test"))
+    markets = list(market_set(ENV, "test"))
     sides = np.concatenate([p.sides for p in markets])
     assert abs((sides == 1).mean() - 0.5) < 0.04                    # 2,048 sides: 3.6 standard deviations
     upper = np.triu_indices(8, 1)
@@ -77,6 +72,6 @@ def test_sides_are_even_and_correlations_within_the_stated_range_across_the_test
 
 def test_every_ood_basket_lingers_longer_than_any_training_basket():
     names = [feature.name for feature in FEATURES]
-    ood = np.array([features(params) for params in split_set(PROBLEM, DISTRIBUTION, "ood")])
+    ood = np.array([normalised_features(FEATURES, params) for params in market_set(ENV, "ood")])
     assert (ood[:, names.index("cross_impact")] > 1.0).all()
     assert np.median(ood[:, names.index("mean_correlation")]) > 0.0

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 import execgym
-from execgym.distributions import split_set
+from execgym.distributions import market_set, normalised_features
 from execgym.problems.limit_or_market.distribution import DISTRIBUTION, FEATURES
-from execgym.problems.limit_or_market.env import PROBLEM
 from execgym.registry import problem
 
 ENV = "LimitOrMarket-v0"
@@ -20,23 +19,15 @@ SPEC = problem(ENV)
 MEDIAN = SPEC.params(**DISTRIBUTION.median())
 
 
-def features(params) -> np.ndarray:
-    return np.array([feature.normalised(params) for feature in FEATURES])
-
-
-def split(name: str) -> list:
-    return list(split_set(PROBLEM, DISTRIBUTION, name))
-
-
 def test_the_features_are_distinct_and_finite_on_the_default_market_and_an_unlimited_bid():
     assert len({feature.name for feature in FEATURES}) == len(FEATURES)
-    assert np.isfinite(features(SPEC.params())).all()
-    assert np.isfinite(features(SPEC.params(book_lots=None))).all()
+    assert np.isfinite(normalised_features(FEATURES, SPEC.params())).all()
+    assert np.isfinite(normalised_features(FEATURES, SPEC.params(book_lots=None))).all()
 
 
 def test_the_test_and_ood_sets_build_with_every_oracle():
     for name in ("test", "ood"):
-        markets = split(name)
+        markets = list(market_set(ENV, name))
         start = time.perf_counter()
         oracles = execgym.make_oracles(ENV, markets)
         seconds = time.perf_counter() - start
@@ -48,7 +39,7 @@ def test_the_test_and_ood_sets_build_with_every_oracle():
               f"(limit at 0..4 ticks, market half, all): {depths.tolist()}")
         assert len(oracles) == 256 and np.isfinite(returns).all()
         if name == "test":
-            assert (np.abs([features(params) for params in markets]) <= 1.0 + 1e-9).all()
+            assert (np.abs([normalised_features(FEATURES, params) for params in markets]) <= 1.0 + 1e-9).all()
             assert (depths > 0).sum() >= 3                 # the optimal first order differs across markets
 
 
@@ -64,7 +55,7 @@ def test_the_median_market_is_the_one_described():
 
 
 def test_liquid_names_have_narrower_spreads_deeper_books_and_busier_fills():
-    markets = split("test")
+    markets = list(market_set(ENV, "test"))
     spread = np.array([p.spread_ticks for p in markets])
     book = np.log([p.book_lots for p in markets])
     touch = np.log([p.touch_fill_probability for p in markets])
@@ -75,6 +66,6 @@ def test_liquid_names_have_narrower_spreads_deeper_books_and_busier_fills():
 
 def test_every_ood_market_has_stronger_adverse_selection_and_sparser_fills():
     names = [feature.name for feature in FEATURES]
-    ood = np.array([features(params) for params in split("ood")])
+    ood = np.array([normalised_features(FEATURES, params) for params in list(market_set(ENV, "ood"))])
     assert (ood[:, names.index("adverse_selection")] > 1.0).all()
     assert (ood[:, names.index("touch_fill_probability")] <= -1.0 + 1e-9).all()

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 import execgym
-from execgym.distributions import split_set
+from execgym.distributions import market_set, normalised_features
 from execgym.problems.market_making.distribution import DISTRIBUTION, FEATURES
-from execgym.problems.market_making.env import PROBLEM
 from execgym.registry import problem
 
 ENV = "MarketMaking-v0"
@@ -21,22 +20,14 @@ SPEC = problem(ENV)
 MEDIAN = SPEC.params(**DISTRIBUTION.median())
 
 
-def features(params) -> np.ndarray:
-    return np.array([feature.normalised(params) for feature in FEATURES])
-
-
-def split(name: str) -> list:
-    return list(split_set(PROBLEM, DISTRIBUTION, name))
-
-
 def test_the_features_are_distinct_and_finite_on_the_default_market():
     assert len({feature.name for feature in FEATURES}) == len(FEATURES)
-    assert np.isfinite(features(SPEC.params())).all()
+    assert np.isfinite(normalised_features(FEATURES, SPEC.params())).all()
 
 
 @pytest.mark.parametrize("name", ["test", "ood"])
 def test_the_sets_build_and_every_oracle_is_estimated_under_a_fifth_of_a_second(name):
-    markets = split(name)
+    markets = list(market_set(ENV, name))
     assert len(markets) == 256
     assert max(SPEC.oracle_cost(params).seconds for params in markets) < 0.2
     for params in markets[:2]:                    # the estimate holds (with a margin for a busy machine)
@@ -47,7 +38,7 @@ def test_the_sets_build_and_every_oracle_is_estimated_under_a_fifth_of_a_second(
 
 @pytest.mark.slow
 def test_every_oracle_of_the_test_set_builds():
-    markets = split("test")
+    markets = list(market_set(ENV, "test"))
     start = time.perf_counter()
     oracles = execgym.make_oracles(ENV, markets)
     seconds = time.perf_counter() - start
@@ -75,7 +66,7 @@ def test_the_median_market_is_the_one_described():
 
 
 def test_liquid_names_have_more_orders_steeper_books_and_less_volatility():
-    markets = split("test")
+    markets = list(market_set(ENV, "test"))
     arrivals, decay, volatility = (np.log([getattr(p, name) for p in markets])
                                    for name in ("arrival_rate", "depth_decay", "volatility"))
     assert np.corrcoef(arrivals, decay)[0, 1] > 0.5
@@ -85,6 +76,6 @@ def test_liquid_names_have_more_orders_steeper_books_and_less_volatility():
 
 def test_every_ood_market_is_more_volatile_with_thinner_order_flow():
     names = [feature.name for feature in FEATURES]
-    ood = np.array([features(params) for params in split("ood")])
+    ood = np.array([normalised_features(FEATURES, params) for params in list(market_set(ENV, "ood"))])
     assert (ood[:, names.index("volatility")] >= 1.0 - 1e-9).all()
     assert (ood[:, names.index("arrivals")] <= -1.0 + 1e-9).all()

@@ -9,9 +9,8 @@ import time
 import numpy as np
 
 import execgym
-from execgym.distributions import split_set
+from execgym.distributions import market_set, normalised_features
 from execgym.problems.portfolio_exec.distribution import DISTRIBUTION, FEATURES
-from execgym.problems.portfolio_exec.env import PROBLEM
 from execgym.registry import problem
 
 ENV = "PortfolioExec-v0"
@@ -19,18 +18,14 @@ SPEC = problem(ENV)
 MEDIAN = SPEC.params(**DISTRIBUTION.median())
 
 
-def features(params) -> np.ndarray:
-    return np.array([feature.normalised(params) for feature in FEATURES])
-
-
 def test_the_features_are_distinct_and_finite_on_the_default_book():
     assert len({feature.name for feature in FEATURES}) == len(FEATURES)
-    assert np.isfinite(features(SPEC.params())).all()
+    assert np.isfinite(normalised_features(FEATURES, SPEC.params())).all()
 
 
 def test_the_test_and_ood_sets_build_with_every_oracle():
     for split in ("test", "ood"):
-        markets = list(split_set(PROBLEM, DISTRIBUTION, split))
+        markets = list(market_set(ENV, split))
         start = time.perf_counter()
         oracles = execgym.make_oracles(ENV, markets)
         seconds = time.perf_counter() - start
@@ -42,7 +37,7 @@ def test_the_test_and_ood_sets_build_with_every_oracle():
               f"{first.min():.3f}–{first.max():.3f} (TWAP {1 / 13:.3f})")
         assert len(oracles) == 256 and np.isfinite(returns).all()
         if split == "test":
-            assert (np.abs([features(params) for params in markets]) <= 1.0 + 1e-9).all()
+            assert (np.abs([normalised_features(FEATURES, params) for params in markets]) <= 1.0 + 1e-9).all()
             assert first.max() > 1.8 / 13.0 and first.min() < 1.05 / 13.0   # from nearly TWAP to front-loaded
 
 
@@ -73,7 +68,7 @@ def test_the_median_book_is_the_one_described():
 
 
 def test_spreads_widen_with_volatility_and_narrow_with_volume_across_the_test_set():
-    markets = list(split_set(PROBLEM, DISTRIBUTION, "test"))
+    markets = list(market_set(ENV, "test"))
     spread = np.log(np.concatenate([2.0 * p.spreads / p.prices for p in markets]))
     volatility = np.log(np.concatenate([p.volatilities / p.prices for p in markets]))
     volume = np.log(np.concatenate([p.spreads * p.prices / (0.005 * p.eta.diagonal())          # D = S·2ε/(1 %·η)
@@ -85,6 +80,6 @@ def test_spreads_widen_with_volatility_and_narrow_with_volume_across_the_test_se
 
 def test_ood_books_are_more_correlated_and_cross_impacted_than_training():
     names = [feature.name for feature in FEATURES]
-    ood = np.array([features(params) for params in split_set(PROBLEM, DISTRIBUTION, "ood")])
+    ood = np.array([normalised_features(FEATURES, params) for params in market_set(ENV, "ood")])
     for name in ("mean_correlation", "cross_impact", "temporary_cost_bps"):
         assert np.median(ood[:, names.index(name)]) > 1.0, name

@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 import execgym
-from execgym.distributions import split_set
+from execgym.distributions import market_set, normalised_features
 from execgym.problems.twap_vwap.distribution import DISTRIBUTION, FEATURES
-from execgym.problems.twap_vwap.env import PROBLEM
 from execgym.registry import problem
 
 ENV = "TwapVwapSwitch-v0"
@@ -22,24 +21,16 @@ SPEC = problem(ENV)
 MEDIAN = SPEC.params(**DISTRIBUTION.median())
 
 
-def features(params) -> np.ndarray:
-    return np.array([feature.normalised(params) for feature in FEATURES])
-
-
-def split(name: str) -> list:
-    return list(split_set(PROBLEM, DISTRIBUTION, name))
-
-
 def test_the_features_are_distinct_and_finite_on_the_default_market_and_two_day_types():
     assert len({feature.name for feature in FEATURES}) == len(FEATURES)
-    assert np.isfinite(features(SPEC.params())).all()
-    assert np.isfinite(features(SPEC.params(volume_profiles=[[1.0] * 13, [2.0] + [1.0] * 12],
+    assert np.isfinite(normalised_features(FEATURES, SPEC.params())).all()
+    assert np.isfinite(normalised_features(FEATURES, SPEC.params(volume_profiles=[[1.0] * 13, [2.0] + [1.0] * 12],
                                             day_probabilities=(0.3, 0.7)))).all()
 
 
 def oracle_summary(name: str):
     """The oracles of split ``name``, built, with their returns and the optimal pace sequences' counts (printed)."""
-    markets = split(name)
+    markets = list(market_set(ENV, name))
     start = time.perf_counter()
     oracles = execgym.make_oracles(ENV, markets)
     seconds = time.perf_counter() - start
@@ -55,9 +46,9 @@ def oracle_summary(name: str):
 @pytest.mark.slow
 def test_the_test_set_builds_with_every_oracle_and_the_ood_set_builds():
     markets, paces = oracle_summary("test")
-    assert (np.abs([features(params) for params in markets]) <= 1.0 + 1e-9).all()
+    assert (np.abs([normalised_features(FEATURES, params) for params in markets]) <= 1.0 + 1e-9).all()
     assert len(paces) >= 5 and paces.most_common(1)[0][1] < 0.8 * 256
-    assert len(split("ood")) == 256
+    assert len(list(market_set(ENV, "ood"))) == 256
 
 
 @pytest.mark.slow
@@ -80,7 +71,7 @@ def test_the_median_market_is_the_one_described():
 
 def test_impact_grows_with_volatility_across_the_test_set():
     names = [feature.name for feature in FEATURES]
-    values = np.array([[feature.value(params) for feature in FEATURES] for params in split("test")])
+    values = np.array([[feature.value(params) for feature in FEATURES] for params in list(market_set(ENV, "test"))])
     close, volatility = values[:, names.index("close_impact_bps")], values[:, names.index("daily_volatility_bps")]
     assert np.corrcoef(np.log(close), np.log(volatility))[0, 1] > 0.6
     ratio = close / volatility                       # k·(1 + (κ − 1)/64): k in 0.25–1
@@ -89,6 +80,6 @@ def test_impact_grows_with_volatility_across_the_test_set():
 
 def test_every_ood_market_is_more_skewed_and_more_volatile():
     names = [feature.name for feature in FEATURES]
-    ood = np.array([features(params) for params in split("ood")])
+    ood = np.array([normalised_features(FEATURES, params) for params in list(market_set(ENV, "ood"))])
     assert (ood[:, names.index("volume_ratio")] > 1.0).all()
     assert (ood[:, names.index("daily_volatility_bps")] >= 1.0 - 1e-9).all()
