@@ -150,14 +150,7 @@ def score_set(policy, env_id: str, markets="test", episodes_per_market: int = 64
     exact = np.array([oracle.expected_return for oracle in oracles])
     distribution = spec.vector_env_class.problem.distribution
     basis = distribution.regret_basis if distribution is not None else MarketDistribution.regret_basis
-    scales = np.array([distribution.regret_scale(params, value) if distribution is not None else abs(value)
-                       for params, value in zip(markets, exact)])
-    bad = ~(np.isfinite(scales) & (scales > 0))
-    if bad.any():
-        index = int(np.argmax(bad))
-        raise ValueError(f"{market_set.label(index)}: its regret cannot be a percentage {basis}, which is "
-                         f"{scales[index]!r} (the optimum's exact value is {exact[index]!r})")
-    scale = 100.0 / scales
+    scale = 100.0 / _scales(spec, market_set, np.arange(len(markets)), markets, exact)
     per_market = [Estimate.of(row, confidence) for row in regrets * scale[:, None]]
     percent = np.array([estimate.mean for estimate in per_market])
     names, features = _raw_features(distribution, markets)
@@ -197,6 +190,32 @@ def _worst_decile(values: np.ndarray, axis: int = -1) -> np.ndarray:
     """The mean of the largest ⌈10 %⌉ of ``values`` along ``axis``."""
     count = max(1, math.ceil(WORST_FRACTION * values.shape[axis]))
     return np.take(np.sort(values, axis=axis), np.arange(-count, 0), axis=axis).mean(axis=axis)
+
+
+def regret_scales(env_id: str, market_set: MarketSet, indices: np.ndarray) -> np.ndarray:
+    """What the regret % of markets ``indices`` of ``market_set`` is a percentage of (positive; in the reward's
+    units per episode): the family's :attr:`~execgym.distributions.MarketDistribution.regret_scale` of each
+    market and its optimum's exact value (|value| for a problem without a distribution). Builds the markets'
+    oracles (:func:`~execgym.scoring.make_oracles`, cached). ValueError where a scale is not positive and finite."""
+    spec = problem(env_id)
+    markets = [market_set[int(index)] for index in indices]
+    exact = np.array([oracle.expected_return for oracle in make_oracles(spec.env_id, markets)])
+    return _scales(spec, market_set, np.asarray(indices), markets, exact)
+
+
+def _scales(spec: Problem, market_set: MarketSet, indices: np.ndarray, markets: list,
+            exact: np.ndarray) -> np.ndarray:
+    """:func:`regret_scales` of ``markets`` (markets ``indices`` of the set) given their optima's values."""
+    distribution = spec.vector_env_class.problem.distribution
+    basis = distribution.regret_basis if distribution is not None else MarketDistribution.regret_basis
+    scales = np.array([distribution.regret_scale(params, value) if distribution is not None else abs(value)
+                       for params, value in zip(markets, exact)])
+    bad = ~(np.isfinite(scales) & (scales > 0))
+    if bad.any():
+        index = int(np.argmax(bad))
+        raise ValueError(f"{market_set.label(int(indices[index]))}: its regret cannot be a percentage {basis}, "
+                         f"which is {scales[index]!r} (the optimum's exact value is {exact[index]!r})")
+    return scales
 
 
 def _bootstrapped(values: np.ndarray, statistic, confidence: float) -> Estimate:

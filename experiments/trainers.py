@@ -31,7 +31,7 @@ from execgym.policy import Oracle, Policy
 from execgym.registry import problem
 from execgym.distributions import market_set
 from execgym.scoring import MAX_ORACLE_SECONDS, make_oracles
-from execgym.sb3 import NativeVecEnv, as_policy
+from execgym.sb3 import NativeVecEnv, RewardInRegretUnits, as_policy
 from execgym.experiments.config import ConfigError, ExperimentConfig
 from execgym.experiments.files import json_text, read_file
 from execgym.experiments.machine import available_memory
@@ -140,9 +140,13 @@ def _read_pending_log(path: Path) -> list[tuple[str, float, tuple[str, ...]]]:
 
 
 def sb3_env(config: ExperimentConfig) -> VecMonitor:
-    """The config's native vector env (``agent.num_envs`` episodes) as a monitored SB3 ``VecEnv``."""
-    vector_env = problem(config.env.id).vector_env_class(num_envs=config.agent.num_envs, **config.env_kwargs())
-    return VecMonitor(NativeVecEnv(vector_env))
+    """The config's native vector env (``agent.num_envs`` episodes) as a monitored SB3 ``VecEnv``, its rewards
+    in regret units with ``agent.reward_in_regret_units`` (the monitored returns too)."""
+    vector_env = NativeVecEnv(problem(config.env.id).vector_env_class(num_envs=config.agent.num_envs,
+                                                                      **config.env_kwargs()))
+    if config.agent.reward_in_regret_units:
+        return VecMonitor(RewardInRegretUnits(vector_env, config.env.id))
+    return VecMonitor(vector_env)
 
 
 def make_trainer(config: ExperimentConfig, seed: int, log_dir: Path, checkpoint: Path | None = None) -> Trainer:

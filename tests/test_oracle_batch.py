@@ -222,3 +222,20 @@ def test_oracles_built_in_worker_processes_equal_those_built_here():
                                   forked[2].policy(np.array([[1.0, 1.0], [0.5, 0.3]], dtype=np.float32)))
     with pytest.raises(ValueError, match="workers must be None or an integer >= 1"):
         execgym.make_oracles("LimitOrMarket-v0", markets, workers=0)
+
+
+def test_oracles_of_many_markets_price_their_schedules_as_the_schedule_module_does():
+    """The batch computes E[IS], Var[IS] and the value elementwise over markets; the schedule module prices each
+    market's optimal holdings alone (E[IS] through the env's own unit costs), and the objective U = E[IS] + λ·Var
+    is minus the value in currency (random walk: the risk term is λ·Var[IS])."""
+    from execgym.problems.optimal_exec import schedule
+
+    train = execgym.market_set("OptimalExec-v0", "train")
+    markets = [train[index] for index in range(0, 60_000, 1_500)]
+    for params, oracle in zip(markets, execgym.make_oracles("OptimalExec-v0", markets)):
+        shortfall = float(schedule.expected_shortfall(params, oracle.schedule))
+        variance = float(schedule.variance(params, oracle.schedule))
+        assert oracle.expected_shortfall == pytest.approx(shortfall, rel=1e-12)
+        assert oracle.variance == pytest.approx(variance, rel=1e-12)
+        objective = shortfall + params.risk_aversion * variance
+        assert -oracle.expected_return / params.bps_per_currency == pytest.approx(objective, rel=1e-9)

@@ -27,6 +27,7 @@ vectorised over a leading markets axis; a problem's solution does not depend on 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.linalg import get_lapack_funcs
@@ -271,11 +272,32 @@ def solve_lq_batch(problems) -> list[LQSolution]:
             raise ValueError(f"every problem of a batch must have the steps and state size of problems[0] "
                              f"({K}, {n}); problems[{index}] has ({problem.steps}, {problem.n})")
     arrays = [problem.arrays() for problem in problems]
-    a = {name: np.stack([each[name] for each in arrays]) for name in arrays[0]}
+    gain, offset, P, p, z = solve_lq_stacked({name: np.stack([each[name] for each in arrays]) for name in arrays[0]})
     b = len(problems)
+    return [LQSolution(gain=gain[i, :, None].copy(), offset=offset[i, :, None].copy(), P=P[i].copy(), p=p[i].copy(),
+                       z=z[i].copy()) for i in range(b)]
+
+
+class StackedSolution(NamedTuple):
+    """:func:`solve_lq_stacked`'s solutions of b single-control problems: u_k = gain[i, k]·s + offset[i, k] and
+    V_k(s) = sᵀP[i, k]s + 2p[i, k]ᵀs + z[i, k] for problem i."""
+
+    gain: np.ndarray     # (b, K, n)
+    offset: np.ndarray   # (b, K)
+    P: np.ndarray        # (b, K+1, n, n)
+    p: np.ndarray        # (b, K+1, n)
+    z: np.ndarray        # (b, K+1)
+
+
+def solve_lq_stacked(a: dict[str, np.ndarray]) -> StackedSolution:
+    """The recursion of :func:`solve_lq_batch` on coefficients already stacked over the problems: ``a`` holds
+    what :meth:`LQProblem.arrays` gives, with a leading problems axis (b, K, ...) per step and (b, ...) for
+    ``Q_final`` and ``q_final``, one control (B (b, K, n, 1), R (b, K, 1, 1), M (b, K, n, 1), r (b, K, 1)).
+    Raises ValueError naming the first problem whose H_uu is not positive."""
+    b, K, n = a["Q"].shape[:3]
     A, B, M, R, r = a["A"], a["B"][..., 0], a["M"][..., 0], a["R"][..., 0, 0], a["r"][..., 0]
-    gain = np.zeros((b, K, 1, n))
-    offset = np.zeros((b, K, 1))
+    gain = np.zeros((b, K, n))
+    offset = np.zeros((b, K))
     P = np.zeros((b, K + 1, n, n))
     p = np.zeros((b, K + 1, n))
     z = np.zeros((b, K + 1))
@@ -295,7 +317,7 @@ def solve_lq_batch(problems) -> list[LQSolution]:
                              f"R + BᵀPB = {H_uu[index]:g}")
         gain_k = -H_us / H_uu[:, None]
         offset_k = -h_u / H_uu
-        gain[:, k, 0], offset[:, k, 0] = gain_k, offset_k
+        gain[:, k], offset[:, k] = gain_k, offset_k
         AtPA = batch_matmul(np.swapaxes(A_k, 1, 2), batch_matmul(P_next, A_k))
         P_k = a["Q"][:, k] + AtPA + H_us[:, :, None] * gain_k[:, None, :]
         P[:, k] = 0.5 * (P_k + np.swapaxes(P_k, 1, 2))
@@ -303,5 +325,4 @@ def solve_lq_batch(problems) -> list[LQSolution]:
         trace = batch_dot(P_next.reshape(b, n * n), np.swapaxes(a["W"][:, k], 1, 2).reshape(b, n * n))  # tr(P'W)
         z[:, k] = (z[:, k + 1] + batch_dot(c_k, batch_matvec(P_next, c_k)) + 2.0 * batch_dot(p_next, c_k) + trace
                    + h_u * offset_k)
-    return [LQSolution(gain=gain[i].copy(), offset=offset[i].copy(), P=P[i].copy(), p=p[i].copy(), z=z[i].copy())
-            for i in range(b)]
+    return StackedSolution(gain, offset, P, p, z)

@@ -38,6 +38,7 @@ over markets; :func:`make_lq_oracle` is its one-market case, so both give the sa
 from __future__ import annotations
 
 from dataclasses import replace
+from operator import attrgetter
 
 import numpy as np
 from scipy.special import ndtr
@@ -45,8 +46,8 @@ from scipy.special import ndtr
 from execgym.policy import Oracle
 from execgym.problems.optimal_exec import dynamics, schedule
 from execgym.problems.optimal_exec.params import OptimalExecParams
-from execgym.solvers.lq import (LQProblem, LQSolution, batch_dot, batch_matmul, batch_matvec, solve_lq,
-                               solve_lq_batch)
+from execgym.solvers.lq import (LQProblem, LQSolution, StackedSolution, batch_dot, batch_matmul, batch_matvec,
+                               solve_lq, solve_lq_stacked)
 
 CLIP_TOLERANCE = 1e-6
 
@@ -63,41 +64,71 @@ def decisions(params: OptimalExecParams) -> int:
 
 def lq_problem(params: OptimalExecParams) -> LQProblem:
     """The LQ problem whose solution is the optimal liquidation (see the module docstring)."""
-    if not params.linear_impact or params.trade_caps is not None:
-        raise ValueError("the LQ oracle needs linear impact (impact_exponent=1, no impact_table) and no trade_caps")
-    tau, s, phi, c = params.tau, params.side_sign, params.reversion_factor, params.smoothness
-    n, steps = state_size(params), decisions(params)
-    risk = params.period_risk
-    drift = params.drift * tau
-    coupling = s * (phi - 1.0) / 2.0
-    eta = params.impact_per_period
-    smooth = np.where(np.arange(steps) > 0, c, 0.0)              # no previous trade before period 1
+    a = lq_arrays([params])
+    return LQProblem(A=a["A"][0], B=a["B"][0], c=a["c"][0], W=a["W"][0], Q=a["Q"][0], R=a["R"][0], M=a["M"][0],
+                     q=a["q"][0], r=a["r"][0], Q_final=a["Q_final"][0], q_final=a["q_final"][0],
+                     steps=decisions(params))
 
-    Q = np.zeros((steps, n, n))
-    Q[:, 0, 0], Q[:, 0, 1], Q[:, 1, 0] = risk, -coupling, -coupling
-    M = np.zeros((steps, n, 1))
-    M[:, 0, 0], M[:, 1, 0] = 0.5 * (params.permanent_impact - 2.0 * risk), coupling
-    R = (eta[:steps] / tau - params.permanent_impact + risk + smooth)[:, None, None]
-    A, B, W = np.zeros((n, n)), np.zeros((n, 1)), np.zeros((n, n))
-    A[0, 0], A[1, 1] = 1.0, phi
-    B[:2, 0] = -1.0, -s * params.permanent_impact
-    W[1, 1] = params.shock_scale**2
-    c_vec, q, Q_final, q_final = np.zeros(n), np.zeros(n), np.zeros((n, n)), np.zeros(n)
-    c_vec[1], q[0] = drift, -0.5 * s * drift
+
+def lq_arrays(markets: list[OptimalExecParams], columns: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """The coefficients of :func:`lq_problem` of markets of one shape (state size, decisions, completing or not),
+    stacked over them as :func:`~execgym.solvers.lq.solve_lq_stacked` takes them: per step (b, K, ...), the final
+    cost (b, ...). Elementwise over the markets, so a market's coefficients do not depend on the others'.
+    ``columns`` is :func:`market_columns` of the markets, if already computed."""
+    for params in markets:
+        if not params.linear_impact or params.trade_caps is not None:
+            raise ValueError("the LQ oracle needs linear impact (impact_exponent=1, no impact_table) and no "
+                             "trade_caps")
+    first = markets[0]
+    b, n, steps = len(markets), state_size(first), decisions(first)
+    column = market_columns(markets) if columns is None else columns
+    tau, s, phi, c = column["tau"], column["side_sign"], column["reversion_factor"], column["smoothness"]
+    risk, gamma, eta = column["period_risk"], column["permanent_impact"], column["impact"]
+    drift = column["drift"] * tau
+    coupling = s * (phi - 1.0) / 2.0
+    smooth = np.where(np.arange(steps) > 0, c[:, None], 0.0)                        # no previous trade before 1
+
+    def per_step(*shape: int) -> np.ndarray:
+        return np.zeros((b, steps, *shape))
+
+    Q, M, A, B, W, c_vec, q = (per_step(n, n), per_step(n, 1), per_step(n, n), per_step(n, 1), per_step(n, n),
+                               per_step(n), per_step(n))
+    Q[..., 0, 0], Q[..., 0, 1], Q[..., 1, 0] = risk[:, None], -coupling[:, None], -coupling[:, None]
+    M[..., 0, 0], M[..., 1, 0] = (0.5 * (gamma - 2.0 * risk))[:, None], coupling[:, None]
+    R = (eta[:, :steps] / tau[:, None] - gamma[:, None] + risk[:, None] + smooth)[..., None, None]
+    A[..., 0, 0], A[..., 1, 1] = 1.0, phi[:, None]
+    B[..., 0, 0], B[..., 1, 0] = -1.0, (-s * gamma)[:, None]
+    W[..., 1, 1] = (column["shock_scale"] ** 2)[:, None]
+    c_vec[..., 1], q[..., 0] = drift[:, None], (-0.5 * s * drift)[:, None]
+    r = np.broadcast_to((0.5 * s * drift)[:, None, None], (b, steps, 1))
+    Q_final, q_final = np.zeros((b, n, n)), np.zeros((b, n))
     if n == 3:
-        B[2, 0] = 1.0
-        Q[:, 2, 2], M[:, 2, 0] = smooth, -smooth
-    if params.completes:
-        final_smooth = c if params.periods > 1 else 0.0
-        Q_final[0, 0] = eta[-1] / tau + final_smooth
+        B[..., 2, 0] = 1.0
+        Q[..., 2, 2], M[..., 2, 0] = smooth, -smooth
+    if first.completes:
+        final_smooth = c if first.periods > 1 else np.zeros(b)
+        Q_final[:, 0, 0] = eta[:, -1] / tau + final_smooth
         if n == 3:
-            Q_final[0, 2] = Q_final[2, 0] = -final_smooth
-            Q_final[2, 2] = final_smooth
+            Q_final[:, 0, 2] = Q_final[:, 2, 0] = -final_smooth
+            Q_final[:, 2, 2] = final_smooth
     else:
-        Q_final[0, 0] = params.target_penalty
-        q_final[0] = -0.5 * params.half_spread
-    return LQProblem(A=A, B=B, c=c_vec, W=W, Q=Q, R=R, M=M, q=q, r=[0.5 * s * drift],
-                     Q_final=Q_final, q_final=q_final, steps=steps)
+        Q_final[:, 0, 0] = [params.target_penalty for params in markets]
+        q_final[:, 0] = -0.5 * column["half_spread"]
+    return dict(A=A, B=B, Q=Q, R=R, M=M, q=q, r=r, c=c_vec, W=W, Q_final=Q_final, q_final=q_final)
+
+
+COLUMNS = ("tau", "side_sign", "reversion_factor", "smoothness", "period_risk", "permanent_impact", "drift",
+           "shock_scale", "half_spread", "shares", "arrival_price", "long_run_price", "bps_per_currency")
+_read_columns = attrgetter(*COLUMNS)
+
+
+def market_columns(markets: list[OptimalExecParams]) -> dict[str, np.ndarray]:
+    """The parameters the LQ oracle reads (:data:`COLUMNS`), one array (b,) each, and ``impact`` (b, N): each
+    market's η_k (markets of one N)."""
+    values = np.array([_read_columns(params) for params in markets], dtype=np.float64)
+    columns = dict(zip(COLUMNS, values.T))
+    columns["impact"] = np.stack([params.impact_per_period for params in markets])
+    return columns
 
 
 def initial_state(params: OptimalExecParams) -> np.ndarray:
@@ -114,6 +145,15 @@ def observed_state(params: OptimalExecParams, observations: np.ndarray) -> tuple
     return elapsed, np.column_stack(columns)
 
 
+def with_forced_trade(gain: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gains (..., K, n) and offsets (..., K) of the decisions, followed by those of period N, which trades
+    everything held (u = x; with a soft target elapsed never reaches it)."""
+    forced = np.zeros((*gain.shape[:-2], 1, gain.shape[-1]))
+    forced[..., 0, 0] = 1.0
+    return (np.concatenate([gain, forced], axis=-2),
+            np.concatenate([offset, np.zeros((*offset.shape[:-1], 1))], axis=-1))
+
+
 class LiquidationFeedback:
     """The LQ feedback acting through the env's action space: observation -> (k, state z) -> optimal
     shares n = K_k·z + k_k -> the action that trades n (:func:`dynamics.trade_to_action`).
@@ -122,12 +162,10 @@ class LiquidationFeedback:
     or off the optimal path) it is clipped to the trade range.
     """
 
-    def __init__(self, params: OptimalExecParams, solution: LQSolution) -> None:
-        self.params = params
-        forced = np.zeros((1, state_size(params)))
-        forced[0, 0] = 1.0                                          # period N trades everything
-        self.gain = np.concatenate([solution.gain[:, 0, :], forced])
-        self.offset = np.append(solution.offset[:, 0], 0.0)
+    def __init__(self, params: OptimalExecParams, gain: np.ndarray, offset: np.ndarray) -> None:
+        """``gain`` (K + 1, n) and ``offset`` (K + 1,): the optimal trade u_k = gain[k]·z + offset[k] of each
+        decision k < K, then the last period's (:func:`with_forced_trade`)."""
+        self.params, self.gain, self.offset = params, gain, offset
 
     def __call__(self, observations: np.ndarray) -> np.ndarray:
         elapsed, states = observed_state(self.params, observations)
@@ -137,12 +175,20 @@ class LiquidationFeedback:
 
 def _limits(params: OptimalExecParams) -> list[tuple[np.ndarray, float, float]]:
     """The action space's limits on the trade u from state z, as affine forms a·z + b·u + c >= 0."""
-    n = state_size(params)
-    zero, unit = np.zeros(n), np.eye(n)[0]
-    if params.two_way:
-        bound = params.max_trade * params.shares
-        return [(zero, 1.0, bound), (zero, -1.0, bound)]
-    return [(zero, 1.0, 0.0), (unit, -1.0, 0.0)]
+    coefficients, on_trade, constants = _stacked_limits([params], state_size(params))
+    return [(coefficients[0, index], float(on_trade[0, index]), float(constants[0, index])) for index in range(2)]
+
+
+def _stacked_limits(markets: list[OptimalExecParams], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_limits` of markets of one shape, stacked: a (b, 2, n), b (b, 2), c (b, 2). One-way: u >= 0 and
+    x − u >= 0; two-way: |u| <= m·X."""
+    size = len(markets)
+    coefficients, on_trade = np.zeros((size, 2, n)), np.broadcast_to(np.array([1.0, -1.0]), (size, 2))
+    if markets[0].two_way:
+        bound = np.array([params.max_trade * params.shares for params in markets])
+        return coefficients, on_trade, np.stack([bound, bound], axis=1)
+    coefficients[:, 1, 0] = 1.0
+    return coefficients, on_trade, np.zeros((size, 2))
 
 
 def breach_probabilities(params: OptimalExecParams, problem: LQProblem, solution: LQSolution) -> np.ndarray:
@@ -204,45 +250,76 @@ def lq_oracles(markets) -> list[Oracle | ValueError]:
     """The LQ oracle of each market, or the ValueError saying why it refuses it (in place, not raised)."""
     markets = list(markets)
     out: list[Oracle | ValueError | None] = [None] * len(markets)
-    groups: dict[tuple[int, int, bool], list[int]] = {}
+    groups: dict[tuple[int, int, bool, bool], list[int]] = {}
     for index, params in enumerate(markets):
         if params.two_way and params.half_spread > 0.0:
             out[index] = ValueError(f"with two_way=True the exact oracle needs half_spread=0 (got "
                                     f"{params.half_spread:g}): the cost ε·|n| of trades in both directions is "
                                     "not quadratic")
             continue
-        groups.setdefault((state_size(params), decisions(params), params.two_way), []).append(index)
+        groups.setdefault((state_size(params), decisions(params), params.completes, params.two_way),
+                          []).append(index)
     for indices in groups.values():
         group = [markets[i] for i in indices]
-        problems = [lq_problem(params) for params in group]
-        solutions = solve_lq_batch(problems)
-        states, breaches = _mean_paths(group, problems, solutions)
-        for i, params, problem, solution, path, breach in zip(indices, group, problems, solutions, states, breaches):
-            try:
-                out[i] = _oracle(params, problem, solution, path, breach)
-            except ValueError as error:
-                out[i] = error
+        for i, built in zip(indices, _group_oracles(group)):
+            out[i] = built
     return out
 
 
-def _mean_paths(markets: list[OptimalExecParams], problems: list[LQProblem],
-                solutions: list[LQSolution]) -> tuple[np.ndarray, np.ndarray]:
-    """For markets of one shape: the states (b, K+1, n) of the optimal policy with the noise at its mean
-    (:meth:`~execgym.solvers.lq.LQSolution.rollout_mean`) and the breach probabilities (b, K, limits) of
+def _group_oracles(markets: list[OptimalExecParams]) -> list[Oracle | ValueError]:
+    """The oracles of markets of one shape: the Riccati recursion, the mean path, the breach probabilities, the
+    values and (for the random walk) E[IS] and Var[IS] of all of them together, elementwise over the markets."""
+    columns = market_columns(markets)
+    a = lq_arrays(markets, columns)
+    solution = solve_lq_stacked(a)
+    b, n = len(markets), a["Q"].shape[-1]
+    x0 = np.zeros((b, n))                                       # initial_state: (X, S0 − μ̄[, 0])
+    x0[:, 0], x0[:, 1] = columns["shares"], columns["arrival_price"] - columns["long_run_price"]
+    states, breaches = _mean_paths(markets, a, solution, x0)
+    first = markets[0]
+    holdings = states[:, :, 0].copy()
+    if first.completes:
+        holdings = np.concatenate([holdings, np.zeros((len(markets), 1))], axis=1)
+    shares = columns["shares"]
+    tolerance = 1e-9 * shares[:, None]
+    one_way_broken = (np.diff(holdings, axis=1) > tolerance).any(axis=1) | (holdings < -tolerance).any(axis=1)
+    expected = breaches.sum(axis=(1, 2))
+    if not first.two_way:
+        holdings = np.clip(holdings, 0.0, None)
+    holdings[:, 0] = shares
+    values = (batch_dot(x0, batch_matvec(solution.P[:, 0], x0)) + 2.0 * batch_dot(x0, solution.p[:, 0])
+              + solution.z[:, 0] + columns["half_spread"] * shares)
+    returns = -values * columns["bps_per_currency"]
+    shortfall, variance = _schedule_moments(columns, holdings)
+    gains, offsets = with_forced_trade(solution.gain, solution.offset)
+    out: list[Oracle | ValueError] = []
+    for i, params in enumerate(markets):
+        try:
+            _check_expressible(params, bool(one_way_broken[i]), breaches[i])
+        except ValueError as error:
+            out.append(error)
+            continue
+        deterministic = params.mean_reversion == 0.0
+        out.append(Oracle(policy=LiquidationFeedback(params, gains[i], offsets[i]),
+                          expected_return=float(returns[i]), schedule=holdings[i],
+                          expected_shortfall=float(shortfall[i]) if deterministic else None,
+                          variance=float(variance[i]) if deterministic else None,
+                          clip_probability=float(expected[i])))
+    return out
+
+
+def _mean_paths(markets: list[OptimalExecParams], a: dict[str, np.ndarray], solution: StackedSolution,
+                x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For markets of one shape (coefficients ``a``, :func:`lq_arrays`): the states (b, K+1, n) of the optimal
+    policy with the noise at its mean, from ``x0`` (b, n), and the breach probabilities (b, K, limits) of
     :func:`breach_probabilities`, vectorised over markets with elementwise operations only (a market's
     numbers do not depend on the others')."""
-    b, K, n = len(markets), problems[0].steps, problems[0].n
-    arrays = [problem.arrays() for problem in problems]
-    A, B, c, W = (np.stack([each[name][:K] for each in arrays]) for name in ("A", "B", "c", "W"))
-    B = B[..., 0]
-    gain = np.stack([solution.gain[:, 0, :] for solution in solutions])           # (b, K, n)
-    offset = np.stack([solution.offset[:, 0] for solution in solutions])          # (b, K)
-    limits = [_limits(params) for params in markets]
-    coefficients = np.array([[limit[0] for limit in each] for each in limits]).reshape(b, -1, n)  # (b, L, n)
-    on_trade = np.array([[limit[1] for limit in each] for each in limits]).reshape(b, -1)        # (b, L)
-    constants = np.array([[limit[2] for limit in each] for each in limits]).reshape(b, -1)       # (b, L)
+    b, K, n = a["Q"].shape[:3]
+    A, B, c, W = a["A"], a["B"][..., 0], a["c"], a["W"]
+    gain, offset = solution.gain, solution.offset
+    coefficients, on_trade, constants = _stacked_limits(markets, n)                 # (b, L, n), (b, L), (b, L)
     floor = -1e-9 * np.array([params.shares for params in markets])
-    mean = np.stack([initial_state(params) for params in markets])
+    mean = x0
     covariance = np.zeros((b, n, n))
     states = np.empty((b, K + 1, n))
     states[:, 0] = mean
@@ -262,15 +339,20 @@ def _mean_paths(markets: list[OptimalExecParams], problems: list[LQProblem],
     return states, breaches
 
 
-def _oracle(params: OptimalExecParams, problem: LQProblem, solution: LQSolution, states: np.ndarray,
-            breaches: np.ndarray) -> Oracle:
-    """One market's oracle from its solution, mean path and breach probabilities; ValueError where the
-    action space cannot express the optimum."""
-    holdings = states[:, 0].copy()
-    if params.completes:
-        holdings = np.append(holdings, 0.0)
-    tolerance = 1e-9 * params.shares
-    one_way_broken = (np.diff(holdings) > tolerance).any() or (holdings < -tolerance).any()
+def _schedule_moments(columns: dict[str, np.ndarray], holdings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """E[IS] and Var[IS] (:mod:`~execgym.problems.optimal_exec.schedule`) of each market's holdings (b, N + 1),
+    for linear impact (g_k = ε + η_k·|n|/τ), elementwise over the markets (``columns``: :func:`market_columns`)."""
+    size = np.abs(-np.diff(holdings, axis=1))
+    unit = columns["half_spread"][:, None] + columns["impact"] * size / columns["tau"][:, None]
+    shortfall = schedule.shortfall_of(holdings, (size * unit).sum(axis=1), columns["side_sign"],
+                                      columns["reversion_factor"], columns["arrival_price"] - columns["long_run_price"],
+                                      columns["drift"] * columns["tau"], columns["permanent_impact"])
+    return shortfall, schedule.variance_of(holdings, columns["reversion_factor"], columns["shock_scale"])
+
+
+def _check_expressible(params: OptimalExecParams, one_way_broken: bool, breaches: np.ndarray) -> None:
+    """ValueError where the action space cannot express the optimum: a one-way random-walk schedule that trades
+    both ways, or more expected breaches of the trade range than :data:`CLIP_TOLERANCE`."""
     if not params.two_way and params.mean_reversion == 0.0 and one_way_broken:
         if params.drift != 0.0 and not params.features:
             low, high = monotone_drift_range(params)
@@ -291,17 +373,6 @@ def _oracle(params: OptimalExecParams, problem: LQProblem, solution: LQSolution,
             f"limit) breaches), and at least one with a probability between {breaches.max():.2g} (the likeliest "
             f"single breach) and {min(expected, 1.0):.2g} (the union bound, capped at 1); the oracle is exact "
             f"only where the expected number is at most {CLIP_TOLERANCE:g}; {fix}")
-    if not params.two_way:
-        holdings = np.clip(holdings, 0.0, None)
-    holdings[0] = params.shares
-    value = float(solution.value(0, initial_state(params))) + params.half_spread * params.shares
-    deterministic = params.mean_reversion == 0.0
-    return Oracle(policy=LiquidationFeedback(params, solution),
-                  expected_return=-value * params.bps_per_currency,
-                  schedule=holdings,
-                  expected_shortfall=float(schedule.expected_shortfall(params, holdings)) if deterministic else None,
-                  variance=float(schedule.variance(params, holdings)) if deterministic else None,
-                  clip_probability=expected)
 
 
 def monotone_drift_range(params: OptimalExecParams) -> tuple[float, float]:

@@ -51,27 +51,41 @@ def expected_shortfall(params: OptimalExecParams, holdings: np.ndarray) -> np.nd
     """E[IS] of the schedule(s), currency; ``holdings`` (..., N + 1)."""
     holdings = check_holdings(params, holdings)
     trades = -np.diff(holdings, axis=-1)
-    s, phi = params.side_sign, params.reversion_factor
-    deviation = np.full(holdings.shape[:-1], params.arrival_price - params.long_run_price)
-    price_term = np.zeros(holdings.shape[:-1])
-    for k in range(params.periods):
-        move = (phi - 1.0) * deviation + params.drift * params.tau - s * params.permanent_impact * trades[..., k]
+    trading = (np.abs(trades) * unit_costs(params, np.arange(params.periods), trades)).sum(axis=-1)
+    return shortfall_of(holdings, trading, params.side_sign, params.reversion_factor,
+                        params.arrival_price - params.long_run_price, params.drift * params.tau,
+                        params.permanent_impact)
+
+
+def shortfall_of(holdings: np.ndarray, trading: np.ndarray, side_sign, reversion_factor, deviation, drift_move,
+                 permanent_impact) -> np.ndarray:
+    """E[IS] (module docstring) of holdings (..., N + 1) whose trading costs Σ|n_k|·g_k are ``trading`` (...);
+    the market's s, φ, m_0 = S0 − μ̄, μτ and γ are numbers or arrays that broadcast with ``trading`` (one
+    market per schedule)."""
+    trades = -np.diff(holdings, axis=-1)
+    deviation = np.broadcast_to(np.asarray(deviation, dtype=np.float64), trading.shape)
+    price_term = np.zeros(trading.shape)
+    for k in range(trades.shape[-1]):
+        move = (reversion_factor - 1.0) * deviation + drift_move - side_sign * permanent_impact * trades[..., k]
         price_term += move * holdings[..., k + 1]
         deviation = deviation + move
-    trading = (np.abs(trades) * unit_costs(params, np.arange(params.periods), trades)).sum(axis=-1)
-    return trading - s * price_term
+    return trading - side_sign * price_term
 
 
 def variance(params: OptimalExecParams, holdings: np.ndarray) -> np.ndarray:
     """Var[IS] of the schedule(s), currency²."""
-    holdings = check_holdings(params, holdings)
-    phi = params.reversion_factor
+    return variance_of(check_holdings(params, holdings), params.reversion_factor, params.shock_scale)
+
+
+def variance_of(holdings: np.ndarray, reversion_factor, shock_scale) -> np.ndarray:
+    """Var[IS] (module docstring) of holdings (..., N + 1); φ and σ_τ numbers or arrays that broadcast with
+    ``holdings[..., 0]`` (one market per schedule)."""
     later = np.zeros(holdings.shape[:-1])           # Σ_{k>j} φ^{k−1−j}·x_k, from j = N down
     total = np.zeros(holdings.shape[:-1])
-    for j in range(params.periods, 0, -1):
-        total += (holdings[..., j] + (phi - 1.0) * later) ** 2
-        later = holdings[..., j] + phi * later
-    return params.shock_scale**2 * total
+    for j in range(holdings.shape[-1] - 1, 0, -1):
+        total += (holdings[..., j] + (reversion_factor - 1.0) * later) ** 2
+        later = holdings[..., j] + reversion_factor * later
+    return shock_scale**2 * total
 
 
 def risk_penalty(params: OptimalExecParams, holdings: np.ndarray) -> np.ndarray:
