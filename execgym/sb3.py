@@ -127,16 +127,17 @@ class NativeVecEnv(VecEnv):
 
 
 class RewardInRegretUnits(VecEnvWrapper):
-    """A :class:`NativeVecEnv` of a vector env drawing markets (``markets=``), each reward in % of its market's
+    """A :class:`NativeVecEnv` of a vector env drawing markets (``markets=``), each reward divided by its market's
     regret scale (:func:`execgym.set_scoring.regret_scales`: the optimum's |expected return| for most families),
-    the unit in which :func:`execgym.score` measures regret on a set of markets.
+    the unit of the regret % :func:`execgym.score` measures on a set of markets.
 
-    An episode's return is then −100·(its cost)/(the market's optimal cost) where the optimum is a cost, so
-    every market weighs alike in the agent's objective, which is the mean regret % a set's score averages: in
-    the env's own units (bps for OptimalExec-v0) an order whose optimal cost is 300 bps would outweigh one of
-    10 bps thirty times. The scale of a market is a function of its params, which the features in the
-    observation describe; it changes the return's units per market, not which policy is optimal in a market.
-    Scales are computed for the markets the env meets, as it meets them (their oracles are built and cached).
+    Where the optimum is a cost, an episode's return is then −(its cost)/(the market's optimal cost): −1 at the
+    optimum, −1 − r/100 at a regret of r %. Every market weighs alike in the agent's objective, which is then the
+    mean regret a set's score averages; in the env's own units (bps for OptimalExec-v0) an order whose optimal
+    cost is 300 bps outweighs one of 10 bps thirty times. The scale of a market is a function of its params,
+    which the features in the observation describe; it changes the return's units per market, not which policy
+    is optimal in a market. Scales are computed for the markets the env meets, as it meets them (their oracles
+    are built and cached).
     """
 
     def __init__(self, venv: NativeVecEnv, env_id: str) -> None:
@@ -159,7 +160,7 @@ class RewardInRegretUnits(VecEnvWrapper):
         missing = np.unique(indices[np.isnan(self.scales[indices])])
         if missing.size:
             self.scales[missing] = regret_scales(self.env_id, self.native.market_set, missing)
-        self._step_factor = 100.0 / self.scales[indices]        # the markets of the episodes this step plays
+        self._step_factor = 1.0 / self.scales[indices]          # the markets of the episodes this step plays
         self.venv.step_async(actions)
 
     def step_wait(self):

@@ -13,7 +13,7 @@
       num_envs: 64                # parallel episodes of the native vector env
       hyperparameters: {}         # SB3 constructor arguments (ppo, trpo, maskable_ppo) or QLearningConfig fields
       discretisation: {lots: 20}  # qlearning only: options of the env's tabular view (execgym.tabular)
-      reward_in_regret_units: false  # with env.markets (SB3 agents): each reward in % of its market's regret
+      reward_in_regret_units: false  # with env.markets (SB3 agents): each reward divided by its market's regret
                                   # scale, so every market weighs alike (execgym.sb3.RewardInRegretUnits)
     training:
       total_steps: 1000000        # agent-steps (env transitions) per seed

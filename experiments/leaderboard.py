@@ -12,7 +12,14 @@ like any sweep), scores each env's named baselines on the same market
   (final regret % vs the exact optimum: mean ± 95 % CI over seeds, and the
   interquartile mean), the baselines' regret % ± 95 % CI, and the compute used;
 * ``docs/leaderboard/<config env>.png``: regret against training steps, one CI
-  band per agent, the baselines as dashed lines.
+  band per agent, the baselines as dashed lines;
+* ``docs/leaderboard_markets.md``: the agents trained on distributions of markets
+  (``env.markets``), each scored on the held-out test and OOD sets, beside the
+  median market's oracle, the best market-blind policy and the baselines on the
+  same sets (``--markets`` runs only those configs and writes only this page).
+
+A page is written when its configs were run: ``--configs`` with names of one kind
+rewrites that kind's page with those configs alone.
 """
 
 from __future__ import annotations
@@ -53,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", default="0-4", help="seeds per config (default 0-4)")
     parser.add_argument("--configs", nargs="+", metavar="NAME",
                         help="config names of experiments/configs/ (default: all)")
+    parser.add_argument("--markets", action="store_true",
+                        help="only the configs trained on distributions of markets (env.markets), which write "
+                             "docs/leaderboard_markets.md")
     add_cluster_arguments(parser)
     parser.add_argument("--output", type=Path, default=Path("runs/leaderboard"), help="training outputs")
     parser.add_argument("--docs", type=Path, default=Path("docs"), help="where leaderboard.md and its plots go")
@@ -117,8 +127,12 @@ def set_baseline_scores(config: ExperimentConfig) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train (or resume) every config's seeds, score the baselines, write the leaderboard."""
+    """Train (or resume) every config's seeds, score the baselines, write the leaderboard's pages: ``leaderboard.md``
+    for the configs on one market, ``leaderboard_markets.md`` for those on distributions of markets (each page
+    written when its configs were run)."""
     configs = benchmark_configs(args.configs)
+    if args.markets:
+        configs = {name: config for name, config in configs.items() if config.env.markets is not None}
     seeds = parse_seeds(args.seeds)
     trials = {}
     for name, config in configs.items():
@@ -135,15 +149,23 @@ def run(args: argparse.Namespace) -> int:
         market = markets.setdefault(market_key(config), {"configs": {}, "baselines": baseline_scores(config),
                                                          "sets": config.env.markets is not None})
         market["configs"][name] = (config, load_results(trials[name]))
-    text = leaderboard_text(markets, seeds, describe(failed), args.docs)
-    write_text_atomically(args.docs / "leaderboard.md", text)
-    print(text)
+    pages = {"leaderboard.md": (leaderboard_text, False), MARKETS_PAGE: (markets_text, True)}
+    for page, (render, on_sets) in pages.items():
+        chosen = {key: market for key, market in markets.items() if bool(market.get("sets")) == on_sets}
+        if chosen:
+            text = render(chosen, seeds, describe(failed), args.docs)
+            write_text_atomically(args.docs / page, text)
+            print(text)
     return 1 if failed else 0
 
 
-def markets_section(markets: dict, seeds: int) -> list[str]:
-    """The leaderboard's lines on distributions of markets: each agent's regret on every evaluation set, beside
-    the median market's oracle, the best blind policy and the baselines on the same sets."""
+MARKETS_PAGE = "leaderboard_markets.md"
+"""The leaderboard's page of agents on distributions of markets, beside ``leaderboard.md``."""
+
+
+def markets_rows(markets: dict, seeds: int) -> list[str]:
+    """The lines of the markets page's table: each agent's regret on every evaluation set, beside the median
+    market's oracle, the best blind policy and the baselines on the same sets."""
     rows = []
     for (env_id, params), market in markets.items():
         if not market.get("sets"):
@@ -168,8 +190,7 @@ def markets_section(markets: dict, seeds: int) -> list[str]:
                      f"{value['worst_decile_pct']:.2f} | – |" for set_name, value in by_set.items()]
     if not rows:
         return []
-    return ["", "## Markets", "",
-            "Agents trained on a family's training markets (`env.markets: train`: a market per episode, its features "
+    return ["Agents trained on a family's training markets (`env.markets: train`: a market per episode, its features "
             "in the observation) and scored on its 256 held-out test markets and 256 out-of-distribution ones, or on "
             "a listed set of markets (Q-learning, the market's index in its state), each market against its own exact "
             "optimum. Per set: the mean regret % over the markets (for agents: mean ± "
@@ -202,8 +223,6 @@ def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], d
              "| env | market | PPO | TRPO | Q-learning | best baseline |", "|---|---|---|---|---|---|"]
     wall = 0.0
     for (env_id, params), market in markets.items():
-        if market.get("sets"):
-            continue                                      # the markets section below
         cells = {}
         curves = {}
         for name, (config, results) in market["configs"].items():
@@ -229,22 +248,29 @@ def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], d
         lines.append(f"| [{env_id}](leaderboard/{plot}) | {params or 'defaults'} | "
                      + " | ".join(cells.get(column, "–") for column in ("PPO", "TRPO", "Q-learning"))
                      + f" | {best_cell} |")
-    lines += markets_section(markets, len(seeds))
-    for market in markets.values():
-        for config, results in market["configs"].values():
-            if config.env.markets is not None and "default" in results:
-                wall += summarise({"default": results["default"]})[0]["wall_seconds"]
+    lines += ["", "## Markets", "", f"Agents trained on distributions of markets and scored on held-out ones: "
+              f"[{MARKETS_PAGE}]({MARKETS_PAGE}) (`execgym leaderboard --markets`)."]
     lines += ["", "## Baselines", "", "| env | market | baseline | regret % (± 95 % CI) |", "|---|---|---|---:|"]
     for (env_id, params), market in markets.items():
-        if market.get("sets"):
-            continue
         for name, value in market["baselines"].items():
             lines.append(f"| {env_id} | {params or 'defaults'} | {name} | "
                          f"{interval_text(value['regret_pct'], value['regret_pct_ci95'], 2)} |")
-    lines += ["", "## Compute", "",
-              f"{wall / 3600:.2f} CPU-hours of training and evaluation (the sum of the trials' wall times; each "
-              "trial ran on one CPU) on "
-              f"{cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}."]
-    if failed:
-        lines += ["", "## Failed trials", ""] + [f"- {trial}" for trial in failed]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + compute_lines(wall, failed)) + "\n"
+
+
+def compute_lines(wall: float, failed: list[str]) -> list[str]:
+    """A page's closing sections: the compute its trials used (``wall`` seconds) and the trials that failed."""
+    lines = ["", "## Compute", "",
+             f"{wall / 3600:.2f} CPU-hours of training and evaluation (the sum of the trials' wall times; each "
+             "trial ran on one CPU) on "
+             f"{cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}."]
+    return lines + (["", "## Failed trials", ""] + [f"- {trial}" for trial in failed] if failed else [])
+
+
+def markets_text(markets: dict, seeds: tuple[int, ...], failed: list[str], docs: Path) -> str:
+    """The markdown page of agents on distributions of markets (:func:`markets_rows`)."""
+    wall = sum(summarise({"default": results["default"]})[0]["wall_seconds"]
+               for market in markets.values() for _, results in market["configs"].values() if "default" in results)
+    lines = ["# execgym leaderboard: markets, not a market", "", *markets_rows(markets, len(seeds))]
+    lines += ["", "Written by `execgym leaderboard --markets`; the agents on one market: [leaderboard.md](leaderboard.md)."]
+    return "\n".join(lines + compute_lines(wall, failed)) + "\n"

@@ -1,5 +1,5 @@
-"""Rewards in regret units: each step's reward in % of its market's regret scale, the market being the one the
-step's episode plays (across autoresets), so an episode's return is −100·cost/optimal cost."""
+"""Rewards in regret units: each step's reward divided by its market's regret scale, the market being the one the
+step's episode plays (across autoresets), so an episode's return is −cost/optimal cost."""
 
 import gymnasium as gym
 import numpy as np
@@ -32,15 +32,15 @@ def test_each_reward_is_scaled_by_the_optimum_of_the_market_its_episode_plays():
         np.testing.assert_array_equal(dones, raw_dones)
         optima = np.array([execgym.make_oracle("OptimalExec-v0", params=test_set[int(m)]).expected_return
                            for m in playing])
-        np.testing.assert_allclose(rewards, raw_rewards * 100.0 / np.abs(optima), rtol=1e-6)
+        np.testing.assert_allclose(rewards, raw_rewards / np.abs(optima), rtol=1e-6)
     assert len(markets_met) > 6
     met = np.flatnonzero(~np.isnan(scaled.scales))
     assert set(met.tolist()) == markets_met            # scales are computed for the markets met, and only those
 
 
-def test_an_optimal_episode_returns_minus_100_in_expectation():
+def test_an_optimal_episode_returns_minus_1_in_expectation():
     """In OptimalExec's random-walk markets the optimum is a fixed schedule, so the oracle's scaled return
-    averages −100 up to the price noise, whose mean is zero."""
+    averages −1 up to the price noise, whose mean is zero."""
     venv = RewardInRegretUnits(NativeVecEnv(gym.make_vec("OptimalExec-v0", num_envs=256, markets="test",
                                                          periods=4)), "OptimalExec-v0")
     test_set = execgym.market_set("OptimalExec-v0", "test", periods=4)
@@ -57,7 +57,7 @@ def test_an_optimal_episode_returns_minus_100_in_expectation():
         returns.extend(totals[dones].tolist())
         totals[dones] = 0.0
     returns = np.array(returns)
-    assert abs(returns.mean() + 100.0) < 4 * returns.std() / np.sqrt(returns.size)
+    assert abs(returns.mean() + 1.0) < 4 * returns.std() / np.sqrt(returns.size)
 
 
 def test_it_needs_markets_and_an_sb3_agent():

@@ -50,13 +50,15 @@ def test_agents_on_markets_get_a_section_of_their_own_with_each_set_and_the_base
                                            "worst_decile_pct": 170.0} for split in ("test", "ood")}}
     markets = {leaderboard.market_key(config): {"configs": {"ppo_markets": (config, {"default": [
         result(0, 2.0, 6.0), result(1, 4.0, 8.0)]})}, "baselines": baselines, "sets": True}}
-    text = leaderboard.leaderboard_text(markets, (0, 1), [], tmp_path)
-    assert "## Markets" in text and "| [OptimalExec-v0]" not in text          # not a row of the main table
+    text = leaderboard.markets_text(markets, (0, 1), [], tmp_path)
+    assert text.startswith("# execgym leaderboard: markets") and "| [OptimalExec-v0]" not in text
     assert ("| OptimalExec-v0 | markets=train | PPO (2 seeds) | test | 3.00 ± 12.71 | 1.50 | 12.00 | 416 steps, 2 min "
             "per seed |") in text
     assert "| OptimalExec-v0 | markets=train | PPO (2 seeds) | ood | 7.00 ± 12.71 | 3.50 | 28.00 |" in text
     assert "| OptimalExec-v0 | markets=train | median_oracle | ood | 25.00 ± 7.00 | 3.00 | 170.00 | – |" in text
     assert "| OptimalExec-v0 | markets=train | median_oracle | 25.00" not in text   # not a one-market baseline
+    assert "0.07 CPU-hours" in text                                               # 2 trials of 120 s
+    assert "[leaderboard_markets.md](leaderboard_markets.md)" in leaderboard.leaderboard_text({}, (0,), [], tmp_path)
 
 
 pytest.importorskip("ray")
