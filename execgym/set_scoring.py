@@ -9,6 +9,11 @@ errors would be correlated and the interval across markets too narrow). The poli
 the market's features appended (unless ``observe_market=False``); the oracles and baselines see the problem's
 own observation.
 
+Where the problem reports each step's expected reward given the state and the action (OptimalExec: the reward
+without the price shock's term; :mod:`execgym.wrappers`), the returns are summed from those: the same
+expectation for every policy that does not see the future, without the price noise, which in a market whose
+optimal cost is a few bps would swamp a regret estimate (64 episodes of a near-TWAP policy: ± 100 % and more).
+
 Per market: the policy's mean return, the oracle's exact value, and the regret (oracle − policy) in the
 reward's units and in % of |oracle value| (or of the family's own scale, :attr:`MarketDistribution.regret_scale`:
 LimitOrMarket's optimum can be near zero) with its interval over the market's episodes. Over the set
@@ -41,6 +46,8 @@ from execgym.distributions import MarketDistribution, MarketSet, market_set_of
 from execgym.policy import Oracle, Policy
 from execgym.registry import Problem, problem
 from execgym.scoring import MAX_BATCH, ORACLE, Estimate, is_sb3_model, make_oracles, policy_name
+from execgym.vector_info import step_values
+from execgym.wrappers import EXPECTED_REWARD, reports_expected_rewards
 
 _ORACLE_RETURNS: dict[tuple, np.ndarray] = {}
 """The oracles' returns of the last few (env id, set, episodes per market, seed) scored."""
@@ -327,7 +334,8 @@ class _Unbound:
 
 def _returns(policy, spec: Problem, market_set: MarketSet, slot_markets: np.ndarray, seeds: np.ndarray,
              observe_market: bool) -> np.ndarray:
-    """One episode per slot (market ``slot_markets[i]`` of the set from ``seeds[i]``): the returns."""
+    """One episode per slot (market ``slot_markets[i]`` of the set from ``seeds[i]``): the returns, summed from the
+    expected rewards where the problem reports them (:mod:`execgym.wrappers`)."""
     returns = np.zeros(seeds.shape[0])
     for start in range(0, seeds.shape[0], MAX_BATCH):
         chunk = slice(start, start + MAX_BATCH)
@@ -335,9 +343,13 @@ def _returns(policy, spec: Problem, market_set: MarketSet, slot_markets: np.ndar
         env = spec.vector_env_class(num_envs=count, markets=market_set, observe_market=observe_market)
         observations, _ = env.reset(seed=seeds[chunk].tolist(), options={"market_indices": slot_markets[chunk]})
         acting = policy.bind(slot_markets[chunk])
+        expected = reports_expected_rewards(env)
         done = np.zeros(count, dtype=bool)
         while not done.all():
-            observations, reward, terminated, truncated, _ = env.step(acting(observations))
+            observations, reward, terminated, truncated, info = env.step(acting(observations))
+            ended = terminated | truncated
+            if expected:
+                reward = step_values(info, EXPECTED_REWARD, ended)
             returns[chunk] += np.where(done, 0.0, reward)
-            done |= terminated | truncated
+            done |= ended
     return returns

@@ -56,3 +56,12 @@ def same_step_info(step: dict[str, np.ndarray], done: np.ndarray, final_obs: np.
             info[name] = np.where(_rows(done, info[name]), 0.0, info[name])
             info[f"_{name}"] = ~done
     return info
+
+
+def step_values(info: dict, name: str, done: np.ndarray) -> np.ndarray:
+    """Every slot's entry ``name`` of the step just taken, from a SAME_STEP info (:func:`same_step_info`): from
+    ``final_info`` where the slot's episode ended (``done``), else from the info itself."""
+    if not done.any():
+        return info[name]
+    final = info["final_info"][name]
+    return final if done.all() else np.where(done, final, info[name])

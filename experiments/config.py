@@ -15,6 +15,8 @@
       discretisation: {lots: 20}  # qlearning only: options of the env's tabular view (execgym.tabular)
       reward_in_regret_units: false  # with env.markets (SB3 agents): each reward divided by its market's regret
                                   # scale, so every market weighs alike (execgym.sb3.RewardInRegretUnits)
+      expected_rewards: false     # SB3 agents: learn from each step's expected reward given the state and the
+                                  # action, where the env reports it (execgym.wrappers; OptimalExec)
     training:
       total_steps: 1000000        # agent-steps (env transitions) per seed
       eval_every: 100000          # steps between evaluations against the oracle (also checkpoints)
@@ -97,6 +99,7 @@ class AgentConfig:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     discretisation: dict[str, Any] = field(default_factory=dict)
     reward_in_regret_units: bool = False
+    expected_rewards: bool = False
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,14 @@ def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
     if config.agent.discretisation and config.agent.algo != "qlearning":
         raise ConfigError(f"{source}: agent.discretisation applies to qlearning only (algo is {config.agent.algo!r})")
     _check_markets(config)
+    if config.agent.expected_rewards:
+        from execgym.wrappers import EXPECTED_REWARD
+
+        if config.agent.algo not in SB3_ALGORITHMS:
+            raise ConfigError(f"{source}: agent.expected_rewards applies to {sorted(SB3_ALGORITHMS)}")
+        if EXPECTED_REWARD not in problem(config.env.id).vector_env_class.problem.dynamics.Report._fields:
+            raise ConfigError(f"{source}: agent.expected_rewards: {config.env.id} does not report the expected "
+                              "reward of a step (info['expected_reward'])")
     try:
         config.env_params()
     except ValueError as error:

@@ -19,6 +19,13 @@ random walk, θ = 0; see :class:`OptimalExecParams`). The bracket's penalties
 are the risk term, the smoothness term and the soft target's penalty on what
 is left.
 
+The step also reports E[reward | state, action] (``Report.expected_reward``): the
+reward with the shock's term s·σ_τ·ξ·x'·10⁴/(X·S0) removed. The shock is
+independent of the state and of x', so over an episode the expected rewards sum
+to a return with the same expectation for every policy that does not see the
+future, and without the price noise's variance (what :mod:`execgym.set_scoring`
+and :class:`execgym.wrappers.ExpectedRewards` use).
+
 The cost telescopes: summed over the episode it is the implementation
 shortfall s·(X·S0 − Σ n·S̃ − x_N·S_N) (the last term is zero when the order
 completes), and E[Σ reward] is minus the objective the oracle minimises (see
@@ -106,6 +113,7 @@ class Report(NamedTuple):
     """What a period reports beside the state."""
 
     execution_price: float    # S̃, currency per share
+    expected_reward: float    # E[reward | state, action]: the reward with the shock's term −s·σ_τ·ξ·x' at its mean 0
 
 
 def variant(params: OptimalExecParams) -> Variant:
@@ -251,7 +259,11 @@ def advance(v: Variant, market: Market, state: State, fraction: float, shock: fl
         penalty += market.target_penalty * (remaining * remaining)
     direction = -market.side if traded < 0.0 else market.side
     next_state = State(k + 1, remaining, state.price + move, state.shortfall + cost, traded)
-    return next_state, -(cost + penalty) * market.bps, Report(state.price - direction * cost_per_share)
+    expected_move = (market.reversion * (state.price - market.long_run_price) + market.drift_step
+                     - market.side * market.permanent * traded)
+    expected_cost = abs(traded) * cost_per_share - market.side * expected_move * remaining
+    return (next_state, -(cost + penalty) * market.bps,
+            Report(state.price - direction * cost_per_share, -(expected_cost + penalty) * market.bps))
 
 
 @register_jitable(inline="always")

@@ -102,6 +102,7 @@ The registered variants (``OptimalExecCapped-v0``, ``OptimalExecBlended-v0``,
 set some fields; keyword arguments override them.
 
 ``info`` (per step): ``shares_traded``, ``execution_price`` (currency per share),
+``expected_reward`` (E[reward | state, action], bps: the reward without the price shock's term),
 ``shortfall`` (implementation shortfall so far, currency), ``inventory``
 (shares), ``price`` (mid, currency per share). After ``reset``: ``inventory``,
 ``shortfall``, ``price``.
@@ -167,7 +168,8 @@ def _reset_info(state: dynamics.State) -> dict:
 def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
     """The info after a step, of one state and report record or a table of each."""
     return {"shares_traded": state.last_trade, "execution_price": report.execution_price,
-            "inventory": state.inventory, "shortfall": state.shortfall, "price": state.price}
+            "expected_reward": report.expected_reward, "inventory": state.inventory, "shortfall": state.shortfall,
+            "price": state.price}
 
 
 ACTION_SPACE = "Box(-1, 1, (1,))"

@@ -1,0 +1,59 @@
+"""Rewards without the noise the agent cannot act on: each step's reward replaced by its conditional expectation
+given the state and the action, where the problem reports it (``info["expected_reward"]``; OptimalExec: the
+reward without the price shock's term, :mod:`execgym.problems.optimal_exec.dynamics`).
+
+The expected rewards of an episode sum to a return whose expectation is the env's for every policy that does
+not see the future (the tower property, step by step), so each policy keeps its value and the optimal policy
+and the oracle's value are unchanged; the return's variance loses the noise's share. For agents that is a
+variance-reduced learning signal; for scoring, a lower-variance estimate of the same expected return.
+
+    venv = ExpectedVectorRewards(gym.make_vec("OptimalExec-v0", num_envs=64, markets="train"))
+    env = ExpectedRewards(gym.make("OptimalExec-v0"))
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import VectorWrapper
+
+from execgym.vector_info import step_values
+
+EXPECTED_REWARD = "expected_reward"
+
+
+def reports_expected_rewards(env) -> bool:
+    """Whether ``env`` (an execgym env or vector env, or a wrapper of one) reports ``info["expected_reward"]``."""
+    return EXPECTED_REWARD in env.unwrapped.problem.dynamics.Report._fields
+
+
+def _checked(env) -> None:
+    if not reports_expected_rewards(env):
+        raise ValueError(f"{env.unwrapped.spec.id if env.unwrapped.spec else type(env.unwrapped).__name__} does "
+                         "not report the expected reward of a step (info['expected_reward']); of the suite's "
+                         "problems OptimalExec does")
+
+
+class ExpectedRewards(gym.Wrapper):
+    """A scalar env whose reward is ``info["expected_reward"]`` (module docstring)."""
+
+    def __init__(self, env: gym.Env) -> None:
+        _checked(env)
+        super().__init__(env)
+
+    def step(self, action):
+        observation, _, terminated, truncated, info = self.env.step(action)
+        return observation, float(info[EXPECTED_REWARD]), terminated, truncated, info
+
+
+class ExpectedVectorRewards(VectorWrapper):
+    """A vector env (SAME_STEP autoreset) whose rewards are each slot's ``expected_reward`` (module docstring)."""
+
+    def __init__(self, env) -> None:
+        _checked(env)
+        super().__init__(env)
+
+    def step(self, actions):
+        observations, _, terminated, truncated, info = self.env.step(actions)
+        rewards = np.asarray(step_values(info, EXPECTED_REWARD, terminated | truncated), dtype=np.float64)
+        return observations, rewards, terminated, truncated, info
