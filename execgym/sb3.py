@@ -41,7 +41,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 try:
-    from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvWrapper
+    from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 except ModuleNotFoundError as error:
     raise ModuleNotFoundError(f"execgym.sb3 needs stable-baselines3 ({error.name} is not installed): "
                               "pip install -c constraints.txt -e '.[agents]' (from a clone) or "
@@ -124,48 +124,6 @@ class NativeVecEnv(VecEnv):
 
     def env_is_wrapped(self, wrapper_class, indices: VecEnvIndices = None) -> list[bool]:
         return [False] * len(self._get_indices(indices))
-
-
-class RewardInRegretUnits(VecEnvWrapper):
-    """A :class:`NativeVecEnv` of a vector env drawing markets (``markets=``), each reward divided by its market's
-    regret scale (:func:`execgym.set_scoring.regret_scales`: the optimum's |expected return| for most families),
-    the unit of the regret % :func:`execgym.score` measures on a set of markets.
-
-    Where the optimum is a cost, an episode's return is then −(its cost)/(the market's optimal cost): −1 at the
-    optimum, −1 − r/100 at a regret of r %. Every market weighs alike in the agent's objective, which is then the
-    mean regret a set's score averages; in the env's own units (bps for OptimalExec-v0) an order whose optimal
-    cost is 300 bps outweighs one of 10 bps thirty times. The scale of a market is a function of its params,
-    which the features in the observation describe; it changes the return's units per market, not which policy
-    is optimal in a market. Scales are computed for the markets the env meets, as it meets them (their oracles
-    are built and cached).
-    """
-
-    def __init__(self, venv: NativeVecEnv, env_id: str) -> None:
-        native = venv.env.unwrapped
-        if getattr(native, "market_set", None) is None:
-            raise ValueError(f"rewards in regret units need a vector env drawing markets (gym.make_vec({env_id!r}, "
-                             "markets='train')): a single market's regret scale is one constant")
-        super().__init__(venv)
-        self.env_id, self.native = env_id, native
-        self.scales = np.full(native.market_set.size, np.nan)
-        self._step_factor: np.ndarray | None = None
-
-    def reset(self):
-        return self.venv.reset()
-
-    def step_async(self, actions: np.ndarray) -> None:
-        from execgym.set_scoring import regret_scales
-
-        indices = self.native.market_indices
-        missing = np.unique(indices[np.isnan(self.scales[indices])])
-        if missing.size:
-            self.scales[missing] = regret_scales(self.env_id, self.native.market_set, missing)
-        self._step_factor = 1.0 / self.scales[indices]          # the markets of the episodes this step plays
-        self.venv.step_async(actions)
-
-    def step_wait(self):
-        observations, rewards, dones, infos = self.venv.step_wait()
-        return observations, (rewards * self._step_factor).astype(np.float32), dones, infos
 
 
 def _check_same_step(env: VectorEnv) -> None:

@@ -199,20 +199,11 @@ def _worst_decile(values: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.take(np.sort(values, axis=axis), np.arange(-count, 0), axis=axis).mean(axis=axis)
 
 
-def regret_scales(env_id: str, market_set: MarketSet, indices: np.ndarray) -> np.ndarray:
-    """What the regret % of markets ``indices`` of ``market_set`` is a percentage of (positive; in the reward's
-    units per episode): the family's :attr:`~execgym.distributions.MarketDistribution.regret_scale` of each
-    market and its optimum's exact value (|value| for a problem without a distribution). Builds the markets'
-    oracles (:func:`~execgym.scoring.make_oracles`, cached). ValueError where a scale is not positive and finite."""
-    spec = problem(env_id)
-    markets = [market_set[int(index)] for index in indices]
-    exact = np.array([oracle.expected_return for oracle in make_oracles(spec.env_id, markets)])
-    return _scales(spec, market_set, np.asarray(indices), markets, exact)
-
-
 def _scales(spec: Problem, market_set: MarketSet, indices: np.ndarray, markets: list,
             exact: np.ndarray) -> np.ndarray:
-    """:func:`regret_scales` of ``markets`` (markets ``indices`` of the set) given their optima's values."""
+    """What the regret % of ``markets`` (markets ``indices`` of the set) is a percentage of, given their optima's
+    values: the family's :attr:`~execgym.distributions.MarketDistribution.regret_scale` (|value| for a problem
+    without a distribution). ValueError where one is not positive and finite."""
     distribution = spec.vector_env_class.problem.distribution
     basis = distribution.regret_basis if distribution is not None else MarketDistribution.regret_basis
     scales = np.array([distribution.regret_scale(params, value) if distribution is not None else abs(value)

@@ -13,8 +13,6 @@
       num_envs: 64                # parallel episodes of the native vector env
       hyperparameters: {}         # SB3 constructor arguments (ppo, trpo, maskable_ppo) or QLearningConfig fields
       discretisation: {lots: 20}  # qlearning only: options of the env's tabular view (execgym.tabular)
-      reward_in_regret_units: false  # with env.markets (SB3 agents): each reward divided by its market's regret
-                                  # scale, so every market weighs alike (execgym.sb3.RewardInRegretUnits)
       expected_rewards: false     # SB3 agents: learn from each step's expected reward given the state and the
                                   # action, where the env reports it (execgym.wrappers; OptimalExec)
     training:
@@ -98,7 +96,6 @@ class AgentConfig:
     num_envs: int = 64
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     discretisation: dict[str, Any] = field(default_factory=dict)
-    reward_in_regret_units: bool = False
     expected_rewards: bool = False
 
 
@@ -276,9 +273,6 @@ def _check_markets(config: ExperimentConfig) -> None:
     if training.eval_episodes_per_market < 2:
         raise ConfigError(f"{source}: training.eval_episodes_per_market must be >= 2, got "
                           f"{training.eval_episodes_per_market}")
-    if config.agent.reward_in_regret_units and (env.markets is None or config.agent.algo not in SB3_ALGORITHMS):
-        raise ConfigError(f"{source}: agent.reward_in_regret_units applies to {sorted(SB3_ALGORITHMS)} with "
-                          "env.markets (it puts each market's rewards in its own regret units)")
     if env.markets is None:
         if env.observe_market is not True:
             raise ConfigError(f"{source}: env.observe_market applies with env.markets (one market shows nothing of "

@@ -31,7 +31,7 @@ from execgym.policy import Oracle, Policy
 from execgym.registry import problem
 from execgym.distributions import market_set
 from execgym.scoring import MAX_ORACLE_SECONDS, make_oracles
-from execgym.sb3 import NativeVecEnv, RewardInRegretUnits, as_policy
+from execgym.sb3 import NativeVecEnv, as_policy
 from execgym.wrappers import ExpectedVectorRewards
 from execgym.experiments.config import ConfigError, ExperimentConfig
 from execgym.experiments.files import json_text, read_file
@@ -141,14 +141,10 @@ def _read_pending_log(path: Path) -> list[tuple[str, float, tuple[str, ...]]]:
 
 
 def sb3_env(config: ExperimentConfig) -> VecMonitor:
-    """The config's native vector env (``agent.num_envs`` episodes) as a monitored SB3 ``VecEnv``: its rewards the
-    steps' expected rewards with ``agent.expected_rewards``, in regret units with ``agent.reward_in_regret_units``
-    (the monitored returns too)."""
+    """The config's native vector env (``agent.num_envs`` episodes) as a monitored SB3 ``VecEnv``, its rewards the
+    steps' expected rewards with ``agent.expected_rewards`` (the monitored returns too)."""
     native = problem(config.env.id).vector_env_class(num_envs=config.agent.num_envs, **config.env_kwargs())
-    vector_env = NativeVecEnv(ExpectedVectorRewards(native) if config.agent.expected_rewards else native)
-    if config.agent.reward_in_regret_units:
-        return VecMonitor(RewardInRegretUnits(vector_env, config.env.id))
-    return VecMonitor(vector_env)
+    return VecMonitor(NativeVecEnv(ExpectedVectorRewards(native) if config.agent.expected_rewards else native))
 
 
 def make_trainer(config: ExperimentConfig, seed: int, log_dir: Path, checkpoint: Path | None = None) -> Trainer:
