@@ -1,6 +1,6 @@
 """Rewards without the noise the agent cannot act on: each step's reward replaced by its conditional expectation
-given the state and the action, where the problem reports it (``info["expected_reward"]``; OptimalExec: the
-reward without the price shock's term, :mod:`execgym.problems.optimal_exec.dynamics`).
+given the state and the action, where the problem reports it (``info["expected_reward"]``; OptimalExec and
+PortfolioExec: the reward without the price shocks' term, e.g. :mod:`execgym.problems.optimal_exec.dynamics`).
 
 The expected rewards of an episode sum to a return whose expectation is the env's for every policy that does
 not see the future (the tower property, step by step), so each policy keeps its value and the optimal policy
@@ -28,10 +28,11 @@ def reports_expected_rewards(env) -> bool:
 
 
 def _checked(env) -> None:
+    """ValueError unless ``env`` reports expected rewards."""
     if not reports_expected_rewards(env):
         raise ValueError(f"{env.unwrapped.spec.id if env.unwrapped.spec else type(env.unwrapped).__name__} does "
                          "not report the expected reward of a step (info['expected_reward']); of the suite's "
-                         "problems OptimalExec does")
+                         "problems OptimalExec and PortfolioExec do")
 
 
 class ExpectedRewards(gym.Wrapper):

@@ -80,3 +80,18 @@ def test_problems_without_expected_rewards_are_refused():
     with pytest.raises(ConfigError, match="expected_rewards applies to"):
         parse_config({**data, "env": {"id": "OptimalExec-v0"}, "agent": {"algo": "qlearning", "expected_rewards": True}})
     assert execgym.make_oracle("OptimalExec-v0").expected_return < 0
+
+
+def test_portfolio_rewards_minus_expected_rewards_are_the_shocks_term():
+    env = gym.make("PortfolioExec-v0")
+    p = env.unwrapped.params
+    _, info = env.reset(seed=9)
+    prices = np.asarray(info["prices"], dtype=float)
+    terminated = False
+    while not terminated:
+        _, reward, terminated, _, info = env.step(np.full(env.action_space.shape, 0.2, dtype=np.float32))
+        expected_move = -p.gamma @ info["shares_traded"]
+        shock_moves = info["prices"] - prices - expected_move
+        shock_term = float(shock_moves @ info["holdings"]) * p.bps_per_currency
+        assert reward - info["expected_reward"] == pytest.approx(shock_term, rel=1e-9, abs=1e-9)
+        prices = np.asarray(info["prices"], dtype=float)

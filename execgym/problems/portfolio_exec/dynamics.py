@@ -85,10 +85,9 @@ class State(NamedTuple):
 
 
 class Report(NamedTuple):
-    """What a period reports beside the state: nothing (the state keeps the last period's trades)."""
+    """What a period reports beside the state (which keeps the last period's trades)."""
 
-
-NO_REPORT = Report()
+    expected_reward: float    # E[reward | state, action]: the reward with the shocks' term √τ·(L·ξ)ᵀx' at its mean 0
 
 
 def variant(params: PortfolioExecParams) -> Variant:
@@ -183,6 +182,7 @@ def advance(v: Variant, market: Market, state: State, fractions, shocks, out: St
     impact_cost = 0.0    # nᵀH·n/τ
     spread_cost = 0.0    # ε·|n|
     gain = 0.0           # ΔSᵀx'
+    expected_gain = 0.0  # E[ΔS]ᵀx' = −(Γ·n)ᵀx'
     exposure = 0.0       # x'ᵀΣx'
     for i in range(m):
         row = i * m
@@ -205,13 +205,16 @@ def advance(v: Variant, market: Market, state: State, fractions, shocks, out: St
         impact_cost += n * temporary
         spread_cost += abs(n) * spread
         gain += move * left
+        expected_gain -= permanent * left
         exposure += left * risk
         price = prices[i]
         new_prices[i] = price + move
         execution_prices[i] = price - temporary - (spread if n > 0.0 else (-spread if n < 0.0 else 0.0))
     cost = impact_cost + spread_cost - gain
     next_state = State(elapsed + 1, state.shortfall + cost, remaining, new_prices, traded, execution_prices)
-    return next_state, -(cost + market.risk * exposure) * market.bps, NO_REPORT
+    penalty = market.risk * exposure
+    expected_cost = impact_cost + spread_cost - expected_gain
+    return next_state, -(cost + penalty) * market.bps, Report(-(expected_cost + penalty) * market.bps)
 
 
 @register_jitable(inline="always")

@@ -55,6 +55,7 @@ prices, volatilities, volumes and spreads. ``gym.make_vec(..., num_envs=n)``
 returns the natively batched :class:`PortfolioExecVectorEnv`.
 
 ``info`` (per step): ``shares_traded`` (m,), ``execution_prices`` (m,),
+``expected_reward`` (E[reward | state, action], bps: the reward without the price shocks' term),
 ``shortfall`` (currency), ``holdings`` (m,), ``prices`` (m,). After ``reset``:
 ``holdings``, ``shortfall``, ``prices``.
 
@@ -143,7 +144,8 @@ def _reset_info(state: dynamics.State) -> dict:
 def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
     """The info after a step, of one state record or a table (as :func:`_reset_info`)."""
     return {"shares_traded": np.asarray(state.traded), "execution_prices": np.asarray(state.execution_prices),
-            "holdings": np.asarray(state.holdings), "shortfall": state.shortfall, "prices": np.asarray(state.prices)}
+            "expected_reward": report.expected_reward, "holdings": np.asarray(state.holdings),
+            "shortfall": state.shortfall, "prices": np.asarray(state.prices)}
 
 
 def _holdings(scene: Scene) -> list[Line]:
