@@ -1,6 +1,7 @@
 """Rewards without the noise the agent cannot act on: each step's reward replaced by its conditional expectation
 given the state and the action, where the problem reports it (``info["expected_reward"]``; OptimalExec and
-PortfolioExec: the reward without the price shocks' term, e.g. :mod:`execgym.problems.optimal_exec.dynamics`).
+PortfolioExec: the reward without the price shocks' term, e.g. :mod:`execgym.problems.optimal_exec.dynamics`;
+BasketSequence: minus the trade's expected cost, without its cost noise).
 
 The expected rewards of an episode sum to a return whose expectation is the env's for every policy that does
 not see the future (the tower property, step by step), so each policy keeps its value and the optimal policy
@@ -32,7 +33,7 @@ def _checked(env) -> None:
     if not reports_expected_rewards(env):
         raise ValueError(f"{env.unwrapped.spec.id if env.unwrapped.spec else type(env.unwrapped).__name__} does "
                          "not report the expected reward of a step (info['expected_reward']); of the suite's "
-                         "problems OptimalExec and PortfolioExec do")
+                         "problems OptimalExec, PortfolioExec and BasketSequence do")
 
 
 class ExpectedRewards(gym.Wrapper):

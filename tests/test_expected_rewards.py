@@ -95,3 +95,15 @@ def test_portfolio_rewards_minus_expected_rewards_are_the_shocks_term():
         shock_term = float(shock_moves @ info["holdings"]) * p.bps_per_currency
         assert reward - info["expected_reward"] == pytest.approx(shock_term, rel=1e-9, abs=1e-9)
         prices = np.asarray(info["prices"], dtype=float)
+
+
+def test_a_baskets_expected_reward_is_minus_the_trades_expected_cost():
+    env = gym.make("BasketSequence-v0")
+    _, info = env.reset(seed=2)
+    noise = []
+    for _ in range(env.unwrapped.params.trades):
+        action = int(np.flatnonzero(info["action_mask"])[-1])
+        _, reward, terminated, _, info = env.step(action)
+        assert info["expected_reward"] == -info["trade_cost"]
+        noise.append(reward - info["expected_reward"])
+    assert terminated and np.std(noise) > 0

@@ -88,7 +88,8 @@ class State(NamedTuple):
 class Report(NamedTuple):
     """What a trade reports beside the state."""
 
-    trade_cost: float   # expected cost of the trade, a_j or d_ℓj, bps of W (noise excluded)
+    trade_cost: float        # expected cost of the trade, a_j or d_ℓj, bps of W (noise excluded)
+    expected_reward: float   # E[reward | state, action] = −trade_cost
 
 
 def variant(params: BasketSequenceParams) -> Variant:
@@ -159,7 +160,7 @@ def advance(v: Variant, market: Market, state: State, j: int, shock: float):
                        state.done_112 | bit if w == 2 else state.done_112,
                        state.done_168 | bit if w == 3 else state.done_168,
                        state.done_224 | bit if w == 4 else state.done_224)
-    return next_state, reward, Report(cost)
+    return next_state, reward, Report(cost, -cost)
 
 
 @register_jitable(inline="always")

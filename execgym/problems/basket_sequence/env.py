@@ -66,7 +66,9 @@ batched :class:`BasketSequenceVectorEnv`.
 ``info`` (after reset and per step): ``action_mask`` (n,) bool, the trades
 still allowed (all False at the end), and ``cost``, the expected cost of the
 trades done so far, bps (noise excluded); per step also ``trade_cost``, the
-expected cost of the trade just done (a_j or d_ℓj, bps).
+expected cost of the trade just done (a_j or d_ℓj, bps), and ``expected_reward``,
+minus it (E[reward | state, action], what :mod:`execgym.wrappers` and set
+scoring read).
 
 ``render_mode``: None (default), ``"rgb_array"``, a picture of the episode so
 far: the cost so far and the cost of each trade beside those of the oracle's
@@ -118,7 +120,8 @@ def _reset_info(state: dynamics.State) -> dict:
 
 def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
     """The info after a step, of one state and report record or a table of each."""
-    return {"action_mask": dynamics.action_masks(state), "cost": state.cost, "trade_cost": report.trade_cost}
+    return {"action_mask": dynamics.action_masks(state), "cost": state.cost, "trade_cost": report.trade_cost,
+            "expected_reward": report.expected_reward}
 
 
 def order_costs(params: BasketSequenceParams, order) -> np.ndarray:
