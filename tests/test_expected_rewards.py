@@ -33,12 +33,12 @@ def test_the_reward_minus_the_expected_reward_is_the_shock_term(env_id, params):
 
 
 def test_expected_returns_are_unbiased_for_a_policy_that_reacts_to_prices_and_less_noisy():
-    venv = gym.make_vec("OptimalExec-v0", num_envs=4000, markets="test")
-    expected = ExpectedVectorRewards(gym.make_vec("OptimalExec-v0", num_envs=4000, markets="test"))
+    venv = gym.make_vec("OptimalExec-v0", num_envs=1000, markets="test")
+    expected = ExpectedVectorRewards(gym.make_vec("OptimalExec-v0", num_envs=1000, markets="test"))
     plain, smooth = [], []
     for env, out in ((venv, plain), (expected, smooth)):
         observations, _ = env.reset(seed=11)
-        totals, done = np.zeros(4000), np.zeros(4000, dtype=bool)
+        totals, done = np.zeros(1000), np.zeros(1000, dtype=bool)
         while not done.all():
             observations, reward, terminated, truncated, _ = env.step(price_chaser(observations))
             totals += np.where(done, 0.0, reward)
