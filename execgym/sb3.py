@@ -109,15 +109,21 @@ class NativeVecEnv(VecEnv):
         return list(self.env.render())
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        value = getattr(self.env, attr_name, None) if attr_name == "render_mode" else getattr(self.env, attr_name)
+        value = (getattr(self.env, attr_name, None) if attr_name == "render_mode"
+                 else getattr(self._holder(attr_name), attr_name))
         return [value] * len(self._get_indices(indices))
+
+    def _holder(self, name: str):
+        """Where attribute ``name`` lives: the native env for :data:`BATCHED_METHODS` (the action masks are the
+        problem's, whatever reward wrappers, e.g. :mod:`execgym.wrappers`, sit on top), else the env given."""
+        return self.env.unwrapped if name in BATCHED_METHODS else self.env
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
         setattr(self.env, attr_name, value)
 
     def env_method(self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs):
         if method_name in BATCHED_METHODS:
-            values = getattr(self.env, method_name)(*method_args, **method_kwargs)
+            values = getattr(self._holder(method_name), method_name)(*method_args, **method_kwargs)
             return values if indices is None else values[self._get_indices(indices)]
         raise ValueError(f"cannot call {method_name!r} per env: a natively batched env steps all its episodes "
                          "in one object and has no per-env instances")

@@ -9,8 +9,8 @@ errors would be correlated and the interval across markets too narrow). The poli
 the market's features appended (unless ``observe_market=False``); the oracles and baselines see the problem's
 own observation.
 
-Where the problem reports each step's expected reward given the state and the action (OptimalExec: the reward
-without the price shock's term; :mod:`execgym.wrappers`), the returns are summed from those: the same
+Where the problem reports each step's expected reward given the state and the action (OptimalExec, PortfolioExec:
+the reward without the price shocks' term; BasketSequence: minus the trade's expected cost; :mod:`execgym.wrappers`), the returns are summed from those: the same
 expectation for every policy that does not see the future, without the price noise, which in a market whose
 optimal cost is a few bps would swamp a regret estimate (64 episodes of a near-TWAP policy: ± 100 % and more).
 
@@ -157,7 +157,7 @@ def score_set(policy, env_id: str, markets="test", episodes_per_market: int = 64
     exact = np.array([oracle.expected_return for oracle in oracles])
     distribution = spec.vector_env_class.problem.distribution
     basis = distribution.regret_basis if distribution is not None else MarketDistribution.regret_basis
-    scale = 100.0 / _scales(spec, market_set, np.arange(len(markets)), markets, exact)
+    scale = 100.0 / _scales(distribution, basis, market_set, markets, exact)
     per_market = [Estimate.of(row, confidence) for row in regrets * scale[:, None]]
     percent = np.array([estimate.mean for estimate in per_market])
     names, features = _raw_features(distribution, markets)
@@ -199,20 +199,18 @@ def _worst_decile(values: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.take(np.sort(values, axis=axis), np.arange(-count, 0), axis=axis).mean(axis=axis)
 
 
-def _scales(spec: Problem, market_set: MarketSet, indices: np.ndarray, markets: list,
+def _scales(distribution: MarketDistribution | None, basis: str, market_set: MarketSet, markets: list,
             exact: np.ndarray) -> np.ndarray:
-    """What the regret % of ``markets`` (markets ``indices`` of the set) is a percentage of, given their optima's
-    values: the family's :attr:`~execgym.distributions.MarketDistribution.regret_scale` (|value| for a problem
-    without a distribution). ValueError where one is not positive and finite."""
-    distribution = spec.vector_env_class.problem.distribution
-    basis = distribution.regret_basis if distribution is not None else MarketDistribution.regret_basis
+    """What the regret % of each market of the set is a percentage of, given their optima's values: the family's
+    :attr:`~execgym.distributions.MarketDistribution.regret_scale` (|value| for a problem without a distribution,
+    ``basis`` naming it). ValueError where one is not positive and finite."""
     scales = np.array([distribution.regret_scale(params, value) if distribution is not None else abs(value)
                        for params, value in zip(markets, exact)])
     bad = ~(np.isfinite(scales) & (scales > 0))
     if bad.any():
         index = int(np.argmax(bad))
-        raise ValueError(f"{market_set.label(int(indices[index]))}: its regret cannot be a percentage {basis}, "
-                         f"which is {scales[index]!r} (the optimum's exact value is {exact[index]!r})")
+        raise ValueError(f"{market_set.label(index)}: its regret cannot be a percentage {basis}, which is "
+                         f"{scales[index]!r} (the optimum's exact value is {exact[index]!r})")
     return scales
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.vector import VectorWrapper
+from gymnasium.vector import AutoresetMode, VectorWrapper
 
 from execgym.vector_info import step_values
 
@@ -25,7 +25,8 @@ EXPECTED_REWARD = "expected_reward"
 
 def reports_expected_rewards(env) -> bool:
     """Whether ``env`` (an execgym env or vector env, or a wrapper of one) reports ``info["expected_reward"]``."""
-    return EXPECTED_REWARD in env.unwrapped.problem.dynamics.Report._fields
+    problem = getattr(env.unwrapped, "problem", None)
+    return problem is not None and EXPECTED_REWARD in problem.dynamics.Report._fields
 
 
 def _checked(env) -> None:
@@ -53,6 +54,9 @@ class ExpectedVectorRewards(VectorWrapper):
 
     def __init__(self, env) -> None:
         _checked(env)
+        if env.metadata.get("autoreset_mode") != AutoresetMode.SAME_STEP:
+            raise ValueError("ExpectedVectorRewards reads the ended episodes' last step from final_info: it needs a "
+                             "vector env in SAME_STEP autoreset mode (every execgym vector env)")
         super().__init__(env)
 
     def step(self, actions):

@@ -14,7 +14,8 @@
       hyperparameters: {}         # SB3 constructor arguments (ppo, trpo, maskable_ppo) or QLearningConfig fields
       discretisation: {lots: 20}  # qlearning only: options of the env's tabular view (execgym.tabular)
       expected_rewards: false     # SB3 agents: learn from each step's expected reward given the state and the
-                                  # action, where the env reports it (execgym.wrappers; OptimalExec)
+                                  # action, where the env reports it (execgym.wrappers: OptimalExec,
+                                  # PortfolioExec, BasketSequence)
     training:
       total_steps: 1000000        # agent-steps (env transitions) per seed
       eval_every: 100000          # steps between evaluations against the oracle (also checkpoints)

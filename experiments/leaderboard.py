@@ -46,7 +46,8 @@ from execgym.experiments.sweep_plan import parse_seeds, plan, record
 from execgym.experiments.sweep_report import curves_figure, load_results, summarise, write_report
 
 NAME = "leaderboard"
-HELP = "train every benchmark config over seeds and every baseline, and write docs/leaderboard.md"
+HELP = ("train every benchmark config over seeds and every baseline, and write docs/leaderboard.md (and "
+        "docs/leaderboard_markets.md)")
 CONFIGS = Path(__file__).parent / "configs"
 BASELINE_EPISODES = 10_000
 AGENT_COLUMNS = {"ppo": "PPO", "maskable_ppo": "PPO", "trpo": "TRPO", "qlearning": "Q-learning"}
@@ -65,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "docs/leaderboard_markets.md")
     add_cluster_arguments(parser)
     parser.add_argument("--output", type=Path, default=Path("runs/leaderboard"), help="training outputs")
-    parser.add_argument("--docs", type=Path, default=Path("docs"), help="where leaderboard.md and its plots go")
+    parser.add_argument("--docs", type=Path, default=Path("docs"), help="where leaderboard.md, leaderboard_markets.md and their plots go")
 
 
 def benchmark_configs(names: list[str] | None = None) -> dict[str, ExperimentConfig]:
@@ -168,8 +169,6 @@ def markets_rows(markets: dict, seeds: int) -> list[str]:
     market's oracle, the best blind policy and the baselines on the same sets."""
     rows = []
     for (env_id, params), market in markets.items():
-        if not market.get("sets"):
-            continue
         for name, (config, results) in market["configs"].items():
             runs = results.get("default", [])
             if not runs:

@@ -107,3 +107,11 @@ def test_a_baskets_expected_reward_is_minus_the_trades_expected_cost():
         assert info["expected_reward"] == -info["trade_cost"]
         noise.append(reward - info["expected_reward"])
     assert terminated and np.std(noise) > 0
+
+
+def test_envs_that_do_not_report_expected_rewards_get_a_clear_error():
+    sync = gym.make_vec("OptimalExec-v0", num_envs=2, vectorization_mode="sync")
+    with pytest.raises(ValueError, match="does not report the expected reward"):
+        ExpectedVectorRewards(sync)
+    with pytest.raises(ValueError, match="does not report the expected reward"):
+        ExpectedRewards(gym.make("CartPole-v1"))

@@ -21,7 +21,8 @@ quadratic program is never formed. Every H_uu must be positive definite (the
 problem strictly convex in the controls); a step where it is not raises.
 
 :func:`solve_lq_batch` runs the same recursion for many single-control problems (m = 1) of one shape at once,
-vectorised over a leading markets axis; a problem's solution does not depend on the others in its batch.
+vectorised over a leading markets axis (:func:`solve_lq_stacked` on coefficients already stacked); a problem's
+solution does not depend on the others in its batch.
 """
 
 from __future__ import annotations

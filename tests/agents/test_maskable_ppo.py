@@ -151,3 +151,22 @@ def test_the_committed_config_is_valid():
 
     config = load_config(Path(__file__).parents[2] / "experiments" / "configs" / "maskable_ppo_basket_sequence.yaml")
     assert (config.env.id, config.agent.algo) == ("BasketSequence-v0", "maskable_ppo")
+
+
+def test_masks_reach_maskable_ppo_through_the_expected_rewards_wrapper():
+    from execgym.experiments.trainers import sb3_env
+
+    config = parse_config({"env": {"id": "BasketSequence-v0", "markets": "train"},
+                           "agent": {"algo": "maskable_ppo", "num_envs": 4, "expected_rewards": True,
+                                     "hyperparameters": TINY},
+                           "training": {"total_steps": 64, "eval_every": 32}})
+    env = sb3_env(config)
+    assert is_masking_supported(env)
+    env.reset()
+    np.testing.assert_array_equal(get_action_masks(env), env.venv.env.unwrapped.action_masks())
+    model = build_model("maskable_ppo", env, TINY, seed=0).learn(64)
+    assert model.num_timesteps >= 64
+    with pytest.raises(ValueError, match="needs an env whose actions are masked"):
+        build_model("maskable_ppo", sb3_env(parse_config({
+            "env": {"id": "OptimalExec-v0"}, "agent": {"algo": "ppo", "expected_rewards": True},
+            "training": {"total_steps": 64, "eval_every": 32}})), TINY, seed=0)

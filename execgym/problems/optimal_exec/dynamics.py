@@ -113,7 +113,7 @@ class Report(NamedTuple):
     """What a period reports beside the state."""
 
     execution_price: float    # S̃, currency per share
-    expected_reward: float    # E[reward | state, action]: the reward with the shock's term −s·σ_τ·ξ·x' at its mean 0
+    expected_reward: float    # E[reward | state, action]: the reward without the shock's term s·σ_τ·ξ·x'·10⁴/(X·S0)
 
 
 def variant(params: OptimalExecParams) -> Variant:

@@ -235,8 +235,9 @@ def make_lq_oracle(params: OptimalExecParams) -> Oracle:
 
 def make_lq_oracles(markets) -> list[Oracle]:
     """:func:`make_lq_oracle` of each of ``markets`` (OptimalExecParams the LQ oracle takes), with the Riccati
-    recursion, the mean path and the breach probabilities of markets of one shape (state size, decision
-    periods, two-way or not) computed together, vectorised over markets (:func:`~execgym.solvers.lq.solve_lq_batch`).
+    recursion, the mean path, the breach probabilities, the values and the moments of markets of one shape (state
+    size, decision periods, completing or not, two-way or not) computed together, vectorised over markets
+    (:func:`lq_arrays`, :func:`~execgym.solvers.lq.solve_lq_stacked`).
     Each oracle equals :func:`make_lq_oracle`'s to the bit. A market the oracle refuses raises its ValueError,
     prefixed with the market's index ("market 3: ...")."""
     built = lq_oracles(markets)
@@ -268,7 +269,9 @@ def lq_oracles(markets) -> list[Oracle | ValueError]:
 
 def _group_oracles(markets: list[OptimalExecParams]) -> list[Oracle | ValueError]:
     """The oracles of markets of one shape: the Riccati recursion, the mean path, the breach probabilities, the
-    values and (for the random walk) E[IS] and Var[IS] of all of them together, elementwise over the markets."""
+    values and (for the random walk) E[IS] and Var[IS] of all of them together, elementwise over the markets.
+    Each oracle's schedule and feedback gains are rows of the group's arrays (views, made read-only by the cache:
+    no copy per market), so the group's arrays live as long as one of its oracles, about 430 bytes a market."""
     columns = market_columns(markets)
     a = lq_arrays(markets, columns)
     solution = solve_lq_stacked(a)

@@ -87,7 +87,7 @@ class State(NamedTuple):
 class Report(NamedTuple):
     """What a period reports beside the state (which keeps the last period's trades)."""
 
-    expected_reward: float    # E[reward | state, action]: the reward with the shocks' term √τ·(L·ξ)ᵀx' at its mean 0
+    expected_reward: float    # E[reward | state, action]: the reward without the shocks' term √τ·(L·ξ)ᵀx'·bps
 
 
 def variant(params: PortfolioExecParams) -> Variant:
