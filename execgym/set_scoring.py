@@ -10,8 +10,8 @@ the market's features appended (unless ``observe_market=False``); the oracles an
 own observation.
 
 Where the problem reports each step's expected reward given the state and the action (OptimalExec, PortfolioExec:
-the reward without the price shocks' term; BasketSequence: minus the trade's expected cost; :mod:`execgym.wrappers`), the returns are summed from those: the same
-expectation for every policy that does not see the future, without the price noise, which in a market whose
+the reward without the price shocks' term; BasketSequence: minus the trade's expected cost), the returns are
+summed from those (:class:`execgym.wrappers.ExpectedVectorRewards`): the same expectation for every policy that does not see the future, without the price noise, which in a market whose
 optimal cost is a few bps would swamp a regret estimate (64 episodes of a near-TWAP policy: ± 100 % and more).
 
 Per market: the policy's mean return, the oracle's exact value, and the regret (oracle − policy) in the
@@ -46,8 +46,7 @@ from execgym.distributions import MarketDistribution, MarketSet, market_set_of
 from execgym.policy import Oracle, Policy
 from execgym.registry import Problem, problem
 from execgym.scoring import MAX_BATCH, ORACLE, Estimate, is_sb3_model, make_oracles, policy_name
-from execgym.vector_info import step_values
-from execgym.wrappers import EXPECTED_REWARD, reports_expected_rewards
+from execgym.wrappers import ExpectedVectorRewards, reports_expected_rewards
 
 _ORACLE_RETURNS: dict[tuple, np.ndarray] = {}
 """The oracles' returns of the last few (env id, set, episodes per market, seed) scored."""
@@ -330,15 +329,13 @@ def _returns(policy, spec: Problem, market_set: MarketSet, slot_markets: np.ndar
         chunk = slice(start, start + MAX_BATCH)
         count = seeds[chunk].shape[0]
         env = spec.vector_env_class(num_envs=count, markets=market_set, observe_market=observe_market)
+        if reports_expected_rewards(env):
+            env = ExpectedVectorRewards(env)
         observations, _ = env.reset(seed=seeds[chunk].tolist(), options={"market_indices": slot_markets[chunk]})
         acting = policy.bind(slot_markets[chunk])
-        expected = reports_expected_rewards(env)
         done = np.zeros(count, dtype=bool)
         while not done.all():
-            observations, reward, terminated, truncated, info = env.step(acting(observations))
-            ended = terminated | truncated
-            if expected:
-                reward = step_values(info, EXPECTED_REWARD, ended)
+            observations, reward, terminated, truncated, _ = env.step(acting(observations))
             returns[chunk] += np.where(done, 0.0, reward)
-            done |= ended
+            done |= terminated | truncated
     return returns

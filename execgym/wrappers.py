@@ -26,7 +26,12 @@ EXPECTED_REWARD = "expected_reward"
 def reports_expected_rewards(env) -> bool:
     """Whether ``env`` (an execgym env or vector env, or a wrapper of one) reports ``info["expected_reward"]``."""
     problem = getattr(env.unwrapped, "problem", None)
-    return problem is not None and EXPECTED_REWARD in problem.dynamics.Report._fields
+    return problem is not None and problem_reports_expected_rewards(problem)
+
+
+def problem_reports_expected_rewards(problem) -> bool:
+    """Whether a problem's step (its ``dynamics.Report``) reports the expected reward."""
+    return EXPECTED_REWARD in problem.dynamics.Report._fields
 
 
 def _checked(env) -> None:

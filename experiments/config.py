@@ -236,11 +236,11 @@ def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
         raise ConfigError(f"{source}: agent.discretisation applies to qlearning only (algo is {config.agent.algo!r})")
     _check_markets(config)
     if config.agent.expected_rewards:
-        from execgym.wrappers import EXPECTED_REWARD
+        from execgym.wrappers import problem_reports_expected_rewards
 
         if config.agent.algo not in SB3_ALGORITHMS:
             raise ConfigError(f"{source}: agent.expected_rewards applies to {sorted(SB3_ALGORITHMS)}")
-        if EXPECTED_REWARD not in problem(config.env.id).vector_env_class.problem.dynamics.Report._fields:
+        if not problem_reports_expected_rewards(problem(config.env.id).vector_env_class.problem):
             raise ConfigError(f"{source}: agent.expected_rewards: {config.env.id} does not report the expected "
                               "reward of a step (info['expected_reward'])")
     try:

@@ -133,7 +133,14 @@ def market_columns(markets: list[OptimalExecParams]) -> dict[str, np.ndarray]:
 
 def initial_state(params: OptimalExecParams) -> np.ndarray:
     """z_0 = (X, S0 − μ̄[, 0])."""
-    return np.array([params.shares, params.arrival_price - params.long_run_price, 0.0][:state_size(params)])
+    return initial_states(market_columns([params]), state_size(params))[0]
+
+
+def initial_states(columns: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """:func:`initial_state` of each market (``columns``: :func:`market_columns`), (b, n)."""
+    states = np.zeros((columns["shares"].size, n))
+    states[:, 0], states[:, 1] = columns["shares"], columns["arrival_price"] - columns["long_run_price"]
+    return states
 
 
 def observed_state(params: OptimalExecParams, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -275,9 +282,7 @@ def _group_oracles(markets: list[OptimalExecParams]) -> list[Oracle | ValueError
     columns = market_columns(markets)
     a = lq_arrays(markets, columns)
     solution = solve_lq_stacked(a)
-    b, n = len(markets), a["Q"].shape[-1]
-    x0 = np.zeros((b, n))                                       # initial_state: (X, S0 − μ̄[, 0])
-    x0[:, 0], x0[:, 1] = columns["shares"], columns["arrival_price"] - columns["long_run_price"]
+    x0 = initial_states(columns, a["Q"].shape[-1])
     states, breaches = _mean_paths(markets, a, solution, x0)
     first = markets[0]
     holdings = states[:, :, 0].copy()
