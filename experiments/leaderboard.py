@@ -16,10 +16,12 @@ like any sweep), scores each env's named baselines on the same market
 * ``docs/leaderboard_markets.md``: the agents trained on distributions of markets
   (``env.markets``), each scored on the held-out test and OOD sets, beside the
   median market's oracle, the best market-blind policy and the baselines on the
-  same sets (``--markets`` runs only those configs and writes only this page).
+  same sets (``--markets`` runs only those configs). Each such config's results
+  are kept as a record (:mod:`execgym.experiments.leaderboard_markets`) and the
+  page is written from all of them, so configs may run a few at a time.
 
-A page is written when its configs were run: ``--configs`` with names of one kind
-rewrites that kind's page with those configs alone.
+``leaderboard.md`` is written when configs on one market ran: ``--configs`` with
+such names rewrites it with those configs alone.
 """
 
 from __future__ import annotations
@@ -31,14 +33,13 @@ import platform
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 import execgym
 from execgym.registry import make_oracle, problem
-from execgym.scoring import Estimate
 from execgym.experiments.machine import cpu_model
 from execgym.experiments.config import ExperimentConfig, load_config
 from execgym.experiments.files import write_text_atomically
+from execgym.experiments.leaderboard_markets import AGENT_LABELS, MARKETS_PAGE, save_records, write_page
 from execgym.experiments.plots import save_png
 from execgym.experiments.results import ONE_SEED, interval_text
 from execgym.experiments.sweep import add_cluster_arguments, describe, run_trials
@@ -51,7 +52,6 @@ HELP = ("train every benchmark config over seeds and every baseline, and write d
 CONFIGS = Path(__file__).parent / "configs"
 BASELINE_EPISODES = 10_000
 AGENT_COLUMNS = {"ppo": "PPO", "maskable_ppo": "PPO", "trpo": "TRPO", "qlearning": "Q-learning"}
-CURVE_LABELS = {"ppo": "PPO", "maskable_ppo": "MaskablePPO", "trpo": "TRPO", "qlearning": "Q-learning"}
 CURVE_COLORS = {"PPO": "C0", "MaskablePPO": "C0", "TRPO": "C1", "Q-learning": "C2"}
 """One colour per agent in every plot (MaskablePPO stands in PPO's column)."""
 
@@ -129,8 +129,8 @@ def set_baseline_scores(config: ExperimentConfig) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Train (or resume) every config's seeds, score the baselines, write the leaderboard's pages: ``leaderboard.md``
-    for the configs on one market, ``leaderboard_markets.md`` for those on distributions of markets (each page
-    written when its configs were run)."""
+    for the configs on one market (when some ran), and for those on distributions of markets their records and
+    ``leaderboard_markets.md`` from every record (:mod:`execgym.experiments.leaderboard_markets`)."""
     configs = benchmark_configs(args.configs)
     if args.markets:
         configs = {name: config for name, config in configs.items() if config.env.markets is not None}
@@ -150,55 +150,20 @@ def run(args: argparse.Namespace) -> int:
         market = markets.setdefault(market_key(config), {"configs": {}, "baselines": baseline_scores(config),
                                                          "sets": config.env.markets is not None})
         market["configs"][name] = (config, load_results(trials[name]))
-    pages = {"leaderboard.md": (leaderboard_text, False), MARKETS_PAGE: (markets_text, True)}
-    for page, (render, on_sets) in pages.items():
-        chosen = {key: market for key, market in markets.items() if bool(market.get("sets")) == on_sets}
-        if chosen:
-            text = render(chosen, seeds, describe(failed), args.docs)
-            write_text_atomically(args.docs / page, text)
-            print(text)
-    return 1 if failed else 0
-
-
-MARKETS_PAGE = "leaderboard_markets.md"
-"""The leaderboard's page of agents on distributions of markets, beside ``leaderboard.md``."""
-
-
-def markets_rows(markets: dict, seeds: int) -> list[str]:
-    """The lines of the markets page's table: each agent's regret on every evaluation set, beside the median
-    market's oracle, the best blind policy and the baselines on the same sets."""
-    rows = []
-    for (env_id, params), market in markets.items():
+    one_market = {key: market for key, market in markets.items() if not market["sets"]}
+    if one_market:
+        text = leaderboard_text(one_market, seeds, describe(failed), args.docs)
+        write_text_atomically(args.docs / "leaderboard.md", text)
+        print(text)
+    on_sets = {key: market for key, market in markets.items() if market["sets"]}
+    for (env_id, trained_on), market in on_sets.items():
         for name, (config, results) in market["configs"].items():
-            runs = results.get("default", [])
-            if not runs:
-                continue
-            steps = max(run["steps"] for run in runs)
-            minutes = np.mean([run["wall_seconds"] for run in runs]) / 60
-            for set_name in (key for key, value in runs[0]["final"].items() if isinstance(value, dict)):
-                finals = [run["final"][set_name] for run in runs]
-                mean = Estimate.of(np.array([final["regret_pct"] for final in finals]))
-                rows.append(f"| {env_id} | {params} | {CURVE_LABELS[config.agent.algo]} ({len(runs)} seeds) | {set_name} | "
-                            f"{interval_text(mean.mean, mean.half_width, 2, ONE_SEED)} | "
-                            f"{np.mean([final['iqm_pct'] for final in finals]):.2f} | "
-                            f"{np.mean([final['worst_decile_pct'] for final in finals]):.2f} | "
-                            f"{steps:,} steps, {minutes:.0f} min per seed |")
-        for name, by_set in market["baselines"].items():
-            rows += [f"| {env_id} | {params} | {name} | {set_name} | "
-                     f"{interval_text(value['regret_pct'], value['regret_pct_ci95'], 2)} | {value['iqm_pct']:.2f} | "
-                     f"{value['worst_decile_pct']:.2f} | – |" for set_name, value in by_set.items()]
-    if not rows:
-        return []
-    return ["Agents trained on a family's training markets (`env.markets: train`: a market per episode, its features "
-            "in the observation) and scored on its 256 held-out test markets and 256 out-of-distribution ones, or on "
-            "a listed set of markets (Q-learning, the market's index in its state), each market against its own exact "
-            "optimum. Per set: the mean regret % over the markets (for agents: mean ± "
-            f"95 % CI over seeds, of {seeds} seeds run), then the interquartile mean and the worst decile of the "
-            "markets' regret % (for agents: means over seeds). Baselines on the same sets: the median market's "
-            "oracle run in every market, the best market-blind policy (where exact), and each market's own "
-            f"baselines, {SET_BASELINE_EPISODES} episodes per market (mean ± 95 % CI across markets).", "",
-            "| family | trained on | policy | scored on | regret %: mean | IQM | worst decile | compute |",
-            "|---|---|---|---|---:|---:|---:|---|", *rows]
+            if results.get("default"):
+                save_records(args.docs, name, env_id, trained_on, config.agent.algo, results["default"],
+                             market["baselines"])
+    if on_sets:
+        print(write_page(args.docs, SET_BASELINE_EPISODES, lambda wall: compute_lines(wall, describe(failed))))
+    return 1 if failed else 0
 
 
 def plot_name(env_id: str, params: str) -> str:
@@ -234,7 +199,7 @@ def leaderboard_text(markets: dict, seeds: tuple[int, ...], failed: list[str], d
             cells[AGENT_COLUMNS[config.agent.algo]] = (
                 f"{interval_text(row['regret_pct_mean'], row['regret_pct_ci95'], 2, ONE_SEED)} ({row['seeds']} seeds; IQM "
                 f"{row['regret_pct_iqm']:.2f} [{row['regret_pct_iqm_low']:.2f}, {row['regret_pct_iqm_high']:.2f}])")
-            curves[CURVE_LABELS[config.agent.algo]] = results["default"]
+            curves[AGENT_LABELS[config.agent.algo]] = results["default"]
         baselines = market["baselines"]
         best = min(baselines, key=lambda b: baselines[b]["regret_pct"])
         best_cell = f"{best}: {interval_text(baselines[best]['regret_pct'], baselines[best]['regret_pct_ci95'], 2)}"
@@ -264,12 +229,3 @@ def compute_lines(wall: float, failed: list[str]) -> list[str]:
              "trial ran on one CPU) on "
              f"{cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}."]
     return lines + (["", "## Failed trials", ""] + [f"- {trial}" for trial in failed] if failed else [])
-
-
-def markets_text(markets: dict, seeds: tuple[int, ...], failed: list[str], docs: Path) -> str:
-    """The markdown page of agents on distributions of markets (:func:`markets_rows`)."""
-    wall = sum(summarise({"default": results["default"]})[0]["wall_seconds"]
-               for market in markets.values() for _, results in market["configs"].values() if "default" in results)
-    lines = ["# execgym leaderboard: markets, not a market", "", *markets_rows(markets, len(seeds))]
-    lines += ["", "Written by `execgym leaderboard --markets`; the agents on one market: [leaderboard.md](leaderboard.md)."]
-    return "\n".join(lines + compute_lines(wall, failed)) + "\n"

@@ -1,9 +1,11 @@
 """execgym leaderboard: the committed configs it runs, and the table and plots it writes from trials and baselines."""
 
+import json
+
 import pytest
 import yaml
 
-from execgym.experiments import leaderboard
+from execgym.experiments import leaderboard, leaderboard_markets
 from execgym.experiments.cli import main
 from execgym.experiments.config import parse_config
 
@@ -34,30 +36,40 @@ def test_an_agent_of_one_seed_shows_no_interval_and_no_nan(tmp_path):
     assert "always_market: 12.00 ± 0.50" in text and "nan" not in text
 
 
-def test_agents_on_markets_get_a_section_of_their_own_with_each_set_and_the_baselines(tmp_path):
+def test_agents_on_markets_get_a_page_of_their_own_from_records_kept_per_config(tmp_path):
     config = parse_config({"env": {"id": "OptimalExec-v0", "markets": "train"},
                            "agent": {"algo": "ppo", "num_envs": 8}, "seeds": [0, 1], "output": "runs/unused",
                            "training": {"total_steps": 416, "eval_every": 208, "eval_markets": ["test", "ood"]}})
     assert leaderboard.market_key(config) == ("OptimalExec-v0", "markets=train")
 
-    def result(seed, test, ood):
+    def result(seed, test, ood, algo="ppo"):
         sets = {name: {"regret_pct": value, "iqm_pct": value / 2, "worst_decile_pct": 4 * value, "markets": 256}
                 for name, value in (("test", test), ("ood", ood))}
-        return {"env_id": "OptimalExec-v0", "algo": "ppo", "seed": seed, "steps": 416, "wall_seconds": 120.0,
+        return {"env_id": "OptimalExec-v0", "algo": algo, "seed": seed, "steps": 416, "wall_seconds": 120.0,
                 "final": {"regret_pct": test, **sets}, "curve": [{"steps": 416, "regret_pct": test}]}
 
     baselines = {"median_oracle": {split: {"regret_pct": 25.0, "regret_pct_ci95": 7.0, "iqm_pct": 3.0,
                                            "worst_decile_pct": 170.0} for split in ("test", "ood")}}
-    markets = {leaderboard.market_key(config): {"configs": {"ppo_markets": (config, {"default": [
-        result(0, 2.0, 6.0), result(1, 4.0, 8.0)]})}, "baselines": baselines, "sets": True}}
-    text = leaderboard.markets_text(markets, (0, 1), [], tmp_path)
+    compute = lambda wall: leaderboard.compute_lines(wall, [])   # noqa: E731
+    leaderboard_markets.save_records(tmp_path, "ppo_markets", "OptimalExec-v0", "markets=train", "ppo",
+                                     [result(1, 4.0, 8.0), result(0, 2.0, 6.0)], baselines)
+    leaderboard_markets.write_page(tmp_path, 256, compute)
+    # a later run of another config keeps the first one's rows
+    leaderboard_markets.save_records(tmp_path, "trpo_markets", "OptimalExec-v0", "markets=train", "trpo",
+                                     [result(0, 9.0, 9.5, "trpo")], baselines)
+    text = leaderboard_markets.write_page(tmp_path, 256, compute)
+    assert text == (tmp_path / "leaderboard_markets.md").read_text()
     assert text.startswith("# execgym leaderboard: markets") and "| [OptimalExec-v0]" not in text
     assert ("| OptimalExec-v0 | markets=train | PPO (2 seeds) | test | 3.00 ± 12.71 | 1.50 | 12.00 | 416 steps, 2 min "
             "per seed |") in text
     assert "| OptimalExec-v0 | markets=train | PPO (2 seeds) | ood | 7.00 ± 12.71 | 3.50 | 28.00 |" in text
+    assert "| OptimalExec-v0 | markets=train | TRPO (1 seeds) | test | 9.00 (one seed: no interval) |" in text
     assert "| OptimalExec-v0 | markets=train | median_oracle | ood | 25.00 ± 7.00 | 3.00 | 170.00 | – |" in text
-    assert "| OptimalExec-v0 | markets=train | median_oracle | 25.00" not in text   # not a one-market baseline
-    assert "0.07 CPU-hours" in text                                               # 2 trials of 120 s
+    assert text.count("median_oracle | ood") == 1                                  # one family, one baselines record
+    assert "0.10 CPU-hours" in text                                               # 3 trials of 120 s
+    record = json.loads((tmp_path / "leaderboard" / "markets" / "ppo_markets.json").read_text())
+    assert [run["seed"] for run in record["runs"]] == [0, 1] and "curve" not in record["runs"][0]
+    assert (tmp_path / "leaderboard" / "markets" / "baselines" / "OptimalExec-v0_markets-train.json").exists()
     assert "[leaderboard_markets.md](leaderboard_markets.md)" in leaderboard.leaderboard_text({}, (0,), [], tmp_path)
 
 
