@@ -9,10 +9,10 @@ errors would be correlated and the interval across markets too narrow). The poli
 the market's features appended (unless ``observe_market=False``); the oracles and baselines see the problem's
 own observation.
 
-Where the problem reports each step's expected reward given the state and the action (OptimalExec, PortfolioExec:
-the reward without the price shocks' term; BasketSequence: minus the trade's expected cost), the returns are
-summed from those (:class:`execgym.wrappers.ExpectedVectorRewards`): the same expectation for every policy that does not see the future, without the price noise, which in a market whose
-optimal cost is a few bps would swamp a regret estimate (64 episodes of a near-TWAP policy: ± 100 % and more).
+The returns are summed from each step's expected reward given the state and the action, which every problem
+reports (:class:`execgym.wrappers.ExpectedVectorRewards`): the same expectation for every policy that does not
+see the future, without the price noise (and the fills'), which in a market whose optimal cost is a few bps
+would swamp a regret estimate (64 episodes of a near-TWAP policy: ± 100 % and more).
 
 Per market: the policy's mean return, the oracle's exact value, and the regret (oracle − policy) in the
 reward's units and in % of |oracle value| (or of the family's own scale, :attr:`MarketDistribution.regret_scale`:
@@ -46,7 +46,7 @@ from execgym.distributions import MarketDistribution, MarketSet, market_set_of
 from execgym.policy import Oracle, Policy
 from execgym.registry import Problem, problem
 from execgym.scoring import MAX_BATCH, ORACLE, Estimate, is_sb3_model, make_oracles, policy_name
-from execgym.wrappers import ExpectedVectorRewards, reports_expected_rewards
+from execgym.wrappers import ExpectedVectorRewards
 
 _ORACLE_RETURNS: dict[tuple, np.ndarray] = {}
 """The oracles' returns of the last few (env id, set, episodes per market, seed) scored."""
@@ -323,14 +323,13 @@ class _Unbound:
 def _returns(policy, spec: Problem, market_set: MarketSet, slot_markets: np.ndarray, seeds: np.ndarray,
              observe_market: bool) -> np.ndarray:
     """One episode per slot (market ``slot_markets[i]`` of the set from ``seeds[i]``): the returns, summed from the
-    expected rewards where the problem reports them (:mod:`execgym.wrappers`)."""
+    expected rewards (:mod:`execgym.wrappers`)."""
     returns = np.zeros(seeds.shape[0])
     for start in range(0, seeds.shape[0], MAX_BATCH):
         chunk = slice(start, start + MAX_BATCH)
         count = seeds[chunk].shape[0]
-        env = spec.vector_env_class(num_envs=count, markets=market_set, observe_market=observe_market)
-        if reports_expected_rewards(env):
-            env = ExpectedVectorRewards(env)
+        env = ExpectedVectorRewards(spec.vector_env_class(num_envs=count, markets=market_set,
+                                                          observe_market=observe_market))
         observations, _ = env.reset(seed=seeds[chunk].tolist(), options={"market_indices": slot_markets[chunk]})
         acting = policy.bind(slot_markets[chunk])
         done = np.zeros(count, dtype=bool)

@@ -1,7 +1,8 @@
 """Rewards without the noise the agent cannot act on: each step's reward replaced by its conditional expectation
-given the state and the action, where the problem reports it (``info["expected_reward"]``; OptimalExec and
-PortfolioExec: the reward without the price shocks' term, e.g. :mod:`execgym.problems.optimal_exec.dynamics`;
-BasketSequence: minus the trade's expected cost, without its cost noise).
+given the state and the action, which every problem of the suite reports (``info["expected_reward"]``, its
+step's ``Report.expected_reward``): OptimalExec, PortfolioExec and TwapVwapSwitch, the reward without the price
+shocks' term; BasketSequence, minus the trade's expected cost; MarketMaking and LimitOrMarket, the reward
+averaged over the step's fills and price move.
 
 The expected rewards of an episode sum to a return whose expectation is the env's for every policy that does
 not see the future (the tower property, step by step), so each policy keeps its value and the optimal policy
@@ -10,6 +11,9 @@ variance-reduced learning signal; for scoring, a lower-variance estimate of the 
 
     venv = ExpectedVectorRewards(gym.make_vec("OptimalExec-v0", num_envs=64, markets="train"))
     env = ExpectedRewards(gym.make("OptimalExec-v0"))
+
+An expected reward that is not finite (MarketMaking's exponential utility of a loss beyond float64, where the
+expectation reaches it before the realised utility does) raises ValueError naming the slot.
 """
 
 from __future__ import annotations
@@ -24,22 +28,28 @@ EXPECTED_REWARD = "expected_reward"
 
 
 def reports_expected_rewards(env) -> bool:
-    """Whether ``env`` (an execgym env or vector env, or a wrapper of one) reports ``info["expected_reward"]``."""
+    """Whether ``env`` (an env or vector env, or a wrapper of one) reports ``info["expected_reward"]``: every
+    env of the suite does."""
     problem = getattr(env.unwrapped, "problem", None)
-    return problem is not None and problem_reports_expected_rewards(problem)
-
-
-def problem_reports_expected_rewards(problem) -> bool:
-    """Whether a problem's step (its ``dynamics.Report``) reports the expected reward."""
-    return EXPECTED_REWARD in problem.dynamics.Report._fields
+    return problem is not None and EXPECTED_REWARD in problem.dynamics.Report._fields
 
 
 def _checked(env) -> None:
     """ValueError unless ``env`` reports expected rewards."""
     if not reports_expected_rewards(env):
         raise ValueError(f"{env.unwrapped.spec.id if env.unwrapped.spec else type(env.unwrapped).__name__} does "
-                         "not report the expected reward of a step (info['expected_reward']); of the suite's "
-                         "problems OptimalExec, PortfolioExec and BasketSequence do")
+                         "not report the expected reward of a step (info['expected_reward']): the envs of execgym "
+                         "do")
+
+
+def _finite(rewards: np.ndarray) -> np.ndarray:
+    """``rewards`` (n,), or ValueError naming the first slot whose expected reward is not finite."""
+    bad = np.flatnonzero(~np.isfinite(rewards))
+    if bad.size:
+        where = f" of slot {bad[0]}" if rewards.size > 1 else ""
+        raise ValueError(f"the expected reward{where} is {rewards[bad[0]]} (not finite): with MarketMaking's "
+                         "objective='cara', the expected utility of a loss beyond float64; lower risk_aversion")
+    return rewards
 
 
 class ExpectedRewards(gym.Wrapper):
@@ -51,7 +61,7 @@ class ExpectedRewards(gym.Wrapper):
 
     def step(self, action):
         observation, _, terminated, truncated, info = self.env.step(action)
-        return observation, float(info[EXPECTED_REWARD]), terminated, truncated, info
+        return observation, float(_finite(np.array([info[EXPECTED_REWARD]]))[0]), terminated, truncated, info
 
 
 class ExpectedVectorRewards(VectorWrapper):
@@ -67,4 +77,4 @@ class ExpectedVectorRewards(VectorWrapper):
     def step(self, actions):
         observations, _, terminated, truncated, info = self.env.step(actions)
         rewards = np.asarray(step_values(info, EXPECTED_REWARD, terminated | truncated), dtype=np.float64)
-        return observations, rewards, terminated, truncated, info
+        return observations, _finite(rewards), terminated, truncated, info

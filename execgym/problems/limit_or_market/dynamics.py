@@ -11,6 +11,11 @@ probability: :mod:`.params`), one step of action a::
     at the deadline (k = 1) the held lots are sold by a market order at x': held·(x' − h) − w(held)
     reward = tick_bps/N · (filled·(h + d) − m·h − w(m) + held·ΔS − [deadline]·(held·h + w(held)))
 
+The step also reports E[reward | state, action] (:func:`expected_reward`): the
+reward averaged over the step's move and fills, whose sum over an episode has the
+same expectation for every policy that does not see the future
+(:mod:`execgym.wrappers`).
+
 The reward is the step's sales measured against the mid when they sell, plus
 the change in the mark-to-market value of the lots still held (held·ΔS): the
 realised improvement of the step's sales over the arrival mid, plus the
@@ -40,6 +45,7 @@ episode's K·N lot draws are never stored.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -90,6 +96,7 @@ class Report(NamedTuple):
 
     limit_filled: int     # by the limit order
     market_sold: int      # by market orders (the chosen one and the deadline's)
+    expected_reward: float   # E[reward | state, action], bps (:func:`expected_reward`)
 
 
 def variant(params: LimitOrMarketParams) -> Variant:
@@ -145,6 +152,48 @@ def lots_filled(key, t, n, q, streams) -> int:
     return filled
 
 
+@register_jitable
+def expected_forced_cost(market: Market, n: int, q: float) -> float:
+    """E[m·h + w(m)], ticks, of the deadline's market order for the m = n − j lots a limit order leaves when j of
+    n fill, each independently with probability q: Σ_j C(n, j)·q^j·(1 − q)^{n−j}·cost(n − j), the binomial
+    coefficients' logs summed as ln(n − j) − ln(j + 1) (C library logs and exps only: plain Python and compiled
+    code get the same bits, which math.lgamma would not give)."""
+    if q <= 0.0 or q >= 1.0:
+        return market.cost[0 if q >= 1.0 else n]
+    log_q, log_rest = math.log(q), math.log1p(-q)
+    log_choose, total = 0.0, 0.0
+    for j in range(n + 1):
+        total += math.exp(log_choose + j * log_q + (n - j) * log_rest) * market.cost[n - j]
+        if j < n:
+            log_choose += math.log(n - j) - math.log(j + 1)
+    return total
+
+
+@register_jitable
+def expected_reward(market: Market, n: int, action: int, last: bool) -> float:
+    """E[reward | n lots left, action], bps: the step's reward (module docstring) averaged over its price move
+    ΔS (P(−1), P(0), P(+1)) and, for a limit order at depth d, the lots filled, Binomial(n, p(d | ΔS)):
+    c·Σ_ΔS P(ΔS)·(n·p·(h + d) + ΔS·n·(1 − p) − [deadline]·E[m·h + w(m)] with m = n − filled held);
+    for a market order of m lots, c·(−(m·h + w(m)) + (n − m)·E[ΔS] − [deadline]·((n − m)·h + w(n − m)))."""
+    down, up = market.down, 1.0 - market.up_above
+    if action >= market.depths:
+        chosen = int(market.sold[n * market.orders + action - market.depths])
+        held = n - chosen
+        value = -market.cost[chosen] + held * (up - down) - (market.cost[held] if last else 0.0)
+        return value * market.lot_bps
+    value = 0.0
+    for move in range(-1, 2):
+        probability = down if move < 0 else (up if move > 0 else market.up_above - market.down)
+        if probability <= 0.0:
+            continue
+        fill = market.fill[(move + 1) * market.depths + action]
+        outcome = n * fill * (market.half_spread + action) + move * n * (1.0 - fill)
+        if last:
+            outcome -= expected_forced_cost(market, n, fill)
+        value += probability * outcome
+    return value * market.lot_bps
+
+
 @register_jitable(inline="always")
 def initial_state(v: Variant, market: Market, key) -> State:
     """Nothing sold yet: N lots left at the arrival mid."""
@@ -173,7 +222,8 @@ def advance(v: Variant, market: Market, state: State, action: int, key):
     reward = (earned + held * move) * market.lot_bps
     realised = (filled * x + chosen * x + forced * (x + move) + earned) * market.lot_bps
     next_state = State(t + 1, held - forced, x + move, state.improvement + realised)
-    return next_state, reward, Report(filled, chosen + forced)
+    expected = expected_reward(market, n, action, t + 1 >= market.deadline)
+    return next_state, reward, Report(filled, chosen + forced, expected)
 
 
 @register_jitable(inline="always")

@@ -73,7 +73,9 @@ and price walk may differ).
 from the arrival mid), ``improvement_bps`` (the realised improvement of the
 lots sold so far over S_0, bps of the order); after a step
 also ``limit_filled`` and ``market_sold`` (lots, in the step; the deadline's
-market order counts as sold by market).
+market order counts as sold by market) and ``expected_reward``, E[reward |
+state, action] (bps: the reward averaged over the step's move and fills,
+:func:`.dynamics.expected_reward`).
 
 ``render_mode``: None (default), ``"rgb_array"``, a picture of the episode so
 far: the lots left beside their expectation under the oracle's policy, and the
@@ -152,9 +154,10 @@ def _reset_info(state: dynamics.State) -> dict:
 
 def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
     """The info after a step, of one state and report record or a table of each: the reset's entries and the
-    lots the step sold (one dict literal: the scalar env builds it every step)."""
+    lots the step sold and its expected reward (one dict literal: the scalar env builds it every step)."""
     return {"lots_left": 1.0 * state.lots_left, "mid_ticks": 1.0 * state.mid, "improvement_bps": state.improvement,
-            "limit_filled": 1.0 * report.limit_filled, "market_sold": 1.0 * report.market_sold}
+            "limit_filled": 1.0 * report.limit_filled, "market_sold": 1.0 * report.market_sold,
+            "expected_reward": report.expected_reward}
 
 
 def action_name(params: LimitOrMarketParams, action: int) -> str:

@@ -12,7 +12,12 @@ of the bid S − δ_b and the ask S + δ_a; U_b, U_a, U_S uniforms of the step):
     penalty = φ·q'²·dt  (+ α·q'² at the last step)
 
 with p(δ) = 1 − exp(−A·e^{−kδ}·dt) ("poisson") or A·e^{−kδ}·dt ("linear"), the
-probability that a quote at depth δ fills within the step (:func:`fills`).
+probability that a quote at depth δ fills within the step (:func:`fill_probability`).
+
+The step also reports E[reward | state, action] (``Report.expected_reward``,
+:func:`expected_reward`): the reward averaged over the step's fills and price
+move, whose sum over an episode has the same expectation for every policy that
+does not see the future (:mod:`execgym.wrappers`).
 
 The quotes rest from the start of the step at the mid S, fills come first and
 the inventory after them, q', is held through the price move (and penalised).
@@ -105,6 +110,7 @@ class Report(NamedTuple):
 
     bid_filled: bool
     ask_filled: bool
+    expected_reward: float   # E[reward | state, action] (:func:`expected_reward`)
 
 
 def variant(params: MarketMakingParams) -> Variant:
@@ -142,16 +148,49 @@ def quote_depth(v: Variant, m: Market, control) -> float:
 
 
 @register_jitable
-def fills(v: Variant, m: Market, depth: float, draw: float) -> bool:
-    """True if a quote at depth δ fills under the step's draw U of its side: U < p(δ), p(δ) = 1 − exp(−x)
-    ("poisson") or x ("linear") with x = A·e^{−kδ}·dt, the bits of
-    :meth:`~.params.MarketMakingParams.fill_probabilities`. Under "poisson" p(δ) <= x also in float64
-    (e^{−x} − 1 > −x and expm1 is faithfully rounded), so a draw U >= x fills no quote and expm1 is taken only
-    below it."""
+def fill_probability(v: Variant, m: Market, depth: float) -> float:
+    """p(δ), the probability that a quote at depth δ fills within the step: 1 − exp(−x) ("poisson") or x
+    ("linear") with x = A·e^{−kδ}·dt, the bits of :meth:`~.params.MarketMakingParams.fill_probabilities`."""
     rate_dt = m.arrival_rate * math.exp(-m.depth_decay * depth) * m.dt
-    if not v.poisson:
-        return draw < rate_dt
-    return draw < rate_dt and draw < -math.expm1(-rate_dt)
+    return -math.expm1(-rate_dt) if v.poisson else rate_dt
+
+
+@register_jitable
+def expected_reward(v: Variant, m: Market, q: int, profit: float, depth_b: float, depth_a: float, p_b: float,
+                    p_a: float, last: bool) -> float:
+    """E[reward | state, quotes], currency: the reward averaged over the step's four fill outcomes (bid and ask
+    fill independently with probabilities p_b, p_a, 0 for a side not quoted) and its price move (mean μ·dt).
+
+    "risk_neutral": Σ_outcomes P·(δ_b·1_b + δ_a·1_a + q'·μ·dt − φ·dt·q'² (− α·q'² at the last step)).
+    "cara": 0 before the last step; at it E[u(Π')] = −expm1(ln E[e^{−γΠ'}])/γ with Π' = Π + the step's gain and,
+    per outcome, E[e^{−γq'·ΔS}] = e^{−γq'μdt}·e^{γ²q'²σ²dt/2} ("gaussian") or e^{−γq'μdt}·cosh(γq'σ√dt)
+    ("binomial"), summed in logs; −inf where E[u] is below the most negative float64 (as :func:`utility`)."""
+    if v.cara and not last:
+        return 0.0
+    penalty_rate = m.running_penalty + m.terminal_penalty if last else m.running_penalty
+    mean = 0.0
+    top, total = -math.inf, 0.0   # ln E[e^{−γΠ'}] = top + ln(total), accumulated without overflow
+    for outcome in range(4):
+        bid, ask = outcome // 2, outcome % 2
+        probability = (p_b if bid else 1.0 - p_b) * (p_a if ask else 1.0 - p_a)
+        after = q + bid - ask
+        gain = depth_b * bid + depth_a * ask + after * m.drift_step - penalty_rate * (after * after)
+        mean += probability * gain
+        if v.cara and probability > 0.0:
+            exposure = m.risk_aversion * after * m.shock_scale     # γ·q'·σ√dt: ln E[e^{−γq'σ√dt·ξ}] below
+            if v.gaussian:
+                log_moment = 0.5 * exposure * exposure
+            else:
+                log_moment = abs(exposure) + math.log1p(math.exp(-2.0 * abs(exposure))) - math.log(2.0)
+            term = math.log(probability) + log_moment - m.risk_aversion * (profit + gain)
+            if term > top:
+                total, top = total * math.exp(top - term) + 1.0, term
+            else:
+                total += math.exp(term - top)
+    if not v.cara:
+        return mean
+    exponent = top + math.log(total)
+    return -math.expm1(exponent) / m.risk_aversion if exponent <= MAX_UTILITY_EXPONENT else -math.inf
 
 
 @register_jitable(inline="always")
@@ -176,21 +215,24 @@ def advance(v: Variant, m: Market, state: State, control, noise):
     q, mid = state.inventory, state.mid
     depth_b, depth_a = quote_depth(v, m, control[0]), quote_depth(v, m, control[1])
     bid_quoted, ask_quoted = quoted(m, q)
-    bid_filled = bid_quoted and fills(v, m, depth_b, noise[BID_FILL])
-    ask_filled = ask_quoted and fills(v, m, depth_a, noise[ASK_FILL])
+    p_b = fill_probability(v, m, depth_b) if bid_quoted else 0.0
+    p_a = fill_probability(v, m, depth_a) if ask_quoted else 0.0
+    bid_filled = noise[BID_FILL] < p_b
+    ask_filled = noise[ASK_FILL] < p_a
+    last = state.elapsed + 1 >= m.steps
+    expected = expected_reward(v, m, q, state.profit, depth_b, depth_a, p_b, p_a, last)
     bid, ask = (1.0 if bid_filled else 0.0), (1.0 if ask_filled else 0.0)
     q = q + int(bid_filled) - int(ask_filled)
     cash = state.cash - (mid - depth_b) * bid + (mid + depth_a) * ask
     spread = depth_b * bid + depth_a * ask
     move = m.drift_step + m.shock_scale * noise[PRICE]
-    last = state.elapsed + 1 >= m.steps
     penalty = (m.running_penalty + m.terminal_penalty if last else m.running_penalty) * (q * q)
     gain = spread + q * move - penalty
     profit = state.profit + gain
     reward = gain
     if v.cara:
         reward = utility(m.risk_aversion, profit) if last else 0.0
-    return State(state.elapsed + 1, q, cash, mid + move, profit), reward, Report(bid_filled, ask_filled)
+    return State(state.elapsed + 1, q, cash, mid + move, profit), reward, Report(bid_filled, ask_filled, expected)
 
 
 @register_jitable(inline="always")

@@ -73,7 +73,8 @@ of ticks (or continuous depths), objective, fill rule and price shocks
 
 ``info`` (after reset and per step): ``inventory`` q (shares), ``cash`` X,
 ``mid_price`` S, ``wealth`` X + q·S and ``profit`` Π so far (currency); after
-a step also ``bid_filled`` and ``ask_filled`` (0 or 1).
+a step also ``bid_filled`` and ``ask_filled`` (0 or 1) and ``expected_reward``, E[reward | state, action]
+(currency: the reward averaged over the step's fills and price move, :func:`.dynamics.expected_reward`).
 
 ``render_mode``: None (default), ``"rgb_array"``, a picture of the episode so
 far: the inventory, and the mid with the bid and ask quoted beside the oracle's
@@ -180,7 +181,8 @@ def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
     """The info after a step, of one state and report record or a table of each."""
     return {"inventory": state.inventory * 1.0, "cash": state.cash, "mid_price": state.mid,
             "wealth": state.cash + state.inventory * state.mid, "profit": state.profit,
-            "bid_filled": report.bid_filled * 1.0, "ask_filled": report.ask_filled * 1.0}
+            "bid_filled": report.bid_filled * 1.0, "ask_filled": report.ask_filled * 1.0,
+            "expected_reward": report.expected_reward}
 
 
 def _quotes(scene: Scene) -> list[Line]:

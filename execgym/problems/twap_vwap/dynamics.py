@@ -12,6 +12,7 @@ M_t = Σ_{s>=t} m_{r,s}, ξ the bucket's standard normal)::
     the order sells v at P − η_{r,t}·v, the market trades m at P
     P' = P + σ·ξ
     reward = −(η_{r,t}·v² − x'·σξ + λσ²·x'²)
+    expected reward = −(η_{r,t}·v² + λσ²·x'²)      E[reward | state, action]: ξ has mean 0
 
 The bracket is the bucket's cost: the impact on the v traded, minus the price
 move's P&L on the x' still held (a sell gains when the price rises), plus the
@@ -98,6 +99,7 @@ class Report(NamedTuple):
 
     traded: float         # v: fraction of the order traded
     bucket_price: float   # P_t: the price the bucket traded at, bps of the arrival price
+    expected_reward: float   # E[reward | state, action] = −(η·v² + λσ²·x'²): the reward without x'·σξ
 
 
 def variant(params: TwapVwapParams) -> Variant:
@@ -183,7 +185,7 @@ def advance(v: Variant, market: Market, state: State, action: int, shock: float)
     vwap = value / volume_so_far
     next_state = State(t + 1, day, after, price + move, impact_cost + impact, shortfall, value, volume_so_far, vwap,
                        (1.0 - after) * vwap + shortfall)
-    return next_state, -(expected - after * move), Report(traded, price)
+    return next_state, -(expected - after * move), Report(traded, price, -expected)
 
 
 @register_jitable(inline="always")

@@ -97,8 +97,9 @@ of what is sold so far, Σ v·(P_0 − P + η·v); ``market_vwap`` the market's
 VWAP so far, Σ m·P/Σ m (0, the arrival price, before the first bucket);
 ``vwap_shortfall`` (1 − x)·market_vwap + shortfall, what is sold so far
 against the market VWAP, at the end the tracking error VWAP − average sale
-price. After a step also ``traded`` v and ``bucket_price`` P_t, the price the
-bucket traded at. VWAP pace's tracking error is its impact cost exactly:
+price. After a step also ``traded`` v, ``bucket_price`` P_t, the price the
+bucket traded at, and ``expected_reward`` −(η·v² + λσ²·x'²), E[reward | state,
+action] (the reward without the price move's term). VWAP pace's tracking error is its impact cost exactly:
 v_t = m_t/Σm makes the price terms cancel, whatever the prices.
 
 ``render_mode``: None (default), ``"rgb_array"``, a picture of the episode so
@@ -180,10 +181,11 @@ def _reset_info(state: dynamics.State) -> dict:
 
 def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
     """The info after a step, of one state and report record or a table of each: the reset info's entries and
-    the bucket's ``traded`` and ``bucket_price``."""
+    the bucket's ``traded``, ``bucket_price`` and ``expected_reward``."""
     return {"day_type": 1.0 * state.day, "remaining": state.remaining, "price": state.price,
             "impact_cost": state.impact_cost, "shortfall": state.shortfall, "market_vwap": state.market_vwap,
-            "vwap_shortfall": state.vwap_shortfall, "traded": report.traded, "bucket_price": report.bucket_price}
+            "vwap_shortfall": state.vwap_shortfall, "traded": report.traded, "bucket_price": report.bucket_price,
+            "expected_reward": report.expected_reward}
 
 
 def _day(scene: Scene) -> int:

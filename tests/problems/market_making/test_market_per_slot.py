@@ -39,17 +39,13 @@ def test_markets_set_at_reset_for_chosen_slots(name):
 
 
 @pytest.mark.parametrize("fill", ["poisson", "linear"])
-def test_the_step_fills_a_quote_exactly_when_its_draw_is_below_the_params_fill_probability(fill):
+def test_the_steps_fill_probability_is_the_params_to_the_bit(fill):
+    """The step fills a quote exactly when its draw is below p(δ) (dynamics.advance): p(δ) must be the params'."""
     params = MarketMakingParams(fill_probability=fill, steps=1000)
     variant, market = dynamics.variant(params), dynamics.market(params)
-    rng = np.random.default_rng(0)
-    depths = np.concatenate([rng.uniform(0.0, params.max_depth, 3000), [0.0, params.max_depth]])
-    probabilities = params.fill_probabilities(depths)
-    draws = np.concatenate([rng.uniform(0.0, 1.0, depths.size - 2), [0.5, 0.5]])
-    # draws on either side of p(δ) and at it, where expm1 decides
-    for draw in (draws, probabilities, np.nextafter(probabilities, 0.0), np.nextafter(probabilities, 1.0)):
-        fills = [dynamics.fills(variant, market, depth, u) for depth, u in zip(depths.tolist(), draw.tolist())]
-        np.testing.assert_array_equal(fills, draw < probabilities)
+    depths = np.concatenate([np.random.default_rng(0).uniform(0.0, params.max_depth, 3000), [0.0, params.max_depth]])
+    step = [dynamics.fill_probability(variant, market, depth) for depth in depths.tolist()]
+    np.testing.assert_array_equal(step, params.fill_probabilities(depths))
 
 
 def test_a_utility_beyond_float64_is_refused_in_its_slot_before_the_step_is_taken():

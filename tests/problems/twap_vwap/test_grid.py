@@ -173,6 +173,7 @@ def test_invalid_grids_actions_and_envs_raise(make, message):
         make()
 
 
+@pytest.mark.slow
 def test_qlearning_run_learns_the_optimal_switch(tmp_path):
     """Two day types over 5 buckets, a quiet market (σ = 2 bps per bucket, λσ² = 2) so that a short run resolves
     the paces; the optimum switches in both day types and TWAP, the best baseline, loses 13 %."""
