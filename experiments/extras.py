@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 EXTRAS = {"torch": "agents", "stable_baselines3": "agents", "sb3_contrib": "agents", "tensorboard": "agents",
-          "ray": "ray", "optuna": "tune", "rl_zoo3": "zoo"}
+          "ray": "ray", "optuna": "tune", "rl_zoo3": "zoo", "pandas": "calibrate", "statsmodels": "calibrate",
+          "pyarrow": "calibrate"}
 """Top-level modules of the optional extras: module -> the extra that installs it."""
 
 

@@ -1,0 +1,201 @@
+"""OptimalExec-v0 calibrated from a stock's data: its estimates, the params they give an order, and the
+oracle's cost under the estimates' uncertainty.
+
+:func:`estimate_stock` reads the tape, the quotes and (if the desk has them) its executions
+(:mod:`.estimates`); :func:`order_params` turns the estimates into :class:`OptimalExecParams` for an
+:class:`Order`:
+
+| field | from |
+|---|---|
+| arrival_price S0 | the last quoted mid of the data |
+| volatility σ | the quoted mid's two-scale realized variance, net of the desk's own impact |
+| half_spread ε | the time-weighted quoted half spread |
+| permanent_impact γ | the desk's metaorders (their mid move on the desk's volume); without executions, Kyle's λ of the tape |
+| temporary_impact η (impact "linear", the default) | the metaorders' shortfall c·(v/v_ref)^α at the order's average rate v̄ = X/T, c·(v̄/v_ref)^α/v̄, plus γτ/2: the metaorders paid the permanent impact of their own fills as they went, which Almgren & Chriss's discrete model leaves out within a period (its E[IS] has η̃ = η − γτ/2), so η̃ is the measured coefficient; without executions, Almgren & Chriss's rule of thumb η = 2ε/(1 % of the daily volume) |
+| temporary_impact η, impact_exponent α (impact "power") | the fitted law itself: η = c·(v̄/v_ref)^α/v̄, so the env's cost per share η·v̄·(v/v̄)^α is the fit's at every rate; the own fills' permanent impact within a period is then left out, which favours trading in few periods where γ is large |
+| impact_profile w_k | for a one-day order of N periods: (1/N)/f_k, f_k the mean fraction of the day's volume in period k (trading in a period with half the average volume costs twice as much) |
+
+:func:`cost_interval` propagates the estimates' uncertainty to the oracle's expected cost: it redraws the
+estimated numbers from their sampling distributions (Student t, independent) and prices the order's optimum
+in each draw exactly (:func:`execgym.make_oracle`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+import execgym
+from execgym.calibration import estimates
+from execgym.calibration.estimates import Estimate, TemporaryImpact
+from execgym.problems.optimal_exec.params import IMPACT_EXPONENTS, OptimalExecParams
+
+RULE_OF_THUMB_FRACTION = 0.01
+"""Almgren & Chriss's temporary impact without executions: trading 1 % of the daily volume a day costs one
+spread per share."""
+
+
+@dataclass(frozen=True)
+class StockEstimates:
+    """What the data say of a stock (:func:`estimate_stock`)."""
+
+    arrival_price: float                 # the last quoted mid, currency per share
+    days: int
+    volatility: Estimate                 # σ, currency per share per √day
+    half_spread: Estimate                # ε, currency per share
+    daily_volume: Estimate               # shares per day
+    flow_impact: Estimate                # Kyle's λ of the tape, currency per share per share
+    permanent_impact: Estimate           # γ: the metaorders', or Kyle's λ without executions
+    temporary: TemporaryImpact | None    # from the metaorders (None without executions)
+    volume_profile: np.ndarray           # (buckets,) mean fraction of the day's volume
+    profile_errors: np.ndarray           # (buckets,) their standard errors
+    daily_profiles: np.ndarray           # (days, buckets) each day's fractions
+    metaorders: pd.DataFrame | None      # one row per metaorder (:func:`estimates.metaorder_table`)
+
+
+@dataclass(frozen=True)
+class Order:
+    """The order to calibrate for: shares X, side, horizon T (days), periods N and risk aversion λ (per
+    currency)."""
+
+    shares: float
+    side: str = "sell"
+    horizon: float = 1.0
+    periods: int = 13
+    risk_aversion: float = 5e-7
+
+
+def estimate_stock(trades: pd.DataFrame, quotes: pd.DataFrame, executions: pd.DataFrame | None = None,
+                   buckets: int = 13) -> StockEstimates:
+    """Every estimate of the stock (module docstring); the tape's signs by Lee–Ready where it has no side."""
+    signs = trades["side"].to_numpy() if "side" in trades else estimates.lee_ready_signs(trades, quotes)
+    flow = estimates.flow_impact(trades, signs, quotes)
+    spread = estimates.quoted_half_spread(quotes)
+    metaorders = temporary = None
+    permanent = flow
+    if executions is not None:
+        metaorders = estimates.metaorder_table(executions, quotes)
+        permanent = estimates.permanent_impact(metaorders)
+        temporary = estimates.temporary_impact(metaorders, spread.value)
+    daily = estimates.daily_volume_fractions(trades, buckets)
+    fractions, errors = estimates.volume_profile(daily)
+    last = quotes.iloc[-1]
+    return StockEstimates(
+        arrival_price=float((last["bid"] + last["ask"]) / 2.0), days=daily.shape[0],
+        volatility=estimates.volatility(quotes, executions=executions, permanent=permanent.value),
+        half_spread=spread, daily_volume=estimates.daily_volume(trades), flow_impact=flow,
+        permanent_impact=permanent, temporary=temporary, volume_profile=fractions, profile_errors=errors,
+        daily_profiles=daily, metaorders=metaorders)
+
+
+def impact_profile(stock: StockEstimates, order: Order) -> tuple[float, ...] | None:
+    """w_k = (1/N)/f_k for a one-day order whose N periods split the profile's buckets evenly (f_k the mean
+    fraction of the day's volume in period k); None otherwise (a constant η)."""
+    buckets = stock.volume_profile.size
+    if order.horizon != 1.0 or buckets % order.periods:
+        return None
+    fractions = stock.volume_profile.reshape(order.periods, -1).sum(axis=1)
+    return tuple((1.0 / order.periods / fractions).tolist())
+
+
+IMPACT_MODELS = ("linear", "power")
+
+
+def order_params(stock: StockEstimates, order: Order, values: dict[str, float] | None = None,
+                 impact: str = "linear") -> OptimalExecParams:
+    """The :class:`OptimalExecParams` of ``order`` in the estimated stock with ``impact`` "linear" or "power"
+    (module docstring); ``values`` replaces estimates by name (volatility, half_spread, permanent_impact,
+    temporary_cost, impact_exponent), as :func:`cost_interval`'s draws do. ValueError (from the params'
+    validation, or for an exponent outside [0.5, 1.5]) names the field."""
+    if impact not in IMPACT_MODELS:
+        raise ValueError(f"impact must be one of {list(IMPACT_MODELS)}, got {impact!r}")
+    value = {"volatility": stock.volatility.value, "half_spread": stock.half_spread.value,
+             "permanent_impact": stock.permanent_impact.value, **(values or {})}
+    permanent = max(value["permanent_impact"], 0.0)
+    average_rate = order.shares / order.horizon
+    exponent = 1.0
+    if stock.temporary is None:
+        temporary = 2.0 * value["half_spread"] / (RULE_OF_THUMB_FRACTION * stock.daily_volume.value)
+    else:
+        fitted = value.get("impact_exponent", stock.temporary.exponent.value)
+        cost = value.get("temporary_cost", stock.temporary.cost.value)
+        temporary = cost * (average_rate / stock.temporary.reference_rate) ** fitted / average_rate
+        if impact == "power":
+            if not IMPACT_EXPONENTS[0] <= fitted <= IMPACT_EXPONENTS[1]:
+                raise ValueError(f"the fitted impact exponent α = {fitted:.3g} is outside OptimalExec's range "
+                                 f"{list(IMPACT_EXPONENTS)}: the metaorders do not support a power law the env can "
+                                 "model (too few, or rates too alike); use impact='linear'")
+            exponent = fitted
+        else:
+            temporary += 0.5 * permanent * order.horizon / order.periods
+    return OptimalExecParams(
+        shares=order.shares, side=order.side, arrival_price=stock.arrival_price, volatility=value["volatility"],
+        horizon=order.horizon, periods=order.periods, permanent_impact=permanent, temporary_impact=temporary,
+        half_spread=value["half_spread"], risk_aversion=order.risk_aversion, impact_exponent=exponent,
+        impact_profile=impact_profile(stock, order))
+
+
+def drawn_values(stock: StockEstimates, rng: np.random.Generator) -> dict[str, float]:
+    """One draw of the estimated numbers, each value + standard error × a Student t of its degrees of freedom."""
+    named = {"volatility": stock.volatility, "half_spread": stock.half_spread,
+             "permanent_impact": stock.permanent_impact}
+    if stock.temporary is not None:
+        named |= {"temporary_cost": stock.temporary.cost, "impact_exponent": stock.temporary.exponent}
+    return {name: estimate.value + estimate.standard_error * float(rng.standard_t(estimate.degrees_of_freedom))
+            for name, estimate in named.items()}
+
+
+@dataclass(frozen=True)
+class CostInterval:
+    """The oracle's expected cost E[IS] (currency) at the estimates, and its 95 % interval over draws of them."""
+
+    expected_cost: float
+    low: float
+    high: float
+    draws: int          # draws priced
+    refused: int        # draws outside the params' valid ranges (e.g. an exponent beyond [0.5, 1.5])
+
+
+def cost_interval(stock: StockEstimates, order: Order, draws: int = 200, seed: int = 0, impact: str = "linear"
+                  ) -> CostInterval:
+    """E[IS] of the order's optimum in the estimated stock, and the 2.5 % and 97.5 % quantiles of its E[IS] over
+    ``draws`` redraws of the estimates (:func:`drawn_values`; draws the params refuse are counted, not priced)."""
+    rng = np.random.default_rng(seed)
+    central = execgym.make_oracle("OptimalExec-v0", params=order_params(stock, order, impact=impact)
+                                  ).expected_shortfall
+    costs, refused = [], 0
+    for _ in range(draws):
+        try:
+            params = order_params(stock, order, drawn_values(stock, rng), impact)
+        except ValueError:
+            refused += 1
+            continue
+        costs.append(execgym.make_oracle("OptimalExec-v0", params=params).expected_shortfall)
+    if not costs:
+        raise ValueError(f"none of {draws} draws of the estimates gave valid params: the estimates are too uncertain")
+    low, high = np.quantile(costs, [0.025, 0.975])
+    return CostInterval(float(central), float(low), float(high), len(costs), refused)
+
+
+def bps(cost: float, params: OptimalExecParams) -> float:
+    """A cost in currency as bps of the order's notional X·S0."""
+    return cost / params.notional * 1e4
+
+
+def as_mapping(params: OptimalExecParams) -> dict:
+    """The params' fields that differ from the defaults, as plain numbers and lists (for YAML)."""
+    defaults = OptimalExecParams()
+    mapping = {}
+    for name in OptimalExecParams.__dataclass_fields__:
+        value = getattr(params, name)
+        if value != getattr(defaults, name):
+            mapping[name] = list(value) if isinstance(value, tuple) else value
+    return mapping
+
+
+def annual_volatility(stock: StockEstimates, trading_days: float = 250.0) -> float:
+    """σ as an annual fraction of the price: σ·√days/S0."""
+    return stock.volatility.value * math.sqrt(trading_days) / stock.arrival_price

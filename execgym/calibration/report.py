@@ -1,0 +1,114 @@
+"""The report of an OptimalExec calibration: a markdown page of every estimate (value, 95 % interval, method),
+the params and the order's optimum beside TWAP and VWAP with their exact expected costs, and three plots:
+the volume profile over the days it was fitted to, the metaorders' impact with the fitted law, and the
+schedules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import execgym
+from execgym.calibration.estimates import Estimate
+from execgym.calibration.optimal_exec import CostInterval, Order, StockEstimates, bps, order_params
+from execgym.experiments.files import write_text_atomically
+from execgym.experiments.plots import ORACLE, save_png, trajectories_figure
+from execgym.problems.optimal_exec import schedule
+from execgym.problems.optimal_exec.policies import twap, vwap
+
+PLOTS = ("volume_profile.png", "impact.png", "schedule.png")
+
+
+def volume_figure(stock: StockEstimates):
+    """Each day's fraction of its volume per bucket (grey), their mean and its 95 % interval."""
+    figure, axes = plt.subplots(figsize=(8.0, 4.5), layout="constrained")
+    buckets = np.arange(stock.volume_profile.size)
+    for day in stock.daily_profiles:
+        axes.plot(buckets, day, color="0.75", linewidth=0.8)
+    half = 1.96 * np.nan_to_num(stock.profile_errors)
+    axes.fill_between(buckets, stock.volume_profile - half, stock.volume_profile + half, color="C0", alpha=0.3,
+                      label="95 % interval")
+    axes.plot(buckets, stock.volume_profile, color="C0", marker="o", label=f"mean of {stock.days} days")
+    axes.set_xlabel("bucket of the trading day")
+    axes.set_ylabel("fraction of the day's volume")
+    axes.set_title("Intraday volume profile (grey: each day)")
+    axes.legend()
+    axes.grid(alpha=0.3)
+    return figure
+
+
+def impact_figure(stock: StockEstimates):
+    """The metaorders' shortfall beyond the half spread, less the permanent impact of the desk's fills during
+    them, against their rate, with the fitted c·(v/v_ref)^α."""
+    figure, axes = plt.subplots(figsize=(8.0, 4.5), layout="constrained")
+    orders, temporary = stock.metaorders, stock.temporary
+    excess = (orders["shortfall"] - stock.half_spread.value
+              - temporary.permanent.value * orders["desk_flow_during"]).to_numpy()
+    axes.scatter(orders["rate"], excess, s=8, alpha=0.4, color="0.4", label=f"{len(orders)} metaorders")
+    rates = np.geomspace(orders["rate"].min(), orders["rate"].max(), 100)
+    axes.plot(rates, temporary.at(rates), color="C3", linewidth=2,
+              label=f"fit: {temporary.cost.value:.3g}·(v/{temporary.reference_rate:.3g})^{temporary.exponent.value:.2f}")
+    axes.set_xscale("log")
+    axes.set_xlabel("trading rate v, shares per day")
+    axes.set_ylabel("temporary cost per share beyond the half spread")
+    axes.set_title("Temporary impact of the desk's metaorders")
+    axes.axhline(0.0, color="black", linewidth=0.5)
+    axes.legend()
+    axes.grid(alpha=0.3)
+    return figure
+
+
+def _row(name: str, estimate: Estimate) -> str:
+    low, high = estimate.interval
+    return f"| {name} | {estimate.value:.6g} | [{low:.6g}, {high:.6g}] | {estimate.unit} | {estimate.method} |"
+
+
+def write_report(stock: StockEstimates, order: Order, cost: CostInterval, sources: dict[str, str],
+                 folder: Path, impact: str = "linear") -> str:
+    """Write ``report.md`` and :data:`PLOTS` into ``folder`` for the params of ``impact``; returns the markdown."""
+    params = order_params(stock, order, impact=impact)
+    oracle = execgym.make_oracle("OptimalExec-v0", params=params)
+    profile = stock.volume_profile.reshape(order.periods, -1).sum(axis=1) \
+        if stock.volume_profile.size % order.periods == 0 else None
+    schedules = {ORACLE: np.asarray(oracle.schedule, dtype=np.float64), "twap": twap(params).schedule,
+                 "vwap": vwap(params, profile).schedule}
+    save_png(volume_figure(stock), folder / PLOTS[0])
+    if stock.temporary is not None:
+        save_png(impact_figure(stock), folder / PLOTS[1])
+    save_png(trajectories_figure(params, schedules), folder / PLOTS[2])
+    rows = [_row("volatility σ", stock.volatility), _row("half spread ε", stock.half_spread),
+            _row("daily volume V", stock.daily_volume), _row("permanent impact γ", stock.permanent_impact),
+            _row("Kyle's λ of the tape", stock.flow_impact)]
+    if stock.temporary is not None:
+        rows += [_row(f"temporary cost c at v_ref = {stock.temporary.reference_rate:.4g} shares/day",
+                      stock.temporary.cost), _row("impact exponent α", stock.temporary.exponent)]
+    costs = ["| schedule | E[IS], currency | E[IS], bps | sd[IS], bps | objective E + λ·Var, bps |",
+             "|---|---:|---:|---:|---:|"]
+    for name, holdings in schedules.items():
+        shortfall = float(schedule.expected_shortfall(params, holdings))
+        spread = float(np.sqrt(schedule.variance(params, holdings)))
+        costs.append(f"| {name} | {shortfall:,.0f} | {bps(shortfall, params):.2f} | {bps(spread, params):.2f} | "
+                     f"{bps(float(schedule.objective(params, holdings)), params):.2f} |")
+    lines = [f"# Calibration: {params.order} over {order.horizon:g} day(s) in {order.periods} periods", "",
+             "Data: " + ", ".join(f"{kind} `{path}`" for kind, path in sources.items()) + f" ({stock.days} days).", "",
+             "## Estimates", "", "| quantity | estimate | 95 % interval | unit | method |", "|---|---:|---|---|---|",
+             *rows, "", "## The order's optimum", "",
+             f"Params (`params.yaml`): arrival price {params.arrival_price:.4g}, σ {params.volatility:.4g}, "
+             f"ε {params.half_spread:.4g}, γ {params.permanent_impact:.4g}, η {params.temporary_impact:.4g}, "
+             f"α {params.impact_exponent:.3g} (impact model {impact!r}), λ {params.risk_aversion:g}"
+             + (", η per period × the inverse of its share of the day's volume" if params.impact_profile else "")
+             + ".", "", *costs, "",
+             f"The oracle's expected cost is **{cost.expected_cost:,.0f}** ({bps(cost.expected_cost, params):.2f} bps); "
+             f"over {cost.draws} redraws of the estimates from their sampling distributions its 95 % interval is "
+             f"[{cost.low:,.0f}, {cost.high:,.0f}] ([{bps(cost.low, params):.2f}, {bps(cost.high, params):.2f}] bps)"
+             + (f"; {cost.refused} draws fell outside the params' valid ranges" if cost.refused else "") + ".", "",
+             f"![volume profile]({PLOTS[0]})", ""]
+    if stock.temporary is not None:
+        lines += [f"![impact]({PLOTS[1]})", ""]
+    lines += [f"![schedules]({PLOTS[2]})", ""]
+    text = "\n".join(lines)
+    write_text_atomically(folder / "report.md", text)
+    return text

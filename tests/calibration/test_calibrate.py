@@ -1,0 +1,69 @@
+"""execgym calibrate: from the shipped sample's files to params that gym.make and make_oracle take, a config
+`execgym run` takes, and a report."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import yaml
+
+import execgym
+from execgym.calibration import optimal_exec
+from execgym.calibration.synthetic import SyntheticStock, simulate
+from execgym.experiments.cli import main
+from execgym.experiments.config import load_config
+
+SAMPLE = "examples/data/synthetic_stock"
+
+
+def test_the_sample_calibrates_into_params_gym_make_and_the_oracle_take(tmp_path, capsys):
+    assert main(["calibrate", SAMPLE, "--shares", "200000", "--draws", "20", "--out", str(tmp_path)]) == 0
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    env = gym.make("OptimalExec-v0", **params)
+    assert env.unwrapped.params.shares == 200_000 and env.unwrapped.params.impact_profile is not None
+    oracle = execgym.make_oracle("OptimalExec-v0", **params)
+    report = (tmp_path / "report.md").read_text()
+    assert f"The oracle's expected cost is **{oracle.expected_shortfall:,.0f}**" in report
+    assert load_config(tmp_path / "config.yaml").env_params() == env.unwrapped.params
+    for plot in ("volume_profile.png", "impact.png", "schedule.png"):
+        assert (tmp_path / plot).read_bytes()[:4] == b"\x89PNG"
+    assert "| volatility σ |" in capsys.readouterr().out
+
+
+def test_a_folder_without_quotes_is_refused_naming_what_is_missing(tmp_path):
+    (tmp_path / "trades.csv").write_text("timestamp,price,size\n2026-01-05 09:30:00,10,5\n")
+    assert main(["calibrate", str(tmp_path), "--shares", "1000", "--out", str(tmp_path / "out")]) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_calibrated_params_are_near_the_true_stocks():
+    """Ten days of the default stock: the params' σ, ε and γ within their intervals of the truth, and the
+    linear temporary impact the truth's cost at the order's average rate plus γτ/2."""
+    stock = SyntheticStock(days=10)
+    market = simulate(stock, seed=7)
+    estimated = optimal_exec.estimate_stock(market.trades.drop(columns="side"), market.quotes, market.executions)
+    order = optimal_exec.Order(shares=2e5)
+    params = optimal_exec.order_params(estimated, order)
+    for name, truth in (("volatility", stock.volatility), ("half_spread", stock.quoted_half_spread),
+                        ("permanent_impact", stock.permanent_impact)):
+        low, high = getattr(estimated, name).interval
+        assert low <= truth <= high, name
+    true_eta = stock.temporary_impact * order.shares ** stock.impact_exponent / order.shares \
+        + stock.permanent_impact / order.periods / 2.0
+    assert params.temporary_impact == pytest.approx(true_eta, rel=0.3)
+    assert params.impact_exponent == 1.0 and np.isclose(np.mean(1.0 / np.array(params.impact_profile)), 1.0)
+    power = optimal_exec.order_params(estimated, order, impact="power")
+    low, high = estimated.temporary.exponent.interval
+    assert low <= stock.impact_exponent <= high and power.impact_exponent == estimated.temporary.exponent.value
+
+
+def test_the_shipped_sample_is_the_simulators_output(tmp_path):
+    """examples/data/synthetic_stock is write_sample(SyntheticStock(days=5), seed=0): regenerated, it reads back
+    the same."""
+    from execgym.calibration import formats
+    from execgym.calibration.synthetic import write_sample
+
+    written = write_sample(SyntheticStock(days=5), 0, tmp_path)
+    for kind, path in written.items():
+        read = getattr(formats, f"read_{kind}")
+        shipped, fresh = read(f"{SAMPLE}/{path.name}"), read(path)
+        assert shipped.equals(fresh), kind
