@@ -18,7 +18,7 @@ from types import ModuleType, SimpleNamespace
 import execgym
 from execgym.experiments.extras import missing_extra_message
 
-COMMANDS = ("quickstart", "run", "sweep", "tune", "leaderboard", "evaluate", "calibrate", "list_envs")
+COMMANDS = ("quickstart", "run", "sweep", "tune", "leaderboard", "evaluate", "calibrate", "stress", "list_envs")
 """Modules of :mod:`execgym.experiments`, one per subcommand, in the order ``--help`` lists them."""
 def missing_extra(module: str, message: str) -> SimpleNamespace:
     """A stand-in for command ``module`` whose import failed for want of an optional extra (``message`` says
