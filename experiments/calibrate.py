@@ -5,8 +5,10 @@ market data, with the optimum's exact expected cost and that cost's interval und
     execgym calibrate my_stock/ --shares 5e5 --side buy --risk-aversion 1e-6 --periods 26
 
 DATA is a folder holding ``trades``, ``quotes`` and, optionally, ``executions`` files (``.csv``, ``.csv.gz``,
-``.parquet`` or ``.pq``; formats in :mod:`execgym.calibration.formats`), or give each with ``--trades``,
-``--quotes``, ``--executions``. Writes into ``--out``: ``params.yaml`` (``gym.make("OptimalExec-v0",
+``.parquet`` or ``.pq``; formats in :mod:`execgym.calibration.formats`), or LOBSTER message and order-book
+files in place of trades and quotes (:mod:`execgym.calibration.lobster`), or OHLCV ``bars`` (then impact by
+Almgren & Chriss's rules of thumb); or give each file with ``--trades``, ``--quotes``, ``--executions``,
+``--bars``. Writes into ``--out``: ``params.yaml`` (``gym.make("OptimalExec-v0",
 **yaml.safe_load(...))``), ``config.yaml`` (``execgym run`` trains PPO on the calibrated market),
 ``report.md`` with its plots (:mod:`execgym.calibration.report`), and prints the report.
 """
@@ -18,17 +20,14 @@ from pathlib import Path
 
 import yaml
 
-from execgym.calibration import formats
-from execgym.calibration.optimal_exec import (IMPACT_MODELS, Order, as_mapping, cost_interval, estimate_stock,
-                                             order_params)
+from execgym.calibration.data import KINDS, load
+from execgym.calibration.optimal_exec import IMPACT_MODELS, Order, as_mapping, cost_interval, estimate, order_params
 from execgym.calibration.report import write_report
 from execgym.experiments.arguments import integer_at_least
 from execgym.experiments.files import write_text_atomically
 
 NAME = "calibrate"
 HELP = "estimate OptimalExec-v0's params for an order from a stock's trades, quotes and executions"
-KINDS = ("trades", "quotes", "executions")
-SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 AGENT = {"algo": "ppo", "num_envs": 64,
          "hyperparameters": {"n_steps": 128, "batch_size": 2048, "n_epochs": 10, "learning_rate": 3.0e-4,
                              "gamma": 1.0, "gae_lambda": 0.95}}
@@ -37,7 +36,8 @@ AGENT = {"algo": "ppo", "num_envs": 64,
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``execgym calibrate``."""
-    parser.add_argument("data", type=Path, nargs="?", help="a folder with trades, quotes and executions files")
+    parser.add_argument("data", type=Path, nargs="?",
+                        help="a folder with trades, quotes and executions files, LOBSTER files or bars")
     for kind in KINDS:
         parser.add_argument(f"--{kind}", type=Path, help=f"the {kind} file (default: DATA/{kind}.*)")
     parser.add_argument("--problem", default="optimal-exec", choices=["optimal-exec"], help="default: %(default)s")
@@ -55,36 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/calibration"), help="default: %(default)s")
 
 
-def data_files(args: argparse.Namespace) -> dict[str, Path]:
-    """The trades, quotes and (if any) executions files: given, or found in DATA; ValueError naming what is
-    missing or ambiguous."""
-    files = {}
-    for kind in KINDS:
-        given = getattr(args, kind)
-        if given is None and args.data is not None:
-            found = [args.data / f"{kind}{suffix}" for suffix in SUFFIXES if (args.data / f"{kind}{suffix}").is_file()]
-            if len(found) > 1:
-                raise ValueError(f"{args.data}: several {kind} files {[str(f) for f in found]}; keep one or pass "
-                                 f"--{kind}")
-            given = found[0] if found else None
-        if given is not None:
-            files[kind] = given
-    missing = [kind for kind in ("trades", "quotes") if kind not in files]
-    if missing:
-        where = f"in {args.data} ({', '.join(kind + '.csv' for kind in missing)} or .parquet)" if args.data else ""
-        raise ValueError(f"no {' or '.join(missing)} file {where}; give DATA or --trades and --quotes".replace("  ", " "))
-    return files
-
-
 def run(args: argparse.Namespace) -> int:
     """Read, estimate, write the params, the config and the report; print the report."""
-    files = data_files(args)
-    trades, quotes = formats.read_trades(files["trades"]), formats.read_quotes(files["quotes"])
-    executions = formats.read_executions(files["executions"]) if "executions" in files else None
-    formats.require_same_days({str(files["trades"]): trades, str(files["quotes"]): quotes})
+    data = load(args.data, **{kind: getattr(args, kind) for kind in KINDS})
     order = Order(shares=args.shares, side=args.side, horizon=args.horizon, periods=args.periods,
                   risk_aversion=args.risk_aversion)
-    stock = estimate_stock(trades, quotes, executions)
+    stock = estimate(data)
     params = as_mapping(order_params(stock, order, impact=args.impact))
     args.out.mkdir(parents=True, exist_ok=True)
     write_text_atomically(args.out / "params.yaml", "# OptimalExec-v0 params estimated by execgym calibrate\n"
@@ -95,6 +71,6 @@ def run(args: argparse.Namespace) -> int:
     write_text_atomically(args.out / "config.yaml", "# PPO on the calibrated market: execgym run config.yaml\n"
                           + yaml.safe_dump(config, sort_keys=False))
     cost = cost_interval(stock, order, draws=args.draws, impact=args.impact)
-    print(write_report(stock, order, cost, {kind: str(path) for kind, path in files.items()}, args.out, args.impact))
+    print(write_report(stock, order, cost, data.sources, args.out, args.impact))
     print(f"\nwrote {args.out / 'params.yaml'}, {args.out / 'config.yaml'} and {args.out / 'report.md'}")
     return 0

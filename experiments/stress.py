@@ -104,15 +104,12 @@ def calibrated_base(args: argparse.Namespace):
     """(the base params of a calibration, the drawn bases) from ``--calibration`` and ``--shares``."""
     import numpy.random
 
-    from execgym.calibration import formats
-    from execgym.calibration.optimal_exec import Order, as_mapping, drawn_values, estimate_stock, order_params
-    from execgym.experiments.calibrate import data_files
+    from execgym.calibration.data import load
+    from execgym.calibration.optimal_exec import Order, as_mapping, drawn_values, estimate, order_params
 
     if args.shares is None:
         raise ValueError("--calibration needs --shares (the order's size)")
-    files = data_files(argparse.Namespace(data=args.calibration, trades=None, quotes=None, executions=None))
-    stock = estimate_stock(formats.read_trades(files["trades"]), formats.read_quotes(files["quotes"]),
-                           formats.read_executions(files["executions"]) if "executions" in files else None)
+    stock = estimate(load(args.calibration))
     order = Order(shares=args.shares)
     rng = numpy.random.default_rng(0)
     draws = []

@@ -159,6 +159,43 @@ def volume_profile(fractions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return fractions.mean(axis=0), errors
 
 
+def bar_volatility(bars: pd.DataFrame) -> Estimate:
+    """σ, currency per share per √day, from OHLC bars: each day's realized variance of its bar-to-bar price
+    changes (the first bar's open to its close, then close to close), scaled to a full day from the bars'
+    span; its standard error by the delta method across days."""
+    def day_variance(group: pd.DataFrame) -> float:
+        prices = np.r_[group["open"].iloc[0], group["close"].to_numpy()]
+        span = (group["timestamp"].iloc[-1] - group["timestamp"].iloc[0]).total_seconds()
+        span *= len(group) / max(len(group) - 1, 1)                   # the first bar's own length too
+        return float(np.sum(np.diff(prices) ** 2) * SECONDS_PER_DAY / span)
+
+    variance = _over_days(bars.groupby(bars["timestamp"].dt.normalize()).apply(day_variance, include_groups=False),
+                          "", "")
+    sigma = math.sqrt(variance.value)
+    return Estimate(sigma, variance.standard_error / (2.0 * sigma), "currency per share per √day",
+                    f"realized variance of bar-to-bar closes{variance.method}", variance.degrees_of_freedom)
+
+
+def bar_half_spread(bars: pd.DataFrame) -> Estimate:
+    """ε, currency per share: each day's mean of the bars' spread / 2."""
+    daily = (bars["spread"] / 2.0).groupby(bars["timestamp"].dt.normalize()).mean()
+    return _over_days(daily, "currency per share", "mean of the bars' spread / 2 over each day")
+
+
+def bar_daily_volume(bars: pd.DataFrame) -> Estimate:
+    """V, shares a day: each day's bar volumes summed."""
+    return _over_days(bars.groupby(bars["timestamp"].dt.normalize())["volume"].sum(), "shares per day",
+                      "the bars' volume each day")
+
+
+def bar_volume_fractions(bars: pd.DataFrame) -> np.ndarray:
+    """(days, bars a day): each day's fraction of its volume in each bar (every day has the same bar grid,
+    :func:`~.formats.read_bars`)."""
+    day = bars["timestamp"].dt.normalize()
+    volumes = bars["volume"].to_numpy().reshape(day.nunique(), -1)
+    return volumes / volumes.sum(axis=1, keepdims=True)
+
+
 def prevailing_quotes(events: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame:
     """The bid and ask in force just before each event's timestamp (the last quote strictly earlier), for
     events sorted by time; NaN before a day's first quote."""

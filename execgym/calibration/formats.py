@@ -232,8 +232,9 @@ def require_same_days(frames: dict[str, pd.DataFrame]) -> None:
                             f"{[str(d) for d in only_first]}; only in {name}: {[str(d) for d in only_this]}")
 
 
-def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write ``frame`` as CSV or Parquet (by the suffix) atomically (:func:`execgym.experiments.files.write_atomically`)."""
+def write_table(frame: pd.DataFrame, path: str | os.PathLike, header: bool = True) -> Path:
+    """Write ``frame`` as CSV (with its header unless ``header`` is False) or Parquet, by the suffix, atomically
+    (:func:`execgym.experiments.files.write_atomically`)."""
     path = Path(path)
     if not (_is_csv(path) or _is_parquet(path)):
         raise DataError(f"{path}: write .csv, .csv.gz, .parquet or .pq")
@@ -241,4 +242,5 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     if _is_parquet(path):
         return write_atomically(path, lambda file: frame.to_parquet(file, index=False))
     compression = "gzip" if path.name.lower().endswith(".gz") else None
-    return write_atomically(path, lambda file: frame.to_csv(file, index=False, compression=compression))
+    return write_atomically(path, lambda file: frame.to_csv(file, index=False, header=header,
+                                                            compression=compression))

@@ -47,8 +47,8 @@ class StockEstimates:
     volatility: Estimate                 # σ, currency per share per √day
     half_spread: Estimate                # ε, currency per share
     daily_volume: Estimate               # shares per day
-    flow_impact: Estimate                # Kyle's λ of the tape, currency per share per share
-    permanent_impact: Estimate           # γ: the metaorders', or Kyle's λ without executions
+    flow_impact: Estimate | None         # Kyle's λ of the tape, currency per share per share (None from bars)
+    permanent_impact: Estimate           # γ: the metaorders', Kyle's λ without executions, a rule of thumb from bars
     temporary: TemporaryImpact | None    # from the metaorders (None without executions)
     volume_profile: np.ndarray           # (buckets,) mean fraction of the day's volume
     profile_errors: np.ndarray           # (buckets,) their standard errors
@@ -89,6 +89,38 @@ def estimate_stock(trades: pd.DataFrame, quotes: pd.DataFrame, executions: pd.Da
         half_spread=spread, daily_volume=estimates.daily_volume(trades), flow_impact=flow,
         permanent_impact=permanent, temporary=temporary, volume_profile=fractions, profile_errors=errors,
         daily_profiles=daily, metaorders=metaorders)
+
+
+PERMANENT_RULE_FRACTION = 0.1
+"""Almgren & Chriss's permanent impact from bars: trading 10 % of the daily volume moves the price one spread."""
+
+
+def estimate_from_bars(bars: pd.DataFrame) -> StockEstimates:
+    """The estimates OHLCV bars allow (:func:`~.estimates.bar_volatility` and its siblings): σ, ε (the bars need
+    a ``spread`` column), the daily volume and profile (a bucket per bar); bars carry no signed volume, so the
+    permanent impact is Almgren & Chriss's rule of thumb, γ = 2ε/(10 % of the daily volume), without an
+    interval, and the temporary impact theirs (:func:`order_params`)."""
+    if "spread" not in bars:
+        raise ValueError("bars without a spread column give no half spread: add spread (ask − bid, averaged over "
+                         "each bar) or calibrate from trades and quotes")
+    spread, volume = estimates.bar_half_spread(bars), estimates.bar_daily_volume(bars)
+    daily = estimates.bar_volume_fractions(bars)
+    fractions, errors = estimates.volume_profile(daily)
+    permanent = Estimate(2.0 * spread.value / (PERMANENT_RULE_FRACTION * volume.value), math.nan,
+                         "currency per share per share", "Almgren & Chriss's rule of thumb: trading 10 % of the "
+                         "daily volume moves the price one spread (bars carry no signed volume)")
+    return StockEstimates(
+        arrival_price=float(bars["close"].iloc[-1]), days=daily.shape[0], volatility=estimates.bar_volatility(bars),
+        half_spread=spread, daily_volume=volume, flow_impact=None, permanent_impact=permanent, temporary=None,
+        volume_profile=fractions, profile_errors=errors, daily_profiles=daily, metaorders=None)
+
+
+def estimate(data) -> StockEstimates:
+    """The estimates of a :class:`~.data.MarketData`: from its trades and quotes (and executions) where it has
+    them (:func:`estimate_stock`), else from its bars (:func:`estimate_from_bars`)."""
+    if data.trades is not None:
+        return estimate_stock(data.trades, data.quotes, data.executions)
+    return estimate_from_bars(data.bars)
 
 
 def impact_profile(stock: StockEstimates, order: Order) -> tuple[float, ...] | None:
@@ -139,13 +171,17 @@ def order_params(stock: StockEstimates, order: Order, values: dict[str, float] |
 
 
 def drawn_values(stock: StockEstimates, rng: np.random.Generator) -> dict[str, float]:
-    """One draw of the estimated numbers, each value + standard error × a Student t of its degrees of freedom."""
+    """One draw of the estimated numbers, each value + standard error × a Student t of its degrees of freedom
+    (a normal for infinitely many; numbers without a standard error, rules of thumb, stay)."""
     named = {"volatility": stock.volatility, "half_spread": stock.half_spread,
              "permanent_impact": stock.permanent_impact}
     if stock.temporary is not None:
         named |= {"temporary_cost": stock.temporary.cost, "impact_exponent": stock.temporary.exponent}
-    return {name: estimate.value + estimate.standard_error * float(rng.standard_t(estimate.degrees_of_freedom))
-            for name, estimate in named.items()}
+    def shock(degrees: float) -> float:
+        return float(rng.standard_t(degrees) if math.isfinite(degrees) else rng.standard_normal())
+
+    return {name: estimate.value + estimate.standard_error * shock(estimate.degrees_of_freedom)
+            for name, estimate in named.items() if math.isfinite(estimate.standard_error)}
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,8 @@ def impact_figure(stock: StockEstimates):
 
 def _row(name: str, estimate: Estimate) -> str:
     low, high = estimate.interval
-    return f"| {name} | {estimate.value:.6g} | [{low:.6g}, {high:.6g}] | {estimate.unit} | {estimate.method} |"
+    interval = f"[{low:.6g}, {high:.6g}]" if np.isfinite(low) else "–"
+    return f"| {name} | {estimate.value:.6g} | {interval} | {estimate.unit} | {estimate.method} |"
 
 
 def write_report(stock: StockEstimates, order: Order, cost: CostInterval, sources: dict[str, str],
@@ -80,8 +81,9 @@ def write_report(stock: StockEstimates, order: Order, cost: CostInterval, source
         save_png(impact_figure(stock), folder / PLOTS[1])
     save_png(trajectories_figure(params, schedules), folder / PLOTS[2])
     rows = [_row("volatility σ", stock.volatility), _row("half spread ε", stock.half_spread),
-            _row("daily volume V", stock.daily_volume), _row("permanent impact γ", stock.permanent_impact),
-            _row("Kyle's λ of the tape", stock.flow_impact)]
+            _row("daily volume V", stock.daily_volume), _row("permanent impact γ", stock.permanent_impact)]
+    if stock.flow_impact is not None:
+        rows.append(_row("Kyle's λ of the tape", stock.flow_impact))
     if stock.temporary is not None:
         rows += [_row(f"temporary cost c at v_ref = {stock.temporary.reference_rate:.4g} shares/day",
                       stock.temporary.cost), _row("impact exponent α", stock.temporary.exponent)]

@@ -47,7 +47,7 @@ class SyntheticStock:
 
     price: float = 50.0                 # S0, the efficient price at the first open
     annual_volatility: float = 0.30     # of the diffusive part: σ_W = price·annual_volatility/√250 per √day
-    half_spread: float = 0.015          # ε, currency
+    half_spread: float = 0.0135         # ε, currency (not a multiple of h/2: the quoted spread varies)
     tick: float = 0.01                  # h, currency
     daily_trades: float = 4_000.0       # market orders per day
     mean_trade_size: float = 500.0      # shares
@@ -203,13 +203,44 @@ def simulate(stock: SyntheticStock, seed: int) -> SyntheticMarket:
                            pd.concat(fills, ignore_index=True))
 
 
-def write_sample(stock: SyntheticStock, seed: int, folder) -> dict[str, Path]:
-    """Write :func:`simulate`'s data into ``folder`` as a desk would have it: ``trades.csv.gz`` (no side: the
-    calibration infers it), ``quotes.parquet`` and ``executions.csv`` (sides as buy/sell); returns the paths."""
+def bars(market: SyntheticMarket, minutes: int = 30) -> pd.DataFrame:
+    """OHLCV bars of the tape, stamped at their ends, with each bar's volume-weighted price (vwap) and its
+    time-weighted quoted spread (the quote prevailing at every second of the bar)."""
+    tape = market.trades.set_index("timestamp")
+    grouped = tape.groupby(pd.Grouper(freq=f"{minutes}min", label="right", closed="left"))
+    frame = grouped["price"].ohlc().join(grouped["size"].sum().rename("volume"))
+    frame["vwap"] = (tape["price"] * tape["size"]).groupby(pd.Grouper(freq=f"{minutes}min", label="right",
+                                                                       closed="left")).sum() / frame["volume"]
+    quotes = market.quotes
+    seconds = pd.date_range(quotes["timestamp"].iloc[0].floor("s"), quotes["timestamp"].iloc[-1], freq="s")
+    index = np.searchsorted(quotes["timestamp"].to_numpy(), seconds.to_numpy(), side="right") - 1
+    spread = pd.Series((quotes["ask"] - quotes["bid"]).to_numpy()[np.maximum(index, 0)], index=seconds)[index >= 0]
+    frame["spread"] = spread.groupby(pd.Grouper(freq=f"{minutes}min", label="right", closed="left")).mean()
+    frame = frame.dropna().reset_index()
+    frame["timestamp"] = frame["timestamp"].astype("datetime64[us]")
+    return frame
+
+
+def write_sample(stock: SyntheticStock, seed: int, folder, kind: str = "trades") -> dict[str, Path]:
+    """Write :func:`simulate`'s data into ``folder`` as a desk would have it; returns the paths. ``kind``
+    "trades": ``trades.csv.gz`` (no side: the calibration infers it), ``quotes.parquet`` and ``executions.csv``
+    (sides as buy/sell); "lobster": a level-1 LOBSTER message and order-book file per day
+    (:func:`~.lobster.write_lobster`); "bars": ``bars.csv``, 30-minute bars (:func:`bars`)."""
     from execgym.calibration.formats import write_table
+    from execgym.calibration.lobster import write_lobster
 
     market = simulate(stock, seed)
     folder = Path(folder)
+    if kind == "bars":
+        return {"bars": write_table(bars(market), folder / "bars.csv")}
+    if kind == "lobster":
+        days = market.trades["timestamp"].dt.normalize()
+        quote_days = market.quotes["timestamp"].dt.normalize()
+        written = {}
+        for day in days.unique():
+            message, book = write_lobster(market.trades[days == day], market.quotes[quote_days == day], folder)
+            written[f"message {day.date()}"], written[f"orderbook {day.date()}"] = message, book
+        return written
     fills = market.executions.assign(side=np.where(market.executions["side"] > 0, "buy", "sell"))
     return {"trades": write_table(market.trades.drop(columns="side"), folder / "trades.csv.gz"),
             "quotes": write_table(market.quotes, folder / "quotes.parquet"),

@@ -56,14 +56,28 @@ def test_the_calibrated_params_are_near_the_true_stocks():
     assert low <= stock.impact_exponent <= high and power.impact_exponent == estimated.temporary.exponent.value
 
 
-def test_the_shipped_sample_is_the_simulators_output(tmp_path):
-    """examples/data/synthetic_stock is write_sample(SyntheticStock(days=5), seed=0): regenerated, it reads back
-    the same."""
-    from execgym.calibration import formats
+SAMPLES = {  # folder: (the stock, its seed, the kind of files)
+    "synthetic_stock": (SyntheticStock(days=5), 0, "trades"),
+    "synthetic_stock_lobster": (SyntheticStock(days=5, daily_trades=1000, mean_trade_size=2000, quote_interval=10.0,
+                                               desk_orders_per_day=0), 1, "lobster"),
+    "synthetic_stock_bars": (SyntheticStock(days=60, desk_orders_per_day=0), 2, "bars"),
+}
+
+
+@pytest.mark.parametrize("folder", sorted(SAMPLES))
+def test_the_shipped_samples_are_the_simulators_output(tmp_path, folder):
+    """examples/data/<folder> is write_sample of its stock and seed: regenerated, the files are the same bytes
+    (the Parquet quotes: the same table)."""
+    from execgym.calibration.formats import read_quotes
     from execgym.calibration.synthetic import write_sample
 
-    written = write_sample(SyntheticStock(days=5), 0, tmp_path)
-    for kind, path in written.items():
-        read = getattr(formats, f"read_{kind}")
-        shipped, fresh = read(f"{SAMPLE}/{path.name}"), read(path)
-        assert shipped.equals(fresh), kind
+    stock, seed, kind = SAMPLES[folder]
+    for path in write_sample(stock, seed, tmp_path, kind).values():
+        shipped = f"examples/data/{folder}/{path.name}"
+        if path.suffix == ".parquet":
+            assert read_quotes(shipped).equals(read_quotes(path)), path.name
+        elif path.name.endswith(".gz"):
+            import gzip
+            assert gzip.open(shipped).read() == gzip.open(path).read(), path.name
+        else:
+            assert open(shipped, "rb").read() == path.read_bytes(), path.name
