@@ -22,7 +22,9 @@ import yaml
 
 from execgym.calibration.data import KINDS, load
 from execgym.calibration.optimal_exec import IMPACT_MODELS, Order, as_mapping, cost_interval, estimate, order_params
-from execgym.calibration.report import write_report
+from execgym.calibration.market_making import Quoting, profit_interval, quoting_params
+from execgym.calibration.report import write_market_making_report, write_report
+from execgym.problems.market_making.params import MarketMakingParams
 from execgym.experiments.arguments import integer_at_least
 from execgym.experiments.files import write_text_atomically
 
@@ -40,12 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a folder with trades, quotes and executions files, LOBSTER files or bars")
     for kind in KINDS:
         parser.add_argument(f"--{kind}", type=Path, help=f"the {kind} file (default: DATA/{kind}.*)")
-    parser.add_argument("--problem", default="optimal-exec", choices=["optimal-exec"], help="default: %(default)s")
-    parser.add_argument("--shares", type=float, required=True, help="the order's size X, shares")
+    parser.add_argument("--problem", default="optimal-exec", choices=list(PROBLEMS), help="default: %(default)s")
+    parser.add_argument("--shares", type=float, help="optimal-exec: the order's size X, shares (required)")
     parser.add_argument("--side", default="sell", choices=["sell", "buy"], help="default: %(default)s")
     parser.add_argument("--horizon", type=float, default=1.0, help="T, trading days (default: %(default)s)")
-    parser.add_argument("--periods", type=integer_at_least(1), default=13, help="N (default: %(default)s)")
-    parser.add_argument("--risk-aversion", type=float, default=5e-7, help="λ, per currency (default: %(default)s)")
+    parser.add_argument("--periods", type=integer_at_least(1), default=13,
+                        help="N, optimal-exec's periods (default: %(default)s)")
+    parser.add_argument("--risk-aversion", type=float,
+                        help="per currency: optimal-exec's λ (default 5e-7), market-making's γ (default 0.1)")
     parser.add_argument("--impact", default="linear", choices=IMPACT_MODELS,
                         help="temporary impact of the params: linear at the order's average rate, with the permanent "
                              "impact of the order's own fills within a period added (default), or the fitted power "
@@ -55,22 +59,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/calibration"), help="default: %(default)s")
 
 
+PROBLEMS = ("optimal-exec", "market-making")
+
+
 def run(args: argparse.Namespace) -> int:
     """Read, estimate, write the params, the config and the report; print the report."""
     data = load(args.data, **{kind: getattr(args, kind) for kind in KINDS})
-    order = Order(shares=args.shares, side=args.side, horizon=args.horizon, periods=args.periods,
-                  risk_aversion=args.risk_aversion)
     stock = estimate(data)
-    params = as_mapping(order_params(stock, order, impact=args.impact))
     args.out.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(args.out / "params.yaml", "# OptimalExec-v0 params estimated by execgym calibrate\n"
-                          + yaml.safe_dump(params, sort_keys=False))
-    config = {"env": {"id": "OptimalExec-v0", "params": params}, "agent": AGENT,
-              "training": {"total_steps": 3_000_000, "eval_every": 250_000, "eval_episodes": 10_000},
-              "seeds": [0], "output": str(args.out / "ppo")}
-    write_text_atomically(args.out / "config.yaml", "# PPO on the calibrated market: execgym run config.yaml\n"
-                          + yaml.safe_dump(config, sort_keys=False))
+    if args.problem == "market-making":
+        return _market_making(args, data, stock)
+    if args.shares is None:
+        raise ValueError("--problem optimal-exec needs --shares (the order's size)")
+    order = Order(shares=args.shares, side=args.side, horizon=args.horizon, periods=args.periods,
+                  risk_aversion=5e-7 if args.risk_aversion is None else args.risk_aversion)
+    params = as_mapping(order_params(stock, order, impact=args.impact))
+    _write_params(args.out, "OptimalExec-v0", params)
     cost = cost_interval(stock, order, draws=args.draws, impact=args.impact)
     print(write_report(stock, order, cost, data.sources, args.out, args.impact))
+    print(f"\nwrote {args.out / 'params.yaml'}, {args.out / 'config.yaml'} and {args.out / 'report.md'}")
+    return 0
+
+
+def _write_params(folder: Path, env_id: str, params: dict) -> None:
+    """``params.yaml`` (gym.make's keywords) and ``config.yaml`` (PPO on them, ``execgym run``)."""
+    write_text_atomically(folder / "params.yaml", f"# {env_id} params estimated by execgym calibrate\n"
+                          + yaml.safe_dump(params, sort_keys=False))
+    config = {"env": {"id": env_id, "params": params}, "agent": AGENT,
+              "training": {"total_steps": 3_000_000, "eval_every": 250_000, "eval_episodes": 10_000},
+              "seeds": [0], "output": str(folder / "ppo")}
+    write_text_atomically(folder / "config.yaml", "# PPO on the calibrated market: execgym run config.yaml\n"
+                          + yaml.safe_dump(config, sort_keys=False))
+
+
+def _market_making(args: argparse.Namespace, data, stock) -> int:
+    """MarketMaking-v0's params, config and report (:mod:`execgym.calibration.market_making`)."""
+    if stock.fill_intensity is None:
+        raise ValueError("--problem market-making needs a tape whose market orders go beyond the touch (trades with "
+                         "quotes or LOBSTER): bars or prints all at the touch show no fill intensity")
+    quoting = Quoting(horizon=args.horizon, risk_aversion=0.1 if args.risk_aversion is None else args.risk_aversion)
+    params = quoting_params(stock.arrival_price, stock.volatility, stock.fill_intensity, quoting)
+    mapping = {name: value for name, value in vars(params).items() if value != getattr(MarketMakingParams(), name)}
+    _write_params(args.out, "MarketMaking-v0", mapping)
+    profit = profit_interval(stock.arrival_price, stock.volatility, stock.fill_intensity, quoting, draws=args.draws)
+    print(write_market_making_report(stock, params, profit, data.sources, args.out))
     print(f"\nwrote {args.out / 'params.yaml'}, {args.out / 'config.yaml'} and {args.out / 'report.md'}")
     return 0

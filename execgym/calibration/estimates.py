@@ -240,6 +240,47 @@ def flow_impact(trades: pd.DataFrame, signs: np.ndarray, quotes: pd.DataFrame, b
                     f"({bars.shape[0]} bars), Newey–West standard errors")
 
 
+@dataclass(frozen=True)
+class FillIntensity:
+    """λ(δ) = A·e^{−kδ}: the rate, per side and per day, of market orders reaching a quote resting at depth δ
+    from the quoted mid (the market-making model's order flow)."""
+
+    arrival_rate: Estimate       # A, market orders per day per side at depth 0
+    depth_decay: Estimate        # k, per currency
+    depths: np.ndarray           # each market order's depth reached, currency from the prevailing quoted mid
+
+
+def fill_intensity(trades: pd.DataFrame, signs: np.ndarray, quotes: pd.DataFrame) -> FillIntensity:
+    """A and k from the depths market orders reached: each order (a print, signed ``signs``) reaches
+    δ_i = s_i·(p_i − mid_i) from the prevailing quoted mid, h_i (the quoted half spread) at the touch plus
+    e_i beyond it. With e_i exponential, k = 1/mean(e) (maximum likelihood, standard error k/√n) and, as an order
+    reaches δ with probability E[e^{−k(δ − h)}], A = n/(2·days)·mean(e^{k·h_i}), its standard error by the delta
+    method (the count Poisson, and k's). Prints inside the spread (e_i < 0) are left out and counted."""
+    quote = prevailing_quotes(trades, quotes)
+    mid, half = ((quote["bid"] + quote["ask"]) / 2.0).to_numpy(), ((quote["ask"] - quote["bid"]) / 2.0).to_numpy()
+    depth = signs * (trades["price"].to_numpy() - mid)
+    beyond = depth - half
+    usable = np.isfinite(beyond) & (beyond >= 0)
+    excess, touch = beyond[usable], half[usable]
+    count, days = excess.size, trades["timestamp"].dt.normalize().nunique()
+    if count < 2 or excess.mean() <= 0:
+        raise ValueError("the tape's prints do not go beyond the touch: no depth profile to fit A and k to")
+    decay = 1.0 / excess.mean()
+    if decay * touch.max() > 700.0:
+        raise ValueError(f"the tape's prints barely go beyond the touch (mean {excess.mean():.3g} currency): no depth "
+                         "profile to fit A and k to")
+    decay_error = decay / math.sqrt(count)
+    weights = np.exp(decay * touch)
+    rate = count / (2.0 * days) * weights.mean()
+    slope = float((touch * weights).mean() / weights.mean())       # d ln mean(e^{kh}) / dk
+    rate_error = rate * math.sqrt(1.0 / count + (slope * decay_error) ** 2)
+    left_out = int((~usable).sum())
+    method = (f"depths of {count} market orders beyond the prevailing quoted touch, exponential maximum likelihood"
+              + (f" ({left_out} prints inside the spread left out)" if left_out else ""))
+    return FillIntensity(Estimate(rate, rate_error, "market orders per day per side", method),
+                         Estimate(decay, decay_error, "per currency", method), depth[usable])
+
+
 def _desk_volume(executions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(fill times, the desk's cumulative signed volume after each fill), over all its orders in time order."""
     fills = executions.sort_values("timestamp", kind="stable")

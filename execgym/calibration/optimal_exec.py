@@ -30,7 +30,7 @@ import pandas as pd
 
 import execgym
 from execgym.calibration import estimates
-from execgym.calibration.estimates import Estimate, TemporaryImpact
+from execgym.calibration.estimates import Estimate, FillIntensity, TemporaryImpact
 from execgym.problems.optimal_exec.params import IMPACT_EXPONENTS, OptimalExecParams
 
 RULE_OF_THUMB_FRACTION = 0.01
@@ -50,6 +50,7 @@ class StockEstimates:
     flow_impact: Estimate | None         # Kyle's λ of the tape, currency per share per share (None from bars)
     permanent_impact: Estimate           # γ: the metaorders', Kyle's λ without executions, a rule of thumb from bars
     temporary: TemporaryImpact | None    # from the metaorders (None without executions)
+    fill_intensity: FillIntensity | None  # λ(δ) = A·e^{−kδ} of the tape's market orders (None if all print at the touch)
     volume_profile: np.ndarray           # (buckets,) mean fraction of the day's volume
     profile_errors: np.ndarray           # (buckets,) their standard errors
     daily_profiles: np.ndarray           # (days, buckets) each day's fractions
@@ -82,13 +83,17 @@ def estimate_stock(trades: pd.DataFrame, quotes: pd.DataFrame, executions: pd.Da
         temporary = estimates.temporary_impact(metaorders, spread.value)
     daily = estimates.daily_volume_fractions(trades, buckets)
     fractions, errors = estimates.volume_profile(daily)
+    try:
+        intensity = estimates.fill_intensity(trades, signs, quotes)
+    except ValueError:
+        intensity = None
     last = quotes.iloc[-1]
     return StockEstimates(
         arrival_price=float((last["bid"] + last["ask"]) / 2.0), days=daily.shape[0],
         volatility=estimates.volatility(quotes, executions=executions, permanent=permanent.value),
         half_spread=spread, daily_volume=estimates.daily_volume(trades), flow_impact=flow,
-        permanent_impact=permanent, temporary=temporary, volume_profile=fractions, profile_errors=errors,
-        daily_profiles=daily, metaorders=metaorders)
+        permanent_impact=permanent, temporary=temporary, fill_intensity=intensity, volume_profile=fractions,
+        profile_errors=errors, daily_profiles=daily, metaorders=metaorders)
 
 
 PERMANENT_RULE_FRACTION = 0.1
@@ -112,7 +117,7 @@ def estimate_from_bars(bars: pd.DataFrame) -> StockEstimates:
     return StockEstimates(
         arrival_price=float(bars["close"].iloc[-1]), days=daily.shape[0], volatility=estimates.bar_volatility(bars),
         half_spread=spread, daily_volume=volume, flow_impact=None, permanent_impact=permanent, temporary=None,
-        volume_profile=fractions, profile_errors=errors, daily_profiles=daily, metaorders=None)
+        fill_intensity=None, volume_profile=fractions, profile_errors=errors, daily_profiles=daily, metaorders=None)
 
 
 def estimate(data) -> StockEstimates:

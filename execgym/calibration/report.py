@@ -114,3 +114,65 @@ def write_report(stock: StockEstimates, order: Order, cost: CostInterval, source
     text = "\n".join(lines)
     write_text_atomically(folder / "report.md", text)
     return text
+
+
+MARKET_MAKING_PLOTS = ("fill_intensity.png", "quotes.png")
+
+
+def intensity_figure(stock: StockEstimates):
+    """The rate of market orders reaching each depth (per side per day, log scale) beside A·e^{−kδ}."""
+    intensity = stock.fill_intensity
+    depths = np.sort(intensity.depths)
+    rate = (depths.size - np.arange(depths.size)) / (2.0 * stock.days)
+    figure, axes = plt.subplots(figsize=(8.0, 4.5), layout="constrained")
+    axes.step(depths, rate, where="post", color="0.4", label="market orders reaching depth δ")
+    grid = np.linspace(0.0, depths.max(), 200)
+    axes.plot(grid, intensity.arrival_rate.value * np.exp(-intensity.depth_decay.value * grid), color="C3",
+              linewidth=2, label=f"A·e^(−kδ): A = {intensity.arrival_rate.value:.4g}, k = {intensity.depth_decay.value:.4g}")
+    axes.set_yscale("log")
+    axes.set_xlabel("depth δ from the quoted mid, currency")
+    axes.set_ylabel("per side per day")
+    axes.set_title("Fill intensity of a resting quote")
+    axes.legend()
+    axes.grid(alpha=0.3)
+    return figure
+
+
+def quotes_figure(params):
+    """The optimal bid and ask depths at the start against the inventory."""
+    oracle = execgym.make_oracle("MarketMaking-v0", params=params)
+    inventory = np.arange(-params.max_inventory, params.max_inventory + 1)
+    observations = np.stack([np.ones(inventory.size), inventory / params.max_inventory], axis=1).astype(np.float32)
+    depths = oracle.policy.depths(observations)
+    figure, axes = plt.subplots(figsize=(8.0, 4.5), layout="constrained")
+    axes.plot(inventory, depths[:, 0], color="C2", label="bid depth")
+    axes.plot(inventory, depths[:, 1], color="C3", label="ask depth")
+    axes.set_xlabel("inventory q, units")
+    axes.set_ylabel("optimal depth from the mid at the start, currency")
+    axes.set_title("The calibrated market's optimal quotes")
+    axes.legend()
+    axes.grid(alpha=0.3)
+    return figure
+
+
+def write_market_making_report(stock: StockEstimates, params, profit, sources: dict[str, str], folder: Path) -> str:
+    """Write ``report.md`` with :data:`MARKET_MAKING_PLOTS` for a MarketMaking calibration; returns the markdown."""
+    save_png(intensity_figure(stock), folder / MARKET_MAKING_PLOTS[0])
+    save_png(quotes_figure(params), folder / MARKET_MAKING_PLOTS[1])
+    intensity = stock.fill_intensity
+    lines = ["# Calibration: quoting MarketMaking-v0", "",
+             "Data: " + ", ".join(f"{kind} `{path}`" for kind, path in sources.items()) + f" ({stock.days} days).", "",
+             "## Estimates", "", "| quantity | estimate | 95 % interval | unit | method |", "|---|---:|---|---|---|",
+             _row("volatility σ", stock.volatility), _row("half spread ε", stock.half_spread),
+             _row("arrival rate A at depth 0", intensity.arrival_rate), _row("depth decay k", intensity.depth_decay),
+             "", "## The optimum", "",
+             f"Params (`params.yaml`): mid {params.mid_price:.4g}, σ {params.volatility:.4g}, A {params.arrival_rate:.4g}, "
+             f"k {params.depth_decay:.4g}, δ_max {params.max_depth:.4g}, φ {params.inventory_penalty:.4g}, "
+             f"α {params.terminal_penalty:g}, Q̄ {params.max_inventory}, T {params.horizon:g} day(s) in {params.steps} steps.",
+             "", f"The optimum's expected penalised profit is **{profit.expected_profit:,.2f}**; over {profit.draws} "
+             f"redraws of σ, A and k its 95 % interval is [{profit.low:,.2f}, {profit.high:,.2f}]"
+             + (f"; {profit.refused} draws fell outside the params' valid ranges" if profit.refused else "") + ".", "",
+             f"![fill intensity]({MARKET_MAKING_PLOTS[0]})", "", f"![quotes]({MARKET_MAKING_PLOTS[1]})", ""]
+    text = "\n".join(lines)
+    write_text_atomically(folder / "report.md", text)
+    return text

@@ -13,7 +13,9 @@ shares no code or discretisation with their steps), so calibration is never chec
 * **market orders** arrive as a Poisson process of ``daily_trades`` a day with a U-shaped intraday intensity
   ∝ 1 + c·(2u − 1)² (u the fraction of the day), lognormal sizes of mean ``mean_trade_size`` (log-sd
   ``size_dispersion``), buys and sells equally likely; each prints at the ask (buy) or the bid (sell) of the
-  quote the efficient price implied just before it, then moves the price by γ·q·s;
+  quote the efficient price implied just before it (with ``sweep_decay`` k, at an exponential depth of mean
+  1/k beyond it, the last price it swept: a quote resting at depth δ from the mid is then reached at the rate
+  A·e^{−kδ} per side, the market-making model's), then moves the price by γ·q·s;
 * **the desk's metaorders** (``desk_orders_per_day``): a side, a size Q (a log-uniform fraction of the daily
   volume) and n child fills (uniform in ``desk_children``) every ``child_interval`` seconds, at a rate
   v = Q/(n·Δ) shares a day (Q rounded to whole shares per fill); each child pays the quote's half spread plus a temporary impact η'·v^α per share
@@ -52,6 +54,7 @@ class SyntheticStock:
     daily_trades: float = 4_000.0       # market orders per day
     mean_trade_size: float = 500.0      # shares
     size_dispersion: float = 0.8        # the log-sd of the market orders' sizes
+    sweep_decay: float | None = None    # k, per currency: a market order sweeps an Exp(k) depth beyond the touch
     profile_curvature: float = 2.0      # c of the U-shaped intensity 1 + c·(2u − 1)²
     permanent_impact: float = 3e-6      # γ, currency per share per share
     temporary_impact: float = 8e-5      # η', currency per share per (share/day)^α
@@ -78,6 +81,17 @@ class SyntheticStock:
     def quoted_half_spread(self) -> float:
         """E[(ask − bid)/2] = ε + h/2 (the efficient price's position on the tick grid is uniform)."""
         return self.half_spread + self.tick / 2.0
+
+    def arrival_rate(self) -> float:
+        """A, market orders a day per side reaching a quote at depth 0 from the quoted mid (with ``sweep_decay``
+        k): an order sweeps Exp(k) beyond the touch, at the quoted half spread h_q from the mid, so the rate of
+        orders reaching depth δ is (N/2)·E[e^{−k(δ − h_q)}] = A·e^{−kδ}, A = (N/2)·E[e^{k·h_q}], the mean over
+        the efficient price's uniform position f on the tick grid, where the spread is
+        ⌈f + ε/h⌉ − ⌊f − ε/h⌋ ticks (a midpoint sum over 2·10⁵ positions: the spread is piecewise constant)."""
+        k, h, ratio = self.sweep_decay, self.tick, self.half_spread / self.tick
+        position = (np.arange(200_000) + 0.5) / 200_000
+        ticks = np.ceil(position + ratio) - np.floor(position - ratio)
+        return self.daily_trades / 2.0 * float(np.mean(np.exp(k * h * ticks / 2.0)))
 
     @property
     def volatility(self) -> float:
@@ -148,6 +162,7 @@ def _day(stock: SyntheticStock, rng: np.random.Generator, day: pd.Timestamp, mid
     trades = int(rng.poisson(stock.daily_trades))
     trade_times = _arrival_fractions(rng, trades, stock.profile_curvature)
     trade_signs = np.where(rng.random(trades) < 0.5, 1.0, -1.0)
+    sweeps = rng.exponential(1.0 / stock.sweep_decay, trades) if stock.sweep_decay else np.zeros(trades)
     trade_sizes = np.maximum(1, np.rint(stock.mean_trade_size * np.exp(
         stock.size_dispersion * rng.standard_normal(trades) - stock.size_dispersion**2 / 2.0)))
     desk_times, desk_signs, desk_sizes, desk_orders, desk_costs = _desk_orders(stock, rng)
@@ -167,14 +182,21 @@ def _day(stock: SyntheticStock, rng: np.random.Generator, day: pd.Timestamp, mid
     stamps = day + OPEN + pd.to_timedelta(np.rint(times * SECONDS_PER_DAY * 1e6).astype(np.int64), unit="us")
 
     is_trade = kinds == 1
+    sweep = np.concatenate([np.zeros(grid.size), sweeps, np.zeros(desk_times.size)])[order][is_trade]
     tape = pd.DataFrame({"timestamp": stamps[is_trade],
-                         "price": np.where(signed[is_trade] > 0, ask_before[is_trade], bid_before[is_trade]),
+                         "price": np.where(signed[is_trade] > 0, ask_before[is_trade] + sweep,
+                                           bid_before[is_trade] - sweep),
                          "size": np.abs(signed[is_trade]).astype(np.int64), "side": np.sign(signed[is_trade])})
-    # quote records: at the grid, and one microsecond after each market order (the impact's new quote)
+    # quote records: at the grid, and one microsecond before and after each market order (the quote it hit,
+    # and the impact's new one)
+    microsecond = pd.Timedelta(1, unit="us")
     recorded = (kinds == 0) | is_trade
-    quote_stamps = stamps[recorded] + pd.to_timedelta(np.where(is_trade[recorded], 1, 0), unit="us")
-    quotes = pd.DataFrame({"timestamp": quote_stamps, "bid": bid_after[recorded], "ask": ask_after[recorded]})
-    quotes = quotes.drop_duplicates("timestamp", keep="last")
+    quotes = pd.concat([
+        pd.DataFrame({"timestamp": stamps[recorded] + pd.to_timedelta(is_trade[recorded].astype(np.int64), unit="us"),
+                      "bid": bid_after[recorded], "ask": ask_after[recorded]}),
+        pd.DataFrame({"timestamp": stamps[is_trade] - microsecond, "bid": bid_before[is_trade],
+                      "ask": ask_before[is_trade]})], ignore_index=True)
+    quotes = quotes.sort_values("timestamp", kind="stable").drop_duplicates("timestamp", keep="last")
     changed = (quotes[["bid", "ask"]].diff().abs().sum(axis=1) > 0).to_numpy().copy()
     changed[0] = True
     quotes = quotes[changed].reset_index(drop=True)

@@ -59,7 +59,7 @@ def test_the_calibrated_params_are_near_the_true_stocks():
 SAMPLES = {  # folder: (the stock, its seed, the kind of files)
     "synthetic_stock": (SyntheticStock(days=5), 0, "trades"),
     "synthetic_stock_lobster": (SyntheticStock(days=5, daily_trades=1000, mean_trade_size=2000, quote_interval=10.0,
-                                               desk_orders_per_day=0), 1, "lobster"),
+                                               desk_orders_per_day=0, sweep_decay=20.0), 1, "lobster"),
     "synthetic_stock_bars": (SyntheticStock(days=60, desk_orders_per_day=0), 2, "bars"),
 }
 
@@ -81,3 +81,16 @@ def test_the_shipped_samples_are_the_simulators_output(tmp_path, folder):
             assert gzip.open(shipped).read() == gzip.open(path).read(), path.name
         else:
             assert open(shipped, "rb").read() == path.read_bytes(), path.name
+
+
+def test_the_lobster_sample_calibrates_a_market_maker_near_its_truth(tmp_path):
+    stock = SAMPLES["synthetic_stock_lobster"][0]
+    out = tmp_path / "mm"
+    assert main(["calibrate", f"{SAMPLE}_lobster", "--problem", "market-making", "--draws", "10", "--out", str(out)]) == 0
+    params = yaml.safe_load((out / "params.yaml").read_text())
+    assert params["arrival_rate"] == pytest.approx(stock.arrival_rate(), rel=0.05)
+    assert params["depth_decay"] == pytest.approx(stock.sweep_decay, rel=0.05)
+    oracle = execgym.make_oracle("MarketMaking-v0", **params)
+    assert f"**{oracle.expected_return:,.2f}**" in (out / "report.md").read_text()
+    assert gym.make("MarketMaking-v0", **params).unwrapped.params.max_depth == pytest.approx(7.5 / params["depth_decay"])
+    assert main(["calibrate", f"{SAMPLE}_bars", "--problem", "market-making", "--out", str(tmp_path / "b")]) == 1

@@ -7,7 +7,7 @@ import pytest
 from execgym.calibration import estimates
 from execgym.calibration.synthetic import SyntheticStock, simulate
 
-STOCK = SyntheticStock(days=10)
+STOCK = SyntheticStock(days=10, sweep_decay=20.0)
 
 
 def estimate_all(market, stock=STOCK) -> dict:
@@ -17,6 +17,7 @@ def estimate_all(market, stock=STOCK) -> dict:
     spread = estimates.quoted_half_spread(market.quotes)
     temporary = estimates.temporary_impact(metaorders, spread.value)
     signs = estimates.lee_ready_signs(market.trades, market.quotes)
+    intensity = estimates.fill_intensity(market.trades, signs, market.quotes)
     return {
         "volatility": (estimates.volatility(market.quotes, executions=market.executions, permanent=permanent.value),
                        stock.volatility),
@@ -27,6 +28,8 @@ def estimate_all(market, stock=STOCK) -> dict:
         "temporary_cost": (temporary.cost, stock.temporary_impact * temporary.reference_rate**stock.impact_exponent),
         "impact_exponent": (temporary.exponent, stock.impact_exponent),
         "permanent_during": (temporary.permanent, stock.permanent_impact),
+        "arrival_rate": (intensity.arrival_rate, stock.arrival_rate()),
+        "depth_decay": (intensity.depth_decay, stock.sweep_decay),
     }
 
 
