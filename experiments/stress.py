@@ -105,7 +105,8 @@ def calibrated_base(args: argparse.Namespace):
     import numpy.random
 
     from execgym.calibration.data import load
-    from execgym.calibration.optimal_exec import Order, as_mapping, drawn_values, estimate, order_params
+    from execgym.calibration.optimal_exec import Order, as_mapping, estimate, order_params, uncertain_estimates
+    from execgym.calibration.uncertainty import redraw
 
     if args.shares is None:
         raise ValueError("--calibration needs --shares (the order's size)")
@@ -115,7 +116,7 @@ def calibrated_base(args: argparse.Namespace):
     draws = []
     while len(draws) < args.draws:
         try:
-            draws.append(as_mapping(order_params(stock, order, drawn_values(stock, rng))))
+            draws.append(as_mapping(order_params(stock, order, redraw(uncertain_estimates(stock), rng))))
         except ValueError:
             continue
     return as_mapping(order_params(stock, order)), draws

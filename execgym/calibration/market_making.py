@@ -16,13 +16,11 @@ draw's optimum exactly (backward induction, :func:`execgym.make_oracle`).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-
-import numpy as np
 
 import execgym
 from execgym.calibration.estimates import Estimate, FillIntensity
+from execgym.calibration.uncertainty import Interval, over_draws
 from execgym.problems.market_making.distribution import DEPTH_RANGE
 from execgym.problems.market_making.params import MarketMakingParams
 
@@ -53,35 +51,11 @@ def quoting_params(mid: float, volatility: Estimate, intensity: FillIntensity, q
         terminal_penalty=quoting.terminal_penalty)
 
 
-@dataclass(frozen=True)
-class ProfitInterval:
-    """The optimum's expected penalised profit (currency) at the estimates, and its 95 % interval over draws."""
-
-    expected_profit: float
-    low: float
-    high: float
-    draws: int
-    refused: int
-
-
 def profit_interval(mid: float, volatility: Estimate, intensity: FillIntensity, quoting: Quoting, draws: int = 100,
-                    seed: int = 0) -> ProfitInterval:
-    """V_0 of the optimum at the estimates, and the 2.5 % and 97.5 % quantiles of V_0 over ``draws`` redraws of σ,
-    A and k (each value + standard error × a standard normal; draws the params refuse are counted)."""
-    rng = np.random.default_rng(seed)
-    central = execgym.make_oracle("MarketMaking-v0", params=quoting_params(mid, volatility, intensity, quoting))
+                    seed: int = 0) -> Interval:
+    """V_0 (currency) of the optimum at the estimates, and its 95 % interval over ``draws`` redraws of σ, A and k
+    (:func:`~.uncertainty.over_draws`)."""
     named = {"volatility": volatility, "arrival_rate": intensity.arrival_rate, "depth_decay": intensity.depth_decay}
-    profits, refused = [], 0
-    for _ in range(draws):
-        drawn = {name: estimate.value + estimate.standard_error * float(rng.standard_normal())
-                 for name, estimate in named.items() if math.isfinite(estimate.standard_error)}
-        try:
-            params = quoting_params(mid, volatility, intensity, quoting, drawn)
-        except ValueError:
-            refused += 1
-            continue
-        profits.append(execgym.make_oracle("MarketMaking-v0", params=params).expected_return)
-    if not profits:
-        raise ValueError(f"none of {draws} draws of the estimates gave valid params: the estimates are too uncertain")
-    low, high = np.quantile(profits, [0.025, 0.975])
-    return ProfitInterval(float(central.expected_return), float(low), float(high), len(profits), refused)
+    return over_draws(named, lambda values: quoting_params(mid, volatility, intensity, quoting, values),
+                      lambda params: execgym.make_oracle("MarketMaking-v0", params=params).expected_return,
+                      draws, seed)

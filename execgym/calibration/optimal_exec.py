@@ -17,7 +17,7 @@ oracle's cost under the estimates' uncertainty.
 
 :func:`cost_interval` propagates the estimates' uncertainty to the oracle's expected cost: it redraws the
 estimated numbers from their sampling distributions (Student t, independent) and prices the order's optimum
-in each draw exactly (:func:`execgym.make_oracle`).
+in each draw exactly (:mod:`.uncertainty`, :func:`execgym.make_oracle`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import pandas as pd
 import execgym
 from execgym.calibration import estimates
 from execgym.calibration.estimates import Estimate, FillIntensity, TemporaryImpact
+from execgym.calibration.uncertainty import Interval, over_draws
 from execgym.problems.optimal_exec.params import IMPACT_EXPONENTS, OptimalExecParams
 
 RULE_OF_THUMB_FRACTION = 0.01
@@ -175,50 +176,22 @@ def order_params(stock: StockEstimates, order: Order, values: dict[str, float] |
         impact_profile=impact_profile(stock, order))
 
 
-def drawn_values(stock: StockEstimates, rng: np.random.Generator) -> dict[str, float]:
-    """One draw of the estimated numbers, each value + standard error × a Student t of its degrees of freedom
-    (a normal for infinitely many; numbers without a standard error, rules of thumb, stay)."""
+def uncertain_estimates(stock: StockEstimates) -> dict[str, Estimate]:
+    """The estimates :func:`order_params` takes by name, with their uncertainty."""
     named = {"volatility": stock.volatility, "half_spread": stock.half_spread,
              "permanent_impact": stock.permanent_impact}
     if stock.temporary is not None:
         named |= {"temporary_cost": stock.temporary.cost, "impact_exponent": stock.temporary.exponent}
-    def shock(degrees: float) -> float:
-        return float(rng.standard_t(degrees) if math.isfinite(degrees) else rng.standard_normal())
-
-    return {name: estimate.value + estimate.standard_error * shock(estimate.degrees_of_freedom)
-            for name, estimate in named.items() if math.isfinite(estimate.standard_error)}
-
-
-@dataclass(frozen=True)
-class CostInterval:
-    """The oracle's expected cost E[IS] (currency) at the estimates, and its 95 % interval over draws of them."""
-
-    expected_cost: float
-    low: float
-    high: float
-    draws: int          # draws priced
-    refused: int        # draws outside the params' valid ranges (e.g. an exponent beyond [0.5, 1.5])
+    return named
 
 
 def cost_interval(stock: StockEstimates, order: Order, draws: int = 200, seed: int = 0, impact: str = "linear"
-                  ) -> CostInterval:
-    """E[IS] of the order's optimum in the estimated stock, and the 2.5 % and 97.5 % quantiles of its E[IS] over
-    ``draws`` redraws of the estimates (:func:`drawn_values`; draws the params refuse are counted, not priced)."""
-    rng = np.random.default_rng(seed)
-    central = execgym.make_oracle("OptimalExec-v0", params=order_params(stock, order, impact=impact)
-                                  ).expected_shortfall
-    costs, refused = [], 0
-    for _ in range(draws):
-        try:
-            params = order_params(stock, order, drawn_values(stock, rng), impact)
-        except ValueError:
-            refused += 1
-            continue
-        costs.append(execgym.make_oracle("OptimalExec-v0", params=params).expected_shortfall)
-    if not costs:
-        raise ValueError(f"none of {draws} draws of the estimates gave valid params: the estimates are too uncertain")
-    low, high = np.quantile(costs, [0.025, 0.975])
-    return CostInterval(float(central), float(low), float(high), len(costs), refused)
+                  ) -> Interval:
+    """E[IS] (currency) of the order's optimum in the estimated stock, and its 95 % interval over ``draws``
+    redraws of the estimates (:func:`~.uncertainty.over_draws`)."""
+    return over_draws(uncertain_estimates(stock), lambda values: order_params(stock, order, values, impact),
+                      lambda params: execgym.make_oracle("OptimalExec-v0", params=params).expected_shortfall,
+                      draws, seed)
 
 
 def bps(cost: float, params: OptimalExecParams) -> float:

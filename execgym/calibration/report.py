@@ -13,13 +13,23 @@ import numpy as np
 
 import execgym
 from execgym.calibration.estimates import Estimate
-from execgym.calibration.optimal_exec import CostInterval, Order, StockEstimates, bps, order_params
+from execgym.calibration.optimal_exec import Order, StockEstimates, bps, order_params
+from execgym.calibration.uncertainty import Interval
 from execgym.experiments.files import write_text_atomically
 from execgym.experiments.plots import ORACLE, save_png, trajectories_figure
 from execgym.problems.optimal_exec import schedule
 from execgym.problems.optimal_exec.policies import twap, vwap
 
 PLOTS = ("volume_profile.png", "impact.png", "schedule.png")
+
+
+def _finish(axes, xlabel: str, ylabel: str, title: str) -> None:
+    """Labels, title, legend and grid of a report's plot."""
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.legend()
+    axes.grid(alpha=0.3)
 
 
 def volume_figure(stock: StockEstimates):
@@ -32,11 +42,8 @@ def volume_figure(stock: StockEstimates):
     axes.fill_between(buckets, stock.volume_profile - half, stock.volume_profile + half, color="C0", alpha=0.3,
                       label="95 % interval")
     axes.plot(buckets, stock.volume_profile, color="C0", marker="o", label=f"mean of {stock.days} days")
-    axes.set_xlabel("bucket of the trading day")
-    axes.set_ylabel("fraction of the day's volume")
-    axes.set_title("Intraday volume profile (grey: each day)")
-    axes.legend()
-    axes.grid(alpha=0.3)
+    _finish(axes, "bucket of the trading day", "fraction of the day's volume",
+            "Intraday volume profile (grey: each day)")
     return figure
 
 
@@ -52,12 +59,9 @@ def impact_figure(stock: StockEstimates):
     axes.plot(rates, temporary.at(rates), color="C3", linewidth=2,
               label=f"fit: {temporary.cost.value:.3g}·(v/{temporary.reference_rate:.3g})^{temporary.exponent.value:.2f}")
     axes.set_xscale("log")
-    axes.set_xlabel("trading rate v, shares per day")
-    axes.set_ylabel("temporary cost per share beyond the half spread")
-    axes.set_title("Temporary impact of the desk's metaorders")
     axes.axhline(0.0, color="black", linewidth=0.5)
-    axes.legend()
-    axes.grid(alpha=0.3)
+    _finish(axes, "trading rate v, shares per day", "temporary cost per share beyond the half spread",
+            "Temporary impact of the desk's metaorders")
     return figure
 
 
@@ -67,7 +71,7 @@ def _row(name: str, estimate: Estimate) -> str:
     return f"| {name} | {estimate.value:.6g} | {interval} | {estimate.unit} | {estimate.method} |"
 
 
-def write_report(stock: StockEstimates, order: Order, cost: CostInterval, sources: dict[str, str],
+def write_report(stock: StockEstimates, order: Order, cost: Interval, sources: dict[str, str],
                  folder: Path, impact: str = "linear") -> str:
     """Write ``report.md`` and :data:`PLOTS` into ``folder`` for the params of ``impact``; returns the markdown."""
     params = order_params(stock, order, impact=impact)
@@ -103,7 +107,7 @@ def write_report(stock: StockEstimates, order: Order, cost: CostInterval, source
              f"α {params.impact_exponent:.3g} (impact model {impact!r}), λ {params.risk_aversion:g}"
              + (", η per period × the inverse of its share of the day's volume" if params.impact_profile else "")
              + ".", "", *costs, "",
-             f"The oracle's expected cost is **{cost.expected_cost:,.0f}** ({bps(cost.expected_cost, params):.2f} bps); "
+             f"The oracle's expected cost is **{cost.value:,.0f}** ({bps(cost.value, params):.2f} bps); "
              f"over {cost.draws} redraws of the estimates from their sampling distributions its 95 % interval is "
              f"[{cost.low:,.0f}, {cost.high:,.0f}] ([{bps(cost.low, params):.2f}, {bps(cost.high, params):.2f}] bps)"
              + (f"; {cost.refused} draws fell outside the params' valid ranges" if cost.refused else "") + ".", "",
@@ -130,11 +134,7 @@ def intensity_figure(stock: StockEstimates):
     axes.plot(grid, intensity.arrival_rate.value * np.exp(-intensity.depth_decay.value * grid), color="C3",
               linewidth=2, label=f"A·e^(−kδ): A = {intensity.arrival_rate.value:.4g}, k = {intensity.depth_decay.value:.4g}")
     axes.set_yscale("log")
-    axes.set_xlabel("depth δ from the quoted mid, currency")
-    axes.set_ylabel("per side per day")
-    axes.set_title("Fill intensity of a resting quote")
-    axes.legend()
-    axes.grid(alpha=0.3)
+    _finish(axes, "depth δ from the quoted mid, currency", "per side per day", "Fill intensity of a resting quote")
     return figure
 
 
@@ -147,11 +147,8 @@ def quotes_figure(params):
     figure, axes = plt.subplots(figsize=(8.0, 4.5), layout="constrained")
     axes.plot(inventory, depths[:, 0], color="C2", label="bid depth")
     axes.plot(inventory, depths[:, 1], color="C3", label="ask depth")
-    axes.set_xlabel("inventory q, units")
-    axes.set_ylabel("optimal depth from the mid at the start, currency")
-    axes.set_title("The calibrated market's optimal quotes")
-    axes.legend()
-    axes.grid(alpha=0.3)
+    _finish(axes, "inventory q, units", "optimal depth from the mid at the start, currency",
+            "The calibrated market's optimal quotes")
     return figure
 
 
@@ -169,7 +166,7 @@ def write_market_making_report(stock: StockEstimates, params, profit, sources: d
              f"Params (`params.yaml`): mid {params.mid_price:.4g}, σ {params.volatility:.4g}, A {params.arrival_rate:.4g}, "
              f"k {params.depth_decay:.4g}, δ_max {params.max_depth:.4g}, φ {params.inventory_penalty:.4g}, "
              f"α {params.terminal_penalty:g}, Q̄ {params.max_inventory}, T {params.horizon:g} day(s) in {params.steps} steps.",
-             "", f"The optimum's expected penalised profit is **{profit.expected_profit:,.2f}**; over {profit.draws} "
+             "", f"The optimum's expected penalised profit is **{profit.value:,.2f}**; over {profit.draws} "
              f"redraws of σ, A and k its 95 % interval is [{profit.low:,.2f}, {profit.high:,.2f}]"
              + (f"; {profit.refused} draws fell outside the params' valid ranges" if profit.refused else "") + ".", "",
              f"![fill intensity]({MARKET_MAKING_PLOTS[0]})", "", f"![quotes]({MARKET_MAKING_PLOTS[1]})", ""]
