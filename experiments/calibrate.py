@@ -21,10 +21,12 @@ from pathlib import Path
 import yaml
 
 from execgym.calibration.data import KINDS, load
-from execgym.calibration.optimal_exec import IMPACT_MODELS, Order, as_mapping, cost_interval, estimate, order_params
+from execgym.calibration.optimal_exec import IMPACT_MODELS, Order, cost_interval, estimate, order_params
+from execgym.calibration.params_yaml import params_mapping
+from execgym.calibration.estimates import lee_ready_signs, limit_fills
+from execgym.calibration.limit_or_market import ChildOrder, child_order_params, improvement_interval, infer_tick
 from execgym.calibration.market_making import Quoting, profit_interval, quoting_params
-from execgym.calibration.report import write_market_making_report, write_report
-from execgym.problems.market_making.params import MarketMakingParams
+from execgym.calibration.report import write_limit_or_market_report, write_market_making_report, write_report
 from execgym.experiments.arguments import integer_at_least
 from execgym.experiments.files import write_text_atomically
 
@@ -50,6 +52,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="N, optimal-exec's periods (default: %(default)s)")
     parser.add_argument("--risk-aversion", type=float,
                         help="per currency: optimal-exec's λ (default 5e-7), market-making's γ (default 0.1)")
+    parser.add_argument("--lots", type=integer_at_least(1), default=20, help="limit-or-market: N (default: %(default)s)")
+    parser.add_argument("--lot-shares", type=float, default=100.0,
+                        help="limit-or-market: shares a lot (default: %(default)s)")
+    parser.add_argument("--deadline", type=integer_at_least(1), default=10,
+                        help="limit-or-market: K steps (default: %(default)s)")
+    parser.add_argument("--step-seconds", type=float, default=5.0,
+                        help="limit-or-market: a step's length (default: %(default)s)")
+    parser.add_argument("--max-depth", type=integer_at_least(0), default=4,
+                        help="limit-or-market: L, the deepest limit order in ticks (default: %(default)s)")
     parser.add_argument("--impact", default="linear", choices=IMPACT_MODELS,
                         help="temporary impact of the params: linear at the order's average rate, with the permanent "
                              "impact of the order's own fills within a period added (default), or the fitted power "
@@ -59,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/calibration"), help="default: %(default)s")
 
 
-PROBLEMS = ("optimal-exec", "market-making")
+PROBLEMS = ("optimal-exec", "market-making", "limit-or-market")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,20 +80,23 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.problem == "market-making":
         return _market_making(args, data, stock)
+    if args.problem == "limit-or-market":
+        return _limit_or_market(args, data, stock)
     if args.shares is None:
         raise ValueError("--problem optimal-exec needs --shares (the order's size)")
     order = Order(shares=args.shares, side=args.side, horizon=args.horizon, periods=args.periods,
                   risk_aversion=5e-7 if args.risk_aversion is None else args.risk_aversion)
-    params = as_mapping(order_params(stock, order, impact=args.impact))
-    _write_params(args.out, "OptimalExec-v0", params)
+    _write_params(args.out, "OptimalExec-v0", order_params(stock, order, impact=args.impact))
     cost = cost_interval(stock, order, draws=args.draws, impact=args.impact)
     print(write_report(stock, order, cost, data.sources, args.out, args.impact))
     print(f"\nwrote {args.out / 'params.yaml'}, {args.out / 'config.yaml'} and {args.out / 'report.md'}")
     return 0
 
 
-def _write_params(folder: Path, env_id: str, params: dict) -> None:
-    """``params.yaml`` (gym.make's keywords) and ``config.yaml`` (PPO on them, ``execgym run``)."""
+def _write_params(folder: Path, env_id: str, params) -> None:
+    """``params.yaml`` (gym.make's keywords: :func:`~execgym.calibration.params_yaml.params_mapping`) and
+    ``config.yaml`` (PPO on them, ``execgym run``)."""
+    params = params_mapping(params)
     write_text_atomically(folder / "params.yaml", f"# {env_id} params estimated by execgym calibrate\n"
                           + yaml.safe_dump(params, sort_keys=False))
     config = {"env": {"id": env_id, "params": params}, "agent": AGENT,
@@ -99,9 +113,24 @@ def _market_making(args: argparse.Namespace, data, stock) -> int:
                          "quotes or LOBSTER): bars or prints all at the touch show no fill intensity")
     quoting = Quoting(horizon=args.horizon, risk_aversion=0.1 if args.risk_aversion is None else args.risk_aversion)
     params = quoting_params(stock.arrival_price, stock.volatility, stock.fill_intensity, quoting)
-    mapping = {name: value for name, value in vars(params).items() if value != getattr(MarketMakingParams(), name)}
-    _write_params(args.out, "MarketMaking-v0", mapping)
+    _write_params(args.out, "MarketMaking-v0", params)
     profit = profit_interval(stock.arrival_price, stock.volatility, stock.fill_intensity, quoting, draws=args.draws)
     print(write_market_making_report(stock, params, profit, data.sources, args.out))
+    print(f"\nwrote {args.out / 'params.yaml'}, {args.out / 'config.yaml'} and {args.out / 'report.md'}")
+    return 0
+
+
+def _limit_or_market(args: argparse.Namespace, data, stock) -> int:
+    """LimitOrMarket-v0's params, config and report (:mod:`execgym.calibration.limit_or_market`)."""
+    if data.trades is None:
+        raise ValueError("--problem limit-or-market needs trades and quotes (or LOBSTER): bars show no fills")
+    order = ChildOrder(lots=args.lots, lot_shares=args.lot_shares, deadline=args.deadline,
+                       step_seconds=args.step_seconds, max_depth=args.max_depth)
+    signs = data.trades["side"].to_numpy() if "side" in data.trades else lee_ready_signs(data.trades, data.quotes)
+    fills = limit_fills(data.trades, signs, data.quotes, order.step_seconds, order.max_depth, infer_tick(data.quotes))
+    params = child_order_params(stock.arrival_price, data.quotes, fills, order)
+    _write_params(args.out, "LimitOrMarket-v0", params)
+    improvement = improvement_interval(stock.arrival_price, data.quotes, fills, order, draws=args.draws)
+    print(write_limit_or_market_report(stock, fills, params, improvement, data.sources, args.out))
     print(f"\nwrote {args.out / 'params.yaml'}, {args.out / 'config.yaml'} and {args.out / 'report.md'}")
     return 0

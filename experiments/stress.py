@@ -105,7 +105,8 @@ def calibrated_base(args: argparse.Namespace):
     import numpy.random
 
     from execgym.calibration.data import load
-    from execgym.calibration.optimal_exec import Order, as_mapping, estimate, order_params, uncertain_estimates
+    from execgym.calibration.optimal_exec import Order, estimate, order_params, uncertain_estimates
+    from execgym.calibration.params_yaml import params_mapping
     from execgym.calibration.uncertainty import redraw
 
     if args.shares is None:
@@ -116,10 +117,10 @@ def calibrated_base(args: argparse.Namespace):
     draws = []
     while len(draws) < args.draws:
         try:
-            draws.append(as_mapping(order_params(stock, order, redraw(uncertain_estimates(stock), rng))))
+            draws.append(params_mapping(order_params(stock, order, redraw(uncertain_estimates(stock), rng))))
         except ValueError:
             continue
-    return as_mapping(order_params(stock, order)), draws
+    return params_mapping(order_params(stock, order)), draws
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,6 +1,8 @@
 """Bring your own market: estimate a problem's parameters from market data files (:mod:`.data`, :mod:`.formats`,
-:mod:`.lobster`, :mod:`.estimates`), OptimalExec params for an order and their report (:mod:`.optimal_exec`,
-:mod:`.report`), and the simulated stock the calibration is tested on (:mod:`.synthetic`).
+:mod:`.lobster`, :mod:`.estimates`); the params of OptimalExec (:mod:`.optimal_exec`), MarketMaking
+(:mod:`.market_making`) and LimitOrMarket (:mod:`.limit_or_market`), with the optimum's value under the
+estimates' uncertainty (:mod:`.uncertainty`) and a report (:mod:`.report`); and the simulated stock the
+calibration is tested on (:mod:`.synthetic`).
 
 Needs ``pip install "execgym[calibrate]"`` (pandas, statsmodels, pyarrow).
 """

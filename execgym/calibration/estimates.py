@@ -281,6 +281,70 @@ def fill_intensity(trades: pd.DataFrame, signs: np.ndarray, quotes: pd.DataFrame
                          Estimate(decay, decay_error, "per currency", method), depth[usable])
 
 
+@dataclass(frozen=True)
+class LimitFills:
+    """What a sell limit order resting d ticks behind the best ask (d = 0..L) meets in steps of ``step_seconds``:
+    the mid's move per step and the fill probability of a lot by depth and move (LimitOrMarket's model)."""
+
+    tick: float                     # currency
+    spread_ticks: int               # the median quoted spread, whole ticks
+    step_seconds: float
+    move_probability: Estimate      # π: P(the mid moves in a step)
+    drift: Estimate                 # μ: E[ΔS], ticks per step (ΔS the sign of the mid's change)
+    conditional: np.ndarray         # (3, L + 1): p̂(d | ΔS = −1, 0, +1), the fraction of such steps it filled
+    counts: np.ndarray              # (3,) steps with each move
+    fill_probabilities: np.ndarray  # (L + 1,) p(d): p̂(d | ΔS = 0) made non-increasing (isotonic, by counts)
+    adverse_selection: Estimate     # a: Σ_d (p̂(d|+1) − p̂(d|−1)) / Σ_d (p̂(d|+1) + p̂(d|−1))
+
+
+def limit_fills(trades: pd.DataFrame, signs: np.ndarray, quotes: pd.DataFrame, step_seconds: float, max_depth: int,
+                tick: float) -> LimitFills:
+    """Each day cut into steps of ``step_seconds`` from its first quote: a lot resting d ticks behind the ask
+    prevailing at a step's start fills in it if a buy reached that price before the step's end (every lot at a
+    price fills together here, where the model fills them independently: the marginal probability is what is
+    estimated); ΔS is the sign of the quoted mid's change over the step. π and μ are proportions (binomial
+    standard errors), a pools the depths (delta-method standard error), and p(d) is the non-increasing table
+    nearest the steps without a move."""
+    grid = mid_grid(quotes, step_seconds)
+    quote = prevailing_quotes(pd.DataFrame({"timestamp": grid["timestamp"] + pd.Timedelta(1, unit="us")}), quotes)
+    grid["ask"], grid["spread"] = quote["ask"].to_numpy(), (quote["ask"] - quote["bid"]).to_numpy()
+    grid["move"] = np.sign(grid.groupby("day")["mid"].shift(-1) - grid["mid"])
+    buys = trades[signs > 0]
+    step = np.searchsorted(grid["timestamp"].to_numpy(), buys["timestamp"].to_numpy(), side="right") - 1
+    highest = pd.Series(buys["price"].to_numpy()).groupby(step).max()
+    steps = grid.dropna(subset=["move", "ask"]).copy()
+    steps["highest"] = highest.reindex(steps.index).to_numpy()
+    reached = np.floor((steps["highest"].to_numpy() - steps["ask"].to_numpy()) / tick + 1e-6)   # NaN: no buy
+    depths = np.arange(max_depth + 1)
+    filled = reached[:, None] >= depths[None, :]                                                   # NaN >= d: False
+    move = steps["move"].to_numpy().astype(int)
+    conditional = np.array([filled[move == m].mean(axis=0) if np.any(move == m) else np.full(depths.size, np.nan)
+                            for m in (-1, 0, 1)])
+    counts = np.array([np.sum(move == m) for m in (-1, 0, 1)])
+    n = move.size
+    moved = np.abs(move).mean()
+    mean_move = move.mean()
+    up, down = conditional[2], conditional[0]
+    total = (up + down).sum()
+    adverse = (up - down).sum() / total
+    # a = D/S with D, S sums of independent binomial proportions: var(a) ≈ (var D + a²·var S − 2a·cov)/S²
+    var_up = (up * (1 - up)).sum() / counts[2]
+    var_down = (down * (1 - down)).sum() / counts[0]
+    adverse_error = math.sqrt(((1 - adverse) ** 2 * var_up + (1 + adverse) ** 2 * var_down)) / total
+    table = scipy.optimize.isotonic_regression(conditional[1], weights=None, increasing=False).x
+    method = f"{n} steps of {step_seconds:g} s over {grid['day'].nunique()} days"
+    return LimitFills(
+        tick=tick, spread_ticks=max(1, int(round(float(np.median(steps["spread"])) / tick))),
+        step_seconds=step_seconds,
+        move_probability=Estimate(float(moved), math.sqrt(moved * (1 - moved) / n), "per step",
+                                  f"the share of {method} whose quoted mid changed"),
+        drift=Estimate(float(mean_move), float(move.std(ddof=1) / math.sqrt(n)), "ticks per step",
+                       f"the mean sign of the quoted mid's change over {method}"),
+        conditional=conditional, counts=counts, fill_probabilities=np.asarray(table),
+        adverse_selection=Estimate(float(adverse), adverse_error, "",
+                                   f"fills after up moves against down moves, pooled over depths 0..{max_depth} ({method})"))
+
+
 def _desk_volume(executions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(fill times, the desk's cumulative signed volume after each fill), over all its orders in time order."""
     fills = executions.sort_values("timestamp", kind="stable")

@@ -199,17 +199,6 @@ def bps(cost: float, params: OptimalExecParams) -> float:
     return cost / params.notional * 1e4
 
 
-def as_mapping(params: OptimalExecParams) -> dict:
-    """The params' fields that differ from the defaults, as plain numbers and lists (for YAML)."""
-    defaults = OptimalExecParams()
-    mapping = {}
-    for name in OptimalExecParams.__dataclass_fields__:
-        value = getattr(params, name)
-        if value != getattr(defaults, name):
-            mapping[name] = list(value) if isinstance(value, tuple) else value
-    return mapping
-
-
 def annual_volatility(stock: StockEstimates, trading_days: float = 250.0) -> float:
     """σ as an annual fraction of the price: σ·√days/S0."""
     return stock.volatility.value * math.sqrt(trading_days) / stock.arrival_price

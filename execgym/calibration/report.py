@@ -173,3 +173,47 @@ def write_market_making_report(stock: StockEstimates, params, profit, sources: d
     text = "\n".join(lines)
     write_text_atomically(folder / "report.md", text)
     return text
+
+
+LIMIT_OR_MARKET_PLOTS = ("limit_fills.png",)
+
+
+def limit_fills_figure(fills):
+    """p̂(d | ΔS) per move with its 95 % binomial band, beside the model's p(d)·(1 + a·ΔS)."""
+    figure, axes = plt.subplots(figsize=(8.0, 4.5), layout="constrained")
+    depths = np.arange(fills.fill_probabilities.size)
+    a = fills.adverse_selection.value
+    for row, (move, color) in enumerate(zip((-1, 0, 1), ("C0", "0.4", "C3"))):
+        observed = fills.conditional[row]
+        half = 1.96 * np.sqrt(observed * (1 - observed) / max(fills.counts[row], 1))
+        axes.errorbar(depths, observed, yerr=half, fmt="o", color=color, capsize=3,
+                      label=f"ΔS = {move:+d}: {fills.counts[row]} steps")
+        axes.plot(depths, fills.fill_probabilities * (1 + a * move), color=color, linestyle="--")
+    _finish(axes, "depth d behind the best ask, ticks", "P(a lot fills within the step)",
+            f"Limit fills by depth and move (dashed: p(d)·(1 + a·ΔS), a = {a:.3f})")
+    return figure
+
+
+def write_limit_or_market_report(stock: StockEstimates, fills, params, improvement, sources: dict[str, str],
+                                 folder: Path) -> str:
+    """Write ``report.md`` with :data:`LIMIT_OR_MARKET_PLOTS` for a LimitOrMarket calibration; returns it."""
+    save_png(limit_fills_figure(fills), folder / LIMIT_OR_MARKET_PLOTS[0])
+    table = ", ".join(f"{p:.3f}" for p in fills.fill_probabilities)
+    lines = ["# Calibration: a child order in LimitOrMarket-v0", "",
+             "Data: " + ", ".join(f"{kind} `{path}`" for kind, path in sources.items()) + f" ({stock.days} days).", "",
+             "## Estimates", "", "| quantity | estimate | 95 % interval | unit | method |", "|---|---:|---|---|---|",
+             _row("move probability π", fills.move_probability), _row("drift μ", fills.drift),
+             _row("adverse selection a", fills.adverse_selection), "",
+             f"Tick {fills.tick:g} ({params.tick_bps:.3g} bps), spread {fills.spread_ticks} ticks; fill probabilities "
+             f"p(d), d = 0..{params.max_depth}: {table} (steps without a move, made non-increasing).", "",
+             "## The optimum", "",
+             f"Params (`params.yaml`): {params.lots} lots within {params.deadline} steps of {fills.step_seconds:g} s, "
+             f"book {params.book_lots} lots a level, market orders for {list(params.market_fractions)} of what is left.",
+             "", f"The optimum's expected improvement on the arrival mid is **{improvement.value:.3f} bps**; over "
+             f"{improvement.draws} redraws of π, μ and a its 95 % interval is [{improvement.low:.3f}, "
+             f"{improvement.high:.3f}] bps"
+             + (f"; {improvement.refused} draws fell outside the params' valid ranges" if improvement.refused else "")
+             + ".", "", f"![limit fills]({LIMIT_OR_MARKET_PLOTS[0]})", ""]
+    text = "\n".join(lines)
+    write_text_atomically(folder / "report.md", text)
+    return text

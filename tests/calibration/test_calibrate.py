@@ -94,3 +94,28 @@ def test_the_lobster_sample_calibrates_a_market_maker_near_its_truth(tmp_path):
     assert f"**{oracle.expected_return:,.2f}**" in (out / "report.md").read_text()
     assert gym.make("MarketMaking-v0", **params).unwrapped.params.max_depth == pytest.approx(7.5 / params["depth_decay"])
     assert main(["calibrate", f"{SAMPLE}_bars", "--problem", "market-making", "--out", str(tmp_path / "b")]) == 1
+
+
+def test_limit_fills_estimates_agree_between_a_short_and_a_long_sample():
+    """π, μ and a of 5 days against 40 days of the same stock: within their combined intervals."""
+    from execgym.calibration.estimates import limit_fills
+
+    stock = SyntheticStock(days=5, sweep_decay=20.0, desk_orders_per_day=0)
+    fills = []
+    for days, seed in ((5, 1), (40, 2)):
+        market = simulate(SyntheticStock(**{**vars(stock), "days": days}), seed)
+        fills.append(limit_fills(market.trades, market.trades["side"].to_numpy(), market.quotes, 5.0, 4, 0.01))
+    for name in ("move_probability", "drift", "adverse_selection"):
+        short, long = getattr(fills[0], name), getattr(fills[1], name)
+        assert abs(short.value - long.value) < 4 * np.hypot(short.standard_error, long.standard_error), name
+    assert np.all(np.diff(fills[0].fill_probabilities) <= 0) and fills[0].spread_ticks == 4
+
+
+def test_the_lobster_sample_calibrates_a_child_order(tmp_path):
+    out = tmp_path / "lom"
+    assert main(["calibrate", f"{SAMPLE}_lobster", "--problem", "limit-or-market", "--draws", "10",
+                 "--out", str(out)]) == 0
+    params = yaml.safe_load((out / "params.yaml").read_text())
+    oracle = execgym.make_oracle("LimitOrMarket-v0", **params)
+    assert f"**{oracle.expected_return:.3f} bps**" in (out / "report.md").read_text()
+    assert 0.0 <= params["adverse_selection"] <= 1.0 and len(params["fill_probabilities"]) == 5
