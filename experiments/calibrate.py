@@ -26,7 +26,9 @@ from execgym.calibration.params_yaml import params_mapping
 from execgym.calibration.estimates import lee_ready_signs, limit_fills
 from execgym.calibration.limit_or_market import ChildOrder, child_order_params, improvement_interval, infer_tick
 from execgym.calibration.market_making import Quoting, profit_interval, quoting_params
-from execgym.calibration.report import write_limit_or_market_report, write_market_making_report, write_report
+from execgym.calibration.report import (write_limit_or_market_report, write_market_making_report, write_report,
+                                        write_twap_vwap_report)
+from execgym.calibration.twap_vwap import switch_interval, switch_params
 from execgym.experiments.arguments import integer_at_least
 from execgym.experiments.files import write_text_atomically
 
@@ -51,7 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--periods", type=integer_at_least(1), default=13,
                         help="N, optimal-exec's periods (default: %(default)s)")
     parser.add_argument("--risk-aversion", type=float,
-                        help="per currency: optimal-exec's λ (default 5e-7), market-making's γ (default 0.1)")
+                        help="optimal-exec's λ per currency (default 5e-7), market-making's γ per currency (default "
+                             "0.1), twap-vwap's λ per bps (default 2e-4)")
+    parser.add_argument("--day-types", type=integer_at_least(1), default=2,
+                        help="twap-vwap: day types to cluster the days into (default: %(default)s)")
     parser.add_argument("--lots", type=integer_at_least(1), default=20, help="limit-or-market: N (default: %(default)s)")
     parser.add_argument("--lot-shares", type=float, default=100.0,
                         help="limit-or-market: shares a lot (default: %(default)s)")
@@ -70,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/calibration"), help="default: %(default)s")
 
 
-PROBLEMS = ("optimal-exec", "market-making", "limit-or-market")
+PROBLEMS = ("optimal-exec", "market-making", "limit-or-market", "twap-vwap")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
         return _market_making(args, data, stock)
     if args.problem == "limit-or-market":
         return _limit_or_market(args, data, stock)
+    if args.problem == "twap-vwap":
+        return _twap_vwap(args, data, stock)
     if args.shares is None:
         raise ValueError("--problem optimal-exec needs --shares (the order's size)")
     order = Order(shares=args.shares, side=args.side, horizon=args.horizon, periods=args.periods,
@@ -132,5 +139,19 @@ def _limit_or_market(args: argparse.Namespace, data, stock) -> int:
     _write_params(args.out, "LimitOrMarket-v0", params)
     improvement = improvement_interval(stock.arrival_price, data.quotes, fills, order, draws=args.draws)
     print(write_limit_or_market_report(stock, fills, params, improvement, data.sources, args.out))
+    print(f"\nwrote {args.out / 'params.yaml'}, {args.out / 'config.yaml'} and {args.out / 'report.md'}")
+    return 0
+
+
+def _twap_vwap(args: argparse.Namespace, data, stock) -> int:
+    """TwapVwapSwitch-v0's params, config and report (:mod:`execgym.calibration.twap_vwap`)."""
+    if args.shares is None:
+        raise ValueError("--problem twap-vwap needs --shares (the order's size)")
+    order = Order(shares=args.shares, side=args.side)
+    risk_aversion = 2e-4 if args.risk_aversion is None else args.risk_aversion
+    params = switch_params(stock, order, args.day_types, risk_aversion)
+    _write_params(args.out, "TwapVwapSwitch-v0", params)
+    value = switch_interval(stock, order, args.day_types, risk_aversion, draws=args.draws)
+    print(write_twap_vwap_report(stock, params, value, data.sources, args.out))
     print(f"\nwrote {args.out / 'params.yaml'}, {args.out / 'config.yaml'} and {args.out / 'report.md'}")
     return 0

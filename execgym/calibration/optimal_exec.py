@@ -55,6 +55,7 @@ class StockEstimates:
     volume_profile: np.ndarray           # (buckets,) mean fraction of the day's volume
     profile_errors: np.ndarray           # (buckets,) their standard errors
     daily_profiles: np.ndarray           # (days, buckets) each day's fractions
+    daily_volumes: np.ndarray            # (days,) each day's shares
     metaorders: pd.DataFrame | None      # one row per metaorder (:func:`estimates.metaorder_table`)
 
 
@@ -94,7 +95,9 @@ def estimate_stock(trades: pd.DataFrame, quotes: pd.DataFrame, executions: pd.Da
         volatility=estimates.volatility(quotes, executions=executions, permanent=permanent.value),
         half_spread=spread, daily_volume=estimates.daily_volume(trades), flow_impact=flow,
         permanent_impact=permanent, temporary=temporary, fill_intensity=intensity, volume_profile=fractions,
-        profile_errors=errors, daily_profiles=daily, metaorders=metaorders)
+        profile_errors=errors, daily_profiles=daily,
+        daily_volumes=trades.groupby(trades["timestamp"].dt.normalize())["size"].sum().to_numpy(),
+        metaorders=metaorders)
 
 
 PERMANENT_RULE_FRACTION = 0.1
@@ -118,7 +121,8 @@ def estimate_from_bars(bars: pd.DataFrame) -> StockEstimates:
     return StockEstimates(
         arrival_price=float(bars["close"].iloc[-1]), days=daily.shape[0], volatility=estimates.bar_volatility(bars),
         half_spread=spread, daily_volume=volume, flow_impact=None, permanent_impact=permanent, temporary=None,
-        fill_intensity=None, volume_profile=fractions, profile_errors=errors, daily_profiles=daily, metaorders=None)
+        fill_intensity=None, volume_profile=fractions, profile_errors=errors, daily_profiles=daily,
+        daily_volumes=bars.groupby(bars["timestamp"].dt.normalize())["volume"].sum().to_numpy(), metaorders=None)
 
 
 def estimate(data) -> StockEstimates:

@@ -217,3 +217,45 @@ def write_limit_or_market_report(stock: StockEstimates, fills, params, improveme
     text = "\n".join(lines)
     write_text_atomically(folder / "report.md", text)
     return text
+
+
+TWAP_VWAP_PLOTS = ("day_types.png",)
+
+
+def day_types_figure(stock: StockEstimates, params):
+    """Each day's volume fractions coloured by its type, and each type's mean profile."""
+    from execgym.calibration.twap_vwap import day_types
+
+    profiles, probabilities, labels = day_types(stock.daily_profiles, stock.daily_volumes,
+                                                len(params.day_probabilities))
+    relative = stock.daily_volumes / stock.daily_volumes.mean()
+    figure, axes = plt.subplots(figsize=(8.0, 4.5), layout="constrained")
+    buckets = np.arange(profiles.shape[1])
+    for day, label in enumerate(labels):
+        axes.plot(buckets, stock.daily_profiles[day] * relative[day], color=f"C{label}", alpha=0.25, linewidth=0.8)
+    for row, (profile, probability) in enumerate(zip(profiles, probabilities)):
+        axes.plot(buckets, profile, color=f"C{row}", linewidth=2.5, marker="o",
+                  label=f"type {row}: {probability:.0%} of the days")
+    _finish(axes, "bucket of the trading day", "volume, units of the mean daily volume", "Day types (k-means)")
+    return figure
+
+
+def write_twap_vwap_report(stock: StockEstimates, params, value, sources: dict[str, str], folder: Path) -> str:
+    """Write ``report.md`` with :data:`TWAP_VWAP_PLOTS` for a TwapVwapSwitch calibration; returns it."""
+    save_png(day_types_figure(stock, params), folder / TWAP_VWAP_PLOTS[0])
+    lines = ["# Calibration: TwapVwapSwitch-v0", "",
+             "Data: " + ", ".join(f"{kind} `{path}`" for kind, path in sources.items()) + f" ({stock.days} days).", "",
+             "## Estimates", "", "| quantity | estimate | 95 % interval | unit | method |", "|---|---:|---|---|---|",
+             _row("volatility σ", stock.volatility), _row("half spread ε", stock.half_spread),
+             _row("daily volume V", stock.daily_volume), _row("permanent impact γ", stock.permanent_impact), "",
+             f"{len(params.day_probabilities)} day types over {params.buckets} buckets, with probabilities "
+             + ", ".join(f"{p:.2f}" for p in params.day_probabilities) + f"; σ {params.volatility:.4g} bps per bucket, "
+             f"order {params.order_size:.4g} of the daily volume, λ {params.risk_aversion:g} per bps.", "",
+             "## The optimum", "",
+             f"The optimum's expected return is **{value.value:.3f} bps**; over {value.draws} redraws of the "
+             f"estimates its 95 % interval is [{value.low:.3f}, {value.high:.3f}] bps"
+             + (f"; {value.refused} draws fell outside the params' valid ranges" if value.refused else "") + ".", "",
+             f"![day types]({TWAP_VWAP_PLOTS[0]})", ""]
+    text = "\n".join(lines)
+    write_text_atomically(folder / "report.md", text)
+    return text

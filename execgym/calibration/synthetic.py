@@ -11,7 +11,8 @@ shares no code or discretisation with their steps), so calibration is never chec
   spread averages ε + h/2 and the quoted mid carries rounding noise; the feed records the quote every
   ``quote_interval`` seconds and after every market order, when it changed;
 * **market orders** arrive as a Poisson process of ``daily_trades`` a day with a U-shaped intraday intensity
-  ∝ 1 + c·(2u − 1)² (u the fraction of the day), lognormal sizes of mean ``mean_trade_size`` (log-sd
+  ∝ 1 + c·(2u − 1)² (u the fraction of the day; with ``day_curvatures``, each day's c drawn from them: day
+  types), lognormal sizes of mean ``mean_trade_size`` (log-sd
   ``size_dispersion``), buys and sells equally likely; each prints at the ask (buy) or the bid (sell) of the
   quote the efficient price implied just before it (with ``sweep_decay`` k, at an exponential depth of mean
   1/k beyond it, the last price it swept: a quote resting at depth δ from the mid is then reached at the rate
@@ -56,6 +57,7 @@ class SyntheticStock:
     size_dispersion: float = 0.8        # the log-sd of the market orders' sizes
     sweep_decay: float | None = None    # k, per currency: a market order sweeps an Exp(k) depth beyond the touch
     profile_curvature: float = 2.0      # c of the U-shaped intensity 1 + c·(2u − 1)²
+    day_curvatures: tuple[float, ...] | None = None   # day types: each day's c drawn from these, equally likely
     permanent_impact: float = 3e-6      # γ, currency per share per share
     temporary_impact: float = 8e-5      # η', currency per share per (share/day)^α
     impact_exponent: float = 0.6        # α
@@ -100,11 +102,13 @@ class SyntheticStock:
         market = self.daily_trades * self.mean_trade_size**2 * math.exp(self.size_dispersion**2)
         return math.sqrt(self.diffusion**2 + self.permanent_impact**2 * market)
 
-    def volume_profile(self, buckets: int) -> np.ndarray:
+    def volume_profile(self, buckets: int, curvature: float | None = None) -> np.ndarray:
         """(buckets,) the expected fraction of a day's tape volume in each equal bucket of the day:
-        ∫ (1 + c·(2u − 1)²) du over the bucket, normalised (F(u) = u + c·(2u − 1)³/6)."""
+        ∫ (1 + c·(2u − 1)²) du over the bucket, normalised (F(u) = u + c·(2u − 1)³/6), c ``curvature``
+        (default ``profile_curvature``)."""
+        curvature = self.profile_curvature if curvature is None else curvature
         edges = np.linspace(0.0, 1.0, buckets + 1)
-        cumulative = edges + self.profile_curvature * (2.0 * edges - 1.0) ** 3 / 6.0
+        cumulative = edges + curvature * (2.0 * edges - 1.0) ** 3 / 6.0
         return np.diff(cumulative) / (cumulative[-1] - cumulative[0])
 
 
@@ -160,7 +164,9 @@ def _day(stock: SyntheticStock, rng: np.random.Generator, day: pd.Timestamp, mid
     """One trading day from the efficient price ``mid`` at the open: (tape, quotes, executions, the closing
     efficient price)."""
     trades = int(rng.poisson(stock.daily_trades))
-    trade_times = _arrival_fractions(rng, trades, stock.profile_curvature)
+    curvature = stock.profile_curvature if stock.day_curvatures is None else \
+        stock.day_curvatures[int(rng.integers(len(stock.day_curvatures)))]
+    trade_times = _arrival_fractions(rng, trades, curvature)
     trade_signs = np.where(rng.random(trades) < 0.5, 1.0, -1.0)
     sweeps = rng.exponential(1.0 / stock.sweep_decay, trades) if stock.sweep_decay else np.zeros(trades)
     trade_sizes = np.maximum(1, np.rint(stock.mean_trade_size * np.exp(

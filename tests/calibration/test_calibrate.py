@@ -60,7 +60,7 @@ SAMPLES = {  # folder: (the stock, its seed, the kind of files)
     "synthetic_stock": (SyntheticStock(days=5), 0, "trades"),
     "synthetic_stock_lobster": (SyntheticStock(days=5, daily_trades=1000, mean_trade_size=2000, quote_interval=10.0,
                                                desk_orders_per_day=0, sweep_decay=20.0), 1, "lobster"),
-    "synthetic_stock_bars": (SyntheticStock(days=60, desk_orders_per_day=0), 2, "bars"),
+    "synthetic_stock_bars": (SyntheticStock(days=60, desk_orders_per_day=0, day_curvatures=(0.5, 8.0)), 2, "bars"),
 }
 
 
@@ -119,3 +119,25 @@ def test_the_lobster_sample_calibrates_a_child_order(tmp_path):
     oracle = execgym.make_oracle("LimitOrMarket-v0", **params)
     assert f"**{oracle.expected_return:.3f} bps**" in (out / "report.md").read_text()
     assert 0.0 <= params["adverse_selection"] <= 1.0 and len(params["fill_probabilities"]) == 5
+
+
+def test_the_bars_sample_calibrates_its_two_day_types(tmp_path):
+    """The bars sample's days have a flat (c = 0.5) or a steep (c = 8) U: clustered into two types, each type's
+    profile is its curvature's within 0.01 of the day's volume, in shares of about half the days."""
+    from execgym.calibration.twap_vwap import day_types
+
+    stock = SAMPLES["synthetic_stock_bars"][0]
+    out = tmp_path / "tv"
+    assert main(["calibrate", f"{SAMPLE}_bars", "--problem", "twap-vwap", "--shares", "2e5", "--draws", "10",
+                 "--out", str(out)]) == 0
+    params = yaml.safe_load((out / "params.yaml").read_text())
+    oracle = execgym.make_oracle("TwapVwapSwitch-v0", **params)
+    assert f"**{oracle.expected_return:.3f} bps**" in (out / "report.md").read_text()
+    profiles = np.array(params["volume_profiles"])
+    shapes = profiles / profiles.sum(axis=1, keepdims=True)
+    truths = [stock.volume_profile(13, c) for c in stock.day_curvatures]
+    for shape in shapes:
+        assert min(np.abs(shape - truth).max() for truth in truths) < 0.01
+    assert abs(shapes[0][0] - shapes[1][0]) > 0.05 and all(0.3 < p < 0.7 for p in params["day_probabilities"])
+    with pytest.raises(ValueError, match="--day-types must be between 1 and the 3 days of data, got 4"):
+        day_types(np.full((3, 13), 1 / 13), np.ones(3), 4)
