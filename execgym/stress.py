@@ -8,7 +8,9 @@ against model j's oracle: 0 on the diagonal, and >= 0 everywhere (no policy beat
 * **Exact** where model i's policy trades on time and inventory only, as every one-way OptimalExec optimum
   does: its trades then follow one schedule whatever the prices, found by playing it (two episodes of
   different noise in its own market must give the same holdings), and that schedule's objective in market j
-  is priced in closed form (:func:`execgym.problems.optimal_exec.schedule.expected_return`).
+  is priced in closed form (:func:`execgym.problems.optimal_exec.schedule.expected_return`), where market j
+  can execute it as it is (:func:`schedule_fits`: the same order, within its caps, one-way unless j trades both
+  ways).
 * **Monte Carlo** otherwise (a price-dependent policy, or a family without schedules): paired episodes in
   market j against its oracle (:func:`execgym.score`), with the 95 % interval; a cell whose two models' action
   spaces differ has no value (None).
@@ -66,6 +68,18 @@ def executed_schedule(env_id: str, params, policy) -> np.ndarray | None:
     return paths[0] if same else None
 
 
+def schedule_fits(params, holdings: np.ndarray) -> bool:
+    """Whether a schedule can be executed as it is in OptimalExec's market ``params``: the same order (shares,
+    side, periods), its trades within the market's caps, and one-way unless the market trades both ways."""
+    if holdings.size != params.periods + 1 or holdings[0] != params.shares:
+        return False
+    trades = -np.diff(holdings)
+    if not params.two_way and np.any(trades < -1e-9 * params.shares):
+        return False
+    caps = params.trade_caps
+    return caps is None or bool(np.all(np.abs(trades) <= np.asarray(caps) * (1 + 1e-12)))
+
+
 def schedule_value(params, holdings: np.ndarray) -> float:
     """E[Σ reward] of a static schedule in OptimalExec's market ``params``, exactly."""
     from execgym.problems.optimal_exec import schedule
@@ -97,7 +111,8 @@ def stress_matrix(env_id: str, models: dict[str, dict], episodes: int = 10_000, 
         row = matrix.setdefault(policy_model, {})
         for market_model in models:
             market, optimum = params[market_model], oracles[market_model].expected_return
-            if schedules[policy_model] is not None:
+            same_order = params[policy_model].side == market.side if hasattr(market, "side") else True
+            if schedules[policy_model] is not None and same_order and schedule_fits(market, schedules[policy_model]):
                 value = schedule_value(market, schedules[policy_model])
                 row[market_model] = Cell(100.0 * (optimum - value) / abs(optimum), 0.0, True)
             elif _same_actions(env_id, params[policy_model], market):
@@ -132,6 +147,8 @@ def uncertainty_matrix(env_id: str, policies: dict[str, dict], markets: list[dic
             except ValueError:
                 continue
             for name, holdings in schedules.items():
+                if not schedule_fits(market, holdings):
+                    continue
                 value = schedule_value(market, holdings)
                 regrets[name].setdefault(market_model, []).append(100.0 * (optimum - value) / abs(optimum))
     return {name: {model: (float(np.mean(values)), *map(float, np.quantile(values, [0.025, 0.975])))

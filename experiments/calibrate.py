@@ -23,11 +23,12 @@ import yaml
 from execgym.calibration.data import KINDS, load
 from execgym.calibration.optimal_exec import IMPACT_MODELS, Order, cost_interval, estimate, order_params
 from execgym.calibration.params_yaml import params_mapping
-from execgym.calibration.estimates import lee_ready_signs, limit_fills
+from execgym.calibration.estimates import lee_ready_signs, limit_fills, realized_covariance
+from execgym.calibration.portfolio_exec import book_params
 from execgym.calibration.limit_or_market import ChildOrder, child_order_params, improvement_interval, infer_tick
 from execgym.calibration.market_making import Quoting, profit_interval, quoting_params
-from execgym.calibration.report import (write_limit_or_market_report, write_market_making_report, write_report,
-                                        write_twap_vwap_report)
+from execgym.calibration.report import (write_limit_or_market_report, write_market_making_report,
+                                        write_portfolio_report, write_report, write_twap_vwap_report)
 from execgym.calibration.twap_vwap import switch_interval, switch_params
 from execgym.experiments.arguments import integer_at_least
 from execgym.experiments.files import write_text_atomically
@@ -55,6 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--risk-aversion", type=float,
                         help="optimal-exec's λ per currency (default 5e-7), market-making's γ per currency (default "
                              "0.1), twap-vwap's λ per bps (default 2e-4)")
+    parser.add_argument("--holdings", metavar="NAME=SHARES,...",
+                        help="portfolio-exec: the book, one position per subfolder of DATA (+ long, − short)")
+    parser.add_argument("--cross-impact", type=float, default=0.3,
+                        help="portfolio-exec: the cross-impact ratio c in [0, 1) (default: %(default)s)")
     parser.add_argument("--day-types", type=integer_at_least(1), default=2,
                         help="twap-vwap: day types to cluster the days into (default: %(default)s)")
     parser.add_argument("--lots", type=integer_at_least(1), default=20, help="limit-or-market: N (default: %(default)s)")
@@ -75,14 +80,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/calibration"), help="default: %(default)s")
 
 
-PROBLEMS = ("optimal-exec", "market-making", "limit-or-market", "twap-vwap")
+PROBLEMS = ("optimal-exec", "market-making", "limit-or-market", "twap-vwap", "portfolio-exec")
 
 
 def run(args: argparse.Namespace) -> int:
     """Read, estimate, write the params, the config and the report; print the report."""
+    if args.problem == "portfolio-exec":
+        return _portfolio_exec(args)
     data = load(args.data, **{kind: getattr(args, kind) for kind in KINDS})
     stock = estimate(data)
-    args.out.mkdir(parents=True, exist_ok=True)
     if args.problem == "market-making":
         return _market_making(args, data, stock)
     if args.problem == "limit-or-market":
@@ -93,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--problem optimal-exec needs --shares (the order's size)")
     order = Order(shares=args.shares, side=args.side, horizon=args.horizon, periods=args.periods,
                   risk_aversion=5e-7 if args.risk_aversion is None else args.risk_aversion)
-    _write_params(args.out, "OptimalExec-v0", order_params(stock, order, impact=args.impact))
     cost = cost_interval(stock, order, draws=args.draws, impact=args.impact)
+    _write_params(args.out, "OptimalExec-v0", order_params(stock, order, impact=args.impact))
     print(write_report(stock, order, cost, data.sources, args.out, args.impact))
     print(f"\nwrote {args.out / 'params.yaml'}, {args.out / 'config.yaml'} and {args.out / 'report.md'}")
     return 0
@@ -102,7 +108,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_params(folder: Path, env_id: str, params) -> None:
     """``params.yaml`` (gym.make's keywords: :func:`~execgym.calibration.params_yaml.params_mapping`) and
-    ``config.yaml`` (PPO on them, ``execgym run``)."""
+    ``config.yaml`` (PPO on them, ``execgym run``), in ``folder`` (made if need be): written once everything
+    else succeeded, just before the report."""
+    folder.mkdir(parents=True, exist_ok=True)
     params = params_mapping(params)
     write_text_atomically(folder / "params.yaml", f"# {env_id} params estimated by execgym calibrate\n"
                           + yaml.safe_dump(params, sort_keys=False))
@@ -120,8 +128,8 @@ def _market_making(args: argparse.Namespace, data, stock) -> int:
                          "quotes or LOBSTER): bars or prints all at the touch show no fill intensity")
     quoting = Quoting(horizon=args.horizon, risk_aversion=0.1 if args.risk_aversion is None else args.risk_aversion)
     params = quoting_params(stock.arrival_price, stock.volatility, stock.fill_intensity, quoting)
-    _write_params(args.out, "MarketMaking-v0", params)
     profit = profit_interval(stock.arrival_price, stock.volatility, stock.fill_intensity, quoting, draws=args.draws)
+    _write_params(args.out, "MarketMaking-v0", params)
     print(write_market_making_report(stock, params, profit, data.sources, args.out))
     print(f"\nwrote {args.out / 'params.yaml'}, {args.out / 'config.yaml'} and {args.out / 'report.md'}")
     return 0
@@ -136,8 +144,8 @@ def _limit_or_market(args: argparse.Namespace, data, stock) -> int:
     signs = data.trades["side"].to_numpy() if "side" in data.trades else lee_ready_signs(data.trades, data.quotes)
     fills = limit_fills(data.trades, signs, data.quotes, order.step_seconds, order.max_depth, infer_tick(data.quotes))
     params = child_order_params(stock.arrival_price, data.quotes, fills, order)
-    _write_params(args.out, "LimitOrMarket-v0", params)
     improvement = improvement_interval(stock.arrival_price, data.quotes, fills, order, draws=args.draws)
+    _write_params(args.out, "LimitOrMarket-v0", params)
     print(write_limit_or_market_report(stock, fills, params, improvement, data.sources, args.out))
     print(f"\nwrote {args.out / 'params.yaml'}, {args.out / 'config.yaml'} and {args.out / 'report.md'}")
     return 0
@@ -150,8 +158,42 @@ def _twap_vwap(args: argparse.Namespace, data, stock) -> int:
     order = Order(shares=args.shares, side=args.side)
     risk_aversion = 2e-4 if args.risk_aversion is None else args.risk_aversion
     params = switch_params(stock, order, args.day_types, risk_aversion)
-    _write_params(args.out, "TwapVwapSwitch-v0", params)
     value = switch_interval(stock, order, args.day_types, risk_aversion, draws=args.draws)
+    _write_params(args.out, "TwapVwapSwitch-v0", params)
     print(write_twap_vwap_report(stock, params, value, data.sources, args.out))
+    print(f"\nwrote {args.out / 'params.yaml'}, {args.out / 'config.yaml'} and {args.out / 'report.md'}")
+    return 0
+
+
+def parse_holdings(text: str | None) -> dict[str, float]:
+    """``A=1e5,B=-5e4`` as {name: shares}; ValueError naming the malformed entry."""
+    if not text:
+        raise ValueError("--problem portfolio-exec needs --holdings NAME=SHARES,... (one per subfolder of DATA)")
+    holdings = {}
+    for entry in text.split(","):
+        name, _, shares = entry.partition("=")
+        try:
+            holdings[name.strip()] = float(shares)
+        except ValueError:
+            raise ValueError(f"--holdings: {entry!r} is not NAME=SHARES") from None
+    return holdings
+
+
+def _portfolio_exec(args: argparse.Namespace) -> int:
+    """PortfolioExec-v0's params, config and report (:mod:`execgym.calibration.portfolio_exec`): DATA holds one
+    subfolder of data per stock of the book."""
+    holdings = parse_holdings(args.holdings)
+    if args.data is None:
+        raise ValueError("--problem portfolio-exec needs DATA, a folder with one subfolder per stock")
+    data = {name: load(args.data / name) for name in holdings}
+    stocks = {name: estimate(value) for name, value in data.items()}
+    if any(value.quotes is None for value in data.values()):
+        raise ValueError("--problem portfolio-exec needs each stock's quotes (or LOBSTER): the covariance is of mids")
+    covariance = realized_covariance({name: value.quotes for name, value in data.items()})
+    params = book_params(stocks, covariance, holdings, cross_impact=args.cross_impact, horizon=args.horizon,
+                         periods=args.periods, risk_aversion=5e-7 if args.risk_aversion is None else args.risk_aversion)
+    _write_params(args.out, "PortfolioExec-v0", params)
+    sources = {name: f"{args.data / name}" for name in holdings}
+    print(write_portfolio_report(stocks, covariance, params, sources, args.out))
     print(f"\nwrote {args.out / 'params.yaml'}, {args.out / 'config.yaml'} and {args.out / 'report.md'}")
     return 0

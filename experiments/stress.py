@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import yaml
 
-from execgym.registry import PROBLEMS
+from execgym.registry import PROBLEMS, problem
 from execgym.stress import stress_matrix, uncertainty_matrix
 from execgym.experiments.arguments import integer_at_least
 from execgym.experiments.files import write_text_atomically
@@ -50,16 +50,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/stress"), help="default: %(default)s")
 
 
-def resolve(base: dict, overrides: dict, model: str) -> dict:
-    """``base`` with ``overrides``, a value "<k>x" being k times the base's (ValueError naming the model)."""
+def resolve(base: dict, overrides: dict, model: str, env_id: str = "OptimalExec-v0") -> dict:
+    """``base`` with ``overrides``, a value "<k>x" being k times the base's (or the env's default where the base
+    does not set it); ValueError naming the model."""
     resolved = dict(base)
+    defaults = problem(env_id).params()
     for key, value in overrides.items():
         if isinstance(value, str) and value.endswith("x"):
-            if key not in base:
-                raise ValueError(f"model {model!r}: {key}: {value!r} multiplies the base's {key}, which the base "
-                                 "does not set; give the number")
+            reference = base.get(key, getattr(defaults, key, None))
+            if not isinstance(reference, (int, float)) or isinstance(reference, bool):
+                raise ValueError(f"model {model!r}: {key}: {value!r} multiplies the base's {key}, which is not a "
+                                 "number; give the number")
             try:
-                value = float(value[:-1]) * base[key]
+                value = float(value[:-1]) * reference
             except ValueError:
                 raise ValueError(f"model {model!r}: {key}: {value!r} is neither a number nor '<factor>x'") from None
         resolved[key] = value
@@ -114,13 +117,17 @@ def calibrated_base(args: argparse.Namespace):
     stock = estimate(load(args.calibration))
     order = Order(shares=args.shares)
     rng = numpy.random.default_rng(0)
+    base = params_mapping(order_params(stock, order))              # refuses an invalid order before any draw
     draws = []
-    while len(draws) < args.draws:
+    for _ in range(10 * args.draws):
         try:
             draws.append(params_mapping(order_params(stock, order, redraw(uncertain_estimates(stock), rng))))
         except ValueError:
             continue
-    return params_mapping(order_params(stock, order)), draws
+        if len(draws) == args.draws:
+            return base, draws
+    raise ValueError(f"fewer than {args.draws} of {10 * args.draws} draws of the estimates gave valid params: the "
+                     "estimates are too uncertain for --draws")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -133,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = read_mapping(args.models, "models") if args.models else (SCENARIOS if args.env == "OptimalExec-v0" else None)
     if overrides is None:
         raise ValueError(f"--models: {args.env} has no default scenarios; give a YAML of models")
-    models = {name: resolve(base, dict(values or {}), name) for name, values in overrides.items()}
+    models = {name: resolve(base, dict(values or {}), name, args.env) for name, values in overrides.items()}
     matrix = stress_matrix(args.env, models, episodes=args.episodes)
     names = list(models)
     lines = [f"# What a wrong model costs: {args.env}", "",
@@ -143,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
              *table(names, names, lambda row, column: matrix[row][column].text()), "", "![stress](stress.png)", ""]
     if draws is not None:
         schedules = {name: models[name] for name in names if all(cell.exact for cell in matrix[name].values())}
-        markets = [{name: resolve({**base, **draw}, dict(overrides[name] or {}), name) for name in names}
+        markets = [{name: resolve({**base, **draw}, dict(overrides[name] or {}), name, args.env) for name in names}
                    for draw in draws]
         spread = uncertainty_matrix(args.env, schedules, markets)
         lines += ["## Over the calibration's uncertainty", "",

@@ -56,6 +56,18 @@ def test_the_command_writes_the_table_and_heat_map_and_names_bad_models(tmp_path
     assert main(["stress", "--params", str(params), "--models", str(models), "--out", str(tmp_path / "out")]) == 0
     text = (tmp_path / "out" / "stress.md").read_text()
     assert "| calm | " in text and (tmp_path / "out" / "stress.png").read_bytes()[:4] == b"\x89PNG"
-    models.write_text(yaml.safe_dump({"base": {}, "odd": {"drift": "2x"}}))
+    models.write_text(yaml.safe_dump({"base": {}, "odd": {"side": "2x"}}))
     assert main(["stress", "--params", str(params), "--models", str(models), "--out", str(tmp_path / "o2")]) == 1
-    assert "model 'odd': drift: '2x' multiplies the base's drift, which the base does not set" in capsys.readouterr().err
+    assert "model 'odd': side: '2x' multiplies the base's side, which is not a number" in capsys.readouterr().err
+
+
+def test_a_schedule_the_other_market_cannot_execute_is_not_priced_exactly():
+    """Caps below the schedule's first trade, or another number of periods: no exact (negative) regret."""
+    caps = {**BASE, "trade_caps": [20_000.0] * 13}
+    longer = {**BASE, "periods": 26}
+    matrix = stress_matrix("OptimalExec-v0", {"free": BASE, "capped": caps, "longer": longer}, episodes=300)
+    for market in ("capped", "longer"):
+        cell = matrix["free"][market]
+        assert not cell.exact or cell.regret_pct is None
+        if cell.regret_pct is not None:
+            assert cell.regret_pct >= -cell.half_width

@@ -196,6 +196,55 @@ def bar_volume_fractions(bars: pd.DataFrame) -> np.ndarray:
     return volumes / volumes.sum(axis=1, keepdims=True)
 
 
+@dataclass(frozen=True)
+class Covariance:
+    """Several stocks' daily covariance of mid changes and its one-factor model."""
+
+    names: tuple[str, ...]
+    matrix: np.ndarray      # (m, m) currency² per share² per day
+    errors: np.ndarray      # (m, m) standard errors across days
+    days: int
+    loadings: np.ndarray    # (m,) β of the one-factor model of the correlations (maximum likelihood)
+    method: str
+
+    @property
+    def correlation(self) -> np.ndarray:
+        """The correlation matrix of :attr:`matrix`."""
+        scale = np.sqrt(np.diag(self.matrix))
+        return self.matrix / np.outer(scale, scale)
+
+
+def realized_covariance(quotes: dict[str, pd.DataFrame], seconds: float = 300.0) -> Covariance:
+    """Each day's realized covariance of the stocks' quoted mids sampled together every ``seconds`` (the grid's
+    times all stocks quoted), scaled to a full day from its span; the mean over days with standard errors across
+    days; and the one-factor model of its correlation (statsmodels' maximum likelihood factor analysis, signs
+    making the loadings' sum positive)."""
+    from statsmodels.multivariate.factor import Factor
+
+    names = tuple(quotes)
+    grids = [mid_grid(frame, seconds).set_index("timestamp")["mid"].rename(name) for name, frame in quotes.items()]
+    joint = pd.concat(grids, axis=1, join="inner")
+    daily = []
+    for _, day in joint.groupby(joint.index.normalize()):
+        changes = np.diff(day.to_numpy(), axis=0)
+        span = (day.index[-1] - day.index[0]).total_seconds()
+        daily.append(changes.T @ changes * SECONDS_PER_DAY / span)
+    daily = np.array(daily)
+    if daily.shape[0] < 2:
+        raise ValueError("the stocks' quotes share fewer than two days: no covariance across days")
+    matrix = daily.mean(axis=0)
+    errors = daily.std(axis=0, ddof=1) / math.sqrt(daily.shape[0])
+    scale = np.sqrt(np.diag(matrix))
+    loadings = np.zeros(len(names))
+    if len(names) > 2:   # a one-factor model of two correlations is not identified
+        fit = Factor(endog=None, n_factor=1, corr=matrix / np.outer(scale, scale), method="ml",
+                     nobs=int(joint.shape[0])).fit()
+        loadings = fit.loadings.ravel() * (1.0 if fit.loadings.sum() >= 0 else -1.0)
+    return Covariance(names, matrix, errors, daily.shape[0], loadings,
+                      f"realized covariance of the quoted mids every {seconds:g} s; mean over {daily.shape[0]} days, "
+                      "standard errors across days; one-factor model by maximum likelihood")
+
+
 def prevailing_quotes(events: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame:
     """The bid and ask in force just before each event's timestamp (the last quote strictly earlier), for
     events sorted by time; NaN before a day's first quote."""

@@ -11,7 +11,7 @@ oracle's cost under the estimates' uncertainty.
 | volatility σ | the quoted mid's two-scale realized variance, net of the desk's own impact |
 | half_spread ε | the time-weighted quoted half spread |
 | permanent_impact γ | the desk's metaorders (their mid move on the desk's volume); without executions, Kyle's λ of the tape |
-| temporary_impact η (impact "linear", the default) | the metaorders' shortfall c·(v/v_ref)^α at the order's average rate v̄ = X/T, c·(v̄/v_ref)^α/v̄, plus γτ/2: the metaorders paid the permanent impact of their own fills as they went, which Almgren & Chriss's discrete model leaves out within a period (its E[IS] has η̃ = η − γτ/2), so η̃ is the measured coefficient; without executions, Almgren & Chriss's rule of thumb η = 2ε/(1 % of the daily volume) |
+| temporary_impact η (impact "linear", the default) | the metaorders' shortfall c·(v/v_ref)^α at the order's average rate v̄ = X/T, c·(v̄/v_ref)^α/v̄, plus γτ/2: the metaorders paid the permanent impact of their own fills as they went, which Almgren & Chriss's discrete model leaves out within a period (its E[IS] has η̃ = η − γτ/2), so η̃ is the measured coefficient (with a profile, period k's η̃_k is w_k times it: the profile becomes w'_k = (w_k·η̃ + γτ/2)/η); without executions, Almgren & Chriss's rule of thumb η = 2ε/(1 % of the daily volume) |
 | temporary_impact η, impact_exponent α (impact "power") | the fitted law itself: η = c·(v̄/v_ref)^α/v̄, so the env's cost per share η·v̄·(v/v̄)^α is the fit's at every rate; the own fills' permanent impact within a period is then left out, which favours trading in few periods where γ is large |
 | impact_profile w_k | for a one-day order of N periods: (1/N)/f_k, f_k the mean fraction of the day's volume in period k (trading in a period with half the average volume costs twice as much) |
 
@@ -159,6 +159,7 @@ def order_params(stock: StockEstimates, order: Order, values: dict[str, float] |
     permanent = max(value["permanent_impact"], 0.0)
     average_rate = order.shares / order.horizon
     exponent = 1.0
+    profile = impact_profile(stock, order)
     if stock.temporary is None:
         temporary = 2.0 * value["half_spread"] / (RULE_OF_THUMB_FRACTION * stock.daily_volume.value)
     else:
@@ -172,12 +173,16 @@ def order_params(stock: StockEstimates, order: Order, values: dict[str, float] |
                                  "model (too few, or rates too alike); use impact='linear'")
             exponent = fitted
         else:
-            temporary += 0.5 * permanent * order.horizon / order.periods
+            # η̃_k = η_k − γτ/2 must be the measured w_k·c_v̄: η_k = w_k·c_v̄ + γτ/2 = η·w'_k
+            correction = 0.5 * permanent * order.horizon / order.periods
+            if profile is not None:
+                profile = tuple(((np.asarray(profile) * temporary + correction) / (temporary + correction)).tolist())
+            temporary += correction
     return OptimalExecParams(
         shares=order.shares, side=order.side, arrival_price=stock.arrival_price, volatility=value["volatility"],
         horizon=order.horizon, periods=order.periods, permanent_impact=permanent, temporary_impact=temporary,
         half_spread=value["half_spread"], risk_aversion=order.risk_aversion, impact_exponent=exponent,
-        impact_profile=impact_profile(stock, order))
+        impact_profile=profile)
 
 
 def uncertain_estimates(stock: StockEstimates) -> dict[str, Estimate]:

@@ -259,3 +259,46 @@ def write_twap_vwap_report(stock: StockEstimates, params, value, sources: dict[s
     text = "\n".join(lines)
     write_text_atomically(folder / "report.md", text)
     return text
+
+
+PORTFOLIO_PLOTS = ("book_schedule.png",)
+
+
+def book_schedule_figure(params, schedule: np.ndarray, names: tuple[str, ...]):
+    """Each asset's holdings over the horizon under the optimum, as fractions of its position."""
+    figure, axes = plt.subplots(figsize=(8.0, 4.5), layout="constrained")
+    time = np.arange(params.periods + 1) / params.periods
+    for column, name in enumerate(names):
+        axes.plot(time, schedule[:, column] / schedule[0, column], marker="o",
+                  label=f"{name}: {schedule[0, column]:+,.0f}")
+    _finish(axes, "time elapsed, fraction of the horizon", "holdings, fraction of the position",
+            "The calibrated book's optimal schedule")
+    return figure
+
+
+def write_portfolio_report(stocks: dict, covariance, params, sources: dict[str, str], folder: Path) -> str:
+    """Write ``report.md`` with :data:`PORTFOLIO_PLOTS` for a PortfolioExec calibration; returns it."""
+    oracle = execgym.make_oracle("PortfolioExec-v0", params=params)
+    names = covariance.names
+    save_png(book_schedule_figure(params, np.asarray(oracle.schedule), names), folder / PORTFOLIO_PLOTS[0])
+    rows = []
+    for name in names:
+        stock = stocks[name]
+        rows += [_row(f"{name}: volatility σ", stock.volatility), _row(f"{name}: half spread ε", stock.half_spread),
+                 _row(f"{name}: daily volume V", stock.daily_volume),
+                 _row(f"{name}: permanent impact γ", stock.permanent_impact)]
+    correlation = covariance.correlation
+    corr_rows = ["| | " + " | ".join(names) + " | factor loading β |", "|---|" + "---:|" * (len(names) + 1)]
+    for i, name in enumerate(names):
+        corr_rows.append(f"| {name} | " + " | ".join(f"{value:.3f}" for value in correlation[i])
+                         + f" | {covariance.loadings[i]:.3f} |")
+    lines = ["# Calibration: a book in PortfolioExec-v0", "",
+             "Data: " + ", ".join(f"{kind} `{path}`" for kind, path in sources.items()) + f" ({covariance.days} days).",
+             "", "## Estimates", "", "| quantity | estimate | 95 % interval | unit | method |", "|---|---:|---|---|---|",
+             *rows, "", f"Correlations and the one-factor model's loadings: {covariance.method}.", "", *corr_rows, "", "## The optimum", "",
+             f"The optimum's objective E[IS] + λ·Var[IS] is **{-oracle.expected_return:.3f} bps** of the book's "
+             f"notional (E[IS] {oracle.expected_shortfall:,.0f} currency). The book's cross-impact ratio is the "
+             "desk's, not estimated.", "", f"![book schedule]({PORTFOLIO_PLOTS[0]})", ""]
+    text = "\n".join(lines)
+    write_text_atomically(folder / "report.md", text)
+    return text

@@ -56,6 +56,7 @@ class SyntheticStock:
     mean_trade_size: float = 500.0      # shares
     size_dispersion: float = 0.8        # the log-sd of the market orders' sizes
     sweep_decay: float | None = None    # k, per currency: a market order sweeps an Exp(k) depth beyond the touch
+    market_loading: float = 0.0         # β in [−1, 1]: the diffusion's loading on a market factor (simulate_book)
     profile_curvature: float = 2.0      # c of the U-shaped intensity 1 + c·(2u − 1)²
     day_curvatures: tuple[float, ...] | None = None   # day types: each day's c drawn from these, equally likely
     permanent_impact: float = 3e-6      # γ, currency per share per share
@@ -160,9 +161,15 @@ def _quote(stock: SyntheticStock, mid: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return np.round(bid, 10), np.round(ask, 10)
 
 
-def _day(stock: SyntheticStock, rng: np.random.Generator, day: pd.Timestamp, mid: float, first_order: int):
+FACTOR_STEPS = 23_400
+"""The market factor's path is drawn every second and interpolated linearly between."""
+
+
+def _day(stock: SyntheticStock, rng: np.random.Generator, day: pd.Timestamp, mid: float, first_order: int,
+         factor: np.ndarray | None = None):
     """One trading day from the efficient price ``mid`` at the open: (tape, quotes, executions, the closing
-    efficient price)."""
+    efficient price). With a ``factor`` path (a standard Brownian motion over the day at FACTOR_STEPS + 1
+    points) the diffusion is σ_W·(β·factor + √(1 − β²)·its own)."""
     trades = int(rng.poisson(stock.daily_trades))
     curvature = stock.profile_curvature if stock.day_curvatures is None else \
         stock.day_curvatures[int(rng.integers(len(stock.day_curvatures)))]
@@ -180,7 +187,11 @@ def _day(stock: SyntheticStock, rng: np.random.Generator, day: pd.Timestamp, mid
     order = np.argsort(times, kind="stable")
     times, kinds, signed = times[order], kinds[order], signed[order]
     steps = np.diff(times, prepend=0.0)
-    before = mid + np.cumsum(stock.diffusion * np.sqrt(steps) * rng.standard_normal(times.size)) \
+    loading = stock.market_loading if factor is not None else 0.0
+    diffusion = math.sqrt(1.0 - loading**2) * np.cumsum(np.sqrt(steps) * rng.standard_normal(times.size))
+    if factor is not None:
+        diffusion += loading * np.interp(times, np.linspace(0.0, 1.0, factor.size), factor)
+    before = mid + stock.diffusion * diffusion \
         + stock.permanent_impact * (np.cumsum(signed) - signed)                 # just before each event
     after = before + stock.permanent_impact * signed
     bid_before, ask_before = _quote(stock, before)
@@ -216,19 +227,43 @@ def _day(stock: SyntheticStock, rng: np.random.Generator, day: pd.Timestamp, mid
                           "side": np.where(sides, 1.0, -1.0), "size": np.abs(signed[is_fill]).astype(np.int64),
                           "price": np.where(sides, ask_before[is_fill] + desk_costs,
                                             bid_before[is_fill] - desk_costs)})
-    return tape, quotes, fills, float(after[-1] + stock.diffusion * math.sqrt(1.0 - times[-1]) * rng.standard_normal())
+    rest = math.sqrt(1.0 - loading**2) * math.sqrt(1.0 - times[-1]) * rng.standard_normal()
+    if factor is not None:
+        rest += loading * (factor[-1] - np.interp(times[-1], np.linspace(0.0, 1.0, factor.size), factor))
+    return tape, quotes, fills, float(after[-1] + stock.diffusion * rest)
 
 
-def simulate(stock: SyntheticStock, seed: int) -> SyntheticMarket:
-    """``stock.days`` trading days (business days from ``stock.start``) of ``stock`` under ``seed``."""
+def simulate(stock: SyntheticStock, seed: int, factors: list[np.ndarray] | None = None) -> SyntheticMarket:
+    """``stock.days`` trading days (business days from ``stock.start``) of ``stock`` under ``seed``; with
+    ``factors`` (one market-factor path a day, :func:`market_factor`) its diffusion loads ``market_loading`` on
+    them."""
     rng = np.random.default_rng(seed)
     tapes, quotes, fills = [], [], []
     mid = stock.price
     for index, day in enumerate(pd.bdate_range(stock.start, periods=stock.days)):
-        tape, quote, fill, mid = _day(stock, rng, day, mid, index * stock.desk_orders_per_day)
+        factor = None if factors is None else factors[index]
+        tape, quote, fill, mid = _day(stock, rng, day, mid, index * stock.desk_orders_per_day, factor)
         tapes.append(tape), quotes.append(quote), fills.append(fill)
     return SyntheticMarket(pd.concat(tapes, ignore_index=True), pd.concat(quotes, ignore_index=True),
                            pd.concat(fills, ignore_index=True))
+
+
+def market_factor(days: int, seed: int) -> list[np.ndarray]:
+    """A standard Brownian motion over each of ``days`` trading days, at FACTOR_STEPS + 1 points from 0."""
+    rng = np.random.default_rng(seed)
+    return [np.concatenate([[0.0], np.cumsum(rng.standard_normal(FACTOR_STEPS))]) / math.sqrt(FACTOR_STEPS)
+            for _ in range(days)]
+
+
+def simulate_book(stocks: dict[str, SyntheticStock], seed: int) -> dict[str, SyntheticMarket]:
+    """Several stocks over the same days whose efficient prices share one market factor (each loads its
+    ``market_loading`` β on it): their diffusions correlate β_i·β_j. Stock i plays seed + 1 + i; the factor,
+    seed. The truth of the covariance of stocks i ≠ j, currency² per day: β_i·β_j·σ_W,i·σ_W,j."""
+    days = {stock.days for stock in stocks.values()}
+    if len(days) != 1:
+        raise ValueError(f"the stocks of a book must cover the same days, got {sorted(days)}")
+    factors = market_factor(days.pop(), seed)
+    return {name: simulate(stock, seed + 1 + index, factors) for index, (name, stock) in enumerate(stocks.items())}
 
 
 def bars(market: SyntheticMarket, minutes: int = 30) -> pd.DataFrame:
@@ -247,6 +282,18 @@ def bars(market: SyntheticMarket, minutes: int = 30) -> pd.DataFrame:
     frame = frame.dropna().reset_index()
     frame["timestamp"] = frame["timestamp"].astype("datetime64[us]")
     return frame
+
+
+def write_book_sample(stocks: dict[str, SyntheticStock], seed: int, folder) -> dict[str, Path]:
+    """Write :func:`simulate_book`'s stocks into ``folder/<name>/``: each one's ``trades.csv.gz`` (no side) and
+    ``quotes.parquet``; returns the paths."""
+    from execgym.calibration.formats import write_table
+
+    written = {}
+    for name, market in simulate_book(stocks, seed).items():
+        written[f"{name} trades"] = write_table(market.trades.drop(columns="side"), Path(folder) / name / "trades.csv.gz")
+        written[f"{name} quotes"] = write_table(market.quotes, Path(folder) / name / "quotes.parquet")
+    return written
 
 
 def write_sample(stock: SyntheticStock, seed: int, folder, kind: str = "trades") -> dict[str, Path]:

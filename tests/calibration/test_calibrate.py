@@ -50,7 +50,12 @@ def test_the_calibrated_params_are_near_the_true_stocks():
     true_eta = stock.temporary_impact * order.shares ** stock.impact_exponent / order.shares \
         + stock.permanent_impact / order.periods / 2.0
     assert params.temporary_impact == pytest.approx(true_eta, rel=0.3)
-    assert params.impact_exponent == 1.0 and np.isclose(np.mean(1.0 / np.array(params.impact_profile)), 1.0)
+    # each period's η̃_k = η_k − γτ/2 is the measured coefficient times w_k = (1/N)/f_k
+    raw = np.array(optimal_exec.impact_profile(estimated, order))
+    correction = params.permanent_impact * params.tau / 2.0
+    np.testing.assert_allclose(params.temporary_impact * np.array(params.impact_profile) - correction,
+                               raw * (params.temporary_impact - correction), rtol=1e-12)
+    assert params.impact_exponent == 1.0 and np.isclose(np.mean(1.0 / raw), 1.0)
     power = optimal_exec.order_params(estimated, order, impact="power")
     low, high = estimated.temporary.exponent.interval
     assert low <= stock.impact_exponent <= high and power.impact_exponent == estimated.temporary.exponent.value
@@ -141,3 +146,22 @@ def test_the_bars_sample_calibrates_its_two_day_types(tmp_path):
     assert abs(shapes[0][0] - shapes[1][0]) > 0.05 and all(0.3 < p < 0.7 for p in params["day_probabilities"])
     with pytest.raises(ValueError, match="--day-types must be between 1 and the 3 days of data, got 4"):
         day_types(np.full((3, 13), 1 / 13), np.ones(3), 4)
+
+
+def test_the_book_sample_calibrates_its_covariance_and_factor_loadings(tmp_path):
+    """Four stocks loading 0.6, 0.5, 0.7, 0.3 on one market factor (examples/data/synthetic_book): the one-factor
+    model of their estimated correlations recovers the loadings within 0.1, and the params rebuild the oracle."""
+    out = tmp_path / "pe"
+    holdings = "AAA=100000,BBB=-50000,CCC=80000,DDD=60000"
+    assert main(["calibrate", f"{SAMPLE.replace('stock', 'book')}", "--problem", "portfolio-exec", "--holdings",
+                 holdings, "--out", str(out)]) == 0
+    params = yaml.safe_load((out / "params.yaml").read_text())
+    oracle = execgym.make_oracle("PortfolioExec-v0", **params)
+    report = (out / "report.md").read_text()
+    assert f"**{-oracle.expected_return:.3f} bps**" in report
+    loadings = [float(line.rsplit("|", 2)[1]) for line in report.splitlines() if line.startswith("| AAA |")
+                or line.startswith("| BBB |") or line.startswith("| CCC |") or line.startswith("| DDD |")]
+    np.testing.assert_allclose(loadings, [0.6, 0.5, 0.7, 0.3], atol=0.1)
+    assert params["holdings"] == [100000.0, -50000.0, 80000.0, 60000.0]
+    assert main(["calibrate", f"{SAMPLE.replace('stock', 'book')}", "--problem", "portfolio-exec", "--holdings",
+                 "AAA=1", "--out", str(tmp_path / "bad")]) == 1
