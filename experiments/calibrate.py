@@ -23,7 +23,7 @@ import yaml
 from execgym.calibration.data import KINDS, load
 from execgym.calibration.optimal_exec import IMPACT_MODELS, Order, cost_interval, estimate, order_params
 from execgym.calibration.params_yaml import params_mapping
-from execgym.calibration.estimates import lee_ready_signs, limit_fills, realized_covariance
+from execgym.calibration.estimates import limit_fills, realized_covariance, trade_signs
 from execgym.calibration.portfolio_exec import book_params
 from execgym.calibration.limit_or_market import ChildOrder, child_order_params, improvement_interval, infer_tick
 from execgym.calibration.market_making import Quoting, profit_interval, quoting_params
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     if args.problem == "portfolio-exec":
         return _portfolio_exec(args)
     data = load(args.data, **{kind: getattr(args, kind) for kind in KINDS})
-    stock = estimate(data)
+    stock = estimate(data, buckets=args.periods if args.problem == "optimal-exec" else 13)
     if args.problem == "market-making":
         return _market_making(args, data, stock)
     if args.problem == "limit-or-market":
@@ -141,7 +141,7 @@ def _limit_or_market(args: argparse.Namespace, data, stock) -> int:
         raise ValueError("--problem limit-or-market needs trades and quotes (or LOBSTER): bars show no fills")
     order = ChildOrder(lots=args.lots, lot_shares=args.lot_shares, deadline=args.deadline,
                        step_seconds=args.step_seconds, max_depth=args.max_depth)
-    signs = data.trades["side"].to_numpy() if "side" in data.trades else lee_ready_signs(data.trades, data.quotes)
+    signs = trade_signs(data.trades, data.quotes)
     fills = limit_fills(data.trades, signs, data.quotes, order.step_seconds, order.max_depth, infer_tick(data.quotes))
     params = child_order_params(stock.arrival_price, data.quotes, fills, order)
     improvement = improvement_interval(stock.arrival_price, data.quotes, fills, order, draws=args.draws)

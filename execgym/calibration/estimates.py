@@ -257,6 +257,16 @@ def prevailing_quotes(events: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFram
     return merged.sort_values("row").set_index("row")[["bid", "ask"]]
 
 
+def trade_signs(trades: pd.DataFrame, quotes: pd.DataFrame) -> np.ndarray:
+    """+1 (buy) or −1 (sell) per trade: its ``side`` where the tape has one, Lee–Ready where it has none (no
+    column, or NaN: e.g. LOBSTER's hidden executions)."""
+    inferred = lee_ready_signs(trades, quotes)
+    if "side" not in trades:
+        return inferred
+    side = trades["side"].to_numpy(dtype=np.float64)
+    return np.where(np.isnan(side), inferred, side)
+
+
 def lee_ready_signs(trades: pd.DataFrame, quotes: pd.DataFrame) -> np.ndarray:
     """+1 (buy) or −1 (sell) per trade (Lee & Ready): above the prevailing quoted mid a buy, below it a sell;
     at it (or with no quote yet) the tick test, the sign of the last price change (an uptick a buy), and +1
@@ -407,7 +417,8 @@ def _desk_volume_before(times: np.ndarray, cumulative: np.ndarray, at: np.ndarra
 
 
 def metaorder_table(executions: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame:
-    """One row per metaorder of at least two fills: side (±1), size Q, fills n, duration T = n·Δ (days, Δ the
+    """One row per metaorder of at least two fills at different times within one day (others are left out):
+    side (±1), size Q, fills n, duration T = n·Δ (days, Δ the
     mean gap between fills), rate v = Q/T (shares a day), the quoted mid prevailing at its first fill
     (arrival) and one gap Δ after its last (after), its shortfall per share side·(average price − arrival),
     and the desk's signed volume (all its orders', this one's included) times the side: ``desk_flow`` from
@@ -424,7 +435,9 @@ def metaorder_table(executions: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFr
                                        include_groups=False),
         "flow_before_fills": grouped.apply(lambda g: float(g["before_fill"] @ g["size"] / g["size"].sum()),
                                            include_groups=False)})
-    table = table[table["fills"] >= 2].copy()
+    usable = (table["fills"] >= 2) & (table["last"] > table["first"]) \
+        & (table["first"].dt.normalize() == table["last"].dt.normalize())
+    table = table[usable].copy()
     gap = (table["last"] - table["first"]).dt.total_seconds() / (table["fills"] - 1)
     table["duration"] = table["fills"] * gap / SECONDS_PER_DAY
     table["rate"] = table["size"] / table["duration"]
@@ -440,11 +453,22 @@ def metaorder_table(executions: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFr
     return table.drop(columns="flow_before_fills").dropna(subset=["arrival", "after"])
 
 
+def _require_metaorders(metaorders: pd.DataFrame) -> None:
+    """ValueError unless there are at least 3 metaorders over at least 2 days (the regressions' errors are
+    clustered by day)."""
+    days = metaorders["first"].dt.normalize().nunique() if len(metaorders) else 0
+    if len(metaorders) < 3 or days < 2:
+        raise ValueError(f"the executions give {len(metaorders)} usable metaorders over {days} day(s) (orders of at "
+                         "least two fills at different times within one day, after the first quote): the impact "
+                         "regressions need at least 3 over 2 days (their errors are clustered by day)")
+
+
 def permanent_impact(metaorders: pd.DataFrame) -> Estimate:
     """γ, currency per share per share: weighted least squares through the origin of each metaorder's signed
     mid move side·(after − arrival) on the desk's signed volume over it (``desk_flow``: its own Q and the
     overlapping orders'), weights 1/T (the move's noise variance grows as σ²·T), standard errors clustered by
     day (orders of one day overlap and share the price's moves), with days − 1 degrees of freedom."""
+    _require_metaorders(metaorders)
     move = (metaorders["side"] * (metaorders["after"] - metaorders["arrival"])).to_numpy()
     days = _day_codes(metaorders)
     fit = sm.WLS(move, metaorders["desk_flow"].to_numpy(), weights=1.0 / metaorders["duration"].to_numpy()
@@ -482,6 +506,7 @@ def temporary_impact(metaorders: pd.DataFrame, half_spread: float) -> TemporaryI
     its own included), weights 1/T (the price's diffusion over the order has variance ∝ σ²·T), with
     sandwich standard errors clustered by day (the day's orders overlap and share the price's moves), with
     days − 1 degrees of freedom."""
+    _require_metaorders(metaorders)
     rate = metaorders["rate"].to_numpy()
     flow = metaorders["desk_flow_during"].to_numpy()
     target = metaorders["shortfall"].to_numpy() - half_spread

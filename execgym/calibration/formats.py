@@ -13,6 +13,8 @@ the data rows; in a CSV, line = row + 1) and the column:
 | bars (OHLCV) | timestamp, open, high, low, close, volume[, vwap, spread] | timestamps increasing; low <= open, close <= high; volume >= 0; vwap in [low, high]; spread >= 0; every day the same bar times |
 
 A bar's timestamp is its end. Files of one calibration must cover the same days (:func:`require_same_days`).
+Timestamps are the exchange's local time of a 09:30–16:00 session (the estimators' trading day: volume
+profiles are bucketed from 09:30, a day's variance is of 6.5 hours).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ order: an execution's direction is the resting order's, so the trade's aggressor
 Order-book file, the book after each message: for each level 1..L, ask price, ask size, bid price, bid size
 (prices × 10,000; an empty level has price 9999999999 on the ask side, −9999999999 on the bid side).
 
-:func:`read_lobster` gives the day's trades (executions, types 4 and 5, with their aggressor side) and quotes
+:func:`read_lobster` gives the day's trades (one per market order: executions of types 4 and 5 of one time and
+direction are one order; a visible one with its aggressor side, a hidden one's side unknown) and quotes
 (the best bid and ask after each message that changed them) in the frames of :mod:`.formats`, or raises
 :class:`~.formats.DataError` naming the file, the row and the column. :func:`write_lobster` writes one day
 of trades and quotes as level-1 LOBSTER files (the simulator's sample).
@@ -98,14 +99,29 @@ def read_lobster(message_path, orderbook_path) -> tuple[pd.DataFrame, pd.DataFra
     day = pd.Timestamp(message_name["date"])
     stamps = day + pd.to_timedelta(np.rint(time * 1e9).astype(np.int64), unit="ns")
     executed = np.isin(kind, EXECUTIONS)
-    trades = pd.DataFrame({"timestamp": stamps[executed], "price": price[executed] / PRICE_SCALE,
-                           "size": size[executed], "side": -messages[executed, 5]})
+    trades = _market_orders(stamps[executed], kind[executed], price[executed] / PRICE_SCALE, size[executed],
+                            messages[executed, 5])
     changed = present & (np.r_[True, (np.diff(ask) != 0) | (np.diff(bid) != 0)])
     quotes = pd.DataFrame({"timestamp": stamps[changed], "bid": bid[changed] / PRICE_SCALE,
                            "ask": ask[changed] / PRICE_SCALE, "bid_size": book[changed, 3],
                            "ask_size": book[changed, 1]})
     quotes = quotes.drop_duplicates("timestamp", keep="last").reset_index(drop=True)
     return trades.reset_index(drop=True), quotes
+
+
+def _market_orders(stamps, kind, price, size, direction) -> pd.DataFrame:
+    """One trade per market order: consecutive executions of one type with the same time and direction are
+    one order sweeping several resting orders (its size their sum, its price the last, deepest, one). A visible
+    execution's aggressor is the resting order's opposite; a hidden one's side is unknown (NASDAQ reports hidden
+    executions as buys), so NaN, for the calibration to infer (:func:`~.estimates.trade_signs`)."""
+    new = np.r_[True, (stamps[1:] != stamps[:-1]) | (direction[1:] != direction[:-1]) | (kind[1:] != kind[:-1])]
+    order = np.cumsum(new) - 1
+    frame = pd.DataFrame({"order": order, "timestamp": stamps, "price": price, "size": size,
+                          "side": np.where(kind == 4, -direction, np.nan)})
+    grouped = frame.groupby("order", sort=True)
+    return pd.DataFrame({"timestamp": grouped["timestamp"].first().to_numpy(),
+                         "price": grouped["price"].last().to_numpy(), "size": grouped["size"].sum().to_numpy(),
+                         "side": grouped["side"].first().to_numpy()})
 
 
 def write_lobster(trades: pd.DataFrame, quotes: pd.DataFrame, folder, ticker: str = "SYNTH") -> tuple[Path, Path]:

@@ -74,7 +74,7 @@ class Order:
 def estimate_stock(trades: pd.DataFrame, quotes: pd.DataFrame, executions: pd.DataFrame | None = None,
                    buckets: int = 13) -> StockEstimates:
     """Every estimate of the stock (module docstring); the tape's signs by Lee–Ready where it has no side."""
-    signs = trades["side"].to_numpy() if "side" in trades else estimates.lee_ready_signs(trades, quotes)
+    signs = estimates.trade_signs(trades, quotes)
     flow = estimates.flow_impact(trades, signs, quotes)
     spread = estimates.quoted_half_spread(quotes)
     metaorders = temporary = None
@@ -125,11 +125,12 @@ def estimate_from_bars(bars: pd.DataFrame) -> StockEstimates:
         daily_volumes=bars.groupby(bars["timestamp"].dt.normalize())["volume"].sum().to_numpy(), metaorders=None)
 
 
-def estimate(data) -> StockEstimates:
+def estimate(data, buckets: int = 13) -> StockEstimates:
     """The estimates of a :class:`~.data.MarketData`: from its trades and quotes (and executions) where it has
-    them (:func:`estimate_stock`), else from its bars (:func:`estimate_from_bars`)."""
+    them (:func:`estimate_stock`, the volume profile in ``buckets``), else from its bars
+    (:func:`estimate_from_bars`, a bucket per bar)."""
     if data.trades is not None:
-        return estimate_stock(data.trades, data.quotes, data.executions)
+        return estimate_stock(data.trades, data.quotes, data.executions, buckets)
     return estimate_from_bars(data.bars)
 
 

@@ -78,3 +78,15 @@ def test_the_95_percent_intervals_cover_the_truth_about_95_percent_of_the_time()
             covered.setdefault(name, []).append(low <= truth <= high)
     coverage = {name: float(np.mean(hits)) for name, hits in covered.items()}
     assert all(0.88 <= value <= 0.99 for value in coverage.values()), coverage
+
+
+def test_too_few_usable_metaorders_get_a_clear_error():
+    """One day of executions, orders of one fill, or fills all at one time: the impact regressions refuse."""
+    market = simulate(SyntheticStock(days=1, desk_orders_per_day=5), seed=2)
+    one_day = estimates.metaorder_table(market.executions, market.quotes)
+    with pytest.raises(ValueError, match=r"give 5 usable metaorders over 1 day\(s\).*need at least 3 over 2 days"):
+        estimates.permanent_impact(one_day)
+    fills = market.executions.assign(timestamp=market.executions.groupby("order_id")["timestamp"].transform("first"))
+    assert estimates.metaorder_table(fills, market.quotes).empty
+    with pytest.raises(ValueError, match="give 0 usable metaorders"):
+        estimates.temporary_impact(estimates.metaorder_table(fills, market.quotes), 0.02)

@@ -88,3 +88,25 @@ def test_the_lobster_and_bars_samples_calibrate(tmp_path, sample):
     report = (out / "report.md").read_text()
     assert ("LOBSTER day(s)" in report) == (sample.endswith("lobster"))
     assert ("rule of thumb" in report) == (sample.endswith("bars"))
+
+
+def test_a_sweep_over_several_resting_orders_is_one_market_order_and_hidden_sides_are_inferred(tmp_path):
+    """Three executions at one time and direction are one buy of their summed size at the deepest price; a
+    hidden execution (type 5) gets no side from the file (NASDAQ reports every hidden one as a buy)."""
+    message, book = lobster_pair(tmp_path)
+    lines = message.read_text().splitlines()
+    first = next(i for i, line in enumerate(lines) if line.split(",")[1] == "4")
+    time, _, _, size, price, direction = lines[first].split(",")
+    sweep = [f"{time},4,900{k},{size},{int(price) + 100 * k * (1 if direction == '-1' else -1)},{direction}"
+             for k in (1, 2)]
+    hidden = f"{time},5,9999,100,{price},1"
+    lines[first + 1:first + 1] = sweep + [hidden]
+    message.write_text("\n".join(lines) + "\n")
+    rows = book.read_text().splitlines()
+    rows[first + 1:first + 1] = [rows[first]] * 3
+    book.write_text("\n".join(rows) + "\n")
+    trades, _ = read_lobster(message, book)
+    assert len(trades) == len(MARKET.trades) + 1
+    swept = trades.iloc[0]
+    assert swept["size"] == 3 * int(size) and swept["price"] == (int(price) + 200 * (1 if direction == "-1" else -1)) / 1e4
+    assert swept["side"] == -int(direction) and np.isnan(trades.iloc[1]["side"])
