@@ -60,6 +60,23 @@ class Estimate:
         return f"{self.value:.6g} {self.unit} (95 % CI [{low:.6g}, {high:.6g}])".replace("  ", " ")
 
 
+@dataclass(frozen=True)
+class JointEstimate:
+    """Numbers estimated together, with their covariance: redrawn jointly (a multivariate Student t)."""
+
+    names: tuple[str, ...]
+    values: np.ndarray
+    covariance: np.ndarray
+    degrees_of_freedom: float
+
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        """values + L·z·√(ν/χ²_ν) (L the covariance's Cholesky factor; a normal for ν infinite)."""
+        shocks = np.linalg.cholesky(self.covariance) @ rng.standard_normal(len(self.names))
+        if math.isfinite(self.degrees_of_freedom):
+            shocks *= math.sqrt(self.degrees_of_freedom / rng.chisquare(self.degrees_of_freedom))
+        return dict(zip(self.names, (self.values + shocks).tolist()))
+
+
 def _over_days(values: pd.Series, unit: str, method: str) -> Estimate:
     """The mean of one value per day, with the standard error of the mean across days."""
     values = values.to_numpy(dtype=np.float64)
@@ -307,6 +324,16 @@ class FillIntensity:
     arrival_rate: Estimate       # A, market orders per day per side at depth 0
     depth_decay: Estimate        # k, per currency
     depths: np.ndarray           # each market order's depth reached, currency from the prevailing quoted mid
+    touches: np.ndarray          # the quoted half spread each met, currency
+    days: int
+
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        """A redraw of (A, k) from their joint sampling distribution: k from its normal, then
+        A = n/(2·days)·mean(e^{k·h_i})·e^{z/√n} (the count's own Poisson noise, z standard normal)."""
+        decay = self.depth_decay.value + self.depth_decay.standard_error * float(rng.standard_normal())
+        count = self.depths.size
+        rate = count / (2.0 * self.days) * float(np.mean(np.exp(decay * self.touches)))
+        return {"arrival_rate": rate * math.exp(float(rng.standard_normal()) / math.sqrt(count)), "depth_decay": decay}
 
 
 def fill_intensity(trades: pd.DataFrame, signs: np.ndarray, quotes: pd.DataFrame) -> FillIntensity:
@@ -337,7 +364,7 @@ def fill_intensity(trades: pd.DataFrame, signs: np.ndarray, quotes: pd.DataFrame
     method = (f"depths of {count} market orders beyond the prevailing quoted touch, exponential maximum likelihood"
               + (f" ({left_out} prints inside the spread left out)" if left_out else ""))
     return FillIntensity(Estimate(rate, rate_error, "market orders per day per side", method),
-                         Estimate(decay, decay_error, "per currency", method), depth[usable])
+                         Estimate(decay, decay_error, "per currency", method), depth[usable], touch, days)
 
 
 @dataclass(frozen=True)
@@ -494,6 +521,7 @@ class TemporaryImpact:
     exponent: Estimate          # α
     reference_rate: float       # v_ref, shares per day
     permanent: Estimate         # γ fitted beside (the desk's own impact during its orders)
+    joint: JointEstimate        # (temporary_cost, impact_exponent) with their covariance, for redraws
 
     def at(self, rate) -> np.ndarray:
         """c·(v/v_ref)^α at ``rate`` (shares a day), currency per share."""
@@ -540,4 +568,6 @@ def temporary_impact(metaorders: pd.DataFrame, half_spread: float) -> TemporaryI
     return TemporaryImpact(Estimate(float(cost), float(errors[0]), "currency per share", method, clusters - 1),
                            Estimate(float(alpha), float(errors[1]), "", method, clusters - 1), reference,
                            Estimate(float(values[2]), float(errors[2]), "currency per share per share", method,
-                                    clusters - 1))
+                                    clusters - 1),
+                           JointEstimate(("temporary_cost", "impact_exponent"), np.array([cost, alpha]),
+                                         covariance[:2, :2], clusters - 1))

@@ -55,7 +55,7 @@ def profit_interval(mid: float, volatility: Estimate, intensity: FillIntensity, 
                     seed: int = 0) -> Interval:
     """V_0 (currency) of the optimum at the estimates, and its 95 % interval over ``draws`` redraws of σ, A and k
     (:func:`~.uncertainty.over_draws`)."""
-    named = {"volatility": volatility, "arrival_rate": intensity.arrival_rate, "depth_decay": intensity.depth_decay}
+    named = {"volatility": volatility, "intensity": intensity}          # A and k drawn jointly
     return over_draws(named, lambda values: quoting_params(mid, volatility, intensity, quoting, values),
                       lambda params: execgym.make_oracle("MarketMaking-v0", params=params).expected_return,
                       draws, seed)

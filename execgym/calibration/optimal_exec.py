@@ -191,7 +191,7 @@ def uncertain_estimates(stock: StockEstimates) -> dict[str, Estimate]:
     named = {"volatility": stock.volatility, "half_spread": stock.half_spread,
              "permanent_impact": stock.permanent_impact}
     if stock.temporary is not None:
-        named |= {"temporary_cost": stock.temporary.cost, "impact_exponent": stock.temporary.exponent}
+        named["temporary"] = stock.temporary.joint          # c and α, drawn jointly (they correlate)
     return named
 
 

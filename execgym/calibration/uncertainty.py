@@ -12,14 +12,21 @@ import numpy as np
 from execgym.calibration.estimates import Estimate
 
 
-def redraw(named: dict[str, Estimate], rng: np.random.Generator) -> dict[str, float]:
-    """One draw of the named estimates: each value + standard error × a Student t of its degrees of freedom (a
-    normal for infinitely many); estimates without a standard error (rules of thumb) are left out, so they stay."""
+def redraw(named: dict[str, Any], rng: np.random.Generator) -> dict[str, float]:
+    """One draw of the named estimates: an :class:`Estimate`'s value + standard error × a Student t of its degrees
+    of freedom (a normal for infinitely many; without a standard error, a rule of thumb, it is left out and stays);
+    anything else (a :class:`~.estimates.JointEstimate`, a :class:`~.estimates.FillIntensity`) draws its own names
+    jointly."""
     def shock(degrees: float) -> float:
         return float(rng.standard_t(degrees) if math.isfinite(degrees) else rng.standard_normal())
 
-    return {name: estimate.value + estimate.standard_error * shock(estimate.degrees_of_freedom)
-            for name, estimate in named.items() if math.isfinite(estimate.standard_error)}
+    values = {}
+    for name, item in named.items():
+        if not isinstance(item, Estimate):
+            values.update(item.draw(rng))
+        elif math.isfinite(item.standard_error):
+            values[name] = item.value + item.standard_error * shock(item.degrees_of_freedom)
+    return values
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,7 @@ class Interval:
     refused: int     # draws whose params were outside their valid ranges
 
 
-def over_draws(named: dict[str, Estimate], params_of: Callable[[dict[str, float]], Any],
+def over_draws(named: dict[str, Any], params_of: Callable[[dict[str, float]], Any],
                value_of: Callable[[Any], float], draws: int, seed: int = 0) -> Interval:
     """``value_of(params_of({}))`` at the estimates, and the 2.5 % and 97.5 % quantiles of
     ``value_of(params_of(redraw(named)))`` over ``draws`` draws; draws whose params raise ValueError are counted,

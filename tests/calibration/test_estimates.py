@@ -90,3 +90,22 @@ def test_too_few_usable_metaorders_get_a_clear_error():
     assert estimates.metaorder_table(fills, market.quotes).empty
     with pytest.raises(ValueError, match="give 0 usable metaorders"):
         estimates.temporary_impact(estimates.metaorder_table(fills, market.quotes), 0.02)
+
+
+def test_redraws_keep_the_estimates_correlations():
+    """c and α of the temporary impact are redrawn jointly (their sampling correlation kept), and A is redrawn
+    given k, as its estimate depends on k."""
+    from execgym.calibration.uncertainty import redraw
+
+    market = simulate(STOCK, seed=5)
+    metaorders = estimates.metaorder_table(market.executions, market.quotes)
+    joint = estimates.temporary_impact(metaorders, 0.0185).joint
+    intensity = estimates.fill_intensity(market.trades, market.trades["side"].to_numpy(), market.quotes)
+    rng = np.random.default_rng(0)
+    draws = [redraw({"temporary": joint, "intensity": intensity}, rng) for _ in range(4000)]
+    c, alpha = (np.array([d[name] for d in draws]) for name in ("temporary_cost", "impact_exponent"))
+    expected = joint.covariance[0, 1] / np.sqrt(joint.covariance[0, 0] * joint.covariance[1, 1])
+    assert np.corrcoef(c, alpha)[0, 1] == pytest.approx(expected, abs=0.05)
+    rates, decays = (np.array([d[name] for d in draws]) for name in ("arrival_rate", "depth_decay"))
+    assert np.corrcoef(rates, decays)[0, 1] > 0.1                # a larger k makes e^{k·h} larger
+    assert np.std(rates) == pytest.approx(intensity.arrival_rate.standard_error, rel=0.1)
