@@ -14,7 +14,8 @@ the data rows; in a CSV, line = row + 1) and the column:
 
 A bar's timestamp is its end. Files of one calibration must cover the same days (:func:`require_same_days`).
 Timestamps are the exchange's local time of a 09:30–16:00 session (the estimators' trading day: volume
-profiles are bucketed from 09:30, a day's variance is of 6.5 hours).
+profiles are bucketed from 09:30, a day's variance is of 6.5 hours); a file's UTC offset, if it has one, is
+dropped (the wall time kept), and offsets that change within a file are refused.
 """
 
 from __future__ import annotations
@@ -102,10 +103,16 @@ def _timestamps(frame: pd.DataFrame, path: Path, strictly: bool, groups: pd.Seri
     """The timestamp column as datetimes, sorted (increasing if ``strictly``, else non-decreasing; within each
     of ``groups`` if given), or DataError at the first row that is not."""
     raw = frame["timestamp"]
-    if pd.api.types.is_string_dtype(raw) or pd.api.types.is_object_dtype(raw):
-        stamps = pd.to_datetime(raw.astype(str).str.strip(), errors="coerce", format="ISO8601")
-    else:
-        stamps = pd.to_datetime(raw, errors="coerce")
+    try:
+        if pd.api.types.is_string_dtype(raw) or pd.api.types.is_object_dtype(raw):
+            stamps = pd.to_datetime(raw.astype(str).str.strip(), errors="coerce", format="ISO8601")
+        else:
+            stamps = pd.to_datetime(raw, errors="coerce")
+    except ValueError as error:          # e.g. offsets that change within the file (a daylight-saving change)
+        raise DataError(f"{_where(path, None, 'timestamp')}: {error}; write the exchange's local times, all with "
+                        "one offset or none") from None
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_localize(None)      # the exchange's local wall time, as the estimators read it
     if stamps.isna().any():
         row = int(np.flatnonzero(stamps.isna().to_numpy())[0])
         raise DataError(f"{_where(path, row, 'timestamp')}: {raw.iloc[row]!r} is not a timestamp (ISO 8601, e.g. "

@@ -165,3 +165,21 @@ def test_the_book_sample_calibrates_its_covariance_and_factor_loadings(tmp_path)
     assert params["holdings"] == [100000.0, -50000.0, 80000.0, 60000.0]
     assert main(["calibrate", f"{SAMPLE.replace('stock', 'book')}", "--problem", "portfolio-exec", "--holdings",
                  "AAA=1", "--out", str(tmp_path / "bad")]) == 1
+
+
+def test_the_shipped_book_is_the_simulators_output(tmp_path):
+    """examples/data/synthetic_book is write_book_sample of its four stocks at seed 5."""
+    from execgym.calibration.formats import read_quotes
+    from execgym.calibration.synthetic import write_book_sample
+    import gzip
+
+    betas = {"AAA": 0.6, "BBB": 0.5, "CCC": 0.7, "DDD": 0.3}
+    stocks = {name: SyntheticStock(days=5, market_loading=beta, desk_orders_per_day=0, daily_trades=1000,
+                                   quote_interval=30.0, price=40.0 + 20 * index)
+              for index, (name, beta) in enumerate(betas.items())}
+    for key, path in write_book_sample(stocks, 5, tmp_path).items():
+        shipped = f"examples/data/synthetic_book/{key.split()[0]}/{path.name}"
+        if path.suffix == ".parquet":
+            assert read_quotes(shipped).equals(read_quotes(path)), key
+        else:
+            assert gzip.open(shipped).read() == gzip.open(path).read(), key

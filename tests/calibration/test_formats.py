@@ -104,3 +104,13 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path):
     with pytest.raises(OSError, match="disk full"):
         formats.write_table(Unwritable(MARKET.trades), tmp_path / "t.csv")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_timestamps_with_an_offset_keep_their_wall_time_and_changing_offsets_are_refused(tmp_path):
+    tape = MARKET.trades.head(3).copy()
+    tape["timestamp"] = ["2026-01-05 09:30:00-05:00", "2026-01-05 09:30:01-05:00", "2026-01-05 09:30:02-05:00"]
+    back = formats.read_trades(formats.write_table(tape, tmp_path / "t.csv"))
+    assert str(back["timestamp"].iloc[0]) == "2026-01-05 09:30:00" and back["timestamp"].dt.tz is None
+    tape["timestamp"] = ["2026-03-06 09:30:00-05:00", "2026-03-09 09:30:00-04:00", "2026-03-09 09:30:01-04:00"]
+    with pytest.raises(formats.DataError, match=r"t2.csv, column 'timestamp': .*one offset or none"):
+        formats.read_trades(formats.write_table(tape, tmp_path / "t2.csv"))
