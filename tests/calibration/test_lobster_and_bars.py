@@ -79,7 +79,8 @@ def test_bars_recover_volatility_spread_and_volume_within_their_intervals():
     np.testing.assert_allclose(fractions.mean(axis=0), stock.volume_profile(13), atol=0.01)
 
 
-@pytest.mark.parametrize("sample", ["synthetic_stock_lobster", "synthetic_stock_bars"])
+@pytest.mark.parametrize("sample", [pytest.param("synthetic_stock_lobster", marks=pytest.mark.slow),
+                                    "synthetic_stock_bars"])
 def test_the_lobster_and_bars_samples_calibrate(tmp_path, sample):
     out = tmp_path / "out"
     assert main(["calibrate", f"examples/data/{sample}", "--shares", "100000", "--draws", "10", "--out", str(out)]) == 0

@@ -501,7 +501,7 @@ def test_oracle_schedule_is_a_stationary_point_of_the_exact_objective(name):
         assert loss[2] == pytest.approx(4.0 * loss[0], rel=1e-6)
 
 
-@pytest.mark.parametrize("scale", [pytest.param(0.02, marks=pytest.mark.slow), 0.1, 0.3])
+@pytest.mark.parametrize("scale", [pytest.param(0.02, marks=pytest.mark.slow), pytest.param(0.1, marks=pytest.mark.slow), 0.3])
 def test_perturbed_oracle_schedules_are_not_better_exactly_or_in_paired_monte_carlo(scale):
     """Every trade of the oracle's schedule moved by scale·X/N·normal noise (kept feasible): exactly worse, and in
     paired Monte Carlo (same seeds) the regret is not significantly negative and its CI, widened to about 4 standard
