@@ -7,3 +7,7 @@ calibration is tested on (:mod:`.synthetic`).
 
 Needs ``pip install "execgym[calibrate]"`` (pandas, statsmodels, pyarrow).
 """
+
+from execgym.calibration.calibrate import Calibration, calibrate
+
+__all__ = ["Calibration", "calibrate"]

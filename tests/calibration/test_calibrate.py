@@ -183,3 +183,17 @@ def test_the_shipped_book_is_the_simulators_output(tmp_path):
             assert read_quotes(shipped).equals(read_quotes(path)), key
         else:
             assert gzip.open(shipped).read() == gzip.open(path).read(), key
+
+
+def test_calibrate_is_a_python_function_that_writes_only_when_asked(tmp_path):
+    from execgym.calibration import calibrate
+
+    result = calibrate(f"{SAMPLE}_lobster", "market-making", draws=5)
+    assert result.env_id == "MarketMaking-v0" and result.report == "" and not list(tmp_path.iterdir())
+    env = gym.make(result.env_id, params=result.params)
+    assert env.unwrapped.params == result.params
+    assert result.value.low <= result.value.value <= result.value.high
+    with pytest.raises(ValueError, match="problem must be one of"):
+        calibrate(SAMPLE, "basket")
+    with pytest.raises(ValueError, match="optimal-exec needs shares"):
+        calibrate(SAMPLE, "optimal-exec")
