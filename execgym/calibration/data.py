@@ -40,6 +40,9 @@ def _lobster_days(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, str] | None
     messages = sorted(folder.glob("*_message_*.csv"))
     if not messages:
         return None
+    tickers = sorted({message.name.split("_")[0] for message in messages})
+    if len(tickers) > 1:
+        raise ValueError(f"{folder}: LOBSTER files of several stocks {tickers}: one stock a folder")
     trades, quotes = [], []
     for message in messages:
         book = message.with_name(message.name.replace("_message_", "_orderbook_"))
@@ -73,4 +76,9 @@ def load(folder: Path | None = None, **files: Path | None) -> MarketData:
     if "trades" in frames:
         formats.require_same_days({sources.get("trades", sources.get("lobster")): frames["trades"],
                                    sources.get("quotes", "the LOBSTER order books"): frames["quotes"]})
+    if "executions" in frames and "quotes" in frames:
+        missing = sorted(formats.days_of(frames["executions"]) - formats.days_of(frames["quotes"]))
+        if missing:
+            raise formats.DataError(f"{sources['executions']}: executions on days without quotes "
+                                    f"{[str(day) for day in missing]}: their arrival prices are unknown")
     return MarketData(**frames, sources=sources)

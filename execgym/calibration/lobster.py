@@ -47,7 +47,10 @@ def _read_numbers(path: Path, columns: int, kind: str) -> np.ndarray:
     """The headerless CSV as a float64 (rows, columns) array, or DataError naming the row and column."""
     if not path.is_file():
         raise DataError(f"{path}: no such LOBSTER {kind} file")
-    frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
+    try:
+        frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: not a readable LOBSTER {kind} file ({error})") from None
     if frame.shape[1] != columns:
         raise DataError(f"{path}: a LOBSTER {kind} file here has {columns} columns, found {frame.shape[1]}")
     values = frame.apply(lambda column: pd.to_numeric(column.str.strip(), errors="coerce")).to_numpy(np.float64)

@@ -111,3 +111,26 @@ def test_a_sweep_over_several_resting_orders_is_one_market_order_and_hidden_side
     swept = trades.iloc[0]
     assert swept["size"] == 3 * int(size) and swept["price"] == (int(price) + 200 * (1 if direction == "-1" else -1)) / 1e4
     assert swept["side"] == -int(direction) and np.isnan(trades.iloc[1]["side"])
+
+
+def test_folders_of_several_lobster_stocks_or_executions_without_quotes_are_refused(tmp_path):
+    from execgym.calibration.data import load
+
+    message, book = lobster_pair(tmp_path)
+    for path in (message, book):
+        shutil.copy(path, path.with_name(path.name.replace("SYNTH", "OTHER")))
+    with pytest.raises(ValueError, match=r"LOBSTER files of several stocks \['OTHER', 'SYNTH'\]"):
+        load(tmp_path)
+    market = simulate(SyntheticStock(days=2, daily_trades=300, desk_orders_per_day=2), seed=1)
+    from execgym.calibration.formats import write_table
+    write_table(market.trades, tmp_path / "t" / "trades.csv")
+    write_table(market.quotes, tmp_path / "t" / "quotes.csv")
+    write_table(market.executions.assign(timestamp=market.executions["timestamp"] + np.timedelta64(7, "D")),
+                tmp_path / "t" / "executions.csv")
+    with pytest.raises(DataError, match=r"executions.csv: executions on days without quotes"):
+        load(tmp_path / "t")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "X_2026-01-05_1_2_message_1.csv").write_text("")
+    (tmp_path / "empty" / "X_2026-01-05_1_2_orderbook_1.csv").write_text("")
+    with pytest.raises(DataError, match="not a readable LOBSTER message file"):
+        load(tmp_path / "empty")
