@@ -11,9 +11,11 @@ against model j's oracle: 0 on the diagonal, and >= 0 everywhere (no policy beat
   is priced in closed form (:func:`execgym.problems.optimal_exec.schedule.expected_return`), where market j
   can execute it as it is (:func:`schedule_fits`: the same order, within its caps, one-way unless j trades both
   ways).
-* **Monte Carlo** otherwise (a price-dependent policy, or a family without schedules): paired episodes in
-  market j against its oracle (:func:`execgym.score`), with the 95 % interval; a cell whose two models' action
-  spaces differ has no value (None).
+* **Exact** for MarketMaking's policies too: a quoting policy's observation is the whole state, so its quotes at
+  every (step, inventory) of market j are a table, priced by backward induction (:func:`quote_table_value`).
+* **Monte Carlo** otherwise (a price-dependent policy, or another family): paired episodes in market j against
+  its oracle (:func:`execgym.score`), with the 95 % interval; a cell whose two models' action spaces differ
+  has no value (None).
 
 :func:`uncertainty_matrix` runs each model's policy in markets drawn around a base (e.g. from a calibration's
 estimates, with every model applied to each draw): what the calibration's uncertainty costs each model.
@@ -92,6 +94,21 @@ ACTION_FIELDS = ("two_way", "max_trade")
 one a fraction of the inventory)."""
 
 
+def quote_table_value(market, policy) -> float:
+    """E[Σ reward] of a market maker's ``policy`` in MarketMaking's market ``market``, exactly: the policy's
+    quotes at every (step, inventory) of the market (what its observations there make it quote, in that market's
+    depths) priced by backward induction (:func:`execgym.problems.market_making.oracle.policy_value`)."""
+    from execgym.problems.market_making.dynamics import quote_depths
+    from execgym.problems.market_making.oracle import policy_value
+
+    steps, inventories = np.meshgrid(np.arange(market.steps), np.arange(-market.max_inventory, market.max_inventory + 1),
+                                     indexing="ij")
+    observations = np.stack([(market.steps - steps) / market.steps, inventories / market.max_inventory],
+                            axis=-1).astype(np.float32).reshape(-1, 2)
+    depths = quote_depths(market, np.asarray(policy(observations))).reshape(*steps.shape, 2)
+    return policy_value(market, depths[..., 0], depths[..., 1])
+
+
 def _same_actions(env_id: str, first, second) -> bool:
     """Whether a policy of one market can act in the other: the same action space, and the same meaning."""
     spec = problem(env_id)
@@ -114,6 +131,9 @@ def stress_matrix(env_id: str, models: dict[str, dict], episodes: int = 10_000, 
             same_order = params[policy_model].side == market.side if hasattr(market, "side") else True
             if schedules[policy_model] is not None and same_order and schedule_fits(market, schedules[policy_model]):
                 value = schedule_value(market, schedules[policy_model])
+                row[market_model] = Cell(100.0 * (optimum - value) / abs(optimum), 0.0, True)
+            elif env_id.startswith("MarketMaking") and _same_actions(env_id, params[policy_model], market):
+                value = quote_table_value(market, oracles[policy_model].policy)
                 row[market_model] = Cell(100.0 * (optimum - value) / abs(optimum), 0.0, True)
             elif _same_actions(env_id, params[policy_model], market):
                 result = execgym.score(oracles[policy_model].policy, env_id, episodes=episodes, seed=seed,

@@ -71,3 +71,17 @@ def test_a_schedule_the_other_market_cannot_execute_is_not_priced_exactly():
         assert not cell.exact or cell.regret_pct is None
         if cell.regret_pct is not None:
             assert cell.regret_pct >= -cell.half_width
+
+
+def test_a_market_makers_policy_is_priced_exactly_in_another_market():
+    """A quoting policy's table in another market, priced by backward induction: 0 at home, and inside the
+    interval of paired episodes elsewhere."""
+    models = {"calm": {"steps": 50}, "thin": {"steps": 50, "arrival_rate": 70.0}}
+    matrix = stress_matrix("MarketMaking-v0", models)
+    assert matrix["calm"]["calm"].exact and matrix["calm"]["calm"].regret_pct == pytest.approx(0.0, abs=1e-9)
+    cell = matrix["calm"]["thin"]
+    assert cell.exact and cell.regret_pct > 0.05
+    calm = execgym.make_oracle("MarketMaking-v0", steps=50)
+    thin = execgym.make_oracle("MarketMaking-v0", steps=50, arrival_rate=70.0)
+    result = execgym.score(calm.policy, "MarketMaking-v0", episodes=20_000, steps=50, arrival_rate=70.0, oracle=thin)
+    assert abs(result.regret_pct.mean - cell.regret_pct) < 4 * result.regret_pct.half_width / 1.96 + 1e-9
