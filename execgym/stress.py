@@ -11,8 +11,9 @@ against model j's oracle: 0 on the diagonal, and >= 0 everywhere (no policy beat
   is priced in closed form (:func:`execgym.problems.optimal_exec.schedule.expected_return`), where market j
   can execute it as it is (:func:`schedule_fits`: the same order, within its caps, one-way unless j trades both
   ways).
-* **Exact** for MarketMaking's policies too: a quoting policy's observation is the whole state, so its quotes at
-  every (step, inventory) of market j are a table, priced by backward induction (:func:`quote_table_value`).
+* **Exact** for MarketMaking's and LimitOrMarket's policies too: their observation is the whole state, so a
+  policy's actions at every state of market j are a table, priced by backward induction
+  (:func:`quote_table_value`, :func:`action_table_value`).
 * **Monte Carlo** otherwise (a price-dependent policy, or another family): paired episodes in market j against
   its oracle (:func:`execgym.score`), with the 95 % interval; a cell whose two models' action spaces differ
   has no value (None).
@@ -109,6 +110,22 @@ def quote_table_value(market, policy) -> float:
     return policy_value(market, depths[..., 0], depths[..., 1])
 
 
+def action_table_value(market, policy) -> float:
+    """E[Σ reward] of a ``policy`` in LimitOrMarket's market ``market``, exactly: its action at every (steps
+    done, lots left) of the market (its observations there) priced by backward induction
+    (:func:`execgym.problems.limit_or_market.oracle.policy_value`)."""
+    from execgym.problems.limit_or_market.oracle import policy_value
+
+    done, left = np.meshgrid(np.arange(market.deadline), np.arange(market.lots + 1), indexing="ij")
+    observations = np.stack([(market.deadline - done) / market.deadline, left / market.lots],
+                            axis=-1).astype(np.float32).reshape(-1, 2)
+    return policy_value(market, np.asarray(policy(observations)).reshape(done.shape).astype(np.int64))
+
+
+TABLE_VALUES = {"MarketMaking": quote_table_value, "LimitOrMarket": action_table_value}
+"""Families whose observation is the whole state: a policy is a table over it, priced exactly."""
+
+
 def _same_actions(env_id: str, first, second) -> bool:
     """Whether a policy of one market can act in the other: the same action space, and the same meaning."""
     spec = problem(env_id)
@@ -132,8 +149,8 @@ def stress_matrix(env_id: str, models: dict[str, dict], episodes: int = 10_000, 
             if schedules[policy_model] is not None and same_order and schedule_fits(market, schedules[policy_model]):
                 value = schedule_value(market, schedules[policy_model])
                 row[market_model] = Cell(100.0 * (optimum - value) / abs(optimum), 0.0, True)
-            elif env_id.startswith("MarketMaking") and _same_actions(env_id, params[policy_model], market):
-                value = quote_table_value(market, oracles[policy_model].policy)
+            elif env_id.split("-")[0] in TABLE_VALUES and _same_actions(env_id, params[policy_model], market):
+                value = TABLE_VALUES[env_id.split("-")[0]](market, oracles[policy_model].policy)
                 row[market_model] = Cell(100.0 * (optimum - value) / abs(optimum), 0.0, True)
             elif _same_actions(env_id, params[policy_model], market):
                 result = execgym.score(oracles[policy_model].policy, env_id, episodes=episodes, seed=seed,

@@ -85,3 +85,12 @@ def test_a_market_makers_policy_is_priced_exactly_in_another_market():
     thin = execgym.make_oracle("MarketMaking-v0", steps=50, arrival_rate=70.0)
     result = execgym.score(calm.policy, "MarketMaking-v0", episodes=20_000, steps=50, arrival_rate=70.0, oracle=thin)
     assert abs(result.regret_pct.mean - cell.regret_pct) < 4 * result.regret_pct.half_width / 1.96 + 1e-9
+
+
+def test_a_limit_or_market_policy_is_priced_exactly_in_another_market():
+    matrix = stress_matrix("LimitOrMarket-v0", {"given": {}, "trending": {"drift": 0.3}})
+    cell = matrix["given"]["trending"]
+    assert cell.exact and cell.regret_pct > 1.0 and matrix["given"]["given"].regret_pct == pytest.approx(0, abs=1e-9)
+    given, trending = execgym.make_oracle("LimitOrMarket-v0"), execgym.make_oracle("LimitOrMarket-v0", drift=0.3)
+    result = execgym.score(given.policy, "LimitOrMarket-v0", episodes=20_000, drift=0.3, oracle=trending)
+    assert abs(result.regret_pct.mean - cell.regret_pct) < 4 * result.regret_pct.half_width / 1.96
