@@ -3,6 +3,7 @@ intervals cover the truth about 95 % of the time over many seeds."""
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from execgym.calibration import estimates
 from execgym.calibration.synthetic import SyntheticStock, simulate
@@ -109,3 +110,34 @@ def test_redraws_keep_the_estimates_correlations():
     rates, decays = (np.array([d[name] for d in draws]) for name in ("arrival_rate", "depth_decay"))
     assert np.corrcoef(rates, decays)[0, 1] > 0.1                # a larger k makes e^{k·h} larger
     assert np.std(rates) == pytest.approx(intensity.arrival_rate.standard_error, rel=0.1)
+
+
+@pytest.mark.slow
+def test_covariance_and_bar_intervals_cover_their_truths():
+    """100 seeds: each entry of three stocks' realized covariance (10 days of quotes; truth β_iβ_jσ_iσ_j off the
+    diagonal, σ_i² on it) and the bars' σ, ε and V (20 days of 30-minute bars) covered near 95 % (0.88-0.99)."""
+    from execgym.calibration.synthetic import bars, simulate_book
+
+    betas = (0.7, 0.5, 0.3)
+    stocks = {name: SyntheticStock(days=10, market_loading=beta, desk_orders_per_day=0, daily_trades=1000,
+                                   quote_interval=5.0) for name, beta in zip("ABC", betas)}
+    sigma = np.array([stock.diffusion for stock in stocks.values()])
+    truth = np.outer(np.array(betas) * sigma, np.array(betas) * sigma)
+    np.fill_diagonal(truth, [stock.volatility**2 for stock in stocks.values()])
+    bar_stock = SyntheticStock(days=20, desk_orders_per_day=0)
+    covered = {}
+    for seed in range(100):
+        book = simulate_book(stocks, 3000 + 10 * seed)
+        covariance = estimates.realized_covariance({name: market.quotes for name, market in book.items()})
+        half = scipy.stats.t.ppf(0.975, covariance.days - 1) * covariance.errors
+        hits = np.abs(covariance.matrix - truth) <= half
+        for i, j in zip(*np.triu_indices(3)):
+            covered.setdefault(f"cov{i}{j}", []).append(hits[i, j])
+        frame = bars(simulate(bar_stock, 5000 + seed))
+        for name, estimate, value in (("bar_volatility", estimates.bar_volatility(frame), bar_stock.volatility),
+                                      ("bar_half_spread", estimates.bar_half_spread(frame), bar_stock.quoted_half_spread),
+                                      ("bar_volume", estimates.bar_daily_volume(frame), bar_stock.daily_volume)):
+            low, high = estimate.interval
+            covered.setdefault(name, []).append(low <= value <= high)
+    coverage = {name: float(np.mean(hits)) for name, hits in covered.items()}
+    assert all(0.88 <= value <= 0.99 for value in coverage.values()), coverage
