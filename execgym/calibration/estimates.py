@@ -26,6 +26,7 @@ standard errors (heteroskedasticity- and autocorrelation-consistent where the er
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -237,6 +238,7 @@ def realized_covariance(quotes: dict[str, pd.DataFrame], seconds: float = 300.0)
     days; and the one-factor model of its correlation (statsmodels' maximum likelihood factor analysis, signs
     making the loadings' sum positive)."""
     from statsmodels.multivariate.factor import Factor
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     names = tuple(quotes)
     grids = [mid_grid(frame, seconds).set_index("timestamp")["mid"].rename(name) for name, frame in quotes.items()]
@@ -253,13 +255,18 @@ def realized_covariance(quotes: dict[str, pd.DataFrame], seconds: float = 300.0)
     errors = daily.std(axis=0, ddof=1) / math.sqrt(daily.shape[0])
     scale = np.sqrt(np.diag(matrix))
     loadings = np.zeros(len(names))
+    converged = True
     if len(names) > 2:   # a one-factor model of two correlations is not identified
-        fit = Factor(endog=None, n_factor=1, corr=matrix / np.outer(scale, scale), method="ml",
-                     nobs=int(joint.shape[0])).fit()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            fit = Factor(endog=None, n_factor=1, corr=matrix / np.outer(scale, scale), method="ml",
+                         nobs=int(joint.shape[0])).fit()
+        converged = not any(issubclass(warning.category, ConvergenceWarning) for warning in caught)
         loadings = fit.loadings.ravel() * (1.0 if fit.loadings.sum() >= 0 else -1.0)
     return Covariance(names, matrix, errors, daily.shape[0], loadings,
                       f"realized covariance of the quoted mids every {seconds:g} s; mean over {daily.shape[0]} days, "
-                      "standard errors across days; one-factor model by maximum likelihood")
+                      "standard errors across days; one-factor model by maximum likelihood"
+                      + ("" if converged else " (its fit did not converge: the loadings are approximate)"))
 
 
 def prevailing_quotes(events: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame:
