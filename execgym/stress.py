@@ -11,9 +11,9 @@ against model j's oracle: 0 on the diagonal, and >= 0 everywhere (no policy beat
   is priced in closed form (:func:`execgym.problems.optimal_exec.schedule.expected_return`), where market j
   can execute it as it is (:func:`schedule_fits`: the same order, within its caps, one-way unless j trades both
   ways).
-* **Exact** for MarketMaking's and LimitOrMarket's policies too: their observation is the whole state, so a
-  policy's actions at every state of market j are a table, priced by backward induction
-  (:func:`quote_table_value`, :func:`action_table_value`).
+* **Exact** for MarketMaking's, LimitOrMarket's and TwapVwapSwitch's policies too: a policy's actions at every
+  (reachable) state of market j are a table, priced by backward induction (:func:`quote_table_value`,
+  :func:`action_table_value`, :func:`pace_value`).
 * **Monte Carlo** otherwise (a price-dependent policy, or another family): paired episodes in market j against
   its oracle (:func:`execgym.score`), with the 95 % interval; a cell whose two models' action spaces differ
   has no value (None).
@@ -122,8 +122,17 @@ def action_table_value(market, policy) -> float:
     return policy_value(market, np.asarray(policy(observations)).reshape(done.shape).astype(np.int64))
 
 
-TABLE_VALUES = {"MarketMaking": quote_table_value, "LimitOrMarket": action_table_value}
-"""Families whose observation is the whole state: a policy is a table over it, priced exactly."""
+def pace_value(market, policy) -> float:
+    """E[Σ reward] of a ``policy`` in TwapVwapSwitch's market ``market``, exactly: its pace at every reachable
+    state of the market (:func:`execgym.problems.twap_vwap.oracle.policy_value`)."""
+    from execgym.problems.twap_vwap.oracle import policy_value
+
+    return policy_value(market, policy)
+
+
+TABLE_VALUES = {"MarketMaking": quote_table_value, "LimitOrMarket": action_table_value,
+                "TwapVwapSwitch": pace_value}
+"""Families whose policies are priced exactly over the market's finite (reachable) states."""
 
 
 def _same_actions(env_id: str, first, second) -> bool:

@@ -94,3 +94,12 @@ def test_a_limit_or_market_policy_is_priced_exactly_in_another_market():
     given, trending = execgym.make_oracle("LimitOrMarket-v0"), execgym.make_oracle("LimitOrMarket-v0", drift=0.3)
     result = execgym.score(given.policy, "LimitOrMarket-v0", episodes=20_000, drift=0.3, oracle=trending)
     assert abs(result.regret_pct.mean - cell.regret_pct) < 4 * result.regret_pct.half_width / 1.96
+
+
+def test_a_pace_policy_is_priced_exactly_in_another_market():
+    matrix = stress_matrix("TwapVwapSwitch-v0", {"calm": {}, "volatile": {"volatility": 150.0}})
+    cell = matrix["calm"]["volatile"]
+    assert cell.exact and cell.regret_pct > 1.0 and matrix["volatile"]["volatile"].regret_pct == pytest.approx(0, abs=1e-9)
+    calm, volatile = execgym.make_oracle("TwapVwapSwitch-v0"), execgym.make_oracle("TwapVwapSwitch-v0", volatility=150.0)
+    result = execgym.score(calm.policy, "TwapVwapSwitch-v0", episodes=20_000, volatility=150.0, oracle=volatile)
+    assert abs(result.regret_pct.mean - cell.regret_pct) < 4 * result.regret_pct.half_width / 1.96 + 1e-9
