@@ -1,6 +1,8 @@
 """execgym calibrate: from the shipped sample's files to params that gym.make and make_oracle take, a config
 `execgym run` takes, and a report."""
 
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -12,7 +14,8 @@ from execgym.calibration.synthetic import SyntheticStock, simulate
 from execgym.experiments.cli import main
 from execgym.experiments.config import load_config
 
-SAMPLE = "examples/data/synthetic_stock"
+DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
+SAMPLE = str(DATA / "synthetic_stock")
 
 
 def test_the_sample_calibrates_into_params_gym_make_and_the_oracle_take(tmp_path, capsys):
@@ -78,7 +81,7 @@ def test_the_shipped_samples_are_the_simulators_output(tmp_path, folder):
 
     stock, seed, kind = SAMPLES[folder]
     for path in write_sample(stock, seed, tmp_path, kind).values():
-        shipped = f"examples/data/{folder}/{path.name}"
+        shipped = DATA / folder / path.name
         if path.suffix == ".parquet":
             assert read_quotes(shipped).equals(read_quotes(path)), path.name
         elif path.name.endswith(".gz"):
@@ -153,7 +156,7 @@ def test_the_book_sample_calibrates_its_covariance_and_factor_loadings(tmp_path)
     model of their estimated correlations recovers the loadings within 0.1, and the params rebuild the oracle."""
     out = tmp_path / "pe"
     holdings = "AAA=100000,BBB=-50000,CCC=80000,DDD=60000"
-    assert main(["calibrate", f"{SAMPLE.replace('stock', 'book')}", "--problem", "portfolio-exec", "--holdings",
+    assert main(["calibrate", str(DATA / "synthetic_book"), "--problem", "portfolio-exec", "--holdings",
                  holdings, "--out", str(out)]) == 0
     params = yaml.safe_load((out / "params.yaml").read_text())
     oracle = execgym.make_oracle("PortfolioExec-v0", **params)
@@ -163,7 +166,7 @@ def test_the_book_sample_calibrates_its_covariance_and_factor_loadings(tmp_path)
                 or line.startswith("| BBB |") or line.startswith("| CCC |") or line.startswith("| DDD |")]
     np.testing.assert_allclose(loadings, [0.6, 0.5, 0.7, 0.3], atol=0.1)
     assert params["holdings"] == [100000.0, -50000.0, 80000.0, 60000.0]
-    assert main(["calibrate", f"{SAMPLE.replace('stock', 'book')}", "--problem", "portfolio-exec", "--holdings",
+    assert main(["calibrate", str(DATA / "synthetic_book"), "--problem", "portfolio-exec", "--holdings",
                  "AAA=1", "--out", str(tmp_path / "bad")]) == 1
 
 
@@ -178,7 +181,7 @@ def test_the_shipped_book_is_the_simulators_output(tmp_path):
                                    quote_interval=30.0, price=40.0 + 20 * index)
               for index, (name, beta) in enumerate(betas.items())}
     for key, path in write_book_sample(stocks, 5, tmp_path).items():
-        shipped = f"examples/data/synthetic_book/{key.split()[0]}/{path.name}"
+        shipped = DATA / "synthetic_book" / key.split()[0] / path.name
         if path.suffix == ".parquet":
             assert read_quotes(shipped).equals(read_quotes(path)), key
         else:

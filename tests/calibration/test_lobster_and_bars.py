@@ -2,6 +2,7 @@
 column, and calibrate from either."""
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,7 +84,8 @@ def test_bars_recover_volatility_spread_and_volume_within_their_intervals():
                                     "synthetic_stock_bars"])
 def test_the_lobster_and_bars_samples_calibrate(tmp_path, sample):
     out = tmp_path / "out"
-    assert main(["calibrate", f"examples/data/{sample}", "--shares", "100000", "--draws", "10", "--out", str(out)]) == 0
+    data = Path(__file__).resolve().parents[2] / "examples" / "data" / sample
+    assert main(["calibrate", str(data), "--shares", "100000", "--draws", "10", "--out", str(out)]) == 0
     params = yaml.safe_load((out / "params.yaml").read_text())
     assert execgym.make_oracle("OptimalExec-v0", **params).expected_shortfall > 0
     report = (out / "report.md").read_text()
