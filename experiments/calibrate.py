@@ -43,9 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="optimal-exec's λ per currency (default 5e-7), market-making's γ per currency (default "
                              "0.1), twap-vwap's λ per bps (default 2e-4)")
     parser.add_argument("--holdings", metavar="NAME=SHARES,...",
-                        help="portfolio-exec: the book, one position per subfolder of DATA (+ long, − short)")
+                        help="portfolio-exec, basket-sequence: the book, one position per subfolder of DATA (+ long, "
+                             "− short)")
     parser.add_argument("--cross-impact", type=float, default=0.3,
-                        help="portfolio-exec: the cross-impact ratio c in [0, 1) (default: %(default)s)")
+                        help="portfolio-exec: the cross-impact ratio c in [0, 1); basket-sequence: the share κ of a "
+                             "trade's impact left when the next starts (default: %(default)s)")
     parser.add_argument("--day-types", type=integer_at_least(1), default=2,
                         help="twap-vwap: day types to cluster the days into (default: %(default)s)")
     parser.add_argument("--lots", type=integer_at_least(1), default=20, help="limit-or-market: N (default: %(default)s)")

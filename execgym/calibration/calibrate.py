@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from execgym.calibration import report
+from execgym.calibration.basket_sequence import basket_params
 from execgym.calibration.data import KINDS, load
 from execgym.calibration.estimates import limit_fills, realized_covariance, trade_signs
 from execgym.calibration.limit_or_market import ChildOrder, child_order_params, improvement_interval, infer_tick
@@ -32,7 +33,7 @@ from execgym.experiments.files import write_text_atomically
 
 PROBLEMS = {"optimal-exec": "OptimalExec-v0", "market-making": "MarketMaking-v0",
             "limit-or-market": "LimitOrMarket-v0", "twap-vwap": "TwapVwapSwitch-v0",
-            "portfolio-exec": "PortfolioExec-v0"}
+            "portfolio-exec": "PortfolioExec-v0", "basket-sequence": "BasketSequence-v0"}
 """The problems calibrate knows, and their env ids."""
 AGENT = {"algo": "ppo", "num_envs": 64,
          "hyperparameters": {"n_steps": 128, "batch_size": 2048, "n_epochs": 10, "learning_rate": 3.0e-4,
@@ -80,8 +81,8 @@ def calibrate(data=None, problem: str = "optimal-exec", out=None, *, files: dict
         raise ValueError(f"problem must be one of {list(PROBLEMS)}, got {problem!r}")
     folder = None if data is None else Path(data)
     out = None if out is None else Path(out)
-    if problem == "portfolio-exec":
-        return _portfolio_exec(folder, out, holdings, cross_impact, horizon, periods, risk_aversion)
+    if problem in ("portfolio-exec", "basket-sequence"):
+        return _book(problem, folder, out, holdings, cross_impact, horizon, periods, risk_aversion)
     market = load(folder, **{kind: (files or {}).get(kind) for kind in KINDS})
     stock = estimate(market, buckets=periods if problem == "optimal-exec" else 13)
     if problem == "market-making":
@@ -128,20 +129,24 @@ def _finish(out: Path | None, env_id: str, params, value: Interval | None, write
     return Calibration(env_id, params, value, write())
 
 
-def _portfolio_exec(folder: Path | None, out: Path | None, holdings: dict[str, float] | None, cross_impact: float,
-                    horizon: float, periods: int, risk_aversion: float | None) -> Calibration:
-    """PortfolioExec-v0 from one subfolder of ``folder`` per stock of ``holdings``."""
+def _book(problem: str, folder: Path | None, out: Path | None, holdings: dict[str, float] | None,
+          cross_impact: float, horizon: float, periods: int, risk_aversion: float | None) -> Calibration:
+    """PortfolioExec-v0 or BasketSequence-v0 from one subfolder of ``folder`` per stock of ``holdings``."""
     if not holdings:
-        raise ValueError("portfolio-exec needs holdings, NAME=SHARES for each stock (a subfolder of the data each)")
+        raise ValueError(f"{problem} needs holdings, NAME=SHARES for each stock (a subfolder of the data each)")
     if folder is None:
-        raise ValueError("portfolio-exec needs the data folder, one subfolder per stock")
+        raise ValueError(f"{problem} needs the data folder, one subfolder per stock")
     markets = {name: load(folder / name) for name in holdings}
     if any(market.quotes is None for market in markets.values()):
-        raise ValueError("portfolio-exec needs each stock's quotes (or LOBSTER): the covariance is of quoted mids")
+        raise ValueError(f"{problem} needs each stock's quotes (or LOBSTER): the correlations are of quoted mids")
     stocks = {name: estimate(market) for name, market in markets.items()}
     covariance = realized_covariance({name: market.quotes for name, market in markets.items()})
+    sources = {name: str(folder / name) for name in holdings}
+    if problem == "basket-sequence":
+        params = basket_params(stocks, covariance, holdings, cross_impact=cross_impact, horizon=horizon)
+        return _finish(out, "BasketSequence-v0", params, None,
+                       lambda: report.write_basket_report(stocks, covariance, params, sources, out))
     params = book_params(stocks, covariance, holdings, cross_impact=cross_impact, horizon=horizon, periods=periods,
                          risk_aversion=5e-7 if risk_aversion is None else risk_aversion)
-    sources = {name: str(folder / name) for name in holdings}
     return _finish(out, "PortfolioExec-v0", params, None,
                    lambda: report.write_portfolio_report(stocks, covariance, params, sources, out))

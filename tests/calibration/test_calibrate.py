@@ -10,6 +10,7 @@ import yaml
 
 import execgym
 from execgym.calibration import optimal_exec
+from execgym.calibration.data import load
 from execgym.calibration.synthetic import SyntheticStock, simulate
 from execgym.experiments.cli import main
 from execgym.experiments.config import load_config
@@ -200,3 +201,20 @@ def test_calibrate_is_a_python_function_that_writes_only_when_asked(tmp_path):
         calibrate(SAMPLE, "basket")
     with pytest.raises(ValueError, match="optimal-exec needs shares"):
         calibrate(SAMPLE, "optimal-exec")
+
+
+def test_the_book_sample_calibrates_a_basket_to_sequence(tmp_path):
+    """The four stocks as a basket: sides from the positions, impacts from each stock's costs, the correlations
+    estimated; the params rebuild the oracle whose order the report gives."""
+    from execgym.calibration.basket_sequence import trade_impact_bps
+
+    out = tmp_path / "bs"
+    assert main(["calibrate", str(DATA / "synthetic_book"), "--problem", "basket-sequence", "--holdings",
+                 "AAA=20000,BBB=-10000,CCC=15000,DDD=12000", "--out", str(out)]) == 0
+    params = yaml.safe_load((out / "params.yaml").read_text())
+    assert params["sides"] == [-1, 1, -1, -1]
+    oracle = execgym.make_oracle("BasketSequence-v0", **params)
+    order = " → ".join(["AAA", "BBB", "CCC", "DDD"][i] for i in oracle.order)
+    assert f"The optimal order: {order} costs **{-oracle.expected_return:.3f} bps**" in (out / "report.md").read_text()
+    stock = optimal_exec.estimate(load(DATA / "synthetic_book" / "AAA"))
+    assert params["impact_bps"][0] == pytest.approx(trade_impact_bps(stock, 20000, 0.25))
