@@ -30,12 +30,15 @@ market impact", Risk 18(7). The correlations follow :func:`~.market.factor_corre
 basket: κ of 0.7 – 1, β_i of 0.7 – 0.85 and γ_i of 0.3 – 0.5 (correlations 0.49 – 0.72 across sectors,
 0.58 – 0.97 within); the other quantities as in training.
 
-**Features** (the observation's last six entries, each normalised to [−1, 1] over its training range,
+**Features** (the observation's last 58 entries, each normalised to [−1, 1] over its training range,
 :class:`~execgym.distributions.Feature`; computed from the params, so a user's own baskets have them too):
 the cost every order pays Σ_j c_j = Σ_j w_j·b_j (bps of the basket), the leftover cross-impact κ, the hedge
 credit h, the mean correlation of the pairs of names, the net side Σ_i s_i·w_i (−1: all sells, 1: all buys)
-and the largest weight max_i w_i. With a user's ``cost_matrix`` (no construction) the features are not
-defined (ValueError).
+and the largest weight max_i w_i; then, what a trader sees of each trade i (the action that executes it),
+its weight w_i, side s_i and impact b_i, and the correlation ρ_ij of each pair of names: the order's costs
+depend on them, so a policy that does not see them can only be blind to the basket. With a user's
+``cost_matrix`` (no construction), or a basket of another number of trades, the features are not defined
+(ValueError).
 """
 
 from __future__ import annotations
@@ -116,6 +119,35 @@ def largest_weight(params: BasketSequenceParams) -> float:
     return float(_constructed(params).weights.max())
 
 
+def _per_trade(params: BasketSequenceParams) -> BasketSequenceParams:
+    """``params`` (constructed), or ValueError if it has another number of trades than the distribution's: its
+    per-trade features are the distribution's eight."""
+    if _constructed(params).trades != TRADES:
+        raise ValueError(f"the distribution's per-trade features are of {TRADES} trades, this basket has "
+                         f"{params.trades}: make the env with observe_market=False (or 'index')")
+    return params
+
+
+def trade_weight(i: int):
+    """w_i = N_i/Σ N of trade ``i``."""
+    return lambda params: float(_per_trade(params).weights[i])
+
+
+def trade_side(i: int):
+    """s_i of trade ``i`` (+1 buy, −1 sell)."""
+    return lambda params: float(_per_trade(params).sides[i])
+
+
+def trade_impact(i: int):
+    """b_i of trade ``i``, bps."""
+    return lambda params: float(_per_trade(params).impact_bps[i])
+
+
+def pair_correlation(i: int, j: int):
+    """ρ_ij of the names of trades ``i`` and ``j``."""
+    return lambda params: float(_per_trade(params).correlation[i][j])
+
+
 def _fewest_pairs_within_sectors() -> int:
     """The fewest pairs of the n names that share a sector: the names spread as evenly as the sectors allow."""
     sizes = [TRADES // SECTORS + (sector < TRADES % SECTORS) for sector in range(SECTORS)]
@@ -134,6 +166,16 @@ def _features() -> tuple[Feature, ...]:
     market, sector, cross = TRAINING["market"], TRAINING["sector"], TRAINING["cross"]
     ratio = VOLUMES[1] * PARTICIPATIONS[1] / (VOLUMES[0] * PARTICIPATIONS[0])
     within = _fewest_pairs_within_sectors() / (TRADES * (TRADES - 1) / 2)
+    impacts = (PREFACTORS[0] * VOLATILITIES[0] * math.sqrt(PARTICIPATIONS[0]),
+               PREFACTORS[1] * VOLATILITIES[1] * math.sqrt(PARTICIPATIONS[1]))
+    per_trade = tuple(feature for i in range(TRADES) for feature in (
+        Feature(f"weight_{i}", "dimensionless", f"w_{i}: trade {i}'s share of the basket", trade_weight(i),
+                1.0 / (1.0 + (TRADES - 1) * ratio), ratio / (ratio + TRADES - 1)),
+        Feature(f"side_{i}", "dimensionless", f"s_{i}: +1 buy, −1 sell", trade_side(i), -1.0, 1.0, log=False),
+        Feature(f"impact_{i}", "bps of price", f"b_{i}: trade {i}'s impact alone", trade_impact(i), *impacts)))
+    pairs = tuple(Feature(f"correlation_{i}_{j}", "dimensionless", f"ρ_{i}{j}", pair_correlation(i, j),
+                          market[0] ** 2, market[1] ** 2 + sector[1] ** 2, log=False)
+                  for i in range(TRADES) for j in range(i + 1, TRADES))
     return (
         Feature("base_cost_bps", "bps of the basket's notional", "Σ_j w_j·b_j", base_cost_bps,
                 PREFACTORS[0] * VOLATILITIES[0] * math.sqrt(PARTICIPATIONS[0]),
@@ -147,7 +189,7 @@ def _features() -> tuple[Feature, ...]:
         Feature("net_side", "dimensionless", "Σ_i s_i·w_i (s = +1 buy, −1 sell)", net_side, -1.0, 1.0, log=False),
         Feature("largest_weight", "dimensionless", "max_i w_i", largest_weight, 1.0 / TRADES,
                 ratio / (ratio + TRADES - 1)),
-    )
+    ) + per_trade + pairs
 
 
 FEATURES = _features()
