@@ -110,7 +110,8 @@ def write_report(stock: StockEstimates, order: Order, cost: Interval, sources: d
              f"The oracle's expected cost is **{cost.value:,.0f}** ({bps(cost.value, params):.2f} bps); "
              f"over {cost.draws} redraws of the estimates from their sampling distributions its 95 % interval is "
              f"[{cost.low:,.0f}, {cost.high:,.0f}] ([{bps(cost.low, params):.2f}, {bps(cost.high, params):.2f}] bps)"
-             + (f"; {cost.refused} draws fell outside the params' valid ranges" if cost.refused else "") + ".", "",
+             + (f"; {cost.refused} draws fell outside the params' valid ranges" if cost.refused else "")
+             + cost.held_fixed() + ".", "",
              f"![volume profile]({PLOTS[0]})", ""]
     if stock.temporary is not None:
         lines += [f"![impact]({PLOTS[1]})", ""]
@@ -168,7 +169,8 @@ def write_market_making_report(stock: StockEstimates, params, profit, sources: d
              f"α {params.terminal_penalty:g}, Q̄ {params.max_inventory}, T {params.horizon:g} day(s) in {params.steps} steps.",
              "", f"The optimum's expected penalised profit is **{profit.value:,.2f}**; over {profit.draws} "
              f"redraws of σ, A and k its 95 % interval is [{profit.low:,.2f}, {profit.high:,.2f}]"
-             + (f"; {profit.refused} draws fell outside the params' valid ranges" if profit.refused else "") + ".", "",
+             + (f"; {profit.refused} draws fell outside the params' valid ranges" if profit.refused else "")
+             + profit.held_fixed() + ".", "",
              f"![fill intensity]({MARKET_MAKING_PLOTS[0]})", "", f"![quotes]({MARKET_MAKING_PLOTS[1]})", ""]
     text = "\n".join(lines)
     write_text_atomically(folder / "report.md", text)
@@ -213,7 +215,7 @@ def write_limit_or_market_report(stock: StockEstimates, fills, params, improveme
              f"{improvement.draws} redraws of π, μ and a its 95 % interval is [{improvement.low:.3f}, "
              f"{improvement.high:.3f}] bps"
              + (f"; {improvement.refused} draws fell outside the params' valid ranges" if improvement.refused else "")
-             + ".", "", f"![limit fills]({LIMIT_OR_MARKET_PLOTS[0]})", ""]
+             + improvement.held_fixed() + ".", "", f"![limit fills]({LIMIT_OR_MARKET_PLOTS[0]})", ""]
     text = "\n".join(lines)
     write_text_atomically(folder / "report.md", text)
     return text
@@ -254,7 +256,8 @@ def write_twap_vwap_report(stock: StockEstimates, params, value, sources: dict[s
              "## The optimum", "",
              f"The optimum's expected return is **{value.value:.3f} bps**; over {value.draws} redraws of the "
              f"estimates its 95 % interval is [{value.low:.3f}, {value.high:.3f}] bps"
-             + (f"; {value.refused} draws fell outside the params' valid ranges" if value.refused else "") + ".", "",
+             + (f"; {value.refused} draws fell outside the params' valid ranges" if value.refused else "")
+             + value.held_fixed() + ".", "",
              f"![day types]({TWAP_VWAP_PLOTS[0]})", ""]
     text = "\n".join(lines)
     write_text_atomically(folder / "report.md", text)

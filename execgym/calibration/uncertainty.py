@@ -38,6 +38,11 @@ class Interval:
     high: float
     draws: int       # draws priced
     refused: int     # draws whose params were outside their valid ranges
+    fixed: tuple[str, ...] = ()   # estimates held at their values: without a standard error (e.g. one day of data)
+
+    def held_fixed(self) -> str:
+        """The report's words on :attr:`fixed` ("" when none)."""
+        return f"; held at their estimates (no standard error): {', '.join(self.fixed)}" if self.fixed else ""
 
 
 def over_draws(named: dict[str, Any], params_of: Callable[[dict[str, float]], Any],
@@ -57,4 +62,6 @@ def over_draws(named: dict[str, Any], params_of: Callable[[dict[str, float]], An
     if not values:
         raise ValueError(f"none of {draws} draws of the estimates gave valid params: the estimates are too uncertain")
     low, high = np.quantile(values, [0.025, 0.975])
-    return Interval(float(value_of(params_of({}))), float(low), float(high), len(values), refused)
+    fixed = tuple(name for name, item in named.items()
+                  if isinstance(item, Estimate) and not math.isfinite(item.standard_error))
+    return Interval(float(value_of(params_of({}))), float(low), float(high), len(values), refused, fixed)

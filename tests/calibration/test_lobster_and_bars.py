@@ -91,6 +91,7 @@ def test_the_lobster_and_bars_samples_calibrate(tmp_path, sample):
     report = (out / "report.md").read_text()
     assert ("LOBSTER day(s)" in report) == (sample.endswith("lobster"))
     assert ("rule of thumb" in report) == (sample.endswith("bars"))
+    assert ("held at their estimates (no standard error): permanent_impact" in report) == sample.endswith("bars")
 
 
 def test_a_sweep_over_several_resting_orders_is_one_market_order_and_hidden_sides_are_inferred(tmp_path):
