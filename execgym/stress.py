@@ -6,7 +6,7 @@ A *model* is a set of params of one env id (``models``: name -> keyword paramete
 against model j's oracle: 0 on the diagonal, and >= 0 everywhere (no policy beats the optimum).
 
 * **Exact** where model i's policy trades on time and inventory only, as every one-way OptimalExec optimum
-  does: its trades then follow one schedule whatever the prices, found by playing it (two episodes of
+  and PortfolioExec's optimum do: its trades then follow one schedule whatever the prices, found by playing it (two episodes of
   different noise in its own market must give the same holdings), and that schedule's objective in market j
   is priced in closed form (:func:`execgym.problems.optimal_exec.schedule.expected_return`), where market j
   can execute it as it is (:func:`schedule_fits`: the same order, within its caps, one-way unless j trades both
@@ -52,19 +52,25 @@ class Cell:
         return f"{value:.2f}" + ("" if self.exact else f" ± {self.half_width:.2f}")
 
 
+HOLDINGS = {"OptimalExec": "inventory", "PortfolioExec": "holdings"}
+"""The families with schedules, and the info key of their holdings."""
+
+
 def executed_schedule(env_id: str, params, policy) -> np.ndarray | None:
-    """The holdings x_0..x_N the policy executes in its market if they do not depend on the prices (the same
-    in two episodes of different noise), else None. Only OptimalExec ids have schedules."""
-    if not env_id.startswith("OptimalExec"):
+    """The holdings x_0..x_N (N + 1, or (N + 1, m) for a book) the policy executes in its market if they do not
+    depend on the prices (the same in two episodes of different noise), else None. Only OptimalExec and
+    PortfolioExec ids have schedules."""
+    key = HOLDINGS.get(env_id.split("-")[0])
+    if key is None:
         return None
     paths = []
     for seed in EXACT_CHECK_SEEDS:
         env = gym.make(env_id, params=params)
         observation, info = env.reset(seed=seed)
-        holdings, done = [info["inventory"]], False
+        holdings, done = [np.asarray(info[key], dtype=np.float64)], False
         while not done:
             observation, _, terminated, truncated, info = env.step(policy(observation[None])[0])
-            holdings.append(info["inventory"])
+            holdings.append(np.asarray(info[key], dtype=np.float64))
             done = terminated or truncated
         paths.append(np.array(holdings))
     same = paths[0].shape == paths[1].shape and np.array_equal(paths[0], paths[1])
@@ -72,8 +78,17 @@ def executed_schedule(env_id: str, params, policy) -> np.ndarray | None:
 
 
 def schedule_fits(params, holdings: np.ndarray) -> bool:
-    """Whether a schedule can be executed as it is in OptimalExec's market ``params``: the same order (shares,
-    side, periods), its trades within the market's caps, and one-way unless the market trades both ways."""
+    """Whether a schedule can be executed as it is in the market ``params``: OptimalExec's, the same order
+    (shares, side, periods), its trades within the market's caps, and one-way unless the market trades both ways;
+    PortfolioExec's, the same book and periods, every position moving monotonically to zero."""
+    if holdings.ndim == 2:
+        from execgym.problems.portfolio_exec import schedule
+
+        try:
+            schedule.check_holdings(params, holdings)
+        except ValueError:
+            return False
+        return schedule.first_move_away_from_zero(params, holdings) is None
     if holdings.size != params.periods + 1 or holdings[0] != params.shares:
         return False
     trades = -np.diff(holdings)
@@ -84,9 +99,11 @@ def schedule_fits(params, holdings: np.ndarray) -> bool:
 
 
 def schedule_value(params, holdings: np.ndarray) -> float:
-    """E[Σ reward] of a static schedule in OptimalExec's market ``params``, exactly."""
-    from execgym.problems.optimal_exec import schedule
-
+    """E[Σ reward] of a static schedule in OptimalExec's or PortfolioExec's market ``params``, exactly."""
+    if holdings.ndim == 2:
+        from execgym.problems.portfolio_exec import schedule
+    else:
+        from execgym.problems.optimal_exec import schedule
     return float(schedule.expected_return(params, holdings))
 
 

@@ -87,6 +87,7 @@ def test_a_market_makers_policy_is_priced_exactly_in_another_market():
     assert abs(result.regret_pct.mean - cell.regret_pct) < 4 * result.regret_pct.half_width / 1.96 + 1e-9
 
 
+@pytest.mark.slow
 def test_a_limit_or_market_policy_is_priced_exactly_in_another_market():
     matrix = stress_matrix("LimitOrMarket-v0", {"given": {}, "trending": {"drift": 0.3}})
     cell = matrix["given"]["trending"]
@@ -96,6 +97,7 @@ def test_a_limit_or_market_policy_is_priced_exactly_in_another_market():
     assert abs(result.regret_pct.mean - cell.regret_pct) < 4 * result.regret_pct.half_width / 1.96
 
 
+@pytest.mark.slow
 def test_a_pace_policy_is_priced_exactly_in_another_market():
     matrix = stress_matrix("TwapVwapSwitch-v0", {"calm": {}, "volatile": {"volatility": 150.0}})
     cell = matrix["calm"]["volatile"]
@@ -103,3 +105,15 @@ def test_a_pace_policy_is_priced_exactly_in_another_market():
     calm, volatile = execgym.make_oracle("TwapVwapSwitch-v0"), execgym.make_oracle("TwapVwapSwitch-v0", volatility=150.0)
     result = execgym.score(calm.policy, "TwapVwapSwitch-v0", episodes=20_000, volatility=150.0, oracle=volatile)
     assert abs(result.regret_pct.mean - cell.regret_pct) < 4 * result.regret_pct.half_width / 1.96 + 1e-9
+
+
+@pytest.mark.slow
+def test_a_books_schedule_is_priced_exactly_in_another_market():
+    """PortfolioExec's optimum trades on time and holdings: its schedule's closed-form objective in a more
+    risk-averse market, against paired episodes there."""
+    matrix = stress_matrix("PortfolioExec-v0", {"given": {}, "averse": {"risk_aversion": 1.5e-6}})
+    cell = matrix["given"]["averse"]
+    assert cell.exact and cell.regret_pct > 1.0 and matrix["given"]["given"].regret_pct == pytest.approx(0, abs=1e-6)
+    given, averse = execgym.make_oracle("PortfolioExec-v0"), execgym.make_oracle("PortfolioExec-v0", risk_aversion=1.5e-6)
+    result = execgym.score(given.policy, "PortfolioExec-v0", episodes=20_000, risk_aversion=1.5e-6, oracle=averse)
+    assert abs(result.regret_pct.mean - cell.regret_pct) < 4 * result.regret_pct.half_width / 1.96 + 1e-6
