@@ -2,7 +2,7 @@
 
 Layout: ``<root>/step_<steps, 12 digits>/`` holding whatever the trainer saves
 plus ``state.json``. A checkpoint is written into a hidden temporary folder,
-flushed to disk and renamed into place (:func:`execgym.experiments.files.replace_durably`),
+flushed to disk and renamed into place (:func:`execgym.atomic.replace_durably`),
 so a run killed at any moment (even with SIGKILL) leaves only complete
 checkpoints; leftovers of an interrupted write are removed on the next start.
 A checkpoint damaged afterwards (a truncated file) is detected when it is
@@ -16,7 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from execgym.experiments.files import CorruptFile, fsync_path, json_text, read_json, replace_durably
+from execgym.atomic import fsync_path, replace_durably
+from execgym.experiments.files import CorruptFile, json_text, read_json
 
 PREFIX = "step_"
 STATE_KEYS = ("steps", "curve", "wall_seconds")

@@ -1,8 +1,8 @@
 """Run files: durable atomic output, strict JSON, and reading back with errors that name the file.
 
-A file is written to a temporary ``.<name>.<random>.tmp`` beside it, flushed to
-disk (``fsync``), renamed over its name, and the folder's entry flushed too, so
-a finished file survives a kill or a power loss complete under its name, or is
+A file is written atomically (:mod:`execgym.atomic`): to a temporary
+``.<name>.<random>.tmp`` beside it, flushed to disk, renamed over its name, so a
+finished file survives a kill or a power loss complete under its name, or is
 absent. A write interrupted before its rename leaves only the temporary, which
 :func:`remove_stale_temporaries` deletes when the run starts again.
 
@@ -12,15 +12,15 @@ an undefined number as ``null`` with a ``<key>_note`` saying why.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
-TEMPORARY_SUFFIX = ".tmp"
+from execgym.atomic import TEMPORARY_SUFFIX, write_text_atomically
+
 T = TypeVar("T")
 
 
@@ -28,48 +28,8 @@ class CorruptFile(ValueError):
     """A run's file that does not read back (truncated, unparsable, or missing keys); the message names it."""
 
 
-def fsync_path(path: str | os.PathLike) -> None:
-    """Flush ``path`` (a file or a folder: its entries) to disk."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def replace_durably(source: str | os.PathLike, destination: str | os.PathLike) -> None:
-    """Rename ``source`` (a file or folder, already flushed) to ``destination``, then flush the folder holding
-    it, so the rename survives a power loss."""
-    os.replace(source, destination)
-    fsync_path(Path(destination).parent)
-
-
-def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
-    """Call ``write`` on a temporary file beside ``path``, flush it to disk and rename it to ``path``;
-    returns ``path``."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)
-        replace_durably(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    return path
-
-
-def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically; returns ``path``."""
-    return write_atomically(path, lambda file: file.write(text.encode("utf-8")))
-
-
 def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
-    """Delete the temporaries of interrupted :func:`write_atomically` calls in ``folder`` (not below it);
+    """Delete the temporaries of interrupted :func:`~execgym.atomic.write_atomically` calls in ``folder`` (not below it);
     returns them."""
     folder = Path(folder)
     stale = [path for path in folder.glob(f".*{TEMPORARY_SUFFIX}") if path.is_file()] if folder.is_dir() else []

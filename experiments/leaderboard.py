@@ -35,10 +35,10 @@ from typing import Any
 
 
 import execgym
+from execgym.atomic import write_text_atomically
 from execgym.registry import make_oracle, problem
 from execgym.experiments.machine import cpu_model
 from execgym.experiments.config import ExperimentConfig, load_config
-from execgym.experiments.files import write_text_atomically
 from execgym.experiments.leaderboard_markets import AGENT_LABELS, MARKETS_PAGE, save_records, write_page
 from execgym.experiments.plots import save_png
 from execgym.experiments.results import ONE_SEED, interval_text

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from execgym.atomic import write_text_atomically
 from execgym.scoring import Estimate
-from execgym.experiments.files import write_json_atomically, write_text_atomically
+from execgym.experiments.files import write_json_atomically
 from execgym.experiments.results import ONE_SEED, interval_text
 
 MARKETS_PAGE = "leaderboard_markets.md"

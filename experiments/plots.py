@@ -17,8 +17,8 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
 
+from execgym.atomic import write_atomically  # noqa: E402
 from execgym.problems.optimal_exec.params import OptimalExecParams  # noqa: E402
-from execgym.experiments.files import write_atomically  # noqa: E402
 from execgym.experiments.frontier import Frontier, SchedulePoint  # noqa: E402
 
 ORACLE = "oracle"

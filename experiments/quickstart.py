@@ -22,11 +22,11 @@ from rich.table import Table
 from rich.text import Text
 
 from execgym import make_oracle, score
+from execgym.atomic import write_text_atomically
 from execgym.problems.optimal_exec.policies import BASELINES
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.scoring import Estimate, ScoreResult
 from execgym.experiments.arguments import integer_at_least
-from execgym.experiments.files import write_text_atomically
 from execgym.experiments.frontier import (Frontier, SchedulePoint, efficient_frontier, risk_aversion_grid,
                                   schedule_point)
 from execgym.experiments.plots import ORACLE, frontier_figure, save_png, trajectories_figure

@@ -31,8 +31,8 @@ from typing import Any
 import yaml
 
 from execgym.agents.sb3 import ACTIVATIONS, SCHEDULABLE
+from execgym.atomic import write_text_atomically
 from execgym.experiments.config import ExperimentConfig
-from execgym.experiments.files import write_text_atomically
 from execgym.experiments.leaderboard import benchmark_configs
 
 ZOO = Path(__file__).parent / "rl_zoo"

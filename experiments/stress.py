@@ -23,10 +23,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import yaml
 
+from execgym.atomic import write_text_atomically
 from execgym.registry import PROBLEMS, problem
 from execgym.stress import stress_matrix, uncertainty_matrix
 from execgym.experiments.arguments import integer_at_least
-from execgym.experiments.files import write_text_atomically
 from execgym.experiments.plots import save_png
 
 NAME = "stress"

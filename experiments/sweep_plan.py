@@ -27,9 +27,10 @@ from typing import Any
 
 import yaml
 
+from execgym.atomic import write_text_atomically
 from execgym.experiments.arguments import yaml_value, split_setting
 from execgym.experiments.config import ExperimentConfig, load_yaml, parse_config, with_settings
-from execgym.experiments.files import CorruptFile, write_text_atomically
+from execgym.experiments.files import CorruptFile
 from execgym.experiments.results import read_result
 
 

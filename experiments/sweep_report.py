@@ -30,8 +30,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from execgym.atomic import write_text_atomically  # noqa: E402
 from execgym.scoring import Estimate  # noqa: E402
-from execgym.experiments.files import write_text_atomically  # noqa: E402
 from execgym.experiments.plots import save_png  # noqa: E402
 from execgym.experiments.results import ONE_SEED, interval_text, read_result  # noqa: E402
 from execgym.experiments.sweep_plan import Trial  # noqa: E402

@@ -16,7 +16,7 @@ from tensorboard.compat.proto import event_pb2
 from tensorboard.summary.writer.record_writer import RecordWriter
 from torch.utils.tensorboard import SummaryWriter
 
-from execgym.experiments.files import TEMPORARY_SUFFIX, write_atomically
+from execgym.atomic import TEMPORARY_SUFFIX, write_atomically
 
 EVENT_FILE_MARK = "tfevents"
 

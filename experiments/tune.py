@@ -65,10 +65,10 @@ import optuna
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
+from execgym.atomic import write_text_atomically
 from execgym.experiments.config import ExperimentConfig, parse_config
 from execgym.experiments import run as runner
 from execgym.experiments.arguments import integer_at_least, parse_settings
-from execgym.experiments.files import write_text_atomically
 from execgym.experiments.sweep import add_cluster_arguments, error_summary, start_ray
 from execgym.experiments.trainers import check_trainer_config, make_trainer
 from execgym.experiments.tune_report import best_so_far, write_report

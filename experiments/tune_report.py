@@ -30,8 +30,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 from optuna.trial import FrozenTrial, TrialState
 
+from execgym.atomic import write_text_atomically
 from execgym.experiments.config import ExperimentConfig
-from execgym.experiments.files import write_text_atomically
 from execgym.experiments.plots import plt, save_png
 from execgym.experiments.sweep_report import csv_text
 

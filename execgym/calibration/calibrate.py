@@ -29,7 +29,7 @@ from execgym.calibration.params_yaml import params_mapping
 from execgym.calibration.portfolio_exec import book_params
 from execgym.calibration.twap_vwap import switch_interval, switch_params
 from execgym.calibration.uncertainty import Interval
-from execgym.experiments.files import write_text_atomically
+from execgym.atomic import write_text_atomically
 
 PROBLEMS = {"optimal-exec": "OptimalExec-v0", "market-making": "MarketMaking-v0",
             "limit-or-market": "LimitOrMarket-v0", "twap-vwap": "TwapVwapSwitch-v0",

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from execgym.experiments.files import write_atomically
+from execgym.atomic import write_atomically
 
 TRADES = ("timestamp", "price", "size")
 QUOTES = ("timestamp", "bid", "ask", "bid_size", "ask_size")

@@ -15,7 +15,7 @@ import execgym
 from execgym.calibration.estimates import Estimate
 from execgym.calibration.optimal_exec import Order, StockEstimates, bps, order_params
 from execgym.calibration.uncertainty import Interval
-from execgym.experiments.files import write_text_atomically
+from execgym.atomic import write_text_atomically
 from execgym.experiments.plots import ORACLE, save_png, trajectories_figure
 from execgym.problems.optimal_exec import schedule
 from execgym.problems.optimal_exec.policies import twap, vwap

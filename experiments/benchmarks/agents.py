@@ -25,10 +25,10 @@ import sb3_contrib
 import stable_baselines3
 import torch
 
+from execgym.atomic import write_text_atomically
 from execgym.scoring import Estimate
 from execgym.experiments.machine import cpu_model
 from execgym.experiments.config import load_config
-from execgym.experiments.files import write_text_atomically
 from execgym.experiments.results import ONE_SEED, interval_text
 from execgym.experiments.run import run_experiment
 

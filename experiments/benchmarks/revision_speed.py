@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if not args.against:
         parser.error("--against is required: the revision to measure this tree against")
-    from execgym.experiments.files import write_text_atomically
+    from execgym.atomic import write_text_atomically
     from execgym.registry import PROBLEMS
 
     started = time.perf_counter()

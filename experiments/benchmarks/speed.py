@@ -56,7 +56,7 @@ from experiments.benchmarks import numpy_reference
 from execgym.experiments.machine import cpu_model
 from experiments.benchmarks.timing import (PER_SLOT_FIELD, REFERENCE, action_cycle, best_times, scalar_steps,
                                           vector_steps)
-from execgym.experiments.files import write_text_atomically
+from execgym.atomic import write_text_atomically
 
 TABLE = Path(__file__).parent / "SPEED.md"
 VECTOR_SIZES = (1, 64, 1_024, 16_384)
