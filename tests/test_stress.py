@@ -73,47 +73,23 @@ def test_a_schedule_the_other_market_cannot_execute_is_not_priced_exactly():
             assert cell.regret_pct >= -cell.half_width
 
 
-def test_a_market_makers_policy_is_priced_exactly_in_another_market():
-    """A quoting policy's table in another market, priced by backward induction: 0 at home, and inside the
-    interval of paired episodes elsewhere."""
-    models = {"calm": {"steps": 50}, "thin": {"steps": 50, "arrival_rate": 70.0}}
-    matrix = stress_matrix("MarketMaking-v0", models)
-    assert matrix["calm"]["calm"].exact and matrix["calm"]["calm"].regret_pct == pytest.approx(0.0, abs=1e-9)
-    cell = matrix["calm"]["thin"]
-    assert cell.exact and cell.regret_pct > 0.05
-    calm = execgym.make_oracle("MarketMaking-v0", steps=50)
-    thin = execgym.make_oracle("MarketMaking-v0", steps=50, arrival_rate=70.0)
-    result = execgym.score(calm.policy, "MarketMaking-v0", episodes=20_000, steps=50, arrival_rate=70.0, oracle=thin)
-    assert abs(result.regret_pct.mean - cell.regret_pct) < 4 * result.regret_pct.half_width / 1.96 + 1e-9
+EXACT_CASES = [  # env id, home market, other market, the regret there at least, tolerance at home
+    pytest.param("MarketMaking-v0", {"steps": 50}, {"steps": 50, "arrival_rate": 70.0}, 0.05, 1e-9, id="quotes"),
+    pytest.param("LimitOrMarket-v0", {}, {"drift": 0.3}, 1.0, 1e-9, id="limit_or_market", marks=pytest.mark.slow),
+    pytest.param("TwapVwapSwitch-v0", {}, {"volatility": 150.0}, 1.0, 1e-9, id="pace", marks=pytest.mark.slow),
+    pytest.param("PortfolioExec-v0", {}, {"risk_aversion": 1.5e-6}, 1.0, 1e-6, id="book", marks=pytest.mark.slow),
+]
 
 
-@pytest.mark.slow
-def test_a_limit_or_market_policy_is_priced_exactly_in_another_market():
-    matrix = stress_matrix("LimitOrMarket-v0", {"given": {}, "trending": {"drift": 0.3}})
-    cell = matrix["given"]["trending"]
-    assert cell.exact and cell.regret_pct > 1.0 and matrix["given"]["given"].regret_pct == pytest.approx(0, abs=1e-9)
-    given, trending = execgym.make_oracle("LimitOrMarket-v0"), execgym.make_oracle("LimitOrMarket-v0", drift=0.3)
-    result = execgym.score(given.policy, "LimitOrMarket-v0", episodes=20_000, drift=0.3, oracle=trending)
-    assert abs(result.regret_pct.mean - cell.regret_pct) < 4 * result.regret_pct.half_width / 1.96
-
-
-@pytest.mark.slow
-def test_a_pace_policy_is_priced_exactly_in_another_market():
-    matrix = stress_matrix("TwapVwapSwitch-v0", {"calm": {}, "volatile": {"volatility": 150.0}})
-    cell = matrix["calm"]["volatile"]
-    assert cell.exact and cell.regret_pct > 1.0 and matrix["volatile"]["volatile"].regret_pct == pytest.approx(0, abs=1e-9)
-    calm, volatile = execgym.make_oracle("TwapVwapSwitch-v0"), execgym.make_oracle("TwapVwapSwitch-v0", volatility=150.0)
-    result = execgym.score(calm.policy, "TwapVwapSwitch-v0", episodes=20_000, volatility=150.0, oracle=volatile)
-    assert abs(result.regret_pct.mean - cell.regret_pct) < 4 * result.regret_pct.half_width / 1.96 + 1e-9
-
-
-@pytest.mark.slow
-def test_a_books_schedule_is_priced_exactly_in_another_market():
-    """PortfolioExec's optimum trades on time and holdings: its schedule's closed-form objective in a more
-    risk-averse market, against paired episodes there."""
-    matrix = stress_matrix("PortfolioExec-v0", {"given": {}, "averse": {"risk_aversion": 1.5e-6}})
-    cell = matrix["given"]["averse"]
-    assert cell.exact and cell.regret_pct > 1.0 and matrix["given"]["given"].regret_pct == pytest.approx(0, abs=1e-6)
-    given, averse = execgym.make_oracle("PortfolioExec-v0"), execgym.make_oracle("PortfolioExec-v0", risk_aversion=1.5e-6)
-    result = execgym.score(given.policy, "PortfolioExec-v0", episodes=20_000, risk_aversion=1.5e-6, oracle=averse)
-    assert abs(result.regret_pct.mean - cell.regret_pct) < 4 * result.regret_pct.half_width / 1.96 + 1e-6
+@pytest.mark.parametrize("env_id, home, other, least, tolerance", EXACT_CASES)
+def test_a_policy_is_priced_exactly_in_another_market(env_id, home, other, least, tolerance):
+    """A market maker's quote table, a child order's actions, a pace policy (backward induction over the other
+    market's states) or a book's schedule (closed form): 0 at home, and inside the interval of 20,000 paired
+    episodes in the other market."""
+    matrix = stress_matrix(env_id, {"home": home, "other": other})
+    assert matrix["home"]["home"].exact and matrix["home"]["home"].regret_pct == pytest.approx(0.0, abs=tolerance)
+    cell = matrix["home"]["other"]
+    assert cell.exact and cell.regret_pct > least
+    policy, optimum = execgym.make_oracle(env_id, **home).policy, execgym.make_oracle(env_id, **other)
+    result = execgym.score(policy, env_id, episodes=20_000, oracle=optimum, **other)
+    assert abs(result.regret_pct.mean - cell.regret_pct) < 4 * result.regret_pct.half_width / 1.96 + tolerance

@@ -65,6 +65,17 @@ def impact_figure(stock: StockEstimates):
     return figure
 
 
+ESTIMATES_HEAD = ["## Estimates", "", "| quantity | estimate | 95 % interval | unit | method |",
+                  "|---|---:|---|---|---|"]
+"""The head of a report's table of estimates (:func:`_row` its lines)."""
+
+
+def _preamble(title: str, sources: dict[str, str], days: int) -> list[str]:
+    """A report's title and its line on the data it came from."""
+    return [f"# {title}", "",
+            "Data: " + ", ".join(f"{kind} `{path}`" for kind, path in sources.items()) + f" ({days} days).", ""]
+
+
 def _row(name: str, estimate: Estimate) -> str:
     low, high = estimate.interval
     interval = f"[{low:.6g}, {high:.6g}]" if np.isfinite(low) else "–"
@@ -98,9 +109,8 @@ def write_report(stock: StockEstimates, order: Order, cost: Interval, sources: d
         spread = float(np.sqrt(schedule.variance(params, holdings)))
         costs.append(f"| {name} | {shortfall:,.0f} | {bps(shortfall, params):.2f} | {bps(spread, params):.2f} | "
                      f"{bps(float(schedule.objective(params, holdings)), params):.2f} |")
-    lines = [f"# Calibration: {params.order} over {order.horizon:g} day(s) in {order.periods} periods", "",
-             "Data: " + ", ".join(f"{kind} `{path}`" for kind, path in sources.items()) + f" ({stock.days} days).", "",
-             "## Estimates", "", "| quantity | estimate | 95 % interval | unit | method |", "|---|---:|---|---|---|",
+    lines = [*_preamble(f"Calibration: {params.order} over {order.horizon:g} day(s) in {order.periods} periods",
+                        sources, stock.days), *ESTIMATES_HEAD,
              *rows, "", "## The order's optimum", "",
              f"Params (`params.yaml`): arrival price {params.arrival_price:.4g}, σ {params.volatility:.4g}, "
              f"ε {params.half_spread:.4g}, γ {params.permanent_impact:.4g}, η {params.temporary_impact:.4g}, "
@@ -110,8 +120,7 @@ def write_report(stock: StockEstimates, order: Order, cost: Interval, sources: d
              f"The oracle's expected cost is **{cost.value:,.0f}** ({bps(cost.value, params):.2f} bps); "
              f"over {cost.draws} redraws of the estimates from their sampling distributions its 95 % interval is "
              f"[{cost.low:,.0f}, {cost.high:,.0f}] ([{bps(cost.low, params):.2f}, {bps(cost.high, params):.2f}] bps)"
-             + (f"; {cost.refused} draws fell outside the params' valid ranges" if cost.refused else "")
-             + cost.held_fixed() + ".", "",
+             + cost.caveats() + ".", "",
              f"![volume profile]({PLOTS[0]})", ""]
     if stock.temporary is not None:
         lines += [f"![impact]({PLOTS[1]})", ""]
@@ -158,9 +167,7 @@ def write_market_making_report(stock: StockEstimates, params, profit, sources: d
     save_png(intensity_figure(stock), folder / MARKET_MAKING_PLOTS[0])
     save_png(quotes_figure(params), folder / MARKET_MAKING_PLOTS[1])
     intensity = stock.fill_intensity
-    lines = ["# Calibration: quoting MarketMaking-v0", "",
-             "Data: " + ", ".join(f"{kind} `{path}`" for kind, path in sources.items()) + f" ({stock.days} days).", "",
-             "## Estimates", "", "| quantity | estimate | 95 % interval | unit | method |", "|---|---:|---|---|---|",
+    lines = [*_preamble("Calibration: quoting MarketMaking-v0", sources, stock.days), *ESTIMATES_HEAD,
              _row("volatility σ", stock.volatility), _row("half spread ε", stock.half_spread),
              _row("arrival rate A at depth 0", intensity.arrival_rate), _row("depth decay k", intensity.depth_decay),
              "", "## The optimum", "",
@@ -168,9 +175,7 @@ def write_market_making_report(stock: StockEstimates, params, profit, sources: d
              f"k {params.depth_decay:.4g}, δ_max {params.max_depth:.4g}, φ {params.inventory_penalty:.4g}, "
              f"α {params.terminal_penalty:g}, Q̄ {params.max_inventory}, T {params.horizon:g} day(s) in {params.steps} steps.",
              "", f"The optimum's expected penalised profit is **{profit.value:,.2f}**; over {profit.draws} "
-             f"redraws of σ, A and k its 95 % interval is [{profit.low:,.2f}, {profit.high:,.2f}]"
-             + (f"; {profit.refused} draws fell outside the params' valid ranges" if profit.refused else "")
-             + profit.held_fixed() + ".", "",
+             f"redraws of σ, A and k its 95 % interval is [{profit.low:,.2f}, {profit.high:,.2f}]" + profit.caveats() + ".", "",
              f"![fill intensity]({MARKET_MAKING_PLOTS[0]})", "", f"![quotes]({MARKET_MAKING_PLOTS[1]})", ""]
     text = "\n".join(lines)
     write_text_atomically(folder / "report.md", text)
@@ -201,9 +206,7 @@ def write_limit_or_market_report(stock: StockEstimates, fills, params, improveme
     """Write ``report.md`` with :data:`LIMIT_OR_MARKET_PLOTS` for a LimitOrMarket calibration; returns it."""
     save_png(limit_fills_figure(fills), folder / LIMIT_OR_MARKET_PLOTS[0])
     table = ", ".join(f"{p:.3f}" for p in fills.fill_probabilities)
-    lines = ["# Calibration: a child order in LimitOrMarket-v0", "",
-             "Data: " + ", ".join(f"{kind} `{path}`" for kind, path in sources.items()) + f" ({stock.days} days).", "",
-             "## Estimates", "", "| quantity | estimate | 95 % interval | unit | method |", "|---|---:|---|---|---|",
+    lines = [*_preamble("Calibration: a child order in LimitOrMarket-v0", sources, stock.days), *ESTIMATES_HEAD,
              _row("move probability π", fills.move_probability), _row("drift μ", fills.drift),
              _row("adverse selection a", fills.adverse_selection), "",
              f"Tick {fills.tick:g} ({params.tick_bps:.3g} bps), spread {fills.spread_ticks} ticks; fill probabilities "
@@ -213,9 +216,7 @@ def write_limit_or_market_report(stock: StockEstimates, fills, params, improveme
              f"book {params.book_lots} lots a level, market orders for {list(params.market_fractions)} of what is left.",
              "", f"The optimum's expected improvement on the arrival mid is **{improvement.value:.3f} bps**; over "
              f"{improvement.draws} redraws of π, μ and a its 95 % interval is [{improvement.low:.3f}, "
-             f"{improvement.high:.3f}] bps"
-             + (f"; {improvement.refused} draws fell outside the params' valid ranges" if improvement.refused else "")
-             + improvement.held_fixed() + ".", "", f"![limit fills]({LIMIT_OR_MARKET_PLOTS[0]})", ""]
+             f"{improvement.high:.3f}] bps" + improvement.caveats() + ".", "", f"![limit fills]({LIMIT_OR_MARKET_PLOTS[0]})", ""]
     text = "\n".join(lines)
     write_text_atomically(folder / "report.md", text)
     return text
@@ -245,9 +246,7 @@ def day_types_figure(stock: StockEstimates, params):
 def write_twap_vwap_report(stock: StockEstimates, params, value, sources: dict[str, str], folder: Path) -> str:
     """Write ``report.md`` with :data:`TWAP_VWAP_PLOTS` for a TwapVwapSwitch calibration; returns it."""
     save_png(day_types_figure(stock, params), folder / TWAP_VWAP_PLOTS[0])
-    lines = ["# Calibration: TwapVwapSwitch-v0", "",
-             "Data: " + ", ".join(f"{kind} `{path}`" for kind, path in sources.items()) + f" ({stock.days} days).", "",
-             "## Estimates", "", "| quantity | estimate | 95 % interval | unit | method |", "|---|---:|---|---|---|",
+    lines = [*_preamble("Calibration: TwapVwapSwitch-v0", sources, stock.days), *ESTIMATES_HEAD,
              _row("volatility σ", stock.volatility), _row("half spread ε", stock.half_spread),
              _row("daily volume V", stock.daily_volume), _row("permanent impact γ", stock.permanent_impact), "",
              f"{len(params.day_probabilities)} day types over {params.buckets} buckets, with probabilities "
@@ -255,9 +254,7 @@ def write_twap_vwap_report(stock: StockEstimates, params, value, sources: dict[s
              f"order {params.order_size:.4g} of the daily volume, λ {params.risk_aversion:g} per bps.", "",
              "## The optimum", "",
              f"The optimum's expected return is **{value.value:.3f} bps**; over {value.draws} redraws of the "
-             f"estimates its 95 % interval is [{value.low:.3f}, {value.high:.3f}] bps"
-             + (f"; {value.refused} draws fell outside the params' valid ranges" if value.refused else "")
-             + value.held_fixed() + ".", "",
+             f"estimates its 95 % interval is [{value.low:.3f}, {value.high:.3f}] bps" + value.caveats() + ".", "",
              f"![day types]({TWAP_VWAP_PLOTS[0]})", ""]
     text = "\n".join(lines)
     write_text_atomically(folder / "report.md", text)
@@ -295,10 +292,9 @@ def write_portfolio_report(stocks: dict, covariance, params, sources: dict[str, 
     for i, name in enumerate(names):
         corr_rows.append(f"| {name} | " + " | ".join(f"{value:.3f}" for value in correlation[i])
                          + f" | {covariance.loadings[i]:.3f} |")
-    lines = ["# Calibration: a book in PortfolioExec-v0", "",
-             "Data: " + ", ".join(f"{kind} `{path}`" for kind, path in sources.items()) + f" ({covariance.days} days).",
-             "", "## Estimates", "", "| quantity | estimate | 95 % interval | unit | method |", "|---|---:|---|---|---|",
-             *rows, "", f"Correlations and the one-factor model's loadings: {covariance.method}.", "", *corr_rows, "", "## The optimum", "",
+    lines = [*_preamble("Calibration: a book in PortfolioExec-v0", sources, covariance.days), *ESTIMATES_HEAD,
+             *rows, "", f"Correlations and the one-factor model's loadings: {covariance.method}.", "", *corr_rows, "",
+             "## The optimum", "",
              f"The optimum's objective E[IS] + λ·Var[IS] is **{-oracle.expected_return:.3f} bps** of the book's "
              f"notional (E[IS] {oracle.expected_shortfall:,.0f} currency). The book's cross-impact ratio is the "
              "desk's, not estimated.", "", f"![book schedule]({PORTFOLIO_PLOTS[0]})", ""]
@@ -316,9 +312,8 @@ def write_basket_report(stocks: dict, covariance, params, sources: dict[str, str
         rows.append(f"| {name} | {'buy' if params.sides[index] > 0 else 'sell'} | {params.notionals[index]:,.0f} | "
                     f"{params.impact_bps[index]:.2f} |")
     order = [names[int(i)] for i in oracle.order] if getattr(oracle, "order", None) is not None else []
-    lines = ["# Calibration: a basket in BasketSequence-v0", "",
-             "Data: " + ", ".join(f"{kind} `{path}`" for kind, path in sources.items()) + f" ({covariance.days} days).",
-             "", "## The basket", "", *rows, "", f"Correlations: {covariance.method}; cross-impact κ "
+    lines = [*_preamble("Calibration: a basket in BasketSequence-v0", sources, covariance.days), "## The basket", "",
+             *rows, "", f"Correlations: {covariance.method}; cross-impact κ "
              f"{params.cross_impact:g} and hedge credit h {params.hedge_credit:g} are the desk's.", "",
              "## The optimum", "",
              f"The optimal order{(': ' + ' → '.join(order)) if order else ''} costs **{-oracle.expected_return:.3f} bps** "

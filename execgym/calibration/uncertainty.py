@@ -40,9 +40,11 @@ class Interval:
     refused: int     # draws whose params were outside their valid ranges
     fixed: tuple[str, ...] = ()   # estimates held at their values: without a standard error (e.g. one day of data)
 
-    def held_fixed(self) -> str:
-        """The report's words on :attr:`fixed` ("" when none)."""
-        return f"; held at their estimates (no standard error): {', '.join(self.fixed)}" if self.fixed else ""
+    def caveats(self) -> str:
+        """The report's words on the draws refused and the estimates held fixed ("" when none)."""
+        refused = f"; {self.refused} draws fell outside the params' valid ranges" if self.refused else ""
+        fixed = f"; held at their estimates (no standard error): {', '.join(self.fixed)}" if self.fixed else ""
+        return refused + fixed
 
 
 def over_draws(named: dict[str, Any], params_of: Callable[[dict[str, float]], Any],
