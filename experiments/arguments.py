@@ -26,6 +26,17 @@ def integer_at_least(low: int) -> Callable[[str], int]:
     return parse
 
 
+def trading_session(text: str):
+    """An argparse ``type`` for an exchange's session "HH:MM-HH:MM" (:class:`execgym.calibration.formats.Session`,
+    imported here: it needs the calibrate extra)."""
+    from execgym.calibration.formats import Session
+
+    try:
+        return Session.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def yaml_value(text: str) -> Any:
     """A setting's value from the command line: ``text`` read as YAML by the configs' loader, so the same text
     means the same in a file and on the command line (``5e5`` and ``3e-4`` are numbers, ``true``, ``[1, 2]``,

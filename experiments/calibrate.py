@@ -1,16 +1,20 @@
-"""``execgym calibrate DATA --shares X``: OptimalExec-v0's params for an order in a stock, estimated from its
-market data, with the optimum's exact expected cost and that cost's interval under the estimates' uncertainty.
+"""``execgym calibrate DATA --problem P``: a problem's params estimated from a stock's market data (for
+optimal-exec, an order of ``--shares``), with the optimum's exact value and its interval under the estimates'
+uncertainty; the problems and their options in :mod:`execgym.calibration.calibrate`.
 
     execgym calibrate examples/data/synthetic_stock --shares 200000 --out runs/calibration
-    execgym calibrate my_stock/ --shares 5e5 --side buy --risk-aversion 1e-6 --periods 26
+    execgym calibrate my_stock/ --shares 5e5 --side buy --risk-aversion 1e-6 --periods 26 --session 08:00-16:30
+    execgym calibrate examples/data/synthetic_stock --problem market-making --out runs/quoting
 
 DATA is a folder holding ``trades``, ``quotes`` and, optionally, ``executions`` files (``.csv``, ``.csv.gz``,
 ``.parquet`` or ``.pq``; formats in :mod:`execgym.calibration.formats`), or LOBSTER message and order-book
 files in place of trades and quotes (:mod:`execgym.calibration.lobster`), or OHLCV ``bars`` (then impact by
 Almgren & Chriss's rules of thumb); or give each file with ``--trades``, ``--quotes``, ``--executions``,
-``--bars``. Writes into ``--out``: ``params.yaml`` (``gym.make("OptimalExec-v0",
-**yaml.safe_load(...))``), ``config.yaml`` (``execgym run`` trains PPO on the calibrated market),
-``report.md`` with its plots (:mod:`execgym.calibration.report`), and prints the report.
+``--bars``; for portfolio-exec and basket-sequence, one such folder per stock of ``--holdings``. A day is the
+exchange's ``--session`` (local time); rows outside it are left out, and the report counts them. Writes into
+``--out``: ``params.yaml`` (``gym.make(ENV, **yaml.safe_load(...))``), ``config.yaml`` (``execgym run`` trains
+PPO on the calibrated market), ``report.md`` with its plots (:mod:`execgym.calibration.report`), and prints the
+report.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ from pathlib import Path
 from execgym.calibration.calibrate import PROBLEMS, calibrate
 from execgym.calibration.data import KINDS
 from execgym.calibration.optimal_exec import IMPACT_MODELS
-from execgym.experiments.arguments import integer_at_least
+from execgym.experiments.arguments import integer_at_least, trading_session
 
 NAME = "calibrate"
-HELP = "estimate OptimalExec-v0's params for an order from a stock's trades, quotes and executions"
+HELP = "estimate a problem's params from a stock's trades and quotes (or LOBSTER files, or bars) and executions"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a folder with trades, quotes and executions files, LOBSTER files or bars")
     for kind in KINDS:
         parser.add_argument(f"--{kind}", type=Path, help=f"the {kind} file (default: DATA/{kind}.*)")
+    parser.add_argument("--session", type=trading_session, default="09:30-16:00", metavar="OPEN-CLOSE",
+                        help="the exchange's trading day, local time: a day's variance, volume and profile are over "
+                             "it, rows outside it are left out (default: %(default)s)")
     parser.add_argument("--problem", default="optimal-exec", choices=list(PROBLEMS), help="default: %(default)s")
     parser.add_argument("--shares", type=float, help="optimal-exec: the order's size X, shares (required)")
     parser.add_argument("--side", default="sell", choices=["sell", "buy"], help="default: %(default)s")
@@ -89,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         side=args.side, horizon=args.horizon, periods=args.periods, risk_aversion=args.risk_aversion,
         impact=args.impact, draws=args.draws, holdings=parse_holdings(args.holdings), cross_impact=args.cross_impact,
         day_types=args.day_types, lots=args.lots, lot_shares=args.lot_shares, deadline=args.deadline,
-        step_seconds=args.step_seconds, max_depth=args.max_depth)
+        step_seconds=args.step_seconds, max_depth=args.max_depth, session=args.session)
     print(result.report)
     print(f"\nwrote {args.out / 'params.yaml'}, {args.out / 'config.yaml'} and {args.out / 'report.md'}")
     return 0

@@ -26,7 +26,7 @@ import yaml
 from execgym.atomic import write_text_atomically
 from execgym.registry import PROBLEMS, problem
 from execgym.stress import stress_matrix, uncertainty_matrix
-from execgym.experiments.arguments import integer_at_least
+from execgym.experiments.arguments import integer_at_least, trading_session
 from execgym.experiments.plots import save_png
 
 NAME = "stress"
@@ -44,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", type=Path, help="a YAML mapping of model names to params over the base")
     parser.add_argument("--calibration", type=Path, metavar="DATA", help="take the base from this calibration folder")
     parser.add_argument("--shares", type=float, help="the order of --calibration, shares")
+    parser.add_argument("--session", type=trading_session, default="09:30-16:00", metavar="OPEN-CLOSE",
+                        help="the trading day of --calibration's data, exchange local time (default: %(default)s)")
     parser.add_argument("--draws", type=integer_at_least(2), default=50, help="redraws of a calibration's estimates")
     parser.add_argument("--episodes", type=integer_at_least(2), default=5_000,
                         help="episodes of a Monte Carlo cell (default: %(default)s)")
@@ -114,7 +116,7 @@ def calibrated_base(args: argparse.Namespace):
 
     if args.shares is None:
         raise ValueError("--calibration needs --shares (the order's size)")
-    stock = estimate(load(args.calibration))
+    stock = estimate(load(args.calibration, args.session))
     order = Order(shares=args.shares)
     rng = numpy.random.default_rng(0)
     base = params_mapping(order_params(stock, order))              # refuses an invalid order before any draw

@@ -22,6 +22,7 @@ from execgym.calibration import report
 from execgym.calibration.basket_sequence import basket_params
 from execgym.calibration.data import KINDS, load
 from execgym.calibration.estimates import limit_fills, realized_covariance, trade_signs
+from execgym.calibration.formats import REGULAR, Session
 from execgym.calibration.limit_or_market import ChildOrder, child_order_params, improvement_interval, infer_tick
 from execgym.calibration.market_making import Quoting, profit_interval, quoting_params
 from execgym.calibration.optimal_exec import Order, cost_interval, estimate, order_params
@@ -71,19 +72,21 @@ def calibrate(data=None, problem: str = "optimal-exec", out=None, *, files: dict
               risk_aversion: float | None = None, impact: str = "linear", draws: int = 200,
               holdings: dict[str, float] | None = None, cross_impact: float = 0.3, day_types: int = 2,
               lots: int = 20, lot_shares: float = 100.0, deadline: int = 10, step_seconds: float = 5.0,
-              max_depth: int = 4) -> Calibration:
+              max_depth: int = 4, session: Session | str = REGULAR) -> Calibration:
     """Calibrate ``problem`` (:data:`PROBLEMS`) from the market data in folder ``data`` (``files`` by kind take
-    precedence: :func:`~.data.load`; for "portfolio-exec" one subfolder per name of ``holdings``), writing the
-    params, config and report into ``out`` if given. The options are each problem's (module docstring of each;
+    precedence: :func:`~.data.load`; for "portfolio-exec" one subfolder per name of ``holdings``), a day being
+    the exchange's ``session`` (a :class:`~.formats.Session` or "09:30-16:00"; rows outside it are left out and
+    counted in the report), writing the params, config and report into ``out`` if given. The options are each problem's (module docstring of each;
     ``risk_aversion`` defaults to 5e-7 per currency for optimal-exec and portfolio-exec, 0.1 per currency for
     market-making, 2e-4 per bps for twap-vwap). ValueError names what is missing or invalid."""
     if problem not in PROBLEMS:
         raise ValueError(f"problem must be one of {list(PROBLEMS)}, got {problem!r}")
     folder = None if data is None else Path(data)
     out = None if out is None else Path(out)
+    session = Session.parse(session) if isinstance(session, str) else session
     if problem in ("portfolio-exec", "basket-sequence"):
-        return _book(problem, folder, out, holdings, cross_impact, horizon, periods, risk_aversion)
-    market = load(folder, **{kind: (files or {}).get(kind) for kind in KINDS})
+        return _book(problem, folder, out, holdings, cross_impact, horizon, periods, risk_aversion, session)
+    market = load(folder, session, **{kind: (files or {}).get(kind) for kind in KINDS})
     stock = estimate(market, buckets=periods if problem == "optimal-exec" else 13)
     if problem == "market-making":
         if stock.fill_intensity is None:
@@ -130,18 +133,21 @@ def _finish(out: Path | None, env_id: str, params, value: Interval | None, write
 
 
 def _book(problem: str, folder: Path | None, out: Path | None, holdings: dict[str, float] | None,
-          cross_impact: float, horizon: float, periods: int, risk_aversion: float | None) -> Calibration:
-    """PortfolioExec-v0 or BasketSequence-v0 from one subfolder of ``folder`` per stock of ``holdings``."""
+          cross_impact: float, horizon: float, periods: int, risk_aversion: float | None,
+          session: Session) -> Calibration:
+    """PortfolioExec-v0 or BasketSequence-v0 from one subfolder of ``folder`` per stock of ``holdings``, a day
+    being the ``session``."""
     if not holdings:
         raise ValueError(f"{problem} needs holdings, NAME=SHARES for each stock (a subfolder of the data each)")
     if folder is None:
         raise ValueError(f"{problem} needs the data folder, one subfolder per stock")
-    markets = {name: load(folder / name) for name in holdings}
+    markets = {name: load(folder / name, session) for name in holdings}
     if any(market.quotes is None for market in markets.values()):
         raise ValueError(f"{problem} needs each stock's quotes (or LOBSTER): the correlations are of quoted mids")
     stocks = {name: estimate(market) for name, market in markets.items()}
-    covariance = realized_covariance({name: market.quotes for name, market in markets.items()})
+    covariance = realized_covariance({name: market.quotes for name, market in markets.items()}, session=session)
     sources = {name: str(folder / name) for name in holdings}
+    sources["session"] = "; ".join(f"{name}: {market.sources['session']}" for name, market in markets.items())
     if problem == "basket-sequence":
         params = basket_params(stocks, covariance, holdings, cross_impact=cross_impact, horizon=horizon)
         return _finish(out, "BasketSequence-v0", params, None,

@@ -1,5 +1,6 @@
 """A stock's market data found in a folder (or given file by file), read and checked: trades and quotes (or a
-LOBSTER day per message/order-book pair), a desk's executions, or OHLCV bars."""
+LOBSTER day per message/order-book pair), a desk's executions, or OHLCV bars; the rows within the trading
+session kept, the others counted."""
 
 from __future__ import annotations
 
@@ -17,13 +18,15 @@ SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 
 @dataclass(frozen=True)
 class MarketData:
-    """What was read, each frame None where absent, and the files it came from (kind -> path text)."""
+    """What was read within the ``session``, each frame None where absent, and the files it came from (kind ->
+    path text; under "session", the session and how many rows of each file were outside it)."""
 
     trades: pd.DataFrame | None = None
     quotes: pd.DataFrame | None = None
     executions: pd.DataFrame | None = None
     bars: pd.DataFrame | None = None
     sources: dict[str, str] = field(default_factory=dict)
+    session: formats.Session = formats.REGULAR
 
 
 def _find(folder: Path, kind: str) -> Path | None:
@@ -52,11 +55,12 @@ def _lobster_days(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, str] | None
             f"{len(messages)} LOBSTER day(s) in {folder}")
 
 
-def load(folder: Path | None = None, **files: Path | None) -> MarketData:
+def load(folder: Path | None = None, session: formats.Session = formats.REGULAR, **files: Path | None) -> MarketData:
     """Read the data in ``folder`` (``trades``, ``quotes``, ``executions``, ``bars`` files, or LOBSTER pairs in
     place of trades and quotes), each file given in ``files`` taking precedence; checked
-    (:mod:`.formats`: clear errors naming file, row and column), trades and quotes on the same days. ValueError
-    when neither trades with quotes nor bars are there."""
+    (:mod:`.formats`: clear errors naming file, row and column), trades and quotes on the same days, each
+    frame's rows outside ``session`` left out and counted (:func:`~.formats.within_session`). ValueError when
+    neither trades with quotes nor bars are there, or a file has no row within the session."""
     paths = {kind: files.get(kind) or (_find(folder, kind) if folder is not None else None) for kind in KINDS}
     frames, sources = {}, {}
     lobster = _lobster_days(folder) if folder is not None and paths["trades"] is None else None
@@ -66,6 +70,10 @@ def load(folder: Path | None = None, **files: Path | None) -> MarketData:
         if kind not in frames and paths[kind] is not None:
             frames[kind] = getattr(formats, f"read_{kind}")(paths[kind])
             sources[kind] = str(paths[kind])
+    frames, left_out = _within(frames, sources, session)
+    sources["session"] = f"{session} (exchange local time)" + (
+        "; outside it, left out: " + ", ".join(f"{count} {kind} rows" for kind, count in left_out.items() if count)
+        if any(left_out.values()) else "")
     if ("trades" in frames) != ("quotes" in frames):
         have, lack = ("trades", "quotes") if "trades" in frames else ("quotes", "trades")
         raise ValueError(f"{have} without {lack}: give both (or LOBSTER files, or bars)")
@@ -81,4 +89,18 @@ def load(folder: Path | None = None, **files: Path | None) -> MarketData:
         if missing:
             raise formats.DataError(f"{sources['executions']}: executions on days without quotes "
                                     f"{[str(day) for day in missing]}: their arrival prices are unknown")
-    return MarketData(**frames, sources=sources)
+    return MarketData(**frames, sources=sources, session=session)
+
+
+def _within(frames: dict[str, pd.DataFrame], sources: dict[str, str],
+            session: formats.Session) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """Each frame's rows within ``session`` and how many of each were not; DataError naming the file that has
+    none within it."""
+    kept, left_out = {}, {}
+    for kind, frame in frames.items():
+        kept[kind], left_out[kind] = formats.within_session(frame, session, stamped_at_end=kind == "bars")
+        if kept[kind].empty:
+            source = sources.get(kind, sources.get("lobster"))
+            raise formats.DataError(f"{source}: no {kind} row within the session {session} (exchange local time); "
+                                    "give the session of the data's exchange")
+    return kept, left_out

@@ -35,8 +35,7 @@ import scipy.optimize
 import scipy.stats
 import statsmodels.api as sm
 
-SECONDS_PER_DAY = 23_400.0
-"""The trading day whose variance σ² measures: 6.5 hours."""
+from execgym.calibration.formats import REGULAR, Session
 
 
 @dataclass(frozen=True)
@@ -113,10 +112,10 @@ def two_scale_variance(prices: np.ndarray, slow: int) -> float:
 
 
 def volatility(quotes: pd.DataFrame, fine_seconds: float = 1.0, slow_seconds: float = 300.0,
-               executions: pd.DataFrame | None = None, permanent: float = 0.0) -> Estimate:
-    """σ, currency per share per √day (a day = 6.5 trading hours): √ of the mean over days of the two-scale
-    realized variance of the quoted mid (module docstring), scaled to a full day from each day's span of quotes;
-    its standard error by the delta method, SE(σ²)/(2σ). With a desk's ``executions`` and its estimated
+               executions: pd.DataFrame | None = None, permanent: float = 0.0, session: Session = REGULAR) -> Estimate:
+    """σ, currency per share per √day (a day = the ``session``): √ of the mean over days of the two-scale
+    realized variance of the quoted mid (module docstring), scaled to a full session from each day's span of
+    quotes; its standard error by the delta method, SE(σ²)/(2σ). With a desk's ``executions`` and its estimated
     ``permanent`` impact γ the mid is first taken net of the desk's own impact, γ·(its signed volume so far
     that day): the volatility the desk faces is the market's, not its own metaorders' trends."""
     grid = mid_grid(quotes, fine_seconds)
@@ -129,7 +128,7 @@ def volatility(quotes: pd.DataFrame, fine_seconds: float = 1.0, slow_seconds: fl
         grid["mid"] -= permanent * np.where(same_day, own[np.maximum(index, 0)], 0.0)
     slow = int(round(slow_seconds / fine_seconds))
     daily = grid.groupby("day")["mid"].apply(
-        lambda mids: two_scale_variance(mids.to_numpy(), slow) * SECONDS_PER_DAY / (fine_seconds * (mids.size - 1)))
+        lambda mids: two_scale_variance(mids.to_numpy(), slow) * session.seconds / (fine_seconds * (mids.size - 1)))
     variance = _over_days(daily, "currency² per share² per day", "")
     sigma = math.sqrt(max(variance.value, 0.0))
     own_impact = ", net of the desk's own impact" if executions is not None else ""
@@ -157,13 +156,13 @@ def daily_volume(trades: pd.DataFrame) -> Estimate:
     return _over_days(daily, "shares per day", "the tape's shares each day")
 
 
-def daily_volume_fractions(trades: pd.DataFrame, buckets: int, open_time: str = "09:30",
-                           seconds: float = SECONDS_PER_DAY) -> np.ndarray:
-    """(days, buckets): each day's fraction of its tape volume in each of ``buckets`` equal parts of the trading
-    day from ``open_time`` lasting ``seconds``."""
-    start = trades["timestamp"].dt.normalize() + pd.Timedelta(open_time + ":00")
-    position = (trades["timestamp"] - start).dt.total_seconds().to_numpy() / seconds
-    bucket = np.clip(np.floor(position * buckets).astype(int), 0, buckets - 1)
+def daily_volume_fractions(trades: pd.DataFrame, buckets: int, session: Session = REGULAR) -> np.ndarray:
+    """(days, buckets): each day's fraction of its tape volume in each of ``buckets`` equal parts of the
+    ``session`` (a trade at the close in the last); ValueError if a trade is outside the session."""
+    position = session.since_open(trades["timestamp"]) / session.seconds
+    if np.any((position < 0.0) | (position > 1.0)):
+        raise ValueError(f"trades outside the session {session}: keep the session's rows (formats.within_session)")
+    bucket = np.minimum(np.floor(position * buckets).astype(int), buckets - 1)
     table = pd.crosstab(trades["timestamp"].dt.normalize(), bucket, values=trades["size"], aggfunc="sum")
     table = table.reindex(columns=range(buckets)).fillna(0.0).to_numpy()
     return table / table.sum(axis=1, keepdims=True)
@@ -177,15 +176,15 @@ def volume_profile(fractions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return fractions.mean(axis=0), errors
 
 
-def bar_volatility(bars: pd.DataFrame) -> Estimate:
-    """σ, currency per share per √day, from OHLC bars: each day's realized variance of its bar-to-bar price
-    changes (the first bar's open to its close, then close to close), scaled to a full day from the bars'
-    span; its standard error by the delta method across days."""
+def bar_volatility(bars: pd.DataFrame, session: Session = REGULAR) -> Estimate:
+    """σ, currency per share per √day (a day = the ``session``), from OHLC bars: each day's realized variance of
+    its bar-to-bar price changes (the first bar's open to its close, then close to close), scaled to a full
+    session from the bars' span; its standard error by the delta method across days."""
     def day_variance(group: pd.DataFrame) -> float:
         prices = np.r_[group["open"].iloc[0], group["close"].to_numpy()]
         span = (group["timestamp"].iloc[-1] - group["timestamp"].iloc[0]).total_seconds()
         span *= len(group) / max(len(group) - 1, 1)                   # the first bar's own length too
-        return float(np.sum(np.diff(prices) ** 2) * SECONDS_PER_DAY / span)
+        return float(np.sum(np.diff(prices) ** 2) * session.seconds / span)
 
     variance = _over_days(bars.groupby(bars["timestamp"].dt.normalize()).apply(day_variance, include_groups=False),
                           "", "")
@@ -232,9 +231,10 @@ class Covariance:
         return self.matrix / np.outer(scale, scale)
 
 
-def realized_covariance(quotes: dict[str, pd.DataFrame], seconds: float = 300.0) -> Covariance:
+def realized_covariance(quotes: dict[str, pd.DataFrame], seconds: float = 300.0,
+                        session: Session = REGULAR) -> Covariance:
     """Each day's realized covariance of the stocks' quoted mids sampled together every ``seconds`` (the grid's
-    times all stocks quoted), scaled to a full day from its span; the mean over days with standard errors across
+    times all stocks quoted), scaled to a full ``session`` from its span; the mean over days with standard errors across
     days; and the one-factor model of its correlation (statsmodels' maximum likelihood factor analysis, signs
     making the loadings' sum positive)."""
     from statsmodels.multivariate.factor import Factor
@@ -247,7 +247,7 @@ def realized_covariance(quotes: dict[str, pd.DataFrame], seconds: float = 300.0)
     for _, day in joint.groupby(joint.index.normalize()):
         changes = np.diff(day.to_numpy(), axis=0)
         span = (day.index[-1] - day.index[0]).total_seconds()
-        daily.append(changes.T @ changes * SECONDS_PER_DAY / span)
+        daily.append(changes.T @ changes * session.seconds / span)
     daily = np.array(daily)
     if daily.shape[0] < 2:
         raise ValueError("the stocks' quotes share fewer than two days: no covariance across days")
@@ -450,9 +450,9 @@ def _desk_volume_before(times: np.ndarray, cumulative: np.ndarray, at: np.ndarra
     return np.where(index >= 0, cumulative[np.maximum(index, 0)], 0.0)
 
 
-def metaorder_table(executions: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame:
+def metaorder_table(executions: pd.DataFrame, quotes: pd.DataFrame, session: Session = REGULAR) -> pd.DataFrame:
     """One row per metaorder of at least two fills at different times within one day (others are left out):
-    side (±1), size Q, fills n, duration T = n·Δ (days, Δ the
+    side (±1), size Q, fills n, duration T = n·Δ (days of the ``session``, Δ the
     mean gap between fills), rate v = Q/T (shares a day), the quoted mid prevailing at its first fill
     (arrival) and one gap Δ after its last (after), its shortfall per share side·(average price − arrival),
     and the desk's signed volume (all its orders', this one's included) times the side: ``desk_flow`` from
@@ -473,7 +473,7 @@ def metaorder_table(executions: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFr
         & (table["first"].dt.normalize() == table["last"].dt.normalize())
     table = table[usable].copy()
     gap = (table["last"] - table["first"]).dt.total_seconds() / (table["fills"] - 1)
-    table["duration"] = table["fills"] * gap / SECONDS_PER_DAY
+    table["duration"] = table["fills"] * gap / session.seconds
     table["rate"] = table["size"] / table["duration"]
     end = table["last"] + pd.to_timedelta(gap, unit="s")
     arrival = prevailing_quotes(pd.DataFrame({"timestamp": table["first"].to_numpy()}), quotes)

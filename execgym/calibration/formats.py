@@ -13,14 +13,17 @@ the data rows; in a CSV, line = row + 1) and the column:
 | bars (OHLCV) | timestamp, open, high, low, close, volume[, vwap, spread] | timestamps increasing; low <= open, close <= high; volume >= 0; vwap in [low, high]; spread >= 0; every day the same bar times |
 
 A bar's timestamp is its end. Files of one calibration must cover the same days (:func:`require_same_days`).
-Timestamps are the exchange's local time of a 09:30–16:00 session (the estimators' trading day: volume
-profiles are bucketed from 09:30, a day's variance is of 6.5 hours); a file's UTC offset, if it has one, is
-dropped (the wall time kept), and offsets that change within a file are refused.
+Timestamps are the exchange's local time; a file's UTC offset, if it has one, is dropped (the wall time kept),
+and offsets that change within a file are refused. The trading day is a :class:`Session` (by default 09:30–16:00,
+:data:`REGULAR`): volume profiles are bucketed over it, σ² is a variance per session, and rows outside it are
+left out of a calibration, counted (:func:`within_session`).
 """
 
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +41,64 @@ SIDES = {"buy": 1.0, "b": 1.0, "1": 1.0, "1.0": 1.0, "+1": 1.0, "sell": -1.0, "s
 
 class DataError(ValueError):
     """A malformed data file; the message names the file, the row and the column."""
+
+
+def _seconds_of_day(text: str) -> float:
+    """Seconds after midnight of "HH:MM[:SS]" (24:00 the day's end), or ValueError naming ``session``."""
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d*)?))?", str(text).strip())
+    if match is None or int(match[2]) > 59 or float(match[3] or 0) >= 60:
+        raise ValueError(f"session: {text!r} is not a time of day HH:MM or HH:MM:SS")
+    seconds = int(match[1]) * 3600 + int(match[2]) * 60 + float(match[3] or 0)
+    if seconds > 86_400:
+        raise ValueError(f"session: {text!r} is not a time of day (at most 24:00)")
+    return seconds
+
+
+@dataclass(frozen=True)
+class Session:
+    """The exchange's trading day in its local wall time, ``open`` to ``close`` ("HH:MM" or "HH:MM:SS", open
+    before close, within one calendar day); ValueError naming ``session`` otherwise."""
+
+    open: str = "09:30"
+    close: str = "16:00"
+
+    def __post_init__(self) -> None:
+        opens, closes = (_seconds_of_day(text) for text in (self.open, self.close))
+        if not 0.0 <= opens < closes <= 86_400.0:
+            raise ValueError(f"session: the open {self.open} must come before the close {self.close} within a day")
+
+    @classmethod
+    def parse(cls, text: str) -> "Session":
+        """``"09:30-16:00"`` as a session."""
+        opens, dash, closes = text.partition("-")
+        if not dash:
+            raise ValueError(f"session must be OPEN-CLOSE, e.g. 09:30-16:00, got {text!r}")
+        return cls(opens.strip(), closes.strip())
+
+    @property
+    def seconds(self) -> float:
+        """The session's length, seconds (23,400 for 09:30–16:00)."""
+        return _seconds_of_day(self.close) - _seconds_of_day(self.open)
+
+    def since_open(self, stamps: pd.Series) -> np.ndarray:
+        """Seconds from each timestamp's day's open (negative before it)."""
+        start = stamps.dt.normalize() + pd.Timedelta(seconds=_seconds_of_day(self.open))
+        return (stamps - start).dt.total_seconds().to_numpy()
+
+    def __str__(self) -> str:
+        return f"{self.open}–{self.close}"
+
+
+REGULAR = Session()
+"""The regular session of the US exchanges, 09:30–16:00 (6.5 hours)."""
+
+
+def within_session(frame: pd.DataFrame, session: Session, stamped_at_end: bool = False) -> tuple[pd.DataFrame, int]:
+    """(the rows of ``frame`` whose timestamps are within ``session``, how many were not): from the open to the
+    close inclusive, or with ``stamped_at_end`` (bars, stamped at their end) after the open to the close."""
+    since = session.since_open(frame["timestamp"])
+    inside = ((since > 0.0) if stamped_at_end else (since >= 0.0)) & (since <= session.seconds)
+    return frame[inside].reset_index(drop=True), int((~inside).sum())
 
 
 def _where(path: Path, row: int | None = None, column: str | None = None) -> str:

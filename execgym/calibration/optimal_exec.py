@@ -31,6 +31,7 @@ import pandas as pd
 import execgym
 from execgym.calibration import estimates
 from execgym.calibration.estimates import Estimate, FillIntensity, TemporaryImpact
+from execgym.calibration.formats import REGULAR, Session
 from execgym.calibration.uncertainty import Interval, over_draws
 from execgym.problems.optimal_exec.params import IMPACT_EXPONENTS, OptimalExecParams
 
@@ -72,18 +73,19 @@ class Order:
 
 
 def estimate_stock(trades: pd.DataFrame, quotes: pd.DataFrame, executions: pd.DataFrame | None = None,
-                   buckets: int = 13) -> StockEstimates:
-    """Every estimate of the stock (module docstring); the tape's signs by Lee–Ready where it has no side."""
+                   buckets: int = 13, session: Session = REGULAR) -> StockEstimates:
+    """Every estimate of the stock (module docstring), a day being the ``session`` (the data's rows within it);
+    the tape's signs by Lee–Ready where it has no side."""
     signs = estimates.trade_signs(trades, quotes)
     flow = estimates.flow_impact(trades, signs, quotes)
     spread = estimates.quoted_half_spread(quotes)
     metaorders = temporary = None
     permanent = flow
     if executions is not None:
-        metaorders = estimates.metaorder_table(executions, quotes)
+        metaorders = estimates.metaorder_table(executions, quotes, session)
         permanent = estimates.permanent_impact(metaorders)
         temporary = estimates.temporary_impact(metaorders, spread.value)
-    daily = estimates.daily_volume_fractions(trades, buckets)
+    daily = estimates.daily_volume_fractions(trades, buckets, session)
     fractions, errors = estimates.volume_profile(daily)
     try:
         intensity = estimates.fill_intensity(trades, signs, quotes)
@@ -92,7 +94,8 @@ def estimate_stock(trades: pd.DataFrame, quotes: pd.DataFrame, executions: pd.Da
     last = quotes.iloc[-1]
     return StockEstimates(
         arrival_price=float((last["bid"] + last["ask"]) / 2.0), days=daily.shape[0],
-        volatility=estimates.volatility(quotes, executions=executions, permanent=permanent.value),
+        volatility=estimates.volatility(quotes, executions=executions, permanent=permanent.value,
+                                         session=session),
         half_spread=spread, daily_volume=estimates.daily_volume(trades), flow_impact=flow,
         permanent_impact=permanent, temporary=temporary, fill_intensity=intensity, volume_profile=fractions,
         profile_errors=errors, daily_profiles=daily,
@@ -104,7 +107,7 @@ PERMANENT_RULE_FRACTION = 0.1
 """Almgren & Chriss's permanent impact from bars: trading 10 % of the daily volume moves the price one spread."""
 
 
-def estimate_from_bars(bars: pd.DataFrame) -> StockEstimates:
+def estimate_from_bars(bars: pd.DataFrame, session: Session = REGULAR) -> StockEstimates:
     """The estimates OHLCV bars allow (:func:`~.estimates.bar_volatility` and its siblings): σ, ε (the bars need
     a ``spread`` column), the daily volume and profile (a bucket per bar); bars carry no signed volume, so the
     permanent impact is Almgren & Chriss's rule of thumb, γ = 2ε/(10 % of the daily volume), without an
@@ -119,7 +122,7 @@ def estimate_from_bars(bars: pd.DataFrame) -> StockEstimates:
                          "currency per share per share", "Almgren & Chriss's rule of thumb: trading 10 % of the "
                          "daily volume moves the price one spread (bars carry no signed volume)")
     return StockEstimates(
-        arrival_price=float(bars["close"].iloc[-1]), days=daily.shape[0], volatility=estimates.bar_volatility(bars),
+        arrival_price=float(bars["close"].iloc[-1]), days=daily.shape[0], volatility=estimates.bar_volatility(bars, session),
         half_spread=spread, daily_volume=volume, flow_impact=None, permanent_impact=permanent, temporary=None,
         fill_intensity=None, volume_profile=fractions, profile_errors=errors, daily_profiles=daily,
         daily_volumes=bars.groupby(bars["timestamp"].dt.normalize())["volume"].sum().to_numpy(), metaorders=None)
@@ -128,10 +131,10 @@ def estimate_from_bars(bars: pd.DataFrame) -> StockEstimates:
 def estimate(data, buckets: int = 13) -> StockEstimates:
     """The estimates of a :class:`~.data.MarketData`: from its trades and quotes (and executions) where it has
     them (:func:`estimate_stock`, the volume profile in ``buckets``), else from its bars
-    (:func:`estimate_from_bars`, a bucket per bar)."""
+    (:func:`estimate_from_bars`, a bucket per bar); a day is its session."""
     if data.trades is not None:
-        return estimate_stock(data.trades, data.quotes, data.executions, buckets)
-    return estimate_from_bars(data.bars)
+        return estimate_stock(data.trades, data.quotes, data.executions, buckets, data.session)
+    return estimate_from_bars(data.bars, data.session)
 
 
 def impact_profile(stock: StockEstimates, order: Order) -> tuple[float, ...] | None:

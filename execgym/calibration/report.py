@@ -71,9 +71,12 @@ ESTIMATES_HEAD = ["## Estimates", "", "| quantity | estimate | 95 % interval | u
 
 
 def _preamble(title: str, sources: dict[str, str], days: int) -> list[str]:
-    """A report's title and its line on the data it came from."""
-    return [f"# {title}", "",
-            "Data: " + ", ".join(f"{kind} `{path}`" for kind, path in sources.items()) + f" ({days} days).", ""]
+    """A report's title and its lines on the data it came from (``sources``: kind -> path, and under "session"
+    the trading session with the rows left out as outside it)."""
+    files = {kind: path for kind, path in sources.items() if kind != "session"}
+    session = [f"Trading session: {sources['session']}.", ""] if "session" in sources else []
+    return [f"# {title}", "", "Data: " + ", ".join(f"{kind} `{path}`" for kind, path in files.items())
+            + f" ({days} days).", "", *session]
 
 
 def _row(name: str, estimate: Estimate) -> str:
