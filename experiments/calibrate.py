@@ -70,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="temporary impact of the params: linear at the order's average rate, with the permanent "
                              "impact of the order's own fills within a period added (default), or the fitted power "
                              "law (execgym.calibration.optimal_exec)")
-    parser.add_argument("--draws", type=integer_at_least(2), default=100,
+    parser.add_argument("--draws", type=integer_at_least(2), default=200,
                         help="redraws of the estimates for the cost's interval (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=Path("runs/calibration"), help="default: %(default)s")
 

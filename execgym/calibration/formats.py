@@ -85,6 +85,10 @@ class Session:
         start = stamps.dt.normalize() + pd.Timedelta(seconds=_seconds_of_day(self.open))
         return (stamps - start).dt.total_seconds().to_numpy()
 
+    def clock(self, seconds: float) -> str:
+        """The time of day ``seconds`` after the open, "HH:MM"."""
+        return f"{pd.Timestamp(0) + pd.Timedelta(seconds=_seconds_of_day(self.open) + seconds):%H:%M}"
+
     def __str__(self) -> str:
         return f"{self.open}–{self.close}"
 

@@ -87,6 +87,7 @@ def estimate_stock(trades: pd.DataFrame, quotes: pd.DataFrame, executions: pd.Da
         temporary = estimates.temporary_impact(metaorders, spread.value)
     daily = estimates.daily_volume_fractions(trades, buckets, session)
     fractions, errors = estimates.volume_profile(daily)
+    _require_volume_in_every_bucket(fractions, session)
     try:
         intensity = estimates.fill_intensity(trades, signs, quotes)
     except ValueError:
@@ -101,6 +102,17 @@ def estimate_stock(trades: pd.DataFrame, quotes: pd.DataFrame, executions: pd.Da
         profile_errors=errors, daily_profiles=daily,
         daily_volumes=trades.groupby(trades["timestamp"].dt.normalize())["size"].sum().to_numpy(),
         metaorders=metaorders)
+
+
+def _require_volume_in_every_bucket(fractions: np.ndarray, session: Session) -> None:
+    """ValueError naming the first bucket of the ``session`` in which no day traded: the data does not cover the
+    session (the schedule's per-period impact divides by each bucket's volume)."""
+    empty = np.flatnonzero(fractions <= 0.0)
+    if empty.size:
+        width = session.seconds / fractions.size
+        raise ValueError(f"no trade in {session.clock(width * empty[0])}–{session.clock(width * (empty[0] + 1))} "
+                         f"(bucket {empty[0]} of the session {session}) on any day: the data does not cover the "
+                         "session; give --session the hours it covers")
 
 
 PERMANENT_RULE_FRACTION = 0.1

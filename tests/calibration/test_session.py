@@ -46,8 +46,8 @@ def test_data_shifted_with_its_session_gives_the_same_estimates(tmp_path):
     original = optimal_exec.estimate(load(SAMPLE))
     for name, value in _numbers(original).items():
         assert _numbers(shifted)[name] == pytest.approx(value, rel=1e-9), name
-    cut = optimal_exec.estimate(load(folder))       # the default session cuts the shifted days short
-    assert cut.volatility.value != pytest.approx(original.volatility.value, rel=1e-3)
+    with pytest.raises(ValueError, match="no trade in 14:30–15:00 .bucket 10 of the session 09:30–16:00"):
+        optimal_exec.estimate(load(folder))       # the default session sees the shifted days end at 14:30
 
 
 def test_rows_outside_the_session_are_left_out_counted_and_reported(tmp_path):
@@ -105,3 +105,12 @@ def test_the_cli_refuses_a_bad_session_before_reading_anything(tmp_path, capsys)
 def test_data_with_no_row_in_the_session_is_refused_naming_the_file():
     with pytest.raises(DataError, match=r"trades.csv.gz: no trades row within the session 00:00–01:00"):
         load(SAMPLE, Session("00:00", "01:00"))
+
+
+def test_a_session_the_data_covers_only_in_part_is_refused_naming_the_empty_bucket(tmp_path, capsys):
+    """The sample (09:30–16:00) read with 08:00–14:30: no trade in the session's first buckets, which the
+    schedule's per-period impact would divide by; the error names the first and the session."""
+    assert main(["calibrate", str(SAMPLE), "--shares", "2e5", "--session", "08:00-14:30", "--draws", "2",
+                 "--out", str(tmp_path / "o")]) == 1
+    assert ("no trade in 08:00–08:30 (bucket 0 of the session 08:00–14:30) on any day"
+            in capsys.readouterr().err) and not (tmp_path / "o").exists()
