@@ -53,7 +53,8 @@ TABLES = [
         "impact_profile": ({"None"}, vector(13, 1.0)), "impact_exponent": (set(), None),
         "impact_table": ({"None", "zero", "tiny"}, matrix([[0.0, 1e-3]] * 13, (12, 1))),
         "trade_caps": ({"None", "inf", "zero", "tiny"}, vector(13, 1e6)), "smoothness": (NONNEGATIVE, None),
-        "target_penalty": ({"None"}, None), "two_way": ({"bool"}, None), "max_trade": (set(), None)}),
+        "target_penalty": ({"None"}, None), "two_way": ({"bool"}, None), "max_trade": (set(), None),
+        "transient_impact": ({"zero"}, None), "resilience": (NONNEGATIVE, None)}),
     (PortfolioExecParams, {}, {
         "holdings": ({"negative", "zero"}, vector(3, 1e6)), "arrival_prices": (set(), vector(3, 50.0)),
         "covariance": ({"None"}, matrix(DEFAULT_PORTFOLIO.covariance, (0, 0))),

@@ -17,7 +17,8 @@ def price_chaser(observations):
 
 
 @pytest.mark.parametrize("env_id, params", [("OptimalExec-v0", {"drift": 0.4}),
-                                            ("OptimalExecMeanReverting-v0", {})])
+                                            ("OptimalExecMeanReverting-v0", {}),
+                                            ("OptimalExecTransient-v0", {"drift": 0.4})])
 def test_the_reward_minus_the_expected_reward_is_the_shock_term(env_id, params):
     env = gym.make(env_id, **params)
     p = env.unwrapped.params

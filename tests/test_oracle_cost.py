@@ -51,6 +51,7 @@ def test_past_the_sizes_an_oracle_accepts_the_estimate_says_it_refuses():
 QUICK_BUILDS = [
     ("OptimalExec-v0", {"periods": 1_000}),
     ("OptimalExecMeanReverting-v0", {"periods": 500}),
+    ("OptimalExecTransient-v0", {"periods": 1_000}),
     ("OptimalExecNonlinear-v0", {"periods": 60}),
     ("OptimalExecCapped-v0", {"periods": 400, "impact_profile": None, "trade_caps": (5e4,) * 400}),
     ("PortfolioExec-v0", {"periods": 390}),

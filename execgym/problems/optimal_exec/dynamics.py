@@ -19,6 +19,19 @@ random walk, θ = 0; see :class:`OptimalExecParams`). The bracket's penalties
 are the risk term, the smoothness term and the soft target's penalty on what
 is left.
 
+With transient impact κ > 0 (Obizhaeva & Wang 2013, "Optimal trading strategy
+and supply/demand dynamics", J. Financial Markets 16(1)) the book's price is
+displaced from the mid S by D (currency per share; 0 at arrival): a trade
+walks a book of depth 1/κ from the displaced price, and the book recovers at
+the resilience ρ between periods (ψ = e^{−ρτ})::
+
+    S̃      = S + D − s·sign(n)·g − s·κ·n/2              execution price
+    D'     = ψ·(D − s·κ·n)
+    cost   = |n|·g + κ·n²/2 − s·n·D − s·ΔS·x'
+
+The displacement is deterministic given the trades, so the expected reward
+keeps these terms whole.
+
 The step also reports E[reward | state, action] (``Report.expected_reward``): the
 reward with the shock's term s·σ_τ·ξ·x'·10⁴/(X·S0) removed. The shock is
 independent of the state and of x', so over an episode the expected rewards sum
@@ -65,6 +78,7 @@ class Variant(NamedTuple):
     two_way: bool
     completes: bool   # False with a soft target
     smooth: bool      # smoothness > 0: penalty on trade changes, previous trade observed
+    transient: bool   # transient_impact > 0: the book's displacement D decays, observed
 
 
 class Market(NamedTuple):
@@ -93,6 +107,9 @@ class Market(NamedTuple):
     inverse_periods: float    # 1/N, 1/X and 1/(σ√T): observations multiply (faster than dividing)
     inverse_shares: float
     inverse_price_scale: float
+    transient_impact: float   # κ
+    transient_decay: float    # ψ = e^{−ρτ}
+    inverse_transient_scale: float  # 1/(κX), 0 without transient impact: the observed displacement s·D/(κX)
     impact: Lookup            # η_k (N,)
     caps: Lookup              # u_k (N,), +inf without caps
     later_caps: Lookup        # Σ_{j>k} u_j (N,)
@@ -107,6 +124,7 @@ class State(NamedTuple):
     price: float          # S: mid-price, currency per share
     shortfall: float      # implementation shortfall so far, currency
     last_trade: float     # n⁻: shares traded in the previous period (0 before the first)
+    displacement: float   # D: the book's transient displacement from the mid, currency per share (0 without it)
 
 
 class Report(NamedTuple):
@@ -120,7 +138,8 @@ def variant(params: OptimalExecParams) -> Variant:
     """The :class:`Variant` flags of ``params``."""
     return Variant(linear=params.impact_exponent == 1.0 and params.impact_table is None,
                    tabled=params.impact_table is not None, capped=params.trade_caps is not None,
-                   two_way=params.two_way, completes=params.completes, smooth=params.smoothness > 0.0)
+                   two_way=params.two_way, completes=params.completes, smooth=params.smoothness > 0.0,
+                   transient=params.transient)
 
 
 def _market(params: OptimalExecParams, sequence) -> Market:
@@ -137,7 +156,9 @@ def _market(params: OptimalExecParams, sequence) -> Market:
         risk=params.period_risk, smoothness=params.smoothness,
         target_penalty=params.target_penalty or 0.0, bps=params.bps_per_currency,
         inverse_periods=1.0 / params.periods, inverse_shares=1.0 / params.shares,
-        inverse_price_scale=1.0 / params.price_scale,
+        inverse_price_scale=1.0 / params.price_scale, transient_impact=params.transient_impact,
+        transient_decay=params.transient_decay,
+        inverse_transient_scale=1.0 / (params.transient_impact * params.shares) if params.transient else 0.0,
         impact=sequence(params.impact_per_period), caps=sequence(caps),
         later_caps=sequence(np.append(np.cumsum(caps[::-1])[::-1][1:], 0.0)), table=table)
 
@@ -237,7 +258,7 @@ def unit_cost(v: Variant, market: Market, k: int, size: float) -> float:
 @register_jitable(inline="always")
 def initial_state(v: Variant, market: Market, key) -> State:
     """Nothing traded yet: the whole order at the arrival price."""
-    return State(0, market.shares, market.arrival_price, 0.0, 0.0)
+    return State(0, market.shares, market.arrival_price, 0.0, 0.0, 0.0)
 
 
 @register_jitable(inline="always")
@@ -252,18 +273,26 @@ def advance(v: Variant, market: Market, state: State, fraction: float, shock: fl
     move = (market.reversion * (state.price - market.long_run_price) + market.drift_step
             + market.shock_scale * shock - market.side * market.permanent * traded)
     cost = abs(traded) * cost_per_share - market.side * move * remaining
+    execution_price = state.price - (-market.side if traded < 0.0 else market.side) * cost_per_share
+    displacement = 0.0
+    transient_cost = 0.0
+    if v.transient:
+        walk = market.side * market.transient_impact * traded          # s·κ·n
+        transient_cost = traded * (0.5 * market.transient_impact * traded - market.side * state.displacement)
+        execution_price += state.displacement - 0.5 * walk
+        displacement = market.transient_decay * (state.displacement - walk)
+        cost += transient_cost
     penalty = market.risk * (remaining * remaining)
     if v.smooth and k > 0:
         penalty += market.smoothness * ((traded - state.last_trade) * (traded - state.last_trade))
     if not v.completes and k == market.periods - 1:
         penalty += market.target_penalty * (remaining * remaining)
-    direction = -market.side if traded < 0.0 else market.side
-    next_state = State(k + 1, remaining, state.price + move, state.shortfall + cost, traded)
+    next_state = State(k + 1, remaining, state.price + move, state.shortfall + cost, traded, displacement)
     expected_move = (market.reversion * (state.price - market.long_run_price) + market.drift_step
                      - market.side * market.permanent * traded)
-    expected_cost = abs(traded) * cost_per_share - market.side * expected_move * remaining
+    expected_cost = abs(traded) * cost_per_share + transient_cost - market.side * expected_move * remaining
     return (next_state, -(cost + penalty) * market.bps,
-            Report(state.price - direction * cost_per_share, -(expected_cost + penalty) * market.bps))
+            Report(execution_price, -(expected_cost + penalty) * market.bps))
 
 
 @register_jitable(inline="always")
@@ -276,12 +305,15 @@ def finished(market: Market, state: State) -> bool:
 def write_observation(v: Variant, market: Market, state: State, out, row: int) -> None:
     """The observation into row ``row`` of ``out`` (float32): [time remaining (N−k)/N, inventory remaining x/X,
     price move since arrival (S − S0)/(σ√T)]; with ``smoothness`` > 0 a fourth entry, the previous
-    trade n⁻/X."""
+    trade n⁻/X; with transient impact a fourth entry, the book's displacement against the order s·D/(κX) (−1:
+    the displacement of the whole order traded at once)."""
     out[row, 0] = (market.periods - state.elapsed) * market.inverse_periods
     out[row, 1] = state.inventory * market.inverse_shares
     out[row, 2] = (state.price - market.arrival_price) * market.inverse_price_scale
     if v.smooth:
         out[row, 3] = state.last_trade * market.inverse_shares
+    if v.transient:
+        out[row, 3] = market.side * state.displacement * market.inverse_transient_scale
 
 
 def price_shocks(v: Variant, keys: np.ndarray, elapsed: np.ndarray) -> np.ndarray:

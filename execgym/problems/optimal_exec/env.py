@@ -2,7 +2,7 @@
 
 | | |
 |---|---|
-| Observation | Box(3) float32: time remaining, inventory remaining, normalised price move (+ previous trade with smoothness) |
+| Observation | Box(3) float32: time remaining, inventory remaining, normalised price move (+ previous trade with smoothness, or the book's displacement with transient impact) |
 | Action | Box(−1, 1, (1,)): position f = (a + 1)/2 in the period's trade range (without caps: the fraction of remaining shares traded) |
 | Reward | −(shortfall increment + λσ_τ²·x_k² [+ smoothness and target penalties]), bps of arrival notional |
 | Termination | after N periods (``terminated=True``; no truncation) |
@@ -26,8 +26,9 @@ temporary impact η_k·v̄·(v/v̄)^α (``impact_exponent``) or a per-period tab
 cost per share against trade size (``impact_table``), per-period liquidity
 caps (``trade_caps``), a smoothness penalty on changes of the trade
 (``smoothness``), a soft completion target (``target_penalty``), a
-mean-reverting price (``mean_reversion``, ``price_mean``) and trades in both
-directions (``two_way``, ``max_trade``).
+mean-reverting price (``mean_reversion``, ``price_mean``), trades in both
+directions (``two_way``, ``max_trade``) and transient impact that decays
+(``transient_impact``, ``resilience``: Obizhaeva–Wang).
 
 ## Action Space
 
@@ -55,6 +56,7 @@ booleans, strings, complex numbers) raises ``ValueError``.
 | 1 | inventory remaining x_k/X | 0 | 1 |
 | 2 | price move since arrival (S_k − S0)/(σ√T) | −inf | inf |
 | 3 | previous trade n_{k}/X (only with ``smoothness`` > 0) | 0 (−inf two-way) | 1 (inf two-way) |
+| 3 | the book's displacement s·D_k/(κX) (only with ``transient_impact`` > 0) | −1 (−inf two-way) | 0 (inf two-way) |
 
 With ``two_way`` the inventory (entry 1) may leave [0, 1].
 
@@ -65,7 +67,8 @@ In basis points of the arrival notional X·S0, per period k::
     r_k = −[ |n_k|·g_k(n_k) − s·(S_k − S_{k−1})·x_k + λσ_τ²·x_k² + c·(n_k − n_{k−1})² + ρ·x_N²·[k = N] ] · 10⁴/(X·S0)
 
 with g_k(n) = ε + η_k·|n|/τ the cost per share (ε + η_k·v̄·(|n|/(τv̄))^α with
-nonlinear impact), the smoothness term from the second period on and the
+nonlinear impact; with transient impact the period also pays κ·n_k²/2 − s·n_k·D_{k−1},
+:mod:`.dynamics`), the smoothness term from the second period on and the
 target term only with a soft target. The bracket's first two terms are the period's implementation-shortfall
 increment (temporary impact and half spread on the n_k shares traded; the
 price move — drift, noise and the trader's own permanent impact — on the x_k
@@ -98,13 +101,14 @@ target, whatever is left has paid its penalty). No truncation.
 (or ``params=OptimalExecParams(...)``); ``gym.make_vec("OptimalExec-v0",
 num_envs=n, **fields)`` returns the natively batched :class:`OptimalExecVectorEnv`.
 The registered variants (``OptimalExecCapped-v0``, ``OptimalExecBlended-v0``,
-``OptimalExecNonlinear-v0``, ``OptimalExecMeanReverting-v0``; :mod:`.variants`)
+``OptimalExecNonlinear-v0``, ``OptimalExecMeanReverting-v0``, ``OptimalExecTransient-v0``; :mod:`.variants`)
 set some fields; keyword arguments override them.
 
 ``info`` (per step): ``shares_traded``, ``execution_price`` (currency per share),
 ``expected_reward`` (E[reward | state, action], bps: the reward without the price shock's term),
 ``shortfall`` (implementation shortfall so far, currency), ``inventory``
-(shares), ``price`` (mid, currency per share). After ``reset``: ``inventory``,
+(shares), ``price`` (mid, currency per share), ``displacement`` (the book's transient displacement D from
+the mid, currency per share; 0 without transient impact). After ``reset``: ``inventory``,
 ``shortfall``, ``price``.
 
 ``render_mode``: None (default), ``"rgb_array"``, a picture of the episode so
@@ -151,6 +155,9 @@ def observation_space(params: OptimalExecParams) -> gym.spaces.Box:
     if params.smoothness > 0.0:    # two-way: the last period's forced trade is whatever is left, unbounded
         low.append(-np.inf if params.two_way else 0.0)
         high.append(np.inf if params.two_way else 1.0)
+    if params.transient:           # one-way trades displace the book against the order by at most κX
+        low.append(-np.inf if params.two_way else -1.0)
+        high.append(np.inf if params.two_way else 0.0)
     return gym.spaces.Box(low=np.array(low, dtype=np.float32), high=np.array(high, dtype=np.float32),
                           dtype=np.float32)
 
@@ -169,7 +176,7 @@ def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
     """The info after a step, of one state and report record or a table of each."""
     return {"shares_traded": state.last_trade, "execution_price": report.execution_price,
             "expected_reward": report.expected_reward, "inventory": state.inventory, "shortfall": state.shortfall,
-            "price": state.price}
+            "price": state.price, "displacement": state.displacement}
 
 
 ACTION_SPACE = "Box(-1, 1, (1,))"

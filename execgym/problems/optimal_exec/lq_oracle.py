@@ -1,11 +1,13 @@
 """The LQ oracle of OptimalExec: exact for linear impact without caps, adaptive under mean reversion.
 
-State z_k = (x_k, d_k[, p_k]): shares still held before period k+1's trade,
+State z_k = (x_k, d_k[, p_k or e_k]): shares still held before period k+1's trade,
 the price's deviation from its long-run level d_k = S_k − μ̄, and (with a
-smoothness penalty) the previous trade p_k. Control u_k = n_{k+1}, the shares
-traded. Dynamics (φ = e^{−θτ}; φ = 1 for the random walk)::
+smoothness penalty) the previous trade p_k, or (with transient impact) the book's
+displacement against the order e_k = s·D_k. Control u_k = n_{k+1}, the shares
+traded. Dynamics (φ = e^{−θτ}; φ = 1 for the random walk; ψ = e^{−ρτ})::
 
-    x_{k+1} = x_k − u_k,    d_{k+1} = φ·d_k + μτ − s·γ·u_k + σ_τ·ξ_{k+1},    p_{k+1} = u_k
+    x_{k+1} = x_k − u_k,    d_{k+1} = φ·d_k + μτ − s·γ·u_k + σ_τ·ξ_{k+1},    p_{k+1} = u_k,
+    e_{k+1} = ψ·(e_k − κ·u_k)
 
 The expected cost of one decision period, from the env's reward (the shock
 has mean zero given the state), with η_k the period's temporary impact (for the
@@ -19,7 +21,12 @@ R = η_k/τ − γ + λσ_τ² + c, M = [(γ − 2λσ_τ²)/2, s(φ−1)/2, −
 r = sμτ/2 (the c terms from the second period on). When the order must complete,
 periods 1..N−1 are decisions and period N trades what is left, so its cost
 η_N/τ·x² + c·(x − p)² is the final cost; with a soft target all N periods are
-decisions and the final cost is ρ·x_N². The half spread adds ε·Σ|n|: the
+decisions and the final cost is ρ·x_N². Transient impact adds κu²/2 − u·e to a
+period's cost (R += κ/2, M_e = −1/2) and κx²/2 − x·e to the final one when the
+order completes; the displacement is deterministic given the trades, so for the
+random walk the optimum stays a deterministic schedule, Obizhaeva & Wang's
+(block trades at the start and the end, the closed form's discrete analogue:
+tests/problems/optimal_exec/test_transient.py). The half spread adds ε·Σ|n|: the
 constant εX (minus ε·x_N for a soft target) for a one-way schedule. With two-way
 trades |n| is not quadratic, so the oracle needs ε = 0 there.
 
@@ -53,8 +60,9 @@ CLIP_TOLERANCE = 1e-6
 
 
 def state_size(params: OptimalExecParams) -> int:
-    """2, or 3 with a smoothness penalty (the previous trade joins the state)."""
-    return 3 if params.smoothness > 0.0 else 2
+    """2, or 3 with a smoothness penalty (the previous trade joins the state) or transient impact (the book's
+    displacement does; the two are not combined, :class:`OptimalExecParams`)."""
+    return 3 if params.smoothness > 0.0 or params.transient else 2
 
 
 def decisions(params: OptimalExecParams) -> int:
@@ -71,7 +79,8 @@ def lq_problem(params: OptimalExecParams) -> LQProblem:
 
 
 def lq_arrays(markets: list[OptimalExecParams], columns: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-    """The coefficients of :func:`lq_problem` of markets of one shape (state size, decisions, completing or not),
+    """The coefficients of :func:`lq_problem` of markets of one shape (state size, decisions, completing or not,
+    transient impact or not),
     stacked over them as :func:`~execgym.solvers.lq.solve_lq_stacked` takes them: per step (b, K, ...), the final
     cost (b, ...). Elementwise over the markets, so a market's coefficients do not depend on the others'.
     ``columns`` is :func:`market_columns` of the markets, if already computed."""
@@ -102,15 +111,24 @@ def lq_arrays(markets: list[OptimalExecParams], columns: dict[str, np.ndarray] |
     c_vec[..., 1], q[..., 0] = drift[:, None], (-0.5 * s * drift)[:, None]
     r = np.broadcast_to((0.5 * s * drift)[:, None, None], (b, steps, 1))
     Q_final, q_final = np.zeros((b, n, n)), np.zeros((b, n))
-    if n == 3:
+    smoothed = n == 3 and not first.transient
+    if smoothed:
         B[..., 2, 0] = 1.0
         Q[..., 2, 2], M[..., 2, 0] = smooth, -smooth
+    kappa, decay = column["transient_impact"], column["transient_decay"]
+    if first.transient:
+        R += (0.5 * kappa)[:, None, None, None]
+        M[..., 2, 0] = -0.5
+        A[..., 2, 2], B[..., 2, 0] = decay[:, None], (-decay * kappa)[:, None]
     if first.completes:
         final_smooth = c if first.periods > 1 else np.zeros(b)
         Q_final[:, 0, 0] = eta[:, -1] / tau + final_smooth
-        if n == 3:
+        if smoothed:
             Q_final[:, 0, 2] = Q_final[:, 2, 0] = -final_smooth
             Q_final[:, 2, 2] = final_smooth
+        if first.transient:
+            Q_final[:, 0, 0] += 0.5 * kappa
+            Q_final[:, 0, 2] = Q_final[:, 2, 0] = -0.5
     else:
         Q_final[:, 0, 0] = [params.target_penalty for params in markets]
         q_final[:, 0] = -0.5 * column["half_spread"]
@@ -118,7 +136,8 @@ def lq_arrays(markets: list[OptimalExecParams], columns: dict[str, np.ndarray] |
 
 
 COLUMNS = ("tau", "side_sign", "reversion_factor", "smoothness", "period_risk", "permanent_impact", "drift",
-           "shock_scale", "half_spread", "shares", "arrival_price", "long_run_price", "bps_per_currency")
+           "shock_scale", "half_spread", "shares", "arrival_price", "long_run_price", "bps_per_currency",
+           "transient_impact", "transient_decay")
 _read_columns = attrgetter(*COLUMNS)
 
 
@@ -148,7 +167,8 @@ def observed_state(params: OptimalExecParams, observations: np.ndarray) -> tuple
     elapsed, inventory = dynamics.decode(params, observations)
     observations = np.asarray(observations, dtype=np.float64)
     deviation = params.arrival_price - params.long_run_price + observations[:, 2] * params.price_scale
-    columns = [inventory, deviation] + ([observations[:, 3] * params.shares] if state_size(params) == 3 else [])
+    scale = params.transient_impact * params.shares if params.transient else params.shares   # e = s·D, or p
+    columns = [inventory, deviation] + ([observations[:, 3] * scale] if state_size(params) == 3 else [])
     return elapsed, np.column_stack(columns)
 
 
@@ -258,15 +278,15 @@ def lq_oracles(markets) -> list[Oracle | ValueError]:
     """The LQ oracle of each market, or the ValueError saying why it refuses it (in place, not raised)."""
     markets = list(markets)
     out: list[Oracle | ValueError | None] = [None] * len(markets)
-    groups: dict[tuple[int, int, bool, bool], list[int]] = {}
+    groups: dict[tuple[int, int, bool, bool, bool], list[int]] = {}
     for index, params in enumerate(markets):
         if params.two_way and params.half_spread > 0.0:
             out[index] = ValueError(f"with two_way=True the exact oracle needs half_spread=0 (got "
                                     f"{params.half_spread:g}): the cost ε·|n| of trades in both directions is "
                                     "not quadratic")
             continue
-        groups.setdefault((state_size(params), decisions(params), params.completes, params.two_way),
-                          []).append(index)
+        groups.setdefault((state_size(params), decisions(params), params.completes, params.two_way,
+                           params.transient), []).append(index)
     for indices in groups.values():
         group = [markets[i] for i in indices]
         for i, built in zip(indices, _group_oracles(group)):
@@ -349,10 +369,14 @@ def _mean_paths(markets: list[OptimalExecParams], a: dict[str, np.ndarray], solu
 
 def _schedule_moments(columns: dict[str, np.ndarray], holdings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """E[IS] and Var[IS] (:mod:`~execgym.problems.optimal_exec.schedule`) of each market's holdings (b, N + 1),
-    for linear impact (g_k = ε + η_k·|n|/τ), elementwise over the markets (``columns``: :func:`market_columns`)."""
-    size = np.abs(-np.diff(holdings, axis=1))
+    for linear impact (g_k = ε + η_k·|n|/τ) and transient impact, elementwise over the markets (``columns``:
+    :func:`market_columns`)."""
+    trades = -np.diff(holdings, axis=1)
+    size = np.abs(trades)
     unit = columns["half_spread"][:, None] + columns["impact"] * size / columns["tau"][:, None]
-    shortfall = schedule.shortfall_of(holdings, (size * unit).sum(axis=1), columns["side_sign"],
+    trading = (size * unit).sum(axis=1) + schedule.transient_cost_of(trades, columns["transient_impact"],
+                                                                       columns["transient_decay"])
+    shortfall = schedule.shortfall_of(holdings, trading, columns["side_sign"],
                                       columns["reversion_factor"], columns["arrival_price"] - columns["long_run_price"],
                                       columns["drift"] * columns["tau"], columns["permanent_impact"])
     return shortfall, schedule.variance_of(holdings, columns["reversion_factor"], columns["shock_scale"])

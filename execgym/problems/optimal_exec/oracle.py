@@ -4,6 +4,7 @@
 |---|---|---|---|
 | Almgren–Chriss; time-varying impact, smoothness, soft target, drift (no caps, α = 1) | optimal affine feedback | LQ Riccati (:mod:`.lq_oracle`) | O(N) |
 | mean-reverting price θ > 0, or ``two_way`` (α = 1, no caps) | adaptive feedback in (x, d[, n⁻]) | LQ Riccati, clipping probability computed exactly | O(N) |
+| transient impact κ > 0 (α = 1, no caps or smoothness; any λ, target, θ) | feedback in (x, d, D) | LQ Riccati | O(N) |
 | caps, λ = 0, order completes, c = 0 | water-filling | :func:`~execgym.solvers.allocation.water_fill` | O(N log N) |
 | λ = 0 with a soft target (caps, smoothness allowed) | blended quadratic, box 0 ≤ n ≤ u | :func:`~execgym.solvers.allocation.blended_schedule` | O(N) per active-set step |
 | nonlinear impact (α ≠ 1 or ``impact_table``), or caps with λ > 0 (order completes, c = 0) | optimal schedule on a lot grid | :func:`~execgym.solvers.schedule_dp.solve_schedule` | O(N·L²), O(N·L) if convex |
@@ -45,6 +46,8 @@ def oracle_solver(params: OptimalExecParams) -> str:
     caps = params.trade_caps is not None
     risk_neutral = params.risk_aversion == 0.0
     smooth = params.smoothness > 0.0
+    if params.transient:           # OptimalExecParams allows it only with linear impact, no caps, no smoothness
+        return "lq"
     if params.mean_reversion > 0.0 or params.two_way:
         if not linear or caps:
             raise ValueError("no exact oracle for mean reversion or two-way trading with nonlinear impact or "

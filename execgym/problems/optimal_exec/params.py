@@ -15,8 +15,8 @@ daily volume) over one trading day in 13 half-hour periods with risk aversion
 
 The fields after ``price_mean`` are the model variants (all off by default):
 a per-period impact profile, power-law impact or an impact table, per-period
-trade caps, a smoothness penalty, a soft completion target and two-way
-trading; see :mod:`execgym.problems.optimal_exec.env` and, for which
+trade caps, a smoothness penalty, a soft completion target, two-way
+trading and transient impact that decays (Obizhaeva–Wang); see :mod:`execgym.problems.optimal_exec.env` and, for which
 combinations have an exact oracle, :mod:`execgym.problems.optimal_exec.oracle`.
 """
 
@@ -64,6 +64,8 @@ MAX_REVERSION = 1e6
 """Largest mean-reversion speed θ, per day (a half-life of 0.06 s)."""
 TWO_WAY_TRADES = (1e-6, 1e3)
 """Range of ``max_trade``: two-way trades of up to a millionth to a thousand times the order per period."""
+MAX_RESILIENCE = 1e6
+"""Largest resilience ρ of transient impact, per day (a half-life of 0.06 s, as :data:`MAX_REVERSION`)."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,15 @@ class OptimalExecParams:
     max_trade: float = 1.0
     """m: in two-way mode the largest trade per period, as a multiple of X, in :data:`TWO_WAY_TRADES` =
     [10⁻⁶, 1000]."""
+    transient_impact: float = 0.0
+    """κ: transient impact (Obizhaeva & Wang 2013), currency per share per share: 0, or κX/S0 in [10⁻¹², 1000]
+    (:data:`MIN_RELATIVE_IMPACT`, :data:`MAX_RELATIVE_COST`: the observed displacement is divided by κX). A trade of n shares walks a book of depth 1/κ: it executes on average κn/2
+    beyond the displaced price and displaces it by κn more, a displacement D that then decays at the
+    ``resilience`` (:mod:`~execgym.problems.optimal_exec.dynamics`). 0 (default): none. Linear impact only,
+    without ``trade_caps`` or ``smoothness``; the observation then carries D."""
+    resilience: float = 0.0
+    """ρ: the speed at which the book recovers from transient impact, per day, in [0, 10⁶]
+    (:data:`MAX_RESILIENCE`): D shrinks by e^{−ρτ} each period (0: the displacement never decays)."""
 
     def __post_init__(self) -> None:
         set_field(self, "shares", require_real("shares", self.shares, low=SHARES[0], high=SHARES[1]))
@@ -220,6 +231,26 @@ class OptimalExecParams:
             if total < self.shares:
                 raise ValueError(f"trade_caps are infeasible: they sum to {total:g} shares, fewer than "
                                  f"shares = {self.shares:g}; raise the caps or lower shares")
+        self._check_transient()
+
+    def _check_transient(self) -> None:
+        """Validate ``transient_impact`` and ``resilience``, and refuse the variants they do not combine with."""
+        ratio = "transient_impact·shares/arrival_price"
+        set_field(self, "transient_impact", require_scaled("transient_impact", self.transient_impact,
+                                                           scale=self.arrival_price / self.shares, low=0.0,
+                                                           high=MAX_RELATIVE_COST, ratio=ratio))
+        if 0.0 < self.transient_impact * self.shares / self.arrival_price < MIN_RELATIVE_IMPACT:
+            raise ValueError(f"transient_impact must be 0 or have {ratio} in [{MIN_RELATIVE_IMPACT:g}, "
+                             f"{MAX_RELATIVE_COST:g}], got {self.transient_impact!r}")
+        set_field(self, "resilience", require_real("resilience", self.resilience, low=0.0, high=MAX_RESILIENCE))
+        if self.transient_impact > 0.0:
+            others = [name for name, on in (("impact_exponent != 1", self.impact_exponent != 1.0),
+                                            ("impact_table", self.impact_table is not None),
+                                            ("trade_caps", self.trade_caps is not None),
+                                            ("smoothness > 0", self.smoothness > 0.0)) if on]
+            if others:
+                raise ValueError(f"transient_impact > 0 needs linear impact without caps or smoothness (its exact "
+                                 f"oracle is the LQ one); these params set {', '.join(others)}")
 
     def _checked_table(self) -> tuple[tuple[float, ...], ...]:
         """``impact_table`` validated: N rows of J + 1 >= 2 numbers in [0, 1000·S0], and no other impact shape
@@ -360,9 +391,20 @@ class OptimalExecParams:
         return self.target_penalty is None
 
     @property
+    def transient(self) -> bool:
+        """True with transient impact (``transient_impact`` > 0)."""
+        return self.transient_impact > 0.0
+
+    @property
+    def transient_decay(self) -> float:
+        """e^{−ρτ}: the share of the transient displacement left after one period (1 for ρ = 0)."""
+        return math.exp(-self.resilience * self.tau)
+
+    @property
     def observation_size(self) -> int:
-        """3, or 4 when ``smoothness`` > 0 (the previous trade is then part of the state)."""
-        return 4 if self.smoothness > 0.0 else 3
+        """3, or 4 when ``smoothness`` > 0 (the previous trade is then part of the state) or with transient impact
+        (the displacement is)."""
+        return 4 if self.smoothness > 0.0 or self.transient else 3
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -372,7 +414,7 @@ class OptimalExecParams:
             ("impact table", self.impact_table is not None),
             ("caps", self.trade_caps is not None), ("smoothness", self.smoothness > 0.0),
             ("soft target", not self.completes), ("two-way", self.two_way),
-            ("mean reversion", self.mean_reversion > 0.0)) if on)
+            ("mean reversion", self.mean_reversion > 0.0), ("transient impact", self.transient)) if on)
 
     @property
     def variant(self) -> str:

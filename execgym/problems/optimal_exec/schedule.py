@@ -7,12 +7,12 @@ sell and −1 for a buy, g_k the cost per share of period k (see
 price deviation m_k = E[S_k] − μ̄ following m_0 = S0 − μ̄,
 m_k = m_{k−1} + E[ΔS_k] with E[ΔS_k] = (φ − 1)·m_{k−1} + μτ − s·γ·n_k::
 
-    E[IS]   = Σ_k |n_k|·g_k(n_k) − s·Σ_k E[ΔS_k]·x_k
+    E[IS]   = Σ_k |n_k|·g_k(n_k) + κ·Σ_k (n_k²/2 + Σ_{j<k} ψ^{k−j}·n_j·n_k) − s·Σ_k E[ΔS_k]·x_k
     Var[IS] = σ_τ²·Σ_j (x_j + (φ − 1)·Σ_{k>j} φ^{k−1−j}·x_k)²
     U       = E[IS] + λ·σ_τ²·Σ_{k=1..N} x_k² + c·Σ_{k=2..N} (n_k − n_{k−1})² + ρ·x_N²
 
-(the last term only with a soft target): U is the objective the env's rewards
-sum to. For the random walk with linear, constant impact (θ = 0: φ = 1,
+(the last term only with a soft target; the κ term is transient impact, ψ = e^{−ρτ}: ½κ·nᵀGn with the
+propagator G_jk = ψ^{|k−j|}): U is the objective the env's rewards sum to. For the random walk with linear, constant impact (θ = 0: φ = 1,
 σ_τ² = σ²τ) these are Almgren & Chriss's E[IS] = ½γX² + ε·Σ|n_k| +
 (η̃/τ)·Σ n_k² − s·μτ·Σ x_k and Var[IS] = σ²τ·Σ x_k², and U = E[IS] + λ·Var[IS].
 Under mean reversion the risk term of U is the sum of each period's conditional
@@ -52,6 +52,7 @@ def expected_shortfall(params: OptimalExecParams, holdings: np.ndarray) -> np.nd
     holdings = check_holdings(params, holdings)
     trades = -np.diff(holdings, axis=-1)
     trading = (np.abs(trades) * unit_costs(params, np.arange(params.periods), trades)).sum(axis=-1)
+    trading = trading + transient_cost_of(trades, params.transient_impact, params.transient_decay)
     return shortfall_of(holdings, trading, params.side_sign, params.reversion_factor,
                         params.arrival_price - params.long_run_price, params.drift * params.tau,
                         params.permanent_impact)
@@ -70,6 +71,20 @@ def shortfall_of(holdings: np.ndarray, trading: np.ndarray, side_sign, reversion
         price_term += move * holdings[..., k + 1]
         deviation = deviation + move
     return trading - side_sign * price_term
+
+
+def transient_cost_of(trades: np.ndarray, transient_impact, transient_decay) -> np.ndarray:
+    """κ·Σ_k (n_k²/2 + Σ_{j<k} ψ^{k−j}·n_j·n_k), currency: what trades (..., N) pay to transient impact (module
+    docstring), by the displacement's recursion e_0 = 0, cost_k = κn_k²/2 − n_k·e_k, e_{k+1} = ψ·(e_k − κn_k);
+    κ and ψ numbers or arrays that broadcast with ``trades[..., 0]`` (zero without transient impact)."""
+    displacement = np.zeros(trades.shape[:-1])
+    total = np.zeros(trades.shape[:-1])
+    if not np.any(transient_impact):
+        return total
+    for k in range(trades.shape[-1]):
+        total += trades[..., k] * (0.5 * transient_impact * trades[..., k] - displacement)
+        displacement = transient_decay * (displacement - transient_impact * trades[..., k])
+    return total
 
 
 def variance(params: OptimalExecParams, holdings: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ the open and the close).
 | ``OptimalExecBlended-v0`` | blended quadratic cost (000) | as Capped, plus smoothness c = 10⁻⁶ $/share² and a soft target ρ = 10⁻⁵ $/share² | blended quadratic, O(N) solves, exact |
 | ``OptimalExecNonlinear-v0`` | square-root impact (002, 003) | α = 0.5, λ = 5·10⁻⁷ | DP on a 1,000-lot grid, exact for the grid |
 | ``OptimalExecMeanReverting-v0`` | Ornstein–Uhlenbeck price (000, 004) | θ = 2 per day, two-way trades up to X per period, ε = 0 | adaptive LQ feedback in (x, d), exact |
+| ``OptimalExecTransient-v0`` | transient impact (Obizhaeva & Wang 2013) | κ = 2·10⁻⁷ $/share² (1 % of the daily volume displaces the book by one spread), resilience ρ = 10 per day (half-life 27 minutes), η a tenth of the default | LQ feedback in (x, d, D), exact |
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from execgym.validation import require_int, require_real
 DAILY_VOLUME = 10_000_000.0
 """Shares traded in the default stock on a day (the volume behind the default impacts)."""
 PERIODS = 13
+TRANSIENT = {"transient_impact": 0.02 / (0.01 * DAILY_VOLUME), "resilience": 10.0,
+             "temporary_impact": 0.02 / (0.1 * DAILY_VOLUME)}
+"""OptimalExecTransient-v0's kwargs: a book that 1 % of the daily volume displaces by one spread, recovering with
+a half-life of ln 2/10 days, and a tenth of the default temporary impact."""
 CAP_PARTICIPATION = 0.12
 """Caps of the Capped and Blended variants: this share of each period's expected market volume."""
 
@@ -68,4 +73,7 @@ VARIANTS: dict[str, Variant] = {v.env_id: v for v in (
     Variant("OptimalExecMeanReverting-v0",
             "Ornstein-Uhlenbeck price (theta = 2/day), two-way trades; oracle: adaptive LQ feedback in "
             "(inventory, price deviation), exact", {"mean_reversion": 2.0, "two_way": True, "half_spread": 0.0}),
+    Variant("OptimalExecTransient-v0",
+            "Transient impact decaying at resilience rho = 10/day (Obizhaeva-Wang); oracle: LQ feedback in "
+            "(inventory, price deviation, book displacement), exact", TRANSIENT),
 )}
