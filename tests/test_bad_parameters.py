@@ -61,7 +61,8 @@ TABLES = [
         "temporary_impact": ({"None"}, matrix(DEFAULT_PORTFOLIO.temporary_impact, (0, 0))),
         "permanent_impact": ({"None"}, matrix(DEFAULT_PORTFOLIO.permanent_impact, (0, 0))),
         "half_spreads": ({"None", "zero", "tiny"}, vector(3, 0.01)), "risk_aversion": (NONNEGATIVE, None),
-        "horizon": (set(), None), "periods": (set(), None)}),
+        "horizon": (set(), None), "periods": (set(), None),
+        "transient_impact": ({"None", "zero"}, vector(3, 3e-8)), "resilience": ({"None"}, vector(3, 1.0))}),
     (BasketSequenceParams, {"trades": 3}, {
         "trades": ({"None"}, None), "notionals": ({"None"}, vector(3, 1e6)),
         "sides": ({"None", "negative"}, vector(3, 1)), "correlation": ({"None"}, matrix(np.eye(3), (0, 0))),

@@ -11,6 +11,14 @@ the last period, ξ ~ N(0, I_m) the period's shocks)::
     cost   = nᵀH·n/τ + ε·|n| − ΔSᵀx'                implementation-shortfall increment, currency
     reward = −(cost + λτ·x'ᵀΣx') · 10⁴/(Σ_i |X_i|·S0_i)
 
+With transient impact (``transient_impact`` κ, ``resilience`` ρ per asset; Obizhaeva–Wang, as in
+:mod:`execgym.problems.optimal_exec.dynamics`) each book is displaced from its mid by D (0 at arrival),
+and ψ = e^{−ρτ} per asset::
+
+    S̃      = S + D − H·n/τ − ε ∘ sign(n) − κ ∘ n/2
+    D'     = ψ ∘ (D − κ ∘ n)
+    cost  += Σ_i n_i·(κ_i·n_i/2 − D_i)
+
 Summed over the episode the cost is the implementation shortfall
 Σ_i X_i·S0_i − Σ_k n_kᵀS̃_k, and E[Σ reward] = −(E[IS] + λ·Var[IS]) in bps
 for any deterministic schedule (Var[IS] = τ·Σ_k x_kᵀΣx_k).
@@ -46,7 +54,8 @@ from execgym.problems.portfolio_exec.params import PortfolioExecParams
 class Variant(NamedTuple):
     """The model's compile-time constants."""
 
-    assets: int     # m: the loops over the assets unroll (about 1.15x faster than with m read at run time)
+    assets: int      # m: the loops over the assets unroll (about 1.15x faster than with m read at run time)
+    transient: bool  # transient impact on some asset: the books' displacements are updated and observed
 
 
 class Market(NamedTuple):
@@ -70,6 +79,9 @@ class Market(NamedTuple):
     loadings: tuple         # L, L·Lᵀ = Σ
     sigma: tuple            # Σ
     no_trade: tuple         # zeros (m,): the trades and execution prices of the state before the first period
+    kappa: tuple            # κ, transient impact (zeros without it)
+    decays: tuple           # ψ = e^{−ρτ}
+    inverse_depths: tuple   # 1/(κ_i·X_i) (0 where κ_i·X_i = 0), the observation's displacement scale
 
 
 class State(NamedTuple):
@@ -82,6 +94,7 @@ class State(NamedTuple):
     prices: list            # S: mid-prices, currency per share
     traded: list            # n: shares traded in the last period (0 before the first)
     execution_prices: list  # S̃: their execution prices, currency per share (0 before the first)
+    displacements: list     # D: each book's transient displacement from its mid, currency per share (0 without)
 
 
 class Report(NamedTuple):
@@ -92,7 +105,7 @@ class Report(NamedTuple):
 
 def variant(params: PortfolioExecParams) -> Variant:
     """The :class:`Variant` of ``params``."""
-    return Variant(assets=params.assets)
+    return Variant(assets=params.assets, transient=params.transient)
 
 
 def _market(params: PortfolioExecParams, sequence) -> Market:
@@ -104,7 +117,8 @@ def _market(params: PortfolioExecParams, sequence) -> Market:
         inverse_shares=sequence(_inverse(params.shares)), inverse_scales=sequence(_inverse(scales)),
         spreads=sequence(params.spreads), eta=sequence(params.eta.ravel()), gamma=sequence(params.gamma.ravel()),
         loadings=sequence(params.shock_loadings.ravel()), sigma=sequence(params.sigma.ravel()),
-        no_trade=sequence(np.zeros(params.assets)))
+        no_trade=sequence(np.zeros(params.assets)), kappa=sequence(params.kappa),
+        decays=sequence(params.transient_decays), inverse_depths=sequence(_inverse(params.kappa * params.shares)))
 
 
 def _inverse(values: np.ndarray) -> np.ndarray:
@@ -159,13 +173,13 @@ def _fractions_loop(actions):
 @register_jitable(inline="always")
 def initial_state(v: Variant, market: Market, key) -> State:
     """Nothing traded yet: the whole book at the arrival prices."""
-    return State(0, 0.0, market.shares, market.prices, market.no_trade, market.no_trade)
+    return State(0, 0.0, market.shares, market.prices, market.no_trade, market.no_trade, market.no_trade)
 
 
 @register_jitable(inline="always")
 def advance(v: Variant, market: Market, state: State, fractions, shocks, out: State):
     """One period from ``state`` with price shocks ξ = ``shocks`` (m,), trading ``fractions`` f (m,) of each
-    remaining position (f = 1 in the last period; module docstring). Writes x', S + ΔS, n and S̃ into the
+    remaining position (f = 1 in the last period; module docstring). Writes x', S + ΔS, n, S̃ and D' into the
     vectors of ``out`` (which may be ``state``: each entry is read before it is written) and returns (next
     state, reward in bps, :class:`Report`)."""
     m = v.assets
@@ -184,6 +198,7 @@ def advance(v: Variant, market: Market, state: State, fractions, shocks, out: St
     gain = 0.0           # ΔSᵀx'
     expected_gain = 0.0  # E[ΔS]ᵀx' = −(Γ·n)ᵀx'
     exposure = 0.0       # x'ᵀΣx'
+    transient_cost = 0.0  # Σ_i n_i·(κ_i·n_i/2 − D_i)
     for i in range(m):
         row = i * m
         temporary = 0.0  # (H·n)_i
@@ -210,10 +225,18 @@ def advance(v: Variant, market: Market, state: State, fractions, shocks, out: St
         price = prices[i]
         new_prices[i] = price + move
         execution_prices[i] = price - temporary - (spread if n > 0.0 else (-spread if n < 0.0 else 0.0))
-    cost = impact_cost + spread_cost - gain
-    next_state = State(elapsed + 1, state.shortfall + cost, remaining, new_prices, traded, execution_prices)
+        if v.transient:
+            displacement, walk = state.displacements[i], market.kappa[i] * n
+            transient_cost += n * (0.5 * walk - displacement)
+            execution_prices[i] += displacement - 0.5 * walk
+            out.displacements[i] = market.decays[i] * (displacement - walk)
+        else:
+            out.displacements[i] = 0.0
+    cost = impact_cost + spread_cost - gain + transient_cost
+    next_state = State(elapsed + 1, state.shortfall + cost, remaining, new_prices, traded, execution_prices,
+                       out.displacements)
     penalty = market.risk * exposure
-    expected_cost = impact_cost + spread_cost - expected_gain
+    expected_cost = impact_cost + spread_cost - expected_gain + transient_cost
     return next_state, -(cost + penalty) * market.bps, Report(-(expected_cost + penalty) * market.bps)
 
 
@@ -225,9 +248,10 @@ def finished(market: Market, state: State) -> bool:
 
 @register_jitable(inline="always")
 def write_observation(v: Variant, market: Market, state: State, out, row: int) -> None:
-    """The observation into row ``row`` of ``out`` (float32, 1 + 2m entries): [time remaining (N−k)/N, holdings
-    remaining x_j/X_j (0 where X_j = 0), price moves (S_j − S0_j)/(σ_j√T) (0 where σ_j = 0)], each a product
-    with the reciprocal (:class:`Market`)."""
+    """The observation into row ``row`` of ``out`` (float32, 1 + 2m entries, 1 + 3m with transient impact):
+    [time remaining (N−k)/N, holdings remaining x_j/X_j (0 where X_j = 0), price moves (S_j − S0_j)/(σ_j√T)
+    (0 where σ_j = 0)[, displacements D_j/(κ_j·X_j) (0 where κ_j·X_j = 0; −1: the whole position traded at
+    once)]], each a product with the reciprocal (:class:`Market`)."""
     m = v.assets
     holdings, prices = state.holdings, state.prices
     arrival, inverse_shares, inverse_scales = market.prices, market.inverse_shares, market.inverse_scales
@@ -236,6 +260,8 @@ def write_observation(v: Variant, market: Market, state: State, out, row: int) -
     for j in range(m):
         line[1 + j] = holdings[j] * inverse_shares[j]
         line[1 + m + j] = (prices[j] - arrival[j]) * inverse_scales[j]
+        if v.transient:
+            line[1 + 2 * m + j] = state.displacements[j] * market.inverse_depths[j]
 
 
 def price_shocks(v: Variant, keys: np.ndarray, elapsed: np.ndarray) -> np.ndarray:
@@ -266,7 +292,7 @@ def episode_shocks(v: Variant, market: Market, key) -> list[list[float]]:
 DYNAMICS = Dynamics(
     State=State, Report=Report, variant=variant, market=market, scalar_market=scalar_market,
     initial_state=initial_state, advance=advance, finished=finished, write_observation=write_observation,
-    noise=price_shocks, episode_noise=episode_shocks, observation_size=lambda params: 1 + 2 * params.assets)
+    noise=price_shocks, episode_noise=episode_shocks, observation_size=lambda params: params.observation_size)
 
 
 def decode(params: PortfolioExecParams, observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -2,7 +2,7 @@
 
 | | |
 |---|---|
-| Observation | Box(1 + 2m) float32: time remaining, holdings remaining per asset, normalised price moves |
+| Observation | Box(1 + 2m) float32: time remaining, holdings remaining per asset, normalised price moves (+ the books' displacements with transient impact: 1 + 3m) |
 | Action | Box(−1, 1, (m,)): fraction of each asset's remaining position traded, f_i = (a_i + 1)/2 |
 | Reward | −(shortfall increment + λτ·x_kᵀΣx_k), bps of the book's arrival notional |
 | Termination | after N periods (``terminated=True``; no truncation) |
@@ -33,6 +33,7 @@ complex numbers) raises ``ValueError``.
 | 0 | time remaining (N − k)/N | 0 | 1 |
 | 1..m | holdings remaining x_i/X_i (0 where X_i = 0) | 0 | 1 |
 | m+1..2m | price moves (S_i − S0_i)/(σ_i√T) | −inf | inf |
+| 2m+1..3m | the books' displacements D_i/(κ_i·X_i) (only with ``transient_impact``; 0 where κ_i·X_i = 0) | −1 | 0 |
 
 ## Rewards
 
@@ -41,7 +42,8 @@ In bps of the arrival notional Σ_i |X_i|·S0_i, per period k::
     r_k = −[ n_kᵀH n_k/τ + ε·|n_k| − (S_k − S_{k−1})ᵀx_k + λτ·x_kᵀΣx_k ] · 10⁴/notional
 
 The first three terms sum to the implementation shortfall IS; the last is the
-risk penalty, so E[Σ r_k] = −(E[IS] + λ·Var[IS]) for any schedule.
+risk penalty, so E[Σ r_k] = −(E[IS] + λ·Var[IS]) for any schedule. With transient
+impact the bracket also holds Σ_i n_i·(κ_i·n_i/2 − D_i) (:mod:`.dynamics`).
 
 ## Episode End
 
@@ -56,7 +58,8 @@ returns the natively batched :class:`PortfolioExecVectorEnv`.
 
 ``info`` (per step): ``shares_traded`` (m,), ``execution_prices`` (m,),
 ``expected_reward`` (E[reward | state, action], bps: the reward without the price shocks' term),
-``shortfall`` (currency), ``holdings`` (m,), ``prices`` (m,). After ``reset``:
+``shortfall`` (currency), ``holdings`` (m,), ``prices`` (m,), ``displacements`` (m,: each book's transient
+displacement from its mid, currency per share; zeros without transient impact). After ``reset``:
 ``holdings``, ``shortfall``, ``prices``.
 
 ``render_mode``: None (default), ``"rgb_array"``, a picture of the episode so
@@ -98,8 +101,9 @@ from execgym.validation import REAL_KINDS, action_array
 def observation_space(params: PortfolioExecParams) -> gym.spaces.Box:
     """The single-episode observation space (table above)."""
     m = params.assets
-    low = np.concatenate([[0.0], np.zeros(m), np.full(m, -np.inf)]).astype(np.float32)
-    high = np.concatenate([[1.0], np.ones(m), np.full(m, np.inf)]).astype(np.float32)
+    displaced = m if params.transient else 0      # one-way trades displace each book by at most κ_i·X_i
+    low = np.concatenate([[0.0], np.zeros(m), np.full(m, -np.inf), np.full(displaced, -1.0)]).astype(np.float32)
+    high = np.concatenate([[1.0], np.ones(m), np.full(m, np.inf), np.zeros(displaced)]).astype(np.float32)
     return gym.spaces.Box(low=low, high=high, dtype=np.float32)
 
 
@@ -145,7 +149,8 @@ def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
     """The info after a step, of one state record or a table (as :func:`_reset_info`)."""
     return {"shares_traded": np.asarray(state.traded), "execution_prices": np.asarray(state.execution_prices),
             "expected_reward": report.expected_reward, "holdings": np.asarray(state.holdings),
-            "shortfall": state.shortfall, "prices": np.asarray(state.prices)}
+            "shortfall": state.shortfall, "prices": np.asarray(state.prices),
+            "displacements": np.asarray(state.displacements)}
 
 
 def _holdings(scene: Scene) -> list[Line]:

@@ -74,6 +74,9 @@ class PortfolioLotGrid(ViewMixin):
     def __post_init__(self) -> None:
         if not isinstance(self.params, PortfolioExecParams):
             raise ValueError(f"params must be a PortfolioExecParams, got {type(self.params).__name__}")
+        if self.params.transient:
+            raise ValueError("PortfolioLotGrid discretises books without transient impact (its state has no "
+                             "displacement); these params set transient_impact")
         if self.params.assets != ASSETS:
             raise ValueError(f"PortfolioLotGrid discretises books of exactly {ASSETS} assets (its table grows as "
                              f"(L+1)^(2m)); these params have m = {self.params.assets} assets")

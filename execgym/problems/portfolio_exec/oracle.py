@@ -13,6 +13,11 @@ the constant Σ_i ε_i·|X_i| for schedules that move every asset monotonically
 to zero, the only ones the action space (a fraction of each remaining
 position) can express; the oracle checks that its schedule is one.
 
+With transient impact the books' displacements D (m,) join the state, z = (x, D): D_{k+1} = Ψ·(D_k − K·u_k)
+(Ψ = diag ψ_i, K = diag κ_i), the period's cost gains uᵀ(K/2)u − uᵀD (R += K/2, M's D block −I/2) and the
+final one xᵀ(K/2)x − xᵀD. The displacement is deterministic given the trades, so the optimum stays a
+deterministic schedule.
+
 The Riccati recursion costs O(N·m³) time and O(N·m²) memory: the dense
 (N·m)×(N·m) quadratic program is never formed. The optimum is a deterministic
 schedule (random-walk prices carry no information about future costs).
@@ -42,28 +47,46 @@ def lq_problem(params: PortfolioExecParams) -> LQProblem:
     eta_s = 0.5 * (params.eta + params.eta.T)
     gamma_s = 0.5 * (params.gamma + params.gamma.T)
     identity = np.eye(params.assets)
-    return LQProblem(A=identity, B=-identity, Q=risk, R=eta_s / tau - gamma_s + risk, M=0.5 * params.gamma - risk,
-                     Q_final=eta_s / tau, steps=params.periods - 1)
+    R, M, Q_final = eta_s / tau - gamma_s + risk, 0.5 * params.gamma - risk, eta_s / tau
+    if not params.transient:
+        return LQProblem(A=identity, B=-identity, Q=risk, R=R, M=M, Q_final=Q_final, steps=params.periods - 1)
+    depth, decay, zero = np.diag(params.kappa), np.diag(params.transient_decays), np.zeros_like(identity)
+    return LQProblem(A=np.block([[identity, zero], [zero, decay]]), B=np.vstack([-identity, -decay @ depth]),
+                     Q=np.block([[risk, zero], [zero, zero]]), R=R + 0.5 * depth, M=np.vstack([M, -0.5 * identity]),
+                     Q_final=np.block([[Q_final + 0.5 * depth, -0.5 * identity], [-0.5 * identity, zero]]),
+                     steps=params.periods - 1)
+
+
+def initial_state(params: PortfolioExecParams) -> np.ndarray:
+    """z_0: the book X, and with transient impact undisplaced books."""
+    return np.concatenate([params.shares, np.zeros(params.assets)]) if params.transient else params.shares
 
 
 class PortfolioFeedback:
-    """The optimal trades n = K_k·x acting through the env's action space: fraction n_i/x_i per asset."""
+    """The optimal trades n = K_k·z acting through the env's action space: fraction n_i/x_i per asset (z the
+    holdings, and with transient impact the books' displacements, read from the observation)."""
 
     def __init__(self, params: PortfolioExecParams, solution: LQSolution) -> None:
         self.params = params
-        self.gain = np.concatenate([solution.gain, np.eye(params.assets)[None]])   # period N trades everything
+        forced = np.eye(params.assets, solution.gain.shape[-1])                        # period N trades everything
+        self.gain = np.concatenate([solution.gain, forced[None]])
 
     def __call__(self, observations: np.ndarray) -> np.ndarray:
         elapsed, holdings = dynamics.decode(self.params, observations)
-        trades = np.einsum("kij,kj->ki", self.gain[elapsed], holdings)
+        states = holdings
+        if self.params.transient:
+            m = self.params.assets
+            depths = self.params.kappa * self.params.shares                         # D_i = entry·κ_i·X_i
+            states = np.hstack([holdings, np.asarray(observations, np.float64)[:, 1 + 2 * m:1 + 3 * m] * depths])
+        trades = np.einsum("kij,kj->ki", self.gain[elapsed], states)
         fractions = np.divide(trades, holdings, out=np.zeros_like(trades), where=holdings != 0)
         return (2.0 * np.clip(fractions, 0.0, 1.0) - 1.0).astype(np.float32)
 
 
 def optimal_holdings(params: PortfolioExecParams, solution: LQSolution, problem: LQProblem) -> np.ndarray:
     """x_0..x_N (N+1, m) of the optimal schedule."""
-    states, _ = solution.rollout_mean(problem, params.shares)
-    return np.concatenate([states, np.zeros((1, params.assets))])
+    states, _ = solution.rollout_mean(problem, initial_state(params))
+    return np.concatenate([states[:, :params.assets], np.zeros((1, params.assets))])
 
 
 def build_cost(params: PortfolioExecParams) -> OracleCost:
@@ -85,7 +108,7 @@ def make_oracle(params: PortfolioExecParams) -> Oracle:
             f"the optimal schedule trades asset {asset} away from zero (period {period}), e.g. to hedge the "
             "others, which the action space (a fraction of each remaining position) cannot express; the oracle "
             "would not be exact. Lower the cross-impact or correlations, or give that asset a position")
-    value = float(solution.value(0, params.shares)) + float(np.abs(params.shares) @ params.spreads)
+    value = float(solution.value(0, initial_state(params))) + float(np.abs(params.shares) @ params.spreads)
     return Oracle(policy=PortfolioFeedback(params, solution), expected_return=-value * params.bps_per_currency,
                   schedule=holdings, expected_shortfall=float(schedule.expected_shortfall(params, holdings)),
                   variance=float(schedule.variance(params, holdings)))

@@ -8,7 +8,9 @@ per share, time in days), per asset i and pair (i, j):
 * temporary impact H_ij: trading n_j shares of asset j in a period of length τ
   moves asset i's execution price by H_ij·n_j/τ (currency per share per share/day);
 * permanent impact Γ_ij: the same trade moves asset i's mid-price by Γ_ij·n_j for good;
-* half spreads ε_i, currency per share.
+* half spreads ε_i, currency per share;
+* optionally transient impact κ_i, currency per share per share, decaying at the resilience ρ_i per day
+  (Obizhaeva–Wang per asset, as OptimalExec's ``transient_impact``).
 
 The default is a three-stock book from :meth:`PortfolioExecParams.from_market_data`:
 sell 1 M shares of a $100 stock and 500 k of a $50 stock, buy back a 400 k
@@ -24,8 +26,8 @@ from functools import cached_property
 
 import numpy as np
 
-from execgym.problems.optimal_exec.params import (HORIZONS, MAX_RELATIVE_COST, MAX_RELATIVE_PENALTY, PRICE_SCALES,
-                                                  PRICES, SHARES)
+from execgym.problems.optimal_exec.params import (HORIZONS, MAX_RELATIVE_COST, MAX_RELATIVE_PENALTY, MAX_RESILIENCE,
+                                                  MIN_RELATIVE_IMPACT, PRICE_SCALES, PRICES, SHARES)
 from execgym.validation import (interval, params_from_kwargs, real_array, require_entries, require_int, require_real,
                                 require_scaled, set_field)
 
@@ -102,6 +104,9 @@ class PortfolioExecParams:
 
         S_k = S_{k−1} + √τ·L·ξ_k − Γ·n_k          (L·Lᵀ = Σ)
         S̃_k = S_{k−1} − H·n_k/τ − ε∘sign(n_k)      execution prices
+
+    (with transient impact, S̃_k also carries the book's displacement D and half the book walked, κ∘n_k/2:
+    :mod:`~execgym.problems.portfolio_exec.dynamics`).
     """
 
     holdings: tuple[float, ...] = (1_000_000.0, 500_000.0, -400_000.0)
@@ -133,6 +138,14 @@ class PortfolioExecParams:
     """T: days, in [10⁻⁶, 10⁴] (OptimalExec's range)."""
     periods: int = 13
     """N: trading periods of length τ = T/N (1 to 100 000, and N·m² <= 10⁷: :data:`MAX_ORACLE_ENTRIES`)."""
+    transient_impact: tuple[float, ...] | None = None
+    """κ: per asset, transient impact (Obizhaeva & Wang 2013), currency per share per share: each 0 or with
+    κ_i·max|holdings|/S0_i in [10⁻¹², 1000] (OptimalExec's range). None (default): none. A trade n_i walks asset
+    i's book from its displaced price: it executes κ_i·n_i/2 beyond it and displaces it by κ_i·n_i more, a
+    displacement that decays at the ``resilience``; the observation then carries it."""
+    resilience: tuple[float, ...] | None = None
+    """ρ: per asset, the speed at which its book recovers, per day, each in [0, 10⁶] (OptimalExec's range);
+    with ``transient_impact`` only (None: 0, a displacement that never decays)."""
 
     def __post_init__(self) -> None:
         set_field(self, "holdings", _checked_holdings(self.holdings))
@@ -171,12 +184,33 @@ class PortfolioExecParams:
             raise ValueError(f"the symmetric part of permanent_impact must be positive semi-definite (the permanent "
                              f"cost ½·XᵀΓX of a book must not be negative); its smallest eigenvalue is "
                              f"{_min_eigenvalue(gamma):.3g}")
+        self._check_transient(prices)
         convexity = _min_eigenvalue(np.array(self.temporary_impact) - 0.5 * self.tau * gamma)
         if convexity <= 0:
             raise ValueError(
                 "the symmetric part of temporary_impact − (tau/2)·permanent_impact must be positive definite for "
                 f"the cost to be convex; its smallest eigenvalue is {convexity:.3g} (use more periods, a larger "
                 "temporary impact or less cross-impact)")
+
+    def _check_transient(self, prices: np.ndarray) -> None:
+        """``transient_impact`` (each 0 or in range) and ``resilience`` (only with it)."""
+        assets = len(prices)
+        if self.transient_impact is None:
+            if self.resilience is not None:
+                raise ValueError("resilience needs transient_impact (the impact that recovers at that speed)")
+            return
+        kappa = _vector("transient_impact", self.transient_impact, assets, low=0.0)
+        ratio = kappa * float(np.abs(self.shares).max()) / prices
+        bad = np.flatnonzero((ratio != 0.0) & ((ratio < MIN_RELATIVE_IMPACT) | (ratio > MAX_RELATIVE_COST)))
+        if bad.size:
+            i = bad[0]
+            raise ValueError(f"transient_impact[{i}] must be 0 or make transient_impact[i]·max|holdings|/"
+                             f"arrival_prices[i] in {interval(MIN_RELATIVE_IMPACT, MAX_RELATIVE_COST)}, got "
+                             f"{float(kappa[i])!r}")
+        set_field(self, "transient_impact", tuple(kappa.tolist()))
+        if self.resilience is not None:
+            rates = _vector("resilience", self.resilience, assets, low=0.0, high=MAX_RESILIENCE)
+            set_field(self, "resilience", tuple(rates.tolist()))
 
     def _checked_covariance(self, prices: np.ndarray) -> np.ndarray:
         """``covariance``: finite, symmetric and positive semi-definite up to rounding, each σ_i√T/S0_i 0 or in
@@ -293,6 +327,27 @@ class PortfolioExecParams:
         """L = V·√Λ (m, m) from Σ = V·Λ·Vᵀ, so L·Lᵀ = Σ (not symmetric; Σ may be singular)."""
         values, vectors = np.linalg.eigh(self.sigma)
         return vectors * np.sqrt(np.clip(values, 0.0, None))
+
+    @property
+    def observation_size(self) -> int:
+        """1 + 2m, or 1 + 3m with transient impact (the books' displacements)."""
+        return 1 + (3 if self.transient else 2) * self.assets
+
+    @property
+    def transient(self) -> bool:
+        """True with transient impact on some asset."""
+        return self.transient_impact is not None and any(self.transient_impact)
+
+    @property
+    def kappa(self) -> np.ndarray:
+        """κ (m,): transient impact per asset (zeros without it)."""
+        return np.zeros(self.assets) if self.transient_impact is None else np.array(self.transient_impact)
+
+    @property
+    def transient_decays(self) -> np.ndarray:
+        """ψ_i = e^{−ρ_i·τ} (m,): the share of each book's displacement left after a period (1 for ρ_i = 0)."""
+        rates = np.zeros(self.assets) if self.resilience is None else np.array(self.resilience)
+        return np.exp(-rates * self.tau)
 
     @property
     def volatilities(self) -> np.ndarray:

@@ -3,7 +3,7 @@
 Holdings h = (x_0 = X, x_1, ..., x_N = 0), (N+1, m) signed shares; trades
 n_k = x_{k−1} − x_k. From :mod:`.dynamics`, with E[ΔS_k] = −Γ·n_k::
 
-    E[IS]   = Σ_k (n_kᵀ H n_k/τ + ε·|n_k| + n_kᵀΓᵀx_k)
+    E[IS]   = Σ_k (n_kᵀ H n_k/τ + ε·|n_k| + n_kᵀΓᵀx_k) + Σ_i κ_i·Σ_k (n_ki²/2 + Σ_{j<k} ψ_i^{k−j}·n_ji·n_ki)
     Var[IS] = τ·Σ_k x_kᵀ Σ x_k
     U       = E[IS] + λ·Var[IS]          (the env's expected return is −U·10⁴/notional)
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from execgym.problems.optimal_exec.schedule import transient_cost_of
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
 
 
@@ -53,7 +54,8 @@ def expected_shortfall(params: PortfolioExecParams, holdings: np.ndarray) -> np.
     trades = -np.diff(holdings, axis=-2)
     temporary = np.einsum("...ki,ij,...kj->...", trades, params.eta, trades) / params.tau
     permanent = np.einsum("...ki,ji,...kj->...", trades, params.gamma, holdings[..., 1:, :])
-    return temporary + (np.abs(trades) @ params.spreads).sum(axis=-1) + permanent
+    transient = transient_cost_of(np.swapaxes(trades, -1, -2), params.kappa, params.transient_decays).sum(axis=-1)
+    return temporary + (np.abs(trades) @ params.spreads).sum(axis=-1) + permanent + transient
 
 
 def variance(params: PortfolioExecParams, holdings: np.ndarray) -> np.ndarray:
