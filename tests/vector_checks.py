@@ -1,4 +1,5 @@
-"""Shared check for natively batched envs: step for step equal to Gymnasium's SyncVectorEnv, infos included."""
+"""Shared checks for the envs: natively batched ones step for step equal to Gymnasium's SyncVectorEnv, infos
+included; the expected rewards a policy collects over an episode."""
 
 import gymnasium as gym
 import numpy as np
@@ -86,3 +87,14 @@ def assert_markets_set_at_reset(env_id, market_kwargs, steps, choose_actions=Non
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(ra, rb)
         np.testing.assert_array_equal(ta, tb)
+
+
+def expected_return_played(env, policy, seed: int) -> float:
+    """The sum of ``info["expected_reward"]`` over one episode of the scalar ``env`` reset at ``seed``, ``policy``
+    acting on each observation (as a batch of one)."""
+    obs, _ = env.reset(seed=seed)
+    total, done = 0.0, False
+    while not done:
+        obs, _, done, _, info = env.step(policy(obs[None])[0])
+        total += info["expected_reward"]
+    return total

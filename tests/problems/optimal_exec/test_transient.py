@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from vector_checks import expected_return_played
 
 import execgym
 from execgym.problems.optimal_exec import schedule
@@ -143,14 +144,9 @@ def test_the_oracle_plays_its_value_in_the_env():
     result = execgym.score(execgym.make_oracle("OptimalExecTransient-v0"), "OptimalExecTransient-v0",
                            episodes=200, seed=1)
     assert result.regret.mean == pytest.approx(0.0, abs=1e-9)
-    env = gym.make("OptimalExecTransient-v0")
     oracle = execgym.make_oracle("OptimalExecTransient-v0")
-    obs, _ = env.reset(seed=5)
-    total, done = 0.0, False
-    while not done:
-        obs, _, done, _, info = env.step(oracle.policy(obs[None])[0])
-        total += info["expected_reward"]
-    assert total == pytest.approx(oracle.expected_return, rel=1e-9)
+    played = expected_return_played(gym.make("OptimalExecTransient-v0"), oracle.policy, seed=5)
+    assert played == pytest.approx(oracle.expected_return, rel=1e-9)
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vector_checks import assert_equals_sync_vector_env
+from vector_checks import assert_equals_sync_vector_env, expected_return_played
 
 import execgym
 from execgym.problems.optimal_exec.params import OptimalExecParams
@@ -139,13 +139,8 @@ def test_the_vector_env_is_the_scalar_env_and_the_oracle_plays_its_value():
                                   choose_actions=lambda info: rng.uniform(-1, 1, (3, 2)).astype(np.float32))
     oracle = execgym.make_oracle("PortfolioExec-v0", params=p)
     assert execgym.score(oracle, "PortfolioExec-v0", episodes=64, params=p).regret.mean == pytest.approx(0, abs=1e-9)
-    env = gym.make("PortfolioExec-v0", params=p)
-    obs, _ = env.reset(seed=4)
-    total, done = 0.0, False
-    while not done:
-        obs, _, done, _, info = env.step(oracle.policy(obs[None])[0])
-        total += info["expected_reward"]
-    assert total == pytest.approx(oracle.expected_return, rel=1e-10)
+    played = expected_return_played(gym.make("PortfolioExec-v0", params=p), oracle.policy, seed=4)
+    assert played == pytest.approx(oracle.expected_return, rel=1e-10)
 
 
 @pytest.mark.parametrize("kwargs, message", [
