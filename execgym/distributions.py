@@ -24,6 +24,7 @@ market in the scalar env at seed s + i as in slot i of the vector env at seed s.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import threading
@@ -271,11 +272,14 @@ class MarketSet:
         return params
 
     def fingerprint(self) -> str:
-        """A hex digest of every market's params (their repr, which shows every float exactly): what pins a
-        split across versions."""
+        """A hex digest of every market's params: what pins a split across versions. Each market is written as
+        the repr of its fields that differ from their declared defaults (a repr shows every float exactly), so
+        a field added later with a default that leaves the model unchanged leaves the digest unchanged."""
         digest = hashlib.blake2b(digest_size=16)
         for params in self:
-            digest.update(repr(params).encode())
+            changed = (f"{field.name}={getattr(params, field.name)!r}" for field in dataclasses.fields(params)
+                       if getattr(params, field.name) != field.default)
+            digest.update(f"{type(params).__name__}({', '.join(changed)})".encode())
         return digest.hexdigest()
 
 

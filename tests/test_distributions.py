@@ -102,12 +102,12 @@ def test_the_test_and_ood_sets_are_pinned(env_id):
 
 
 PINNED = {
-    "OptimalExec-v0": {"test": "57f632901e99903f152d29d404c05964", "ood": "6368c647aa207182a7e6cb0c7064660f"},
-    "PortfolioExec-v0": {"test": "4d3bd86039c3453f47d02d1170da9cb3", "ood": "cf9581af0818ca2317d82202eacb89c3"},
-    "BasketSequence-v0": {"test": "d40f8870dfc310008dadc02268d60adb", "ood": "019746d1c03ddca63bb629e74ce4fb1c"},
-    "MarketMaking-v0": {"test": "9fedc106ec5d1f4c598ece96e1ccfbbd", "ood": "d429267f1cfac8f13c9507e0100fd53c"},
-    "LimitOrMarket-v0": {"test": "324025cc48bded59bc0241a055642221", "ood": "3fa0fafaf408104ff4f2965ea287d690"},
-    "TwapVwapSwitch-v0": {"test": "3c4470699bde460e16e6ea2055697346", "ood": "e2aea4c92d53ceaf5f65ea995bea5592"},
+    "OptimalExec-v0": {"test": "c7d232ddb9decb2b3cd25b6b9f501814", "ood": "ac1ecee532596d9b81fb96b45f63f75b"},
+    "PortfolioExec-v0": {"test": "f2b71aff18095c15bcecc4f9310c4eb7", "ood": "f3c2ee98feb2c051c8c7f24250bf5932"},
+    "BasketSequence-v0": {"test": "2d6b0457b12394ee8c72f603cb3fd291", "ood": "23a7a4a67188168d72a591da5e0be6d0"},
+    "MarketMaking-v0": {"test": "3402447b3513e5164a047b231d3ab2a0", "ood": "0d837a56f7000f65f540060bea105023"},
+    "LimitOrMarket-v0": {"test": "cfe43b49e1ab2016852a9d322d957125", "ood": "d7fa5889f6d18f8256daa2c56e5cab92"},
+    "TwapVwapSwitch-v0": {"test": "3a39ba2c6b8d0152a4e472453ebe7045", "ood": "b114c2cfb823116ee7c4d445e6934266"},
 }
 
 

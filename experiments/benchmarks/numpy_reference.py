@@ -47,7 +47,8 @@ def numpy_step(params: OptimalExecParams, batch: engine.Batch, fractions: np.nda
     cost = np.abs(traded) * unit_cost - s * move * remaining
     reward = -(cost + params.period_risk * remaining**2) * params.bps_per_currency
     new = dynamics.State(elapsed=state.elapsed + 1, inventory=remaining, price=state.price + move,
-                         shortfall=state.shortfall + cost, last_trade=traded)
+                         shortfall=state.shortfall + cost, last_trade=traded,
+                         displacement=state.displacement)      # no transient impact: stays 0
     obs = np.empty((len(batch), 3), dtype=np.float32)
     obs[:, 0] = (params.periods - new.elapsed) / params.periods
     obs[:, 1] = new.inventory / params.shares
