@@ -11,6 +11,7 @@ from execgym.problems.limit_or_market.params import LimitOrMarketParams
 from execgym.problems.market_making.params import MarketMakingParams
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.problems.portfolio_exec.params import PortfolioExecParams
+from execgym.problems.regime_exec.params import RegimeExecParams
 from execgym.problems.twap_vwap.params import TwapVwapParams
 
 BAD = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf, "negative": -1.0, "zero": 0.0, "huge": 1e300,
@@ -55,6 +56,13 @@ TABLES = [
         "trade_caps": ({"None", "inf", "zero", "tiny"}, vector(13, 1e6)), "smoothness": (NONNEGATIVE, None),
         "target_penalty": ({"None"}, None), "two_way": ({"bool"}, None), "max_trade": (set(), None),
         "transient_impact": ({"zero"}, None), "resilience": (NONNEGATIVE, None)}),
+    (RegimeExecParams, {}, {
+        "shares": (set(), None), "side": (set(), None), "arrival_price": (set(), None),
+        "volatility": (set(), None), "horizon": (set(), None), "periods": (set(), None),
+        "permanent_impact": (NONNEGATIVE, None), "temporary_impact": (set(), None),
+        "half_spread": (NONNEGATIVE, None), "risk_aversion": (NONNEGATIVE, None),
+        "regime_volatility": (set(), vector(2, 1.0)), "regime_liquidity": (set(), vector(2, 1.0)),
+        "transitions": ({"zero", "tiny"}, matrix([[1.0, 0.0], [0.0, 1.0]], (0, 1))), "initial_regime": ({"zero"}, None)}),
     (PortfolioExecParams, {}, {
         "holdings": ({"negative", "zero"}, vector(3, 1e6)), "arrival_prices": (set(), vector(3, 50.0)),
         "covariance": ({"None"}, matrix(DEFAULT_PORTFOLIO.covariance, (0, 0))),

@@ -14,7 +14,7 @@ from execgym.registry import PROBLEMS, Problem, add_problem, make_oracle, proble
 from execgym.tabular import tabular_view, tabular_views
 
 LISTED = ["OptimalExec-v0", "OptimalExecCapped-v0", "OptimalExecBlended-v0", "OptimalExecNonlinear-v0",
-          "OptimalExecMeanReverting-v0", "OptimalExecTransient-v0", "PortfolioExec-v0", "BasketSequence-v0", "MarketMaking-v0",
+          "OptimalExecMeanReverting-v0", "OptimalExecTransient-v0", "OptimalExecRegimes-v0", "PortfolioExec-v0", "BasketSequence-v0", "MarketMaking-v0",
           "TwapVwapSwitch-v0", "LimitOrMarket-v0"]
 
 

@@ -279,6 +279,34 @@ def solve_lq_batch(problems) -> list[LQSolution]:
                        z=z[i].copy()) for i in range(b)]
 
 
+def stacked_step(a: dict[str, np.ndarray], k: int, P_next: np.ndarray, p_next: np.ndarray, z_next: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One step k of :func:`solve_lq_stacked` from the value V_{k+1} = (P_next (b, n, n), p_next (b, n), z_next
+    (b,)) of the b problems: (gain (b, n), offset (b,), P_k, p_k, z_k), elementwise over the problems (module
+    docstring's formulas). Raises ValueError naming the first problem whose H_uu is not positive."""
+    b, n = a["Q"].shape[0], a["Q"].shape[2]
+    A_k, B_k, c_k = a["A"][:, k], a["B"][:, k, :, 0], a["c"][:, k]
+    PB = batch_matvec(P_next, B_k)                                             # P'B, (b, n)
+    drift_term = batch_matvec(P_next, c_k) + p_next                            # P'c + p'
+    H_uu = a["R"][:, k, 0, 0] + batch_dot(B_k, PB)                             # R + BᵀP'B, (b,)
+    H_us = a["M"][:, k, :, 0] + batch_matvec(np.swapaxes(A_k, 1, 2), PB)       # Mᵀ + BᵀP'A, (b, n)
+    h_u = a["r"][:, k, 0] + batch_dot(B_k, drift_term)                         # r + Bᵀ(P'c + p')
+    bad = ~(H_uu > 0.0)
+    if bad.any():
+        index = int(np.argmax(bad))
+        raise ValueError(f"LQ problem {index} of the batch is not strictly convex in the control at step {k}: "
+                         f"R + BᵀPB = {H_uu[index]:g}")
+    gain = -H_us / H_uu[:, None]
+    offset = -h_u / H_uu
+    AtPA = batch_matmul(np.swapaxes(A_k, 1, 2), batch_matmul(P_next, A_k))
+    P_k = a["Q"][:, k] + AtPA + H_us[:, :, None] * gain[:, None, :]
+    p_k = a["q"][:, k] + batch_matvec(np.swapaxes(A_k, 1, 2), drift_term) + H_us * offset[:, None]
+    trace = batch_dot(P_next.reshape(b, n * n), np.swapaxes(a["W"][:, k], 1, 2).reshape(b, n * n))  # tr(P'W)
+    z_k = (z_next + batch_dot(c_k, batch_matvec(P_next, c_k)) + 2.0 * batch_dot(p_next, c_k) + trace
+           + h_u * offset)
+    return gain, offset, 0.5 * (P_k + np.swapaxes(P_k, 1, 2)), p_k, z_k
+
+
 class StackedSolution(NamedTuple):
     """:func:`solve_lq_stacked`'s solutions of b single-control problems: u_k = gain[i, k]·s + offset[i, k] and
     V_k(s) = sᵀP[i, k]s + 2p[i, k]ᵀs + z[i, k] for problem i."""
@@ -296,7 +324,6 @@ def solve_lq_stacked(a: dict[str, np.ndarray]) -> StackedSolution:
     ``Q_final`` and ``q_final``, one control (B (b, K, n, 1), R (b, K, 1, 1), M (b, K, n, 1), r (b, K, 1)).
     Raises ValueError naming the first problem whose H_uu is not positive."""
     b, K, n = a["Q"].shape[:3]
-    A, B, M, R, r = a["A"], a["B"][..., 0], a["M"][..., 0], a["R"][..., 0, 0], a["r"][..., 0]
     gain = np.zeros((b, K, n))
     offset = np.zeros((b, K))
     P = np.zeros((b, K + 1, n, n))
@@ -304,26 +331,6 @@ def solve_lq_stacked(a: dict[str, np.ndarray]) -> StackedSolution:
     z = np.zeros((b, K + 1))
     P[:, K], p[:, K] = a["Q_final"], a["q_final"]
     for k in range(K - 1, -1, -1):
-        A_k, B_k, c_k = A[:, k], B[:, k], a["c"][:, k]
-        P_next, p_next = P[:, k + 1], p[:, k + 1]
-        PB = batch_matvec(P_next, B_k)                                         # P'B, (b, n)
-        drift_term = batch_matvec(P_next, c_k) + p_next                        # P'c + p'
-        H_uu = R[:, k] + batch_dot(B_k, PB)                                    # R + BᵀP'B, (b,)
-        H_us = M[:, k] + batch_matvec(np.swapaxes(A_k, 1, 2), PB)              # Mᵀ + BᵀP'A, (b, n)
-        h_u = r[:, k] + batch_dot(B_k, drift_term)                             # r + Bᵀ(P'c + p')
-        bad = ~(H_uu > 0.0)
-        if bad.any():
-            index = int(np.argmax(bad))
-            raise ValueError(f"LQ problem {index} of the batch is not strictly convex in the control at step {k}: "
-                             f"R + BᵀPB = {H_uu[index]:g}")
-        gain_k = -H_us / H_uu[:, None]
-        offset_k = -h_u / H_uu
-        gain[:, k], offset[:, k] = gain_k, offset_k
-        AtPA = batch_matmul(np.swapaxes(A_k, 1, 2), batch_matmul(P_next, A_k))
-        P_k = a["Q"][:, k] + AtPA + H_us[:, :, None] * gain_k[:, None, :]
-        P[:, k] = 0.5 * (P_k + np.swapaxes(P_k, 1, 2))
-        p[:, k] = a["q"][:, k] + batch_matvec(np.swapaxes(A_k, 1, 2), drift_term) + H_us * offset_k[:, None]
-        trace = batch_dot(P_next.reshape(b, n * n), np.swapaxes(a["W"][:, k], 1, 2).reshape(b, n * n))  # tr(P'W)
-        z[:, k] = (z[:, k + 1] + batch_dot(c_k, batch_matvec(P_next, c_k)) + 2.0 * batch_dot(p_next, c_k) + trace
-                   + h_u * offset_k)
+        gain[:, k], offset[:, k], P[:, k], p[:, k], z[:, k] = stacked_step(a, k, P[:, k + 1], p[:, k + 1],
+                                                                           z[:, k + 1])
     return StackedSolution(gain, offset, P, p, z)

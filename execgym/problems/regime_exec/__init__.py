@@ -1,0 +1,1 @@
+"""OptimalExecRegimes-v0: single-asset liquidation in a market that switches between observed regimes."""
