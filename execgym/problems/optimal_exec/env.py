@@ -200,7 +200,8 @@ def fractions(params: OptimalExecParams, actions, n: int | None):
     return dynamics.action_to_fraction(actions.reshape(n))
 
 
-def _holdings(scene: Scene) -> list[Line]:
+def holdings_panel(scene: Scene) -> list[Line]:
+    """The agent's holdings beside the oracle's schedule (its expected holdings where it adapts)."""
     lines = [Line("agent", scene.trace.series("inventory"))]
     if scene.reference is not None:
         lines.append(Line("oracle schedule", scene.reference, color=1, oracle=True))
@@ -209,7 +210,7 @@ def _holdings(scene: Scene) -> list[Line]:
 
 SKETCH = Sketch(
     title="OptimalExec", xlabel="period k", horizon=lambda params: params.periods,
-    panels=(Panel("holdings x_k (shares)", _holdings),
+    panels=(Panel("holdings x_k (shares)", holdings_panel),
             Panel("mid price S_k (currency/share)", lambda scene: [Line("mid", scene.trace.series("price"))])),
     readouts=(Readout("inventory", "inventory", "{:,.0f} sh"), Readout("mid", "price", "{:.4f}"),
               Readout("shortfall", "shortfall", "{:,.2f}")),

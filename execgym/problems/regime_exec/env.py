@@ -64,10 +64,10 @@ import gymnasium as gym
 import numpy as np
 
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
-from execgym.problems.optimal_exec.env import action_space, fractions
+from execgym.problems.optimal_exec.env import action_space, fractions, holdings_panel
 from execgym.problems.regime_exec import dynamics
 from execgym.problems.regime_exec.params import RegimeExecParams
-from execgym.rendering import Line, Panel, Readout, Scene, Sketch
+from execgym.rendering import Line, Panel, Readout, Sketch
 
 
 def observation_space(params: RegimeExecParams) -> gym.spaces.Box:
@@ -91,16 +91,9 @@ def _step_info(state: dynamics.State, report: dynamics.Report) -> dict:
             "price": state.price, "regime": state.regime}
 
 
-def _holdings(scene: Scene) -> list[Line]:
-    lines = [Line("agent", scene.trace.series("inventory"))]
-    if scene.reference is not None:
-        lines.append(Line("oracle, expected holdings", scene.reference, color=1, oracle=True))
-    return lines
-
-
 SKETCH = Sketch(
     title="OptimalExecRegimes", xlabel="period k", horizon=lambda params: params.periods,
-    panels=(Panel("holdings x_k (shares)", _holdings),
+    panels=(Panel("holdings x_k (shares)", holdings_panel),
             Panel("regime r_k", lambda scene: [Line("regime", scene.trace.series("regime"))])),
     readouts=(Readout("inventory", "inventory", "{:,.0f} sh"), Readout("regime", "regime", "{:.0f}"),
               Readout("shortfall", "shortfall", "{:,.2f}")),
