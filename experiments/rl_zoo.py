@@ -15,6 +15,7 @@ hyperparameters. Each PPO or TRPO config becomes one entry of its algorithm's fi
 | ``agent.hyperparameters`` | at the top level of the entry, ``policy`` defaulting to ``MlpPolicy`` |
 | ``learning_rate: {linear: [a, 0]}`` (also ``clip_range``) | ``lin_a``: rl_zoo3's schedule from a to 0 |
 | ``policy_kwargs: {activation_fn: relu, ...}`` | ``"dict(activation_fn=nn.ReLU, ...)"``, the string rl_zoo3 evaluates |
+| ``agent.expected_rewards: true`` | ``env_wrapper: execgym.wrappers.ExpectedRewards``, which rl_zoo3 wraps each env in |
 
 Not expressible, so left out of the files (each file's header lists them and why):
 a linear schedule that ends anywhere but 0 (rl_zoo3's ``lin_`` only decays to 0),
@@ -56,6 +57,8 @@ def zoo_entry(config: ExperimentConfig) -> dict[str, Any]:
                              "policy": "MlpPolicy"}
     if config.env.params:
         entry["env_kwargs"] = dict(config.env.params)
+    if config.agent.expected_rewards:
+        entry["env_wrapper"] = "execgym.wrappers.ExpectedRewards"
     for name, value in config.agent.hyperparameters.items():
         if name in SCHEDULABLE and isinstance(value, dict):
             value = _zoo_schedule(name, value)

@@ -27,8 +27,11 @@ def test_the_committed_zoo_files_are_what_the_configs_generate():
     assert sorted(generated) == ["ppo.yml", "trpo.yml"]
     for name, text in generated.items():
         assert (ZOO / name).read_text() == text, f"run `python -m execgym.experiments.rl_zoo` to regenerate {name}"
-    assert set(yaml.safe_load(generated["trpo.yml"])) == {"LimitOrMarket-v0", "MarketMaking-v0", "OptimalExec-v0",
-                                                          "PortfolioExec-v0", "TwapVwapSwitch-v0"}
+    trpo = yaml.safe_load(generated["trpo.yml"])
+    assert set(trpo) == {"LimitOrMarket-v0", "MarketMaking-v0", "OptimalExec-v0", "OptimalExecRegimes-v0",
+                         "OptimalExecTransient-v0", "PortfolioExec-v0", "TwapVwapSwitch-v0"}
+    assert trpo["OptimalExecRegimes-v0"]["env_wrapper"] == "execgym.wrappers.ExpectedRewards"    # expected rewards
+    assert "env_wrapper" not in trpo["OptimalExec-v0"]
 
 
 def test_a_config_becomes_the_zoo_entry_rl_zoo3_reads_as_the_same_model_arguments():
