@@ -258,6 +258,7 @@ def prefix_cost(p, prefix):
     return float(p.first_costs[prefix[0]] + sum(p.costs[i, j] for i, j in zip(prefix, prefix[1:])))
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 7))
 @example(seed=1, n=7)
@@ -282,6 +283,7 @@ def test_oracle_policy_is_optimal_from_random_off_path_states(seed, n):
             assert batch.state.cost[i] == pytest.approx(costs.min(), abs=1e-12), prefix
 
 
+@pytest.mark.slow
 def test_score_of_the_oracle():
     oracle = execgym.make_oracle(ENV_ID)
     result = execgym.score(oracle.policy, ENV_ID, episodes=4000, seed=3)

@@ -344,7 +344,8 @@ def test_random_markets_oracle_is_brute_force_and_beats_baselines_and_random_pol
         assert tv_oracle.start_value(p, tv_oracle.evaluate(states, actions)) <= oracle.expected_return + 1e-9
 
 
-@pytest.mark.parametrize("kwargs", [{}, dict(DAYS, pov_rate=0.3, buckets=13, volatility=5.0, risk_aversion=0.02)])
+@pytest.mark.parametrize("kwargs", [{}, pytest.param(dict(DAYS, pov_rate=0.3, buckets=13, volatility=5.0,
+                                                            risk_aversion=0.02), marks=pytest.mark.slow)])
 def test_monte_carlo_return_of_the_oracle_contains_its_exact_value(kwargs):
     oracle = execgym.make_oracle(ENV, **kwargs)
     result = execgym.score(oracle.policy, ENV, episodes=20_000, seed=1, **kwargs)
