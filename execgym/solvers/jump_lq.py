@@ -40,5 +40,6 @@ def solve_jump_lq(a: dict[str, np.ndarray], transitions: np.ndarray) -> StackedS
     for k in range(K - 1, -1, -1):
         mixed_P = np.einsum("rs,sij->rij", transitions, P[:, k + 1])
         mixed_p, mixed_z = transitions @ p[:, k + 1], transitions @ z[:, k + 1]
-        gain[:, k], offset[:, k], P[:, k], p[:, k], z[:, k] = stacked_step(a, k, mixed_P, mixed_p, mixed_z)
+        gain[:, k], offset[:, k], P[:, k], p[:, k], z[:, k] = stacked_step(a, k, mixed_P, mixed_p, mixed_z,
+                                                                           label="the problem in regime {index}")
     return StackedSolution(gain, offset, P, p, z)

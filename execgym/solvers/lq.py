@@ -279,11 +279,12 @@ def solve_lq_batch(problems) -> list[LQSolution]:
                        z=z[i].copy()) for i in range(b)]
 
 
-def stacked_step(a: dict[str, np.ndarray], k: int, P_next: np.ndarray, p_next: np.ndarray, z_next: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def stacked_step(a: dict[str, np.ndarray], k: int, P_next: np.ndarray, p_next: np.ndarray, z_next: np.ndarray,
+                 label: str = "LQ problem {index} of the batch") -> tuple[np.ndarray, ...]:
     """One step k of :func:`solve_lq_stacked` from the value V_{k+1} = (P_next (b, n, n), p_next (b, n), z_next
     (b,)) of the b problems: (gain (b, n), offset (b,), P_k, p_k, z_k), elementwise over the problems (module
-    docstring's formulas). Raises ValueError naming the first problem whose H_uu is not positive."""
+    docstring's formulas). Raises ValueError naming (``label`` with the problem's index) the first problem whose
+    H_uu is not positive."""
     b, n = a["Q"].shape[0], a["Q"].shape[2]
     A_k, B_k, c_k = a["A"][:, k], a["B"][:, k, :, 0], a["c"][:, k]
     PB = batch_matvec(P_next, B_k)                                             # P'B, (b, n)
@@ -294,7 +295,7 @@ def stacked_step(a: dict[str, np.ndarray], k: int, P_next: np.ndarray, p_next: n
     bad = ~(H_uu > 0.0)
     if bad.any():
         index = int(np.argmax(bad))
-        raise ValueError(f"LQ problem {index} of the batch is not strictly convex in the control at step {k}: "
+        raise ValueError(f"{label.format(index=index)} is not strictly convex in the control at step {k}: "
                          f"R + BᵀPB = {H_uu[index]:g}")
     gain = -H_us / H_uu[:, None]
     offset = -h_u / H_uu

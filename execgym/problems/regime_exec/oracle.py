@@ -10,8 +10,11 @@ cost of a decision period in regime r (the env's reward without its shock, :mod:
 i.e. Q = ρ_r, R = η_r/τ − γ_r + ρ_r, M = (γ_r − 2ρ_r)/2 (sᵀMu convention of :mod:`execgym.solvers.lq`).
 Periods 1..N−1 are decisions; period N trades what is left, so its cost η_r/τ·x² in its regime r is the final
 cost. :func:`~execgym.solvers.jump_lq.solve_jump_lq` gives the optimal trade u = K_k^r·x per period and regime:
-a fraction K_k^r of the shares held, which the action space expresses exactly when 0 <= K_k^r <= 1 (checked:
-the oracle refuses otherwise). The value V_0^{r0}(X) + εX is exact over all policies that see the regime and
+a fraction K_k^r of the shares held, which the action space expresses exactly when 0 <= K_k^r <= 1 in every
+(period, regime) the chain can reach (checked: the oracle refuses otherwise; unreachable pairs do not enter the
+value). The LQ problem relaxes one-way trading: where regimes' liquidities differ enough, buying in one and
+selling in another could profit from the different permanent impacts ℓ_r·γ, the relaxation is not convex,
+and the oracle refuses those params, naming the regime. The value V_0^{r0}(X) + εX is exact over all policies that see the regime and
 the prices (the price carries no information on future costs: a random walk without drift).
 
 The expected holdings E[x_k] (the oracle's ``schedule``) follow from m_k(r) = E[x_k·1{r_k = r}]:
@@ -100,9 +103,16 @@ def expected_holdings(params: RegimeExecParams, fractions: np.ndarray) -> np.nda
 def make_oracle(params: RegimeExecParams) -> Oracle:
     """The optimal policy, its exact E[Σ reward] (bps) and its expected holdings (module docstring); ValueError
     where the optimum trades a fraction outside [0, 1] (the action space cannot express it)."""
-    solution = solve_jump_lq(jump_lq_arrays(params), params.transition_matrix)
+    try:
+        solution = solve_jump_lq(jump_lq_arrays(params), params.transition_matrix)
+    except ValueError as error:
+        raise ValueError(f"no exact oracle: {error}; the regimes' impacts differ too much (regime_liquidity "
+                         f"{params.regime_liquidity} scales the permanent impact too), so trading against the order "
+                         "in one regime and with it in another would profit: narrow regime_liquidity or lower "
+                         "permanent_impact") from None
     gains = solution.gain[:, :, 0]                                                   # (R, N − 1)
-    bad = np.argwhere((gains < -FRACTION_TOLERANCE) | (gains > 1.0 + FRACTION_TOLERANCE))
+    reachable = params.regime_probabilities[:-1].T > 0.0                             # (R, N − 1)
+    bad = np.argwhere(reachable & ((gains < -FRACTION_TOLERANCE) | (gains > 1.0 + FRACTION_TOLERANCE)))
     if bad.size:
         regime, period = bad[0]
         raise ValueError(f"the optimum trades {gains[regime, period]:.6g} of the remaining shares in period "

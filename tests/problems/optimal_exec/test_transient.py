@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vector_checks import expected_return_played
+from vector_checks import assert_equals_sync_vector_env, expected_return_played
 
 import execgym
 from execgym.problems.optimal_exec import schedule
@@ -138,15 +138,18 @@ def test_no_perturbed_schedule_beats_the_oracle(seed, scale, resilience, risk):
     assert schedule.objective(p, perturbed) >= best * (1.0 - 1e-12)
 
 
-def test_the_oracle_plays_its_value_in_the_env():
-    """The oracle's policy in the vector env: the mean of its summed expected rewards is its value (the
-    schedule is deterministic, so every episode's expected rewards sum to it)."""
-    result = execgym.score(execgym.make_oracle("OptimalExecTransient-v0"), "OptimalExecTransient-v0",
-                           episodes=200, seed=1)
-    assert result.regret.mean == pytest.approx(0.0, abs=1e-9)
-    oracle = execgym.make_oracle("OptimalExecTransient-v0")
-    played = expected_return_played(gym.make("OptimalExecTransient-v0"), oracle.policy, seed=5)
+@pytest.mark.parametrize("side", ["sell", "buy"])
+def test_the_oracle_plays_its_value_in_the_env(side):
+    """The oracle's policy in the scalar env, selling or buying: its expected rewards sum to its value (the
+    schedule is deterministic, so every episode's do), and the vector env is the scalar env, infos included."""
+    p = _params(side=side)
+    oracle = execgym.make_oracle("OptimalExec-v0", params=p)
+    played = expected_return_played(gym.make("OptimalExec-v0", params=p), oracle.policy, seed=5)
     assert played == pytest.approx(oracle.expected_return, rel=1e-9)
+    rng = np.random.default_rng(1)
+    assert_equals_sync_vector_env(gym.make_vec("OptimalExec-v0", num_envs=3, params=p),
+                                  lambda: gym.make("OptimalExec-v0", params=p), steps=30,
+                                  choose_actions=lambda info: rng.uniform(-1, 1, (3, 1)).astype(np.float32))
 
 
 @pytest.mark.parametrize("kwargs, message", [

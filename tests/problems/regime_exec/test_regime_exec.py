@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from vector_checks import expected_return_played
 
 import execgym
 from execgym.problems.regime_exec.oracle import blind_schedule, regime_coefficients
@@ -135,6 +136,70 @@ def test_the_regime_path_follows_the_transition_matrix_and_the_oracle_earns_its_
     errors = np.sqrt(p.transition_matrix * (1 - p.transition_matrix) / counts.sum(axis=1, keepdims=True))
     assert np.all(np.abs(frequencies - p.transition_matrix) <= 4 * errors)
     assert abs(totals.mean() - oracle.expected_return) <= 4 * totals.std() / np.sqrt(totals.size)
+
+
+def _seeds_of_paths(p: RegimeExecParams) -> dict[tuple, int]:
+    """A seed of each regime path the env plays (paths read from ``info["regime"]``, which the observation's
+    indicators must show)."""
+    env, found = gym.make("OptimalExecRegimes-v0", params=p), {}
+    for seed in range(500):
+        obs, info = env.reset(seed=seed)
+        path = [int(info["regime"])]
+        for _ in range(p.periods - 1):
+            obs, _, _, _, info = env.step(np.array([0.0], dtype=np.float32))
+            assert obs[3 + info["regime"]] == 1.0 and obs[3:].sum() == 1.0
+            path.append(int(info["regime"]))
+        found.setdefault(tuple(path), seed)
+    return found
+
+
+@pytest.mark.parametrize("kwargs", [dict(SMALL, periods=3), dict(SMALL, periods=3, side="buy", initial_regime=1)])
+def test_the_oracle_earns_its_value_on_every_regime_path_exactly(kwargs):
+    """Each regime path played once (a seed for each): the oracle's expected rewards along it, weighted by the
+    path's probability from the transition matrix, sum to its value to 1e-10; every path of positive
+    probability is found."""
+    p = RegimeExecParams(**kwargs)
+    oracle = execgym.make_oracle("OptimalExecRegimes-v0", params=p)
+    T = p.transition_matrix
+    found = _seeds_of_paths(p)
+    assert set(found) == {path for path in itertools.product(range(2), repeat=3) if path[0] == p.initial_regime}
+    total = 0.0
+    for path, seed in found.items():
+        probability = np.prod([T[a, b] for a, b in zip(path, path[1:])])
+        total += probability * expected_return_played(gym.make("OptimalExecRegimes-v0", params=p), oracle.policy, seed)
+    assert total == pytest.approx(oracle.expected_return, rel=1e-10)
+
+
+def test_a_period_in_each_regime_by_hand():
+    """Selling half of what is left each period: the execution price S − ε − ℓ_r·η·n/τ and the expected reward
+    −(n·(ε + ℓ_r·η·n/τ) + ℓ_r·γ·n·x' + λ·v_r²σ²τ·x'²)·10⁴/(X·S0) in the regime r the previous step announced."""
+    p = RegimeExecParams(**SMALL)
+    env = gym.make("OptimalExecRegimes-v0", params=p)
+    _, info = env.reset(seed=next(seed for path, seed in _seeds_of_paths(p).items() if len(set(path)) == 2))
+    held, tau = p.shares, p.tau
+    for k in range(p.periods):
+        r, mid = info["regime"], env.unwrapped.state.price
+        _, _, _, _, info = env.step(np.array([0.0], dtype=np.float32))
+        n = held if k == p.periods - 1 else held / 2.0
+        left = held - n
+        unit = p.half_spread + p.regime_liquidity[r] * p.temporary_impact * n / tau
+        assert info["execution_price"] == pytest.approx(mid - unit, rel=1e-14)
+        expected = -(n * unit + p.regime_liquidity[r] * p.permanent_impact * n * left
+                     + p.risk_aversion * (p.regime_volatility[r] * p.volatility) ** 2 * tau * left**2)
+        assert info["expected_reward"] == pytest.approx(expected * p.bps_per_currency, rel=1e-12)
+        held = left
+
+
+def test_unreachable_regimes_do_not_refuse_and_a_non_convex_relaxation_is_named():
+    """An unreachable regime whose optimum would buy back does not stop the oracle; regimes whose impacts differ so
+    much that buying in one and selling in another would profit are refused, naming the regime."""
+    unreachable = dict(regime_volatility=(1.0, 1.0, 1.0), regime_liquidity=(1.0, 1.0, 1000.0), risk_aversion=0.0,
+                       transitions=((0.5, 0.5, 0.0), (0.5, 0.5, 0.0), (0.0, 1.0, 0.0)))
+    execgym.make_oracle("OptimalExecRegimes-v0", **unreachable)
+    with pytest.raises(ValueError, match=r"regime 1 is not strictly convex.*narrow regime_liquidity"):
+        execgym.make_oracle("OptimalExecRegimes-v0", regime_volatility=(1.0, 1.0, 1.0), risk_aversion=0.0,
+                            regime_liquidity=(1.0, 0.001, 1000.0), half_spread=0.0,
+                            transitions=((0.5, 0.4, 0.1), (0.5, 0.5, 0.0), (0.0, 1.0, 0.0)))
 
 
 def test_same_seed_same_episode():
