@@ -144,6 +144,11 @@ class RegimeExecParams:
         return 1 if self.side == "sell" else -1
 
     @property
+    def order(self) -> str:
+        """The order in words, e.g. "sell 1,000,000 shares"."""
+        return self.base.order
+
+    @property
     def bps_per_currency(self) -> float:
         """10⁴/(X·S0)."""
         return 1e4 / (self.shares * self.arrival_price)

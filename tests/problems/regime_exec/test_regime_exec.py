@@ -220,3 +220,4 @@ def test_same_seed_same_episode():
 def test_bad_params_are_refused_naming_them(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RegimeExecParams(**kwargs)
+
