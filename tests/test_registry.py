@@ -25,8 +25,8 @@ def test_the_table_lists_every_folders_specs_in_the_listing_order():
              for spec in importlib.import_module(f"execgym.problems.{folder}.spec").SPECS}
     assert found == set(PROBLEMS)
     assert all(env_id in gym.envs.registry for env_id in PROBLEMS)
-    assert list(tabular_views()) == ["OptimalExec-v0", "PortfolioExec-v0", "BasketSequence-v0", "MarketMaking-v0",
-                                     "TwapVwapSwitch-v0", "LimitOrMarket-v0"]
+    assert list(tabular_views()) == ["OptimalExec-v0", "OptimalExecRegimes-v0", "PortfolioExec-v0",
+                                     "BasketSequence-v0", "MarketMaking-v0", "TwapVwapSwitch-v0", "LimitOrMarket-v0"]
 
 
 @pytest.fixture

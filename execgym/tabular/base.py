@@ -20,7 +20,7 @@ from gymnasium.vector.utils import batch_space
 from execgym.policy import Oracle, Policy
 from execgym import registry
 from execgym.solvers.dp import FiniteMDP
-from execgym.validation import INTEGER_KINDS, action_array, require_int
+from execgym.validation import INTEGER_KINDS, action_array, require_int, set_field
 
 DiscretePolicy = Callable[[np.ndarray], np.ndarray]
 """Integer array of grid states (n,) in, integer array of grid actions (n,) out."""
@@ -113,6 +113,32 @@ class ViewMixin:
         """:class:`DiscreteVectorEnv` over the real env's native vector env with ``num_envs`` slots."""
         vector_env_class = registry.problem(self.env_id).vector_env_class
         return DiscreteVectorEnv(vector_env_class(num_envs=num_envs, params=self.params), self)
+
+
+class LotGridMixin(ViewMixin):
+    """The parts of an execution lot grid written once: an order of X = ``params.shares`` in L = ``lots`` lots,
+    trades of 0..M = ``max_trade_lots`` lots, and ``states_per_stage`` grid states in each of the N + 1 stages."""
+
+    def _set_lot_counts(self, max_lots: int) -> None:
+        """Check ``lots`` (1..``max_lots``) and ``max_trade_lots`` (1..L, None: L) and store them."""
+        lots, max_trade_lots = lot_counts(self.lots, self.max_trade_lots, max_lots)
+        set_field(self, "lots", lots)
+        set_field(self, "max_trade_lots", max_trade_lots)
+
+    @property
+    def lot_size(self) -> float:
+        """X/L: shares per lot."""
+        return self.params.shares / self.lots
+
+    @property
+    def num_states(self) -> int:
+        """(N + 1)·(states per stage): size of the discrete observation space."""
+        return (self.params.periods + 1) * self.states_per_stage
+
+    @property
+    def num_actions(self) -> int:
+        """M + 1: trades of 0..M lots."""
+        return self.max_trade_lots + 1
 
 
 class TablePolicy:

@@ -45,20 +45,19 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import VectorEnv
 
-from execgym.tabular.base import (DiscreteEnv, DiscretePolicy, DiscreteVectorEnv, GridPolicy, TablePolicy, ViewMixin,
-                                check_wraps, checked_actions, lot_counts)
+from execgym.tabular.base import (DiscreteEnv, DiscretePolicy, DiscreteVectorEnv, GridPolicy, LotGridMixin,
+                                TablePolicy, check_wraps, checked_actions)
 from execgym.policy import Oracle
 from execgym.problems.optimal_exec import dynamics, schedule
 from execgym.problems.optimal_exec.env import OptimalExecEnv, OptimalExecVectorEnv
 from execgym.problems.optimal_exec.params import OptimalExecParams
 from execgym.solvers.dp import FiniteMDP, backward_induction
-from execgym.validation import set_field
 
 MAX_LOTS = 1_000_000
 
 
 @dataclass(frozen=True)
-class LotGrid(ViewMixin):
+class LotGrid(LotGridMixin):
     """The lot grid of ``params``: ``lots`` lots of X/lots shares (1 to 10⁶), and trades of
     0..``max_trade_lots`` lots per period (1 to ``lots``; default ``lots``). A :class:`TabularView`."""
 
@@ -73,29 +72,12 @@ class LotGrid(ViewMixin):
             raise ValueError(f"params must be an OptimalExecParams, got {type(self.params).__name__}")
         if self.params.features:
             raise ValueError(f"LotGrid discretises the Almgren–Chriss model only; these params use {self.params.variant}")
-        lots, max_trade_lots = lot_counts(self.lots, self.max_trade_lots, MAX_LOTS)
-        set_field(self, "lots", lots)
-        set_field(self, "max_trade_lots", max_trade_lots)
-
-    @property
-    def lot_size(self) -> float:
-        """X/L: shares per lot."""
-        return self.params.shares / self.lots
+        self._set_lot_counts(MAX_LOTS)
 
     @property
     def states_per_stage(self) -> int:
         """L + 1: lot counts 0..L."""
         return self.lots + 1
-
-    @property
-    def num_states(self) -> int:
-        """(N + 1)·(L + 1): size of the discrete observation space."""
-        return (self.params.periods + 1) * self.states_per_stage
-
-    @property
-    def num_actions(self) -> int:
-        """M + 1: trades of 0..M lots."""
-        return self.max_trade_lots + 1
 
     def state_index(self, observations: np.ndarray) -> np.ndarray:
         """Grid states (n,) int64 of OptimalExec observations (n, 3): k·(L+1) + q with

@@ -1,8 +1,9 @@
 """OptimalExecRegimes-v0 for the registry."""
 
-from execgym.problems import Problem
+from execgym.problems import Problem, ViewSpec
 from execgym.problems.regime_exec import oracle, policies
 from execgym.problems.regime_exec.env import RegimeExecEnv, RegimeExecVectorEnv
+from execgym.problems.regime_exec.grid import RegimeLotGrid
 from execgym.problems.regime_exec.params import RegimeExecParams
 
 SPECS = (
@@ -11,5 +12,6 @@ SPECS = (
                         "oracle: coupled Riccati recursions of the Markov-jump LQ problem, exact",
             params_class=RegimeExecParams, env_class=RegimeExecEnv, vector_env_class=RegimeExecVectorEnv,
             oracle_factory=oracle.make_oracle, oracle_cost=oracle.build_cost, reward_units="bps",
-            baselines=policies.baselines, order=15),
+            baselines=policies.baselines, tabular_view=ViewSpec(RegimeLotGrid, {"lots": 20, "max_trade_lots": None}),
+            order=15),
 )
