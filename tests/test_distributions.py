@@ -108,6 +108,7 @@ PINNED = {
     "MarketMaking-v0": {"test": "3402447b3513e5164a047b231d3ab2a0", "ood": "0d837a56f7000f65f540060bea105023"},
     "LimitOrMarket-v0": {"test": "cfe43b49e1ab2016852a9d322d957125", "ood": "d7fa5889f6d18f8256daa2c56e5cab92"},
     "TwapVwapSwitch-v0": {"test": "3a39ba2c6b8d0152a4e472453ebe7045", "ood": "b114c2cfb823116ee7c4d445e6934266"},
+    "OptimalExecRegimes-v0": {"test": "5d1f7ed38169ed627bda52f5bd0034c7", "ood": "768f2bedf8ebe6fc633be75491db1a72"},
 }
 
 

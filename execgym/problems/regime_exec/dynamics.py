@@ -8,7 +8,7 @@ the last period), ξ ~ N(0, 1) the price shock and U ~ Uniform(0, 1) the regime'
     n      = f·x                                        shares traded
     S̃      = S − s·(ε + ℓ_r·η·n/τ)                      execution price
     x'     = x − n
-    ΔS     = v_r·σ√τ·ξ − s·ℓ_r·γ·n                      mid-price move
+    ΔS     = v_r·σ√τ·ξ − s·γ·n                          mid-price move
     cost   = n·(ε + ℓ_r·η·n/τ) − s·ΔS·x'                implementation-shortfall increment, currency
     reward = −(cost + λ·v_r²σ²τ·x'²) · 10⁴/(X·S0)
     r'     = the first j with U < Σ_{i<=j} T[r, i]       the next period's regime
@@ -58,7 +58,7 @@ class Market(NamedTuple):
     inverse_shares: float     # 1/X
     inverse_price_scale: float  # 1/(σ√T), σ of a regime of multiplier 1
     impact: tuple             # ℓ_r·η/τ, currency per share per share
-    permanent: tuple          # ℓ_r·γ
+    permanent: float          # γ, the same in every regime
     shock_scale: tuple        # v_r·σ√τ
     risk: tuple               # λ·v_r²σ²τ
     cumulative: tuple         # Σ_{i<=j} T[r, i] at [r·R + j], the last of each row exactly 1
@@ -99,7 +99,7 @@ def _market(params: RegimeExecParams, sequence) -> Market:
         inverse_periods=1.0 / params.periods, inverse_shares=1.0 / params.shares,
         inverse_price_scale=1.0 / (params.volatility * np.sqrt(params.horizon)),
         impact=sequence(liquidity * params.temporary_impact / tau),
-        permanent=sequence(liquidity * params.permanent_impact),
+        permanent=params.permanent_impact,
         shock_scale=sequence(volatility * params.volatility * np.sqrt(tau)),
         risk=sequence(params.risk_aversion * (volatility * params.volatility) ** 2 * tau),
         cumulative=sequence(cumulative.ravel()), initial_regime=params.initial_regime)
@@ -141,7 +141,7 @@ def advance(v: Variant, market: Market, state: State, fraction: float, noise):
     traded = x if k >= market.periods - 1 else fraction * x
     cost_per_share = market.half_spread + market.impact[r] * traded
     remaining = x - traded
-    permanent = market.side * market.permanent[r] * traded
+    permanent = market.side * market.permanent * traded
     move = market.shock_scale[r] * noise[0] - permanent
     penalty = market.risk[r] * (remaining * remaining)
     cost = traded * cost_per_share - market.side * move * remaining

@@ -48,6 +48,10 @@ oracle minimises over all policies that see the regime.
 ``shortfall``, ``price``, ``regime`` (of the next period). After ``reset``: ``inventory``, ``shortfall``,
 ``price``, ``regime``.
 
+``markets="train"`` (or ``"test"``, ``"ood"``, a :class:`~execgym.distributions.MarketSet`, or in the scalar env a
+list) draws each episode's market from :mod:`.distribution` (OptimalExec-v0's stocks, each with its stress); the
+observation then ends with the market's features and ``info["market"]`` is its index.
+
 ## Oracle
 
 ``execgym.make_oracle("OptimalExecRegimes-v0", **fields)``: the optimal trade per (period, regime), a fraction
@@ -66,6 +70,7 @@ import numpy as np
 from execgym.batched_env import BatchedProblem, BatchedVectorEnv, EpisodeEnv
 from execgym.problems.optimal_exec.env import action_space, fractions, holdings_panel
 from execgym.problems.regime_exec import dynamics
+from execgym.problems.regime_exec.distribution import DISTRIBUTION
 from execgym.problems.regime_exec.params import RegimeExecParams
 from execgym.rendering import Line, Panel, Readout, Sketch
 
@@ -109,6 +114,7 @@ PROBLEM = BatchedProblem(
     reset_info=_reset_info,
     step_info=_step_info,
     sketch=SKETCH,
+    distribution=DISTRIBUTION,
 )
 
 

@@ -2,20 +2,20 @@
 best schedule that does not watch the regime.
 
 State x_k, the shares held before period k + 1's trade; control u_k = n_{k+1}; x_{k+1} = x_k − u_k. The expected
-cost of a decision period in regime r (the env's reward without its shock, :mod:`.dynamics`), with
-η_r = ℓ_r·η, γ_r = ℓ_r·γ and the risk ρ_r = λ·v_r²σ²τ::
+cost of a decision period in regime r (the env's reward without its shock, :mod:`.dynamics`), with η_r = ℓ_r·η and
+the risk ρ_r = λ·v_r²σ²τ::
 
-    η_r/τ·u² + γ_r·u·(x − u) + ρ_r·(x − u)²        (+ ε·u, summing to the constant εX)
+    η_r/τ·u² + γ·u·(x − u) + ρ_r·(x − u)²        (+ ε·u, summing to the constant εX)
 
-i.e. Q = ρ_r, R = η_r/τ − γ_r + ρ_r, M = (γ_r − 2ρ_r)/2 (sᵀMu convention of :mod:`execgym.solvers.lq`).
-Periods 1..N−1 are decisions; period N trades what is left, so its cost η_r/τ·x² in its regime r is the final
-cost. :func:`~execgym.solvers.jump_lq.solve_jump_lq` gives the optimal trade u = K_k^r·x per period and regime:
-a fraction K_k^r of the shares held, which the action space expresses exactly when 0 <= K_k^r <= 1 in every
-(period, regime) the chain can reach (checked: the oracle refuses otherwise; unreachable pairs do not enter the
-value). The LQ problem relaxes one-way trading: where regimes' liquidities differ enough, buying in one and
-selling in another could profit from the different permanent impacts ℓ_r·γ, the relaxation is not convex,
-and the oracle refuses those params, naming the regime. The value V_0^{r0}(X) + εX is exact over all policies that see the regime and
-the prices (the price carries no information on future costs: a random walk without drift).
+i.e. Q = ρ_r, R = η_r/τ − γ + ρ_r, M = (γ − 2ρ_r)/2 (sᵀMu convention of :mod:`execgym.solvers.lq`). Periods 1..N−1
+are decisions; period N trades what is left, so its cost η_r/τ·x² in its regime r is the final cost.
+:func:`~execgym.solvers.jump_lq.solve_jump_lq` gives the optimal trade u = K_k^r·x per period and regime: a fraction
+K_k^r of the shares held, which the action space expresses exactly when 0 <= K_k^r <= 1 in every (period, regime)
+the chain can reach (checked: the oracle refuses otherwise; unreachable pairs do not enter the value). Each step of
+the recursion must be strictly convex in the trade (R + BᵀP̄B > 0, which holds when every regime's η_r/τ exceeds
+γ/2); where it is not the oracle refuses the params, naming the regime. The value V_0^{r0}(X) + εX is exact over all
+policies that see the regime and the prices (the price carries no information on future costs: a random walk without
+drift).
 
 The expected holdings E[x_k] (the oracle's ``schedule``) follow from m_k(r) = E[x_k·1{r_k = r}]:
 m_{k+1}(r') = Σ_r T[r, r']·(1 − K_k^r)·m_k(r).
@@ -46,11 +46,11 @@ FRACTION_TOLERANCE = 1e-12
 
 
 def regime_coefficients(params: RegimeExecParams) -> dict[str, np.ndarray]:
-    """Per regime (R,): the temporary impact per share per share η_r/τ, the permanent impact γ_r and the risk
-    weight ρ_r = λ·v_r²σ²τ."""
+    """Per regime (R,): the temporary impact per share per share η_r/τ, the permanent impact γ (the same in
+    every regime) and the risk weight ρ_r = λ·v_r²σ²τ."""
     liquidity, volatility = np.array(params.regime_liquidity), np.array(params.regime_volatility)
     return {"impact": liquidity * params.temporary_impact / params.tau,
-            "permanent": liquidity * params.permanent_impact,
+            "permanent": np.full(params.regimes, params.permanent_impact),
             "risk": params.risk_aversion * (volatility * params.volatility) ** 2 * params.tau}
 
 
@@ -106,10 +106,8 @@ def make_oracle(params: RegimeExecParams) -> Oracle:
     try:
         solution = solve_jump_lq(jump_lq_arrays(params), params.transition_matrix)
     except ValueError as error:
-        raise ValueError(f"no exact oracle: {error}; the regimes' impacts differ too much (regime_liquidity "
-                         f"{params.regime_liquidity} scales the permanent impact too), so trading against the order "
-                         "in one regime and with it in another would profit: narrow regime_liquidity or lower "
-                         "permanent_impact") from None
+        raise ValueError(f"no exact oracle: {error}; raise that regime's regime_liquidity (its temporary impact "
+                         "must outweigh the permanent one) or lower permanent_impact") from None
     gains = solution.gain[:, :, 0]                                                   # (R, N − 1)
     reachable = params.regime_probabilities[:-1].T > 0.0                             # (R, N − 1)
     bad = np.argwhere(reachable & ((gains < -FRACTION_TOLERANCE) | (gains > 1.0 + FRACTION_TOLERANCE)))

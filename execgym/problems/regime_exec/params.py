@@ -1,17 +1,18 @@
 """Parameters of single-asset liquidation in a market that switches regime.
 
-The order, the price and the base market are OptimalExec-v0's Almgren–Chriss model (units, defaults and
-ranges of :class:`~execgym.problems.optimal_exec.params.OptimalExecParams`: a random walk without drift,
-linear impact). In each period the market is in one of R regimes (calm, stressed, ...), observed; regime r
-scales the volatility by v_r and the temporary and permanent impacts by ℓ_r (a less liquid market costs more
-to trade in), and the regime of the next period is drawn from row r of a transition matrix, as in Hamilton's
-(1989) regime-switching models ("A new approach to the economic analysis of nonstationary time series and the
-business cycle", Econometrica 57(2)).
+The order, the price and the base market are OptimalExec-v0's Almgren–Chriss model (units, defaults and ranges of
+:class:`~execgym.problems.optimal_exec.params.OptimalExecParams`: a random walk without drift, linear impact). In
+each period the market is in one of R regimes (calm, stressed, ...), observed; regime r scales the volatility by v_r
+and the temporary impact by ℓ_r (a less liquid market costs more to trade in; the permanent impact γ stays the same
+in every regime, as it must for a round trip not to profit: Huberman & Stanzl 2004, "Price manipulation and
+quasi-arbitrage", Econometrica 72(4)), and the regime of the next period is drawn from row r of a transition matrix,
+as in Hamilton's (1989) regime-switching models ("A new approach to the economic analysis of nonstationary time
+series and the business cycle", Econometrica 57(2)).
 
-The default has two regimes: calm (v = 1, ℓ = 1) and stressed (twice the volatility, five times the
-impact), staying calm with probability 0.9 a half-hour period (a calm spell lasts 5 hours on average) and
-stressed with 0.7 (a stress lasts 100 minutes), starting calm. Watching the regime is then worth 6.1 % of the
-optimal cost: the best schedule that ignores it (``blind``) has that regret.
+The default has two regimes: calm (v = 1, ℓ = 1) and stressed (twice the volatility, five times the temporary
+impact), staying calm with probability 0.9 a half-hour period (a calm spell lasts 5 hours on average) and stressed
+with 0.7 (a stress lasts 100 minutes), starting calm. Watching the regime is then worth 6.0 % of the optimal cost:
+the best schedule that ignores it (``blind``) has that regret.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ class RegimeExecParams:
     """One liquidation in a regime-switching market; every field is validated on construction (the base
     fields as OptimalExecParams validates them, in every regime).
 
-    Period k in regime r_k: trade n_k at S_{k−1} ∓ (ε + ℓ_r·η·n_k/τ); the price moves by v_r·σ√τ·ξ_k ∓ ℓ_r·γ·n_k;
-    the risk penalty is λ·v_r²σ²τ·x_k²; then r_{k+1} ~ ``transitions[r_k]``.
+    Period k in regime r_k: trade n_k at S_{k−1} ∓ (ε + ℓ_r·η·n_k/τ); the price moves by
+    v_r·σ√τ·ξ_k ∓ γ·n_k; the risk penalty is λ·v_r²σ²τ·x_k²; then r_{k+1} ~ ``transitions[r_k]``.
     """
 
     shares: float = 1_000_000.0
@@ -53,7 +54,7 @@ class RegimeExecParams:
     periods: int = 13
     """N periods of τ = T/N."""
     permanent_impact: float = 0.02 / (0.1 * 10_000_000)
-    """γ of a regime of liquidity multiplier 1, currency per share per share."""
+    """γ, currency per share per share, the same in every regime."""
     temporary_impact: float = 0.02 / (0.01 * 10_000_000)
     """η of a regime of liquidity multiplier 1, currency per share per (share/day)."""
     half_spread: float = 0.01
@@ -63,7 +64,7 @@ class RegimeExecParams:
     regime_volatility: tuple[float, ...] = (1.0, 2.0)
     """v_r: each regime's volatility as a multiple of σ, in [10⁻³, 10³]; one entry per regime (1 to 16)."""
     regime_liquidity: tuple[float, ...] = (1.0, 5.0)
-    """ℓ_r: each regime's temporary and permanent impact as a multiple of η and γ, in [10⁻³, 10³]."""
+    """ℓ_r: each regime's temporary impact as a multiple of η, in [10⁻³, 10³]."""
     transitions: tuple[tuple[float, ...], ...] = ((0.9, 0.1), (0.3, 0.7))
     """T: R×R, T[r][r'] the probability that a period in regime r is followed by one in r'; entries >= 0, rows
     summing to 1 (within 10⁻¹²)."""
@@ -98,10 +99,9 @@ class RegimeExecParams:
         return params_from_kwargs(cls, params, kwargs, "OptimalExecRegimes")
 
     def regime_params(self, regime: int) -> OptimalExecParams:
-        """The OptimalExec market of regime ``regime`` (its volatility and impacts scaled)."""
+        """The OptimalExec market of regime ``regime`` (its volatility and temporary impact scaled)."""
         scaled = {"volatility": self.volatility * self.regime_volatility[regime],
-                  "temporary_impact": self.temporary_impact * self.regime_liquidity[regime],
-                  "permanent_impact": self.permanent_impact * self.regime_liquidity[regime]}
+                  "temporary_impact": self.temporary_impact * self.regime_liquidity[regime]}
         return OptimalExecParams(**{**{name: getattr(self, name) for name in BASE_FIELDS}, **scaled})
 
     @property

@@ -14,13 +14,13 @@ from execgym.tabular import tabular_view
 
 
 def test_the_grid_optimum_approaches_the_oracle_from_below():
-    """Default market: the grid's value is below the oracle's, by 3.1 % of it at 20 lots, 0.15 % at 80 and
+    """Default market: the grid's value is below the oracle's, by 3.1 % of it at 20 lots, 0.16 % at 80 and
     0.01 % at 320 (each at least 4 times closer than the last)."""
     oracle = execgym.make_oracle("OptimalExecRegimes-v0")
     gaps = [(oracle.expected_return - RegimeLotGrid(oracle.policy.params, lots).oracle().expected_return)
             / abs(oracle.expected_return) for lots in (20, 80, 320)]
     assert all(gap > 0 for gap in gaps) and gaps[0] > 4 * gaps[1] > 16 * gaps[2]
-    assert gaps == pytest.approx([0.0311, 0.00151, 0.0000968], rel=0.02)
+    assert gaps == pytest.approx([0.0313, 0.00160, 0.0000971], rel=0.02)
 
 
 @pytest.mark.parametrize("kwargs", [dict(SMALL, periods=3), dict(SMALL, periods=3, side="buy", initial_regime=1)])
