@@ -95,7 +95,7 @@ def test_an_env_without_a_tabular_view_is_refused_before_anything_is_written(tmp
     with pytest.raises(ValueError, match=r"qlearning with agent.discretisation \{\}: env 'OptimalExecNonlinear-v0' "
                                          r"has no tabular view .*; envs with one: \['BasketSequence-v0', "
                                          r"'LimitOrMarket-v0', 'MarketMaking-v0', 'OptimalExec-v0', "
-                                         r"'PortfolioExec-v0', 'TwapVwapSwitch-v0'\]"):
+                                         r"'OptimalExecRegimes-v0', 'PortfolioExec-v0', 'TwapVwapSwitch-v0'\]"):
         run_experiment(config)
     assert not config.output.exists()
 

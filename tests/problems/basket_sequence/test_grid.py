@@ -120,7 +120,7 @@ def test_tabular_view_registry_builds_the_basket_grid_and_refuses_options():
         tabular_view("BasketSequence-v0", lots=4)
     with pytest.raises(ValueError, match=r"env 'OptimalExecNonlinear-v0' has no tabular view.*'BasketSequence-v0', "
                                          r"'LimitOrMarket-v0', 'MarketMaking-v0', 'OptimalExec-v0', "
-                                         r"'PortfolioExec-v0', 'TwapVwapSwitch-v0'"):
+                                         r"'OptimalExecRegimes-v0', 'PortfolioExec-v0', 'TwapVwapSwitch-v0'"):
         tabular_view("OptimalExecNonlinear-v0")
 
 
